@@ -1,0 +1,1 @@
+"""Curation stages: ingest, generate, verify, score, select, decontaminate, review, export."""

@@ -1,0 +1,91 @@
+"""`curate sql` and `curate stats`: read-only views of the store.
+
+Inputs: the store. Outputs: tables on stdout (rich table, CSV or JSON). Tables touched: none
+written. Commands: `curate sql "SELECT ..." [--format table|csv|json]`, `curate stats`.
+The store is opened read-only, so these work beside any other reader.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from rich.table import Table
+
+from db import BadInput, open_store
+from db.console import stdout
+
+FORMATS = ("table", "csv", "json")
+
+
+def fetch_sql(db: Path | str | None, query: str) -> pl.DataFrame:
+    """Run one query read-only; a SQL error is bad input (exit 2)."""
+    with open_store(db, read_only=True) as store:
+        try:
+            return store.query(query)
+        except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as error:
+            raise BadInput(str(error).splitlines()[0], field="query") from error
+        except duckdb.InvalidInputException as error:
+            raise BadInput(str(error).splitlines()[0], field="query") from error
+
+
+def frame_table(frame: pl.DataFrame, title: str | None = None, max_rows: int | None = None) -> Table:
+    """A rich table of a frame, truncation shown in the caption."""
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for name in frame.columns:
+        table.add_column(name, overflow="fold")
+    shown = frame if max_rows is None else frame.head(max_rows)
+    for row in shown.iter_rows():
+        table.add_row(*["" if value is None else _cell(value) for value in row])
+    if max_rows is not None and frame.height > max_rows:
+        table.caption = f"{max_rows} of {frame.height} rows shown (use --max-rows or --format csv)"
+    return table
+
+
+def _cell(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def run_sql(db: Path | str | None, query: str, format: str = "table", max_rows: int = 200) -> pl.DataFrame:
+    if format not in FORMATS:
+        raise BadInput(f"unknown format {format!r}; use one of {', '.join(FORMATS)}", field="--format")
+    frame = fetch_sql(db, query)
+    if format == "csv":
+        sys.stdout.write(frame.write_csv())
+    elif format == "json":
+        sys.stdout.write(json.dumps(frame.to_dicts(), default=str, ensure_ascii=False) + "\n")
+    else:
+        stdout.print(frame_table(frame, max_rows=max_rows))
+    return frame
+
+
+STATS_QUERIES = {
+    "problems": "SELECT source, coalesce(split, '-') AS split, count(*) AS problems, "
+    "count(gold_answer) AS with_gold FROM problems GROUP BY ALL ORDER BY ALL",
+    "samples": "SELECT model, status, count(*) AS samples, "
+    "round(sum(coalesce(cost_usd, 0)), 4) AS cost_usd FROM samples GROUP BY ALL ORDER BY ALL",
+    "verdicts": "SELECT s.model, v.verifier, v.verdict, count(*) AS n FROM verdicts v "
+    "JOIN samples s USING (sample_id) GROUP BY ALL ORDER BY ALL",
+    "reviews": "SELECT decision, count(*) AS samples FROM review_current GROUP BY ALL ORDER BY ALL",
+    "selections": "SELECT selection_id, policy, n_problems, n_samples, created_at FROM selection_sets ORDER BY created_at",
+}
+
+
+def collect_stats(db: Path | str | None) -> dict[str, pl.DataFrame]:
+    """The frames `curate stats` prints, by section; empty sections are left out."""
+    with open_store(db, read_only=True) as store:
+        frames = {name: store.query(sql) for name, sql in STATS_QUERIES.items()}
+    return {name: frame for name, frame in frames.items() if frame.height}
+
+
+def print_stats(db: Path | str | None) -> dict[str, pl.DataFrame]:
+    frames = collect_stats(db)
+    if not frames:
+        stdout.print("the store is empty: start with `curate ingest FILE`")
+    for name, frame in frames.items():
+        stdout.print(frame_table(frame, title=name))
+    return frames

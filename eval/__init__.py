@@ -1,0 +1,1 @@
+"""Evaluation of base, student and teacher models with the project verifier."""

@@ -1,0 +1,47 @@
+"""Shared fixtures: a fresh store on disk, the bundled data folder, the tiny real model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from db import open_store
+
+# Byte-for-byte copies of ../shared/data (public sets, MIT / Apache-2.0; see SOURCES.md there).
+SHARED_DATA = Path(__file__).resolve().parent / "data" / "public"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, migrated store file; CURATE_DB points at it so commands find it too."""
+    path = tmp_path / "traces.duckdb"
+    open_store(path).close()
+    monkeypatch.setenv("CURATE_DB", str(path))
+    return path
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The public problem sets (MATH-500, AIME, AMC, GSM8K, OlympiadBench, Minerva, math_cot_100)."""
+    if not SHARED_DATA.exists():
+        pytest.skip(f"{SHARED_DATA} not present")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_model_gguf() -> Path:
+    from curate.assets import tiny_model_gguf as find
+
+    try:
+        return find()
+    except FileNotFoundError as error:
+        pytest.skip(str(error))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _offline() -> None:
+    # Tests never reach a model hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -1,0 +1,1 @@
+"""LoRA SFT of the student on an exported trace set."""
