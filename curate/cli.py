@@ -11,9 +11,10 @@ from typing import Optional
 
 import typer
 
-from db.console import run_app
+from db.console import ExitCodeGroup, run_app
 
 app = typer.Typer(
+    cls=ExitCodeGroup,  # bad input exits 2 however the app is invoked (CliRunner included)
     name="curate",
     help="Curate teacher reasoning traces: ingest, generate, verify, score, select, review, export.",
     no_args_is_help=True,
@@ -25,6 +26,63 @@ DbOption = typer.Option(None, "--db", help="Store path (default: $CURATE_DB or .
 
 
 # ---- foundation: ingest, import-samples, sql, stats ------------------------------------------
+
+@app.command()
+def ingest(
+    file: Path = typer.Argument(..., help="Problems file: JSONL, JSON array, CSV or Parquet.", show_default=False),
+    db: Optional[Path] = DbOption,
+    source: Optional[str] = typer.Option(None, "--source", help="Source name (default: folder/stem of FILE)."),
+    split: Optional[str] = typer.Option(None, "--split", help="train, val or test."),
+    format: str = typer.Option("auto", "--format", help="auto, jsonl, json, csv or parquet."),
+    question_field: Optional[str] = typer.Option(None, "--question-field", help="Field holding the question."),
+    answer_field: Optional[str] = typer.Option(None, "--answer-field", help="Field holding the gold answer."),
+    id_field: Optional[str] = typer.Option(None, "--id-field", help="Field holding the problem's id in its source."),
+    section_field: Optional[str] = typer.Option(None, "--section-field", help="Field holding a section name."),
+    year_field: Optional[str] = typer.Option(None, "--year-field", help="Field holding the year."),
+    update: bool = typer.Option(False, "--update", help="Overwrite stored problems whose gold answer changed."),
+    no_gold: bool = typer.Option(False, "--no-gold", help="Accept problems without a gold answer (consensus curation)."),
+) -> None:
+    """Load problems with gold answers; fields are detected for the common public sets."""
+    from curate.ingest import IngestOptions, ingest_file, report_ingest
+    from db.console import stdout
+
+    options = IngestOptions(source=source, split=split, format=format, question_field=question_field,
+                            answer_field=answer_field, id_field=id_field, section_field=section_field,
+                            year_field=year_field, update=update, allow_no_gold=no_gold)
+    result = ingest_file(db, file, options)
+    report_ingest(result, update)
+    stdout.print(
+        f"{result.source}: {result.rows} rows; added {result.added}, unchanged {result.unchanged}, "
+        f"changed {result.changed}" + (f" (updated {result.updated})" if update else "")
+        + (f", duplicates skipped {result.duplicates}" if result.duplicates else ""),
+        highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command("import-samples")
+def import_samples_command(
+    file: Path = typer.Argument(..., help="Traces file: JSONL, JSON array, CSV or Parquet.", show_default=False),
+    model: str = typer.Option(..., "--model", help="Name of the model that wrote the traces."),
+    db: Optional[Path] = DbOption,
+    source: Optional[str] = typer.Option(None, "--source", help="Source for problems the store lacks (default: folder/stem of FILE)."),
+    id_field: Optional[str] = typer.Option(None, "--id-field", help="Field holding the problem id."),
+    question_field: Optional[str] = typer.Option(None, "--question-field", help="Field holding the question."),
+    answer_field: Optional[str] = typer.Option(None, "--answer-field", help="Field holding the gold answer (for new problems)."),
+    samples_field: Optional[str] = typer.Option(None, "--samples-field", help="Field holding one completion or a list of them."),
+    params_tag: Optional[str] = typer.Option(None, "--params-tag", help="Identity of the sampling settings (default: the file name)."),
+    format: str = typer.Option("auto", "--format", help="auto, jsonl, json, csv or parquet."),
+    memory_limit: Optional[str] = typer.Option(
+        None, "--memory-limit", help="Cap DuckDB's memory for this import (e.g. 2GB); spills to disk, slower."),
+) -> None:
+    """Import pre-generated traces, one per row or a list per problem."""
+    from curate.import_samples import ImportOptions, import_samples, summary_line
+    from db.console import stdout
+
+    options = ImportOptions(model=model, source=source, id_field=id_field, question_field=question_field,
+                            answer_field=answer_field, samples_field=samples_field, params_tag=params_tag, format=format,
+                            memory_limit=memory_limit)
+    result = import_samples(db, file, options)
+    stdout.print(summary_line(result), highlight=False, markup=False, soft_wrap=True)
+
 
 @app.command()
 def sql(
@@ -46,6 +104,304 @@ def stats(db: Optional[Path] = DbOption) -> None:
 
     print_stats(db)
 
+
+# ---- generate and judge (curate/generate.py, curate/judge.py) --------------------------------
+
+@app.command()
+def generate(
+    model: str = typer.Option(..., "--model", help="Model name at the endpoint; with --backend local a path or 'tiny'."),
+    base_url: Optional[list[str]] = typer.Option(
+        None, "--base-url", help="OpenAI-compatible endpoint; repeat to spread requests (default: $OPENAI_BASE_URL)."),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."),
+    backend: str = typer.Option("openai", "--backend", help="openai (HTTP endpoint) or local (transformers in-process)."),
+    samples: int = typer.Option(4, "--samples", "-n", help="Samples per problem."),
+    concurrency: int = typer.Option(16, "--concurrency", "-c", help="Requests in flight."),
+    max_tokens: int = typer.Option(32768, "--max-tokens", help="Completion token limit (reasoning included)."),
+    temperature: float = typer.Option(0.6, "--temperature"),
+    top_p: float = typer.Option(0.95, "--top-p"),
+    split: Optional[str] = typer.Option(None, "--split", help="Only problems of this split."),
+    source: Optional[str] = typer.Option(None, "--source", help="Only problems of this source."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="First K problems (by problem_id)."),
+    budget_usd: Optional[float] = typer.Option(None, "--budget-usd", help="Stop sending once this run's spend would pass it."),
+    rpm: Optional[float] = typer.Option(None, "--rpm", help="Requests per minute limit."),
+    tpm: Optional[float] = typer.Option(None, "--tpm", help="Tokens per minute limit."),
+    prompt_template: Optional[Path] = typer.Option(None, "--prompt-template", help="Template file with {question}."),
+    price_in: Optional[float] = typer.Option(None, "--price-in", help="USD per million prompt tokens."),
+    price_out: Optional[float] = typer.Option(None, "--price-out", help="USD per million completion tokens."),
+    price_file: Optional[Path] = typer.Option(
+        None, "--price-file", help="TOML prices: a models.NAME table per model with input and output (USD per M)."),
+    timeout: float = typer.Option(3600.0, "--timeout", help="Seconds one request may take."),
+    max_retries: int = typer.Option(6, "--max-retries", help="Retries per sample (429, 5xx, timeouts, empty answers)."),
+    backoff: float = typer.Option(1.0, "--backoff", help="First retry delay in seconds; doubles per retry, jittered."),
+    batch_size: int = typer.Option(16, "--batch-size", help="Local backend: prompts per generate call."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Live progress line on stderr."),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Sample teacher completions for the problems; resumable per sample (rerun to continue)."""
+    from curate.generate import GenerateConfig, generate as run_generate, print_summary
+
+    config = GenerateConfig(
+        model=model, base_urls=tuple(base_url or ()), api_key_env=api_key_env, backend=backend, samples=samples,
+        concurrency=concurrency, max_tokens=max_tokens, temperature=temperature, top_p=top_p, split=split,
+        source=source, limit=limit, budget_usd=budget_usd, rpm=rpm, tpm=tpm,
+        prompt_template=str(prompt_template) if prompt_template else None, price_in=price_in, price_out=price_out,
+        price_file=str(price_file) if price_file else None, timeout_s=timeout, max_retries=max_retries,
+        backoff_s=backoff, batch_size=batch_size, progress=progress,
+    )
+    print_summary(run_generate(db, config))
+
+
+@app.command()
+def judge(
+    model: str = typer.Option(..., "--model", help="Judge model name at the endpoint."),
+    base_url: Optional[list[str]] = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint; repeatable."),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."),
+    include_incorrect: bool = typer.Option(False, "--include-incorrect", help="Also judge samples SymPy called incorrect."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Judge at most K samples."),
+    concurrency: int = typer.Option(16, "--concurrency", "-c"),
+    max_tokens: int = typer.Option(8192, "--max-tokens"),
+    temperature: float = typer.Option(0.0, "--temperature"),
+    timeout: float = typer.Option(3600.0, "--timeout"),
+    max_retries: int = typer.Option(6, "--max-retries"),
+    backoff: float = typer.Option(1.0, "--backoff"),
+    price_in: Optional[float] = typer.Option(None, "--price-in", help="USD per million prompt tokens."),
+    price_out: Optional[float] = typer.Option(None, "--price-out", help="USD per million completion tokens."),
+    price_file: Optional[Path] = typer.Option(None, "--price-file", help="TOML prices, as for generate."),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Grade samples the SymPy verifier left unparseable (optionally incorrect) with a judge model."""
+    from curate.judge import JudgeConfig, judge as run_judge, print_summary
+
+    config = JudgeConfig(
+        model=model, base_urls=tuple(base_url or ()), api_key_env=api_key_env, include_incorrect=include_incorrect,
+        limit=limit, concurrency=concurrency, max_tokens=max_tokens, temperature=temperature, timeout_s=timeout,
+        max_retries=max_retries, backoff_s=backoff, price_in=price_in, price_out=price_out,
+        price_file=str(price_file) if price_file else None,
+    )
+    print_summary(run_judge(db, config))
+
+
+# ---- end of generate and judge --------------------------------------------------------------
+
+
+# ---- verify (curate/verify/stage.py) ------------------------------------------------------------
+
+@app.command()
+def verify(
+    db: Optional[Path] = DbOption,
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="SymPy worker processes (default: all cores)."),
+    timeout: float = typer.Option(5.0, "--timeout", help="Seconds per comparison before its worker is killed (verdict timeout)."),
+    strict_form: bool = typer.Option(False, "--strict-form", help="Count a correct but unsimplified answer as incorrect (verifier sympy/1+strict-form)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Only samples of this model."),
+    reverify: bool = typer.Option(False, "--reverify", help="Recompute verdicts that exist for this verifier version."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many samples (for a quick look)."),
+) -> None:
+    """Verify every sample's final answer against its problem's gold answer (resumable)."""
+    from rich.table import Table
+
+    from curate.verify.stage import summary_rows, verify_store
+    from db.console import stdout
+
+    counts = verify_store(db, workers=workers, timeout=timeout, strict_form=strict_form, limit=limit,
+                          model=model, reverify=reverify)
+    table = Table(header_style="bold")
+    table.add_column("verdicts")
+    table.add_column("samples", justify="right")
+    for name, value in summary_rows(counts):
+        table.add_row(name, str(value))
+    stdout.print(table)
+
+
+# ---- end of verify ------------------------------------------------------------------------------
+
+
+# ---- score, select, dedup, decontam, export (curate/score.py, select.py, decontam.py, export.py) --
+
+@app.command()
+def score(
+    tokenizer: Optional[str] = typer.Option(
+        None, "--tokenizer", help="Student tokenizer: HF tokenizer dir, .gguf file or cached name (default: Qwen BPE)."),
+    ngram: int = typer.Option(10, "--ngram", help="Words per n-gram for the repetition ratio."),
+    timeout: float = typer.Option(5.0, "--timeout", help="Seconds per answer-equivalence check."),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Score every sample (length, think block, boxed answers, repetition, language mix) and problem (answer clusters, pass rate, difficulty)."""
+    from curate.query import frame_table
+    from curate.score import ScoreConfig, score as run_score, summary_frame
+    from db import open_store
+    from db.console import stdout
+
+    with open_store(db) as store:
+        run_score(store, ScoreConfig(tokenizer=tokenizer, ngram=ngram, equivalence_timeout=timeout))
+        stdout.print(frame_table(summary_frame(store), title="scores"))
+
+
+@app.command()
+def select(
+    policy: Optional[str] = typer.Option(
+        None, "--policy", help="shortest-correct, keep-k-correct, consensus or difficulty-weighted."),
+    k: Optional[int] = typer.Option(None, "--k", help="Samples per problem (policy default: 1, 4, 1, 2)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML file with select parameters (flags win)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Selection id (default: policy + parameter hash)."),
+    base_eval: Optional[str] = typer.Option(None, "--base-eval", help="difficulty-weighted: eval run of the base student."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="consensus: minimum agreement (default 0.5)."),
+    min_difficulty: Optional[float] = typer.Option(None, "--min-difficulty", help="difficulty-weighted: default 0.5."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="keep-k-correct: order seed (default 0)."),
+    max_repetition: Optional[float] = typer.Option(None, "--max-repetition", help="Default 0.4."),
+    max_language_mix: Optional[float] = typer.Option(None, "--max-language-mix", help="Default 0.05."),
+    max_boxed: Optional[int] = typer.Option(None, "--max-boxed", help="Distinct boxed answers allowed (default 1)."),
+    min_tokens: Optional[int] = typer.Option(None, "--min-tokens"),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens"),
+    length_fence: Optional[float] = typer.Option(None, "--length-fence", help="Tukey fence factor on log length (default 3)."),
+    allow_truncated: Optional[bool] = typer.Option(None, "--allow-truncated/--no-allow-truncated", show_default=False),
+    require_think_closed: Optional[bool] = typer.Option(
+        None, "--require-think-closed/--allow-unclosed-think", show_default=False),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Filter the scored samples and keep the best per problem by a policy; recorded as a selection."""
+    from curate.query import frame_table
+    from curate.select import load_config, select as run_select
+    from db import open_store
+    from db.console import stdout
+    import polars as pl
+
+    overrides = dict(policy=policy, k=k, base_eval=base_eval, threshold=threshold, min_difficulty=min_difficulty,
+                     seed=seed, max_repetition=max_repetition, max_language_mix=max_language_mix, max_boxed=max_boxed,
+                     min_tokens=min_tokens, max_tokens=max_tokens, length_fence=length_fence,
+                     allow_truncated=allow_truncated, require_think_closed=require_think_closed)
+    settings = load_config(config, overrides)
+    with open_store(db) as store:
+        result = run_select(store, settings, name=name)
+    dropped = pl.DataFrame({"filter": list(result.dropped), "samples": list(result.dropped.values())},
+                           schema={"filter": pl.String, "samples": pl.Int64})
+    stdout.print(frame_table(dropped, title=f"dropped by filters (of {result.pool} scored samples)"))
+    stdout.print(f"selection {result.selection_id}: {result.n_samples} samples of {result.n_problems} problems "
+                 f"(policy {result.policy}, k={result.params['k']})", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def dedup(
+    fuzzy: float = typer.Option(95.0, "--fuzzy", help="rapidfuzz ratio (0-100) at which two questions are duplicates."),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Mark duplicate training problems (same normalised question, or near-identical text)."""
+    from curate.decontam import dedup_problems
+    from curate.query import frame_table
+    from db import open_store
+    from db.console import stdout
+
+    with open_store(db) as store:
+        result = dedup_problems(store, fuzzy=fuzzy)
+    stdout.print(frame_table(result.duplicates, title=f"{result.duplicates.height} duplicates among {result.checked} problems"))
+
+
+@app.command()
+def decontam(
+    against: Optional[list[Path]] = typer.Option(None, "--against", help="Benchmark JSONL/JSON file; repeatable."),
+    against_split: Optional[str] = typer.Option(None, "--against-split", help="Also match the store's problems of this split."),
+    ngram: int = typer.Option(8, "--ngram", help="Words per n-gram."),
+    min_share: float = typer.Option(0.2, "--min-share", help="Share of a problem's n-grams found in one item to match."),
+    fuzzy: float = typer.Option(95.0, "--fuzzy", help="rapidfuzz ratio (0-100) that counts as a match."),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Find training problems that overlap evaluation sets; export leaves them out."""
+    from curate.decontam import decontaminate, report_table
+    from db import open_store
+    from db.console import stdout
+
+    with open_store(db) as store:
+        result = decontaminate(store, list(against or []), against_split=against_split, n=ngram,
+                               min_share=min_share, fuzzy=fuzzy)
+        stdout.print(report_table(result, store, width=stdout.width))
+
+
+@app.command()
+def export(
+    out: Path = typer.Option(..., "--out", help="Directory for train/val files and the dataset card."),
+    format: str = typer.Option("jsonl", "--format", help="jsonl or parquet."),
+    selection: Optional[str] = typer.Option(None, "--selection", help="Selection id (default: the newest)."),
+    style: str = typer.Option("think", "--style", help="think (reasoning + solution) or solution (solution only)."),
+    val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of problems in val."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the train/val split."),
+    tokenizer: Optional[str] = typer.Option(
+        None, "--tokenizer", help="Student tokenizer (HF dir or .gguf): render and check every example's chat template."),
+    reviewed_only: bool = typer.Option(False, "--reviewed-only", help="Only samples a reviewer accepted."),
+    include_contaminated: bool = typer.Option(False, "--include-contaminated", help="Keep problems decontam matched."),
+    prompt_template: Optional[Path] = typer.Option(None, "--prompt-template", help="Template file with {question}."),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Write the selection as a chat-format SFT dataset (train/val by problem) with a dataset card."""
+    from curate.export import ExportConfig, export as run_export
+    from db import open_store
+    from db.console import stdout
+
+    config = ExportConfig(out=str(out), format=format, selection=selection, style=style, val_fraction=val_fraction,
+                          seed=seed, tokenizer=tokenizer, reviewed_only=reviewed_only,
+                          include_contaminated=include_contaminated,
+                          prompt_template=str(prompt_template) if prompt_template else None)
+    with open_store(db) as store:
+        result = run_export(store, config)
+    for name, sha in result.files.items():
+        stdout.print(f"{result.out / name}  sha256 {sha}", highlight=False, soft_wrap=True)
+    left_out = ", ".join(f"{n} {why}" for why, n in result.excluded.items()) or "none"
+    stdout.print(f"{result.export_id}: {result.n_train} train, {result.n_val} val examples; left out: {left_out}",
+                 highlight=False, soft_wrap=True)
+
+
+# ---- end of score, select, dedup, decontam, export ------------------------------------------------
+
+
+# ---- review (curate/review/; the app, and so Textual, is imported only when the UI starts) ----------
+
+@app.command()
+def review(
+    db: Optional[Path] = DbOption,
+    reviewer: Optional[str] = typer.Option(None, "--reviewer", help="Your name on decisions (default: config file, then $USER)."),
+    filter: Optional[str] = typer.Option(None, "--filter", help="SQL WHERE over the queue's columns, e.g. \"verdict = 'incorrect'\"."),
+    queue: str = typer.Option("pending", "--queue", help="pending (not decided by you; selected first), all, flagged, disagreements."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Config file (default: ~/.config/trace-distill/review.toml)."),
+    show_stats: bool = typer.Option(False, "--stats", help="Print decisions per reviewer and reviewer agreement; no UI."),
+) -> None:
+    """Review traces in a terminal app: one key per decision (a/r/f/s), u undo, ? lists every key."""
+    if show_stats:
+        from curate.review.stats import print_review_stats
+
+        print_review_stats(db)
+        return
+    from curate.review.app import run_review
+
+    run_review(db, reviewer, queue, filter, config)
+
+
+# ---- end of review ----------------------------------------------------------------------------------
+
+# ---- run and demo (curate/pipeline.py, curate/demo.py) ---------------------------------------------
+
+@app.command("run")
+def run_command(
+    config: Path = typer.Argument(..., help="Pipeline config (TOML): one table per stage, see README."),
+    dir: Optional[Path] = typer.Option(None, "--dir", help="Output folder (overrides the config's pipeline.dir)."),
+    from_stage: Optional[str] = typer.Option(None, "--from", help="Rerun from this stage on, even if done before."),
+) -> None:
+    """Run the stages a config names, in order; a rerun skips stages done with the same config."""
+    from curate.pipeline import load_config, print_summary, run_pipeline
+
+    pipeline_config = load_config(config, run_dir=dir)
+    print_summary(run_pipeline(pipeline_config, from_stage=from_stage), pipeline_config)
+
+
+@app.command()
+def demo(
+    dir: Path = typer.Option(Path("curate-demo"), "--dir", help="Folder for the demo's store and outputs."),
+    fresh: bool = typer.Option(False, "--fresh", help="Delete DIR first instead of resuming in it."),
+) -> None:
+    """The whole pipeline offline on bundled problems with a tiny real model (mechanics, not quality)."""
+    from curate.demo import run_demo
+
+    run_demo(dir, fresh=fresh)
+
+
+# ---- end of run and demo --------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> None:
     run_app(app, argv)

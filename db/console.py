@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 import sys
 
+import click
 import duckdb
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from db.errors import BadInput, StoreLocked
 
@@ -40,3 +43,22 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         stderr.print("interrupted; finished work is kept")
         sys.exit(130)
+
+
+class ExitCodeGroup(TyperGroup):
+    """A Typer group that maps project errors to exit codes inside click itself.
+
+    `run_app` does this for the installed scripts; this class makes commands invoked any other
+    way (typer.testing.CliRunner on the app, `python -m`) exit 2 on bad input as well.
+    Use it as `typer.Typer(cls=ExitCodeGroup, ...)`.
+    """
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BadInput as error:
+            stderr.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+            ctx.exit(2)
+        except StoreLocked as error:
+            stderr.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+            ctx.exit(1)

@@ -97,8 +97,9 @@ class Store:
         return pl.from_arrow(self.con.sql(sql, params=params).to_arrow_table())
 
     def scalar(self, sql: str, params: Any = None) -> Any:
-        row = self.execute(sql, params).fetchone()
-        return None if row is None else row[0]
+        # fetchall, not fetchone: DuckDB 2 refuses a later con.sql() while a result is half read.
+        rows = self.execute(sql, params).fetchall()
+        return rows[0][0] if rows else None
 
     def schema_version(self) -> int:
         return self.scalar("SELECT coalesce(max(version), 0) FROM schema_version")

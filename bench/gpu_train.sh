@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The GPU check of `train sft`, one script, about 5 minutes on one H200 (or H100).
+#
+# 1. bench/gpu_train.py: LoRA r=16 (all linear) on a Qwen2.5-7B-shaped model, random bf16 weights,
+#    R1-like trace lengths packed into 8,192-token rows; real tokens/s and peak memory per attention
+#    variant (varlen = PyTorch's bundled FlashAttention-2, sdpa + block mask, flex_attention,
+#    varlen + compiled layers) and the plain padded recipe (baseline) in the same process.
+# 2. The reference baseline beside it: bench/ext/gpu_anchor.py (a copy of ../shared/bench/gpu_anchor.py,
+#    which takes environment variables, not flags): PACKED_ONLY=1 NO_CKPT=1 times its ideal packed
+#    stream of 8,192-token rows without checkpointing (ANCHORS.md: 9,100 tok/s on an H200) and skips
+#    its padded and generate parts; its 16,384-token row after that may run out of memory on purpose.
+#
+# Needs on the machine: python3 with torch (CUDA), transformers >= 5 and peft (the lent image has
+# them); nothing is installed. Output: a table on stdout; logs and JSON under $OUT (default /tmp).
+set -u
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp}
+export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
+python3 - <<'PY'
+import torch, transformers, peft
+print(f"torch {torch.__version__}, transformers {transformers.__version__}, peft {peft.__version__}, "
+      f"{torch.cuda.get_device_name() if torch.cuda.is_available() else 'NO CUDA'}")
+PY
+echo "== train sft GPU path (bench/gpu_train.py) =="
+timeout 270 python3 bench/gpu_train.py --rows 8192 --steps 8 --warmup 2 \
+    --variants varlen,sdpa,baseline,flex,varlen+compile --json "$OUT/gpu_train.json" 2>&1 \
+    | grep -v -i "warn" | tee "$OUT/gpu_train.log"
+if [ -f bench/ext/gpu_anchor.py ]; then
+    echo "== baseline: gpu_anchor.py, packed 8k rows, no checkpointing =="
+    OUT="$OUT" PACKED_ONLY=1 NO_CKPT=1 timeout 150 python3 bench/ext/gpu_anchor.py 2>&1 \
+        | grep -E '^\{' | tee "$OUT/anchor.log"
+else
+    echo "bench/ext/gpu_anchor.py missing: copy ../shared/bench/gpu_anchor.py there first"
+fi

@@ -1,0 +1,307 @@
+"""Problem dedup and decontamination against evaluation sets.
+
+Dedup (`curate dedup [--fuzzy 95]`): among training candidates (problems whose split is not
+`test`), exact duplicates share a `question_hash` (the normalised question) and
+near-duplicates have a rapidfuzz `ratio` of at least `--fuzzy` on the normalised text. Each
+group keeps one problem (gold answer first, then most samples, then smallest id); the others go
+to `problem_duplicates` (rewritten in full), which `curate select` and `curate export` skip.
+
+Decontamination (`curate decontam --against FILE... [--against-split test] [--ngram 8]
+[--min-share 0.2] [--fuzzy 95]`): every training candidate is compared with every item of each
+benchmark: a JSONL (or JSON list) file whose rows carry the question in `problem`, `question`
+or `prompt` (the shapes of tests/data/public), or the store's own problems of a split. Methods:
+- exact: equal after normalisation (lowercase, whitespace collapsed, the standard
+  "Please reason step by step..." instruction removed);
+- ngram: the share of the problem's word n-grams (words = runs of letters and digits, so LaTeX
+  markup differences do not hide a match) found in one benchmark item is at least
+  `min_share`. Any single shared 8-gram (open-r1's rule) also fires on boilerplate such as
+  "express your answer as a common fraction" and on Asymptote figure code, so a share is used;
+- fuzzy: rapidfuzz `ratio` of the normalised texts at least `--fuzzy` (OpenThoughts used 95).
+An exact match is recorded once, as exact. Rows go to `contamination` (the benchmark's earlier
+rows are replaced); a rich table on stdout lists every match. `curate export` leaves out every
+problem with a contamination row unless `--include-contaminated`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from rapidfuzz import fuzz, process
+from rich.table import Table
+
+from db.errors import BadInput
+from db.store import Store
+
+QUESTION_FIELDS = ("problem", "question", "prompt")
+ID_FIELDS = ("unique_id", "id", "idx", "problem_id")
+_INSTRUCTION = re.compile(r"please reason step by step,? and put your final answer within \\boxed\{\}\.?", re.IGNORECASE)
+_WORD = re.compile(r"\w+")
+CANDIDATES_SQL = "SELECT problem_id, question, question_hash FROM problems WHERE coalesce(split, '') <> 'test'"
+
+
+def normalise(text: str) -> str:
+    """Lowercase, instruction removed, whitespace collapsed: the text fuzzy and exact compare."""
+    return " ".join(_INSTRUCTION.sub(" ", text).lower().split())
+
+
+def ngrams(text: str, n: int) -> set[tuple[str, ...]]:
+    words = _WORD.findall(normalise(text))
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    ids: list[str]
+    questions: list[str]
+
+
+def read_benchmark(path: str | Path) -> Benchmark:
+    """Items of a JSONL / JSON-list benchmark file; the name is `parent/file`."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput("no such benchmark file", file=str(path), field="--against")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise BadInput(f"cannot read: {error}", file=str(path)) from error
+    if path.suffix == ".json":
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise BadInput(f"not valid JSON: {error.msg}", file=str(path), line=error.lineno) from error
+        if not isinstance(rows, list):
+            raise BadInput("a .json benchmark must hold a list of objects", file=str(path))
+        numbered = list(enumerate(rows, start=1))
+    else:
+        numbered = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                numbered.append((number, json.loads(line)))
+            except json.JSONDecodeError as error:
+                raise BadInput(f"not valid JSON: {error.msg}", file=str(path), line=number) from error
+    ids, questions = [], []
+    for number, row in numbered:
+        if not isinstance(row, dict):
+            raise BadInput("each row must be a JSON object", file=str(path), line=number)
+        question = next((row[f] for f in QUESTION_FIELDS if isinstance(row.get(f), str) and row[f].strip()), None)
+        if question is None:
+            raise BadInput(f"no question text; expected one of {', '.join(QUESTION_FIELDS)}", file=str(path),
+                           line=number, field="problem")
+        item_id = next((row[f] for f in ID_FIELDS if row.get(f) is not None), None)
+        ids.append(str(item_id) if item_id is not None else f"line {number}")
+        questions.append(question)
+    if not questions:
+        raise BadInput("the benchmark file has no rows", file=str(path))
+    return Benchmark(f"{path.parent.name}/{path.name}" if path.parent.name else path.name, ids, questions)
+
+
+def store_benchmark(store: Store, split: str) -> Benchmark:
+    frame = store.query("SELECT problem_id, question FROM problems WHERE split = ? ORDER BY problem_id", [split])
+    if frame.height == 0:
+        raise BadInput(f"the store has no problems in split {split!r}", field="--against-split")
+    return Benchmark(f"split:{split}", frame["problem_id"].to_list(), frame["question"].to_list())
+
+
+# ---- matching -------------------------------------------------------------------------------------
+
+def find_matches(
+    problems: pl.DataFrame, benchmark: Benchmark, n: int = 8, min_share: float = 0.2, fuzzy: float = 95.0
+) -> pl.DataFrame:
+    """Contamination rows (problem_id, benchmark, matched_item, matched_text, method, overlap)."""
+    rows: list[dict] = []
+    if problems.height == 0:
+        return _rows_frame(rows)
+    ids = problems["problem_id"].to_list()
+    texts = [normalise(q) for q in problems["question"].to_list()]
+    bench_texts = [normalise(q) for q in benchmark.questions]
+    exact_of = defaultdict(list)
+    for j, text in enumerate(bench_texts):
+        exact_of[text].append(j)
+    exact: set[tuple[int, int]] = set()
+    for i, text in enumerate(texts):
+        for j in exact_of.get(text, ()):
+            exact.add((i, j))
+            rows.append(_row(ids[i], benchmark, j, "exact", 1.0))
+    index: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for j, question in enumerate(benchmark.questions):
+        for gram in ngrams(question, n):
+            index[gram].append(j)
+    for i, question in enumerate(problems["question"].to_list()):
+        grams = ngrams(question, n)
+        if not grams:
+            continue
+        shared: dict[int, int] = defaultdict(int)
+        for gram in grams:
+            for j in index.get(gram, ()):
+                shared[j] += 1
+        for j, count in shared.items():
+            share = count / len(grams)
+            if share >= min_share and (i, j) not in exact:
+                rows.append(_row(ids[i], benchmark, j, "ngram", share))
+    for start in range(0, len(texts), 1000):
+        scores = process.cdist(texts[start:start + 1000], bench_texts, scorer=fuzz.ratio, score_cutoff=fuzzy,
+                               workers=2, dtype=np.float32)
+        for i, j in zip(*np.nonzero(scores)):
+            if (start + i, j) not in exact:
+                rows.append(_row(ids[start + i], benchmark, int(j), "fuzzy", float(scores[i, j]) / 100.0))
+    return _rows_frame(rows)
+
+
+def _row(problem_id: str, benchmark: Benchmark, j: int, method: str, overlap: float) -> dict:
+    return {"problem_id": problem_id, "benchmark": benchmark.name, "matched_item": benchmark.ids[j],
+            "matched_text": benchmark.questions[j][:500], "method": method, "overlap": round(overlap, 4)}
+
+
+def _rows_frame(rows: list[dict]) -> pl.DataFrame:
+    schema = {"problem_id": pl.String, "benchmark": pl.String, "matched_item": pl.String,
+              "matched_text": pl.String, "method": pl.String, "overlap": pl.Float64}
+    return pl.DataFrame(rows, schema=schema).unique(["problem_id", "benchmark", "matched_item", "method"], keep="first")
+
+
+@dataclass
+class DecontamResult:
+    run_id: str
+    checked: int
+    matches: pl.DataFrame
+    contaminated: int
+
+
+def decontaminate(
+    store: Store,
+    against: list[str | Path],
+    against_split: str | None = None,
+    n: int = 8,
+    min_share: float = 0.2,
+    fuzzy: float = 95.0,
+) -> DecontamResult:
+    """Match every training candidate against each benchmark; replace their contamination rows."""
+    if n < 1:
+        raise BadInput("--ngram must be at least 1", field="--ngram")
+    if not 0 < fuzzy <= 100:
+        raise BadInput("--fuzzy must lie in (0, 100]", field="--fuzzy")
+    if not 0 < min_share <= 1:
+        raise BadInput("--min-share must lie in (0, 1]", field="--min-share")
+    benchmarks = [read_benchmark(path) for path in against]
+    if against_split is not None:
+        benchmarks.append(store_benchmark(store, against_split))
+    if not benchmarks:
+        raise BadInput("give --against FILE (one or more) or --against-split SPLIT", field="--against")
+    problems = store.query(CANDIDATES_SQL + " ORDER BY problem_id")
+    config = {"against": [b.name for b in benchmarks], "ngram": n, "min_share": min_share, "fuzzy": fuzzy}
+    run_id = store.start_run("decontam", config)
+    try:
+        found = pl.concat([find_matches(problems, b, n, min_share, fuzzy) for b in benchmarks])
+        found = found.with_columns(run_id=pl.lit(run_id))
+        with store.transaction():
+            for benchmark in benchmarks:
+                store.execute("DELETE FROM contamination WHERE benchmark = ?", [benchmark.name])
+            store.insert_frame("contamination", found)
+            contaminated = found["problem_id"].n_unique() if found.height else 0
+            store.finish_run(run_id, "ok", {"checked": problems.height, "matches": found.height, "contaminated": contaminated})
+    except BaseException as error:
+        store.finish_run(run_id, "failed", error=f"{type(error).__name__}: {error}")
+        raise
+    return DecontamResult(run_id, problems.height, found.drop("run_id"), contaminated)
+
+
+def report_table(result: DecontamResult, store: Store, width: int = 80) -> Table:
+    """The match report: one line per (problem, benchmark item, method); the question too when `width` allows."""
+    questions = store.query("SELECT problem_id, question FROM problems")
+    shown = result.matches.join(questions, on="problem_id", how="left").sort("problem_id", "benchmark", "method")
+    table = Table(title=f"{result.contaminated} of {result.checked} problems match a benchmark item", header_style="bold")
+    for name in ("problem", "benchmark", "item", "method", "overlap"):
+        table.add_column(name, overflow="fold")
+    with_question = width >= 120
+    if with_question:
+        table.add_column("question", overflow="ellipsis", no_wrap=True, max_width=width // 3)
+    for row in shown.iter_rows(named=True):
+        cells = [row["problem_id"], row["benchmark"], row["matched_item"], row["method"], f"{row['overlap']:.2f}"]
+        table.add_row(*cells, *([_clip(row["question"])] if with_question else []))
+    return table
+
+
+def _clip(text: str | None, width: int = 80) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+# ---- dedup --------------------------------------------------------------------------------------
+
+@dataclass
+class DedupResult:
+    run_id: str
+    checked: int
+    duplicates: pl.DataFrame
+
+
+def dedup_problems(store: Store, fuzzy: float = 95.0) -> DedupResult:
+    """Mark exact and near-duplicate training candidates; rewrites `problem_duplicates`."""
+    if not 0 < fuzzy <= 100:
+        raise BadInput("--fuzzy must lie in (0, 100]", field="--fuzzy")
+    problems = store.query(
+        """
+        SELECT p.problem_id, p.question, p.question_hash, p.gold_answer IS NOT NULL AS has_gold,
+               count(s.sample_id) AS n_samples
+        FROM problems p LEFT JOIN samples s ON s.problem_id = p.problem_id
+        WHERE coalesce(p.split, '') <> 'test'
+        GROUP BY ALL
+        ORDER BY has_gold DESC, n_samples DESC, p.problem_id
+        """
+    )
+    run_id = store.start_run("dedup", {"fuzzy": fuzzy})
+    try:
+        ids = problems["problem_id"].to_list()
+        parent = list(range(len(ids)))  # rows are in keep-preference order: the smallest index is kept
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        def join(i: int, j: int) -> None:
+            a, b = root(i), root(j)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+
+        hashes = problems["question_hash"].to_list()
+        texts = [normalise(q) for q in problems["question"].to_list()]
+        first_of_hash: dict[str, int] = {}
+        for i, key in enumerate(hashes):
+            if key in first_of_hash:
+                join(first_of_hash[key], i)
+            else:
+                first_of_hash[key] = i
+        distinct = sorted(first_of_hash.values())
+        for start in range(0, len(distinct), 1000):
+            scores = process.cdist([texts[i] for i in distinct[start:start + 1000]], [texts[i] for i in distinct],
+                                   scorer=fuzz.ratio, score_cutoff=fuzzy, workers=2, dtype=np.float32)
+            for a, b in zip(*np.nonzero(scores)):
+                join(distinct[start + a], distinct[b])
+        rows = []
+        for i in range(len(ids)):
+            kept = root(i)
+            if kept == i:
+                continue
+            exact = hashes[i] == hashes[kept]
+            rows.append({"problem_id": ids[i], "duplicate_of": ids[kept], "method": "exact" if exact else "fuzzy",
+                         "similarity": 100.0 if exact else round(fuzz.ratio(texts[i], texts[kept]), 2), "run_id": run_id})
+        duplicates = pl.DataFrame(rows, schema={"problem_id": pl.String, "duplicate_of": pl.String, "method": pl.String,
+                                                "similarity": pl.Float64, "run_id": pl.String})
+        with store.transaction():
+            store.execute("DELETE FROM problem_duplicates")
+            store.insert_frame("problem_duplicates", duplicates)
+            store.finish_run(run_id, "ok", {"checked": len(ids), "duplicates": duplicates.height})
+    except BaseException as error:
+        store.finish_run(run_id, "failed", error=f"{type(error).__name__}: {error}")
+        raise
+    return DedupResult(run_id, len(ids), duplicates.drop("run_id"))

@@ -1,0 +1,427 @@
+"""Write a selection as a chat-format SFT dataset with a dataset card.
+
+Inputs: one selection (`--selection ID`, default the newest), its samples, problems, scores,
+verdicts, `review_current`, `contamination`, `problem_duplicates`. Outputs, in the directory
+`--out`: `train.jsonl` and `val.jsonl` (or `.parquet`), one example per row, and `README.md`
+(the dataset card); an `exports` row and a `runs` row of kind "export". Command:
+`curate export --out DIR [--format jsonl|parquet] [--selection ID] [--style think|solution]
+[--val-fraction F] [--seed S] [--tokenizer PATH] [--reviewed-only] [--include-contaminated]`.
+
+Each row: `messages` = [{role: user, content: render_prompt(question)}, {role: assistant,
+content: "<think>\\n{reasoning}\\n</think>\\n\\n{solution}"}] (style `solution`: the final
+solution only; a sample without separate reasoning has no think block in either style), the
+shape TRL's SFTTrainer and `datasets.load_dataset("json", ...)` read; then problem_id,
+sample_id, source, split (train/val), gold_answer, answer, corrected_answer, review, model,
+length_tokens (assistant turn; with `--tokenizer`, counted by it, and total_tokens for the whole
+rendered conversation), selection_id.
+
+Rules: a sample a reviewer rejected is never exported; `--reviewed-only` keeps only accepted
+ones; a reviewer's corrected answer is kept in `corrected_answer`; problems with contamination
+rows, and problems of the `test` split (evaluation problems that teacher samples were imported
+for), are left out unless `--include-contaminated`; duplicate problems (`curate dedup`) are left
+out. Train/val is split by problem: problems are ordered by sha256(seed:problem_id) and the
+first round(F * problems) go to val (at least one when F > 0 and there are two problems), so
+the split is deterministic and no problem is in both.
+
+With `--tokenizer` (a HF tokenizer directory or .gguf file), every example is rendered through
+its chat template and the export fails (BadInput, exit 2, nothing written) when the rendering
+loses the reasoning, the `</think>`, the final solution or the end-of-turn token the template
+puts after an assistant turn. The stock DeepSeek-R1-Distill template drops everything up to
+`</think>` from assistant turns; this check is what catches it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from curate.prompts import DEFAULT_TEMPLATE, load_template, render_prompt
+from curate.traces import THINK_CLOSE, join_think
+from db.errors import BadInput
+from db.store import Store
+
+FORMATS = ("jsonl", "parquet")
+STYLES = ("think", "solution")
+_PROBE_USER, _PROBE_ASSISTANT = "PROBE-QUESTION-7f3a", "PROBE-ANSWER-7f3a"
+
+ROWS_SQL = """
+SELECT se.selection_id, se.sample_id, se.problem_id, se.rank, p.source, p.question, p.gold_answer,
+       p.split AS problem_split, s.model, s.reasoning, s.content, sc.length_tokens,
+       coalesce(v.answer, sc.answer) AS answer,
+       r.decision AS review, r.corrected_answer,
+       EXISTS (SELECT 1 FROM contamination c WHERE c.problem_id = se.problem_id) AS contaminated,
+       EXISTS (SELECT 1 FROM problem_duplicates d WHERE d.problem_id = se.problem_id) AS duplicate
+FROM selections se
+JOIN samples s ON s.sample_id = se.sample_id
+JOIN problems p ON p.problem_id = se.problem_id
+LEFT JOIN scores sc ON sc.sample_id = se.sample_id
+LEFT JOIN verdict_current v ON v.sample_id = se.sample_id
+LEFT JOIN review_current r ON r.sample_id = se.sample_id
+WHERE se.selection_id = ?
+ORDER BY se.problem_id, se.rank, se.sample_id
+"""
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    out: str
+    format: str = "jsonl"
+    selection: str | None = None            # None: the newest selection
+    style: str = "think"
+    val_fraction: float = 0.1
+    seed: int = 0
+    tokenizer: str | None = None
+    reviewed_only: bool = False
+    include_contaminated: bool = False
+    prompt_template: str | None = None      # a template file; None: curate.prompts.DEFAULT_TEMPLATE
+
+
+@dataclass
+class ExportResult:
+    export_id: str
+    out: Path
+    files: dict[str, str]                   # file name -> sha256
+    n_train: int
+    n_val: int
+    excluded: dict[str, int] = field(default_factory=dict)
+
+
+def export(store: Store, config: ExportConfig) -> ExportResult:
+    """Build, check and write the export; nothing is written when a check fails."""
+    _validate(config)
+    out = Path(config.out)
+    if out.suffix in (".jsonl", ".parquet", ".json"):
+        raise BadInput("--out names a directory; train and val files are written inside it", field="--out")
+    if out.exists() and not out.is_dir():
+        raise BadInput("exists and is not a directory", file=str(out), field="--out")
+    template = load_template(config.prompt_template)
+    selection = _resolve_selection(store, config.selection)
+    rows = store.query(ROWS_SQL, [selection["selection_id"]])
+    kept, excluded = _apply_rules(rows, config)
+    if kept.height == 0:
+        raise BadInput(f"nothing to export from selection {selection['selection_id']!r} "
+                       f"(left out: {_describe(excluded)})", field="--selection")
+    examples = _build_examples(kept, config, template)
+    if config.tokenizer is not None:
+        examples = check_with_tokenizer(examples, config.tokenizer)
+    examples = assign_split(examples, config.val_fraction, config.seed)
+    run_id = store.start_run("export", {**asdict(config), "selection_id": selection["selection_id"]})
+    try:
+        files = _write(out, examples, config, store, selection, excluded, template)
+        manifest = "".join(f"{sha}  {name}\n" for name, sha in sorted(files.items()) if name != "README.md")
+        digest = hashlib.sha256(manifest.encode()).hexdigest()
+        export_id = f"export-{digest[:12]}"
+        n_train = int((examples["split"] == "train").sum())
+        n_val = examples.height - n_train
+        with store.transaction():
+            store.insert_rows("exports", [{
+                "export_id": export_id, "path": str(out.resolve()), "format": config.format,
+                "selection_id": selection["selection_id"], "style": config.style, "n_train": n_train, "n_val": n_val,
+                "sha256": digest, "config": json.dumps({**asdict(config), "files": files, "excluded": excluded}),
+                "run_id": run_id,
+            }], on_conflict="replace")
+            store.finish_run(run_id, "ok", {"train": n_train, "val": n_val, "excluded": excluded})
+    except BaseException as error:
+        store.finish_run(run_id, "failed", error=f"{type(error).__name__}: {error}")
+        raise
+    return ExportResult(export_id, out, files, n_train, n_val, excluded)
+
+
+def _validate(config: ExportConfig) -> None:
+    if config.format not in FORMATS:
+        raise BadInput(f"unknown format {config.format!r}; use one of {', '.join(FORMATS)}", field="--format")
+    if config.style not in STYLES:
+        raise BadInput(f"unknown style {config.style!r}; use one of {', '.join(STYLES)}", field="--style")
+    if not 0.0 <= config.val_fraction < 1.0:
+        raise BadInput("--val-fraction must lie in [0, 1)", field="--val-fraction")
+
+
+def _resolve_selection(store: Store, selection_id: str | None) -> dict:
+    if selection_id is None:
+        frame = store.query("SELECT * FROM selection_sets ORDER BY created_at DESC, selection_id LIMIT 1")
+        if frame.height == 0:
+            raise BadInput("no selection yet: run `curate select --policy NAME` first", field="--selection")
+    else:
+        frame = store.query("SELECT * FROM selection_sets WHERE selection_id = ?", [selection_id])
+        if frame.height == 0:
+            known = store.query("SELECT selection_id FROM selection_sets ORDER BY created_at DESC")["selection_id"].to_list()
+            raise BadInput(f"no selection {selection_id!r}; known: {', '.join(known) or 'none'}", field="--selection")
+    return frame.row(0, named=True)
+
+
+def _apply_rules(rows: pl.DataFrame, config: ExportConfig) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Rows that may be exported, and how many each rule left out (first failing rule counts)."""
+    rules: list[tuple[str, pl.Expr]] = [
+        ("rejected_by_review", pl.col("review") == "reject"),
+        ("not_accepted", (pl.col("review") != "accept").fill_null(True) if config.reviewed_only else pl.lit(False)),
+        ("contaminated", pl.col("contaminated") if not config.include_contaminated else pl.lit(False)),
+        ("test_split_problem", pl.col("problem_split") == "test" if not config.include_contaminated else pl.lit(False)),
+        ("duplicate_problem", pl.col("duplicate")),
+        ("no_final_solution", pl.col("content").is_null() | (pl.col("content").str.strip_chars() == "")),
+    ]
+    reason = pl.lit(None, dtype=pl.String)
+    for label, failed in reversed(rules):
+        reason = pl.when(failed.fill_null(False)).then(pl.lit(label)).otherwise(reason)
+    judged = rows.with_columns(reason=reason)
+    excluded = {label: int((judged["reason"] == label).sum()) for label, _ in rules}
+    return judged.filter(pl.col("reason").is_null()).drop("reason"), {k: v for k, v in excluded.items() if v}
+
+
+def _describe(excluded: dict[str, int]) -> str:
+    return ", ".join(f"{count} {label}" for label, count in excluded.items()) or "the selection is empty"
+
+
+def _build_examples(kept: pl.DataFrame, config: ExportConfig, template: str) -> pl.DataFrame:
+    assistants = [
+        join_think(reasoning, content) if config.style == "think" else content.strip()
+        for reasoning, content in zip(kept["reasoning"].to_list(), kept["content"].to_list())
+    ]
+    users = [render_prompt(question, template) for question in kept["question"].to_list()]
+    messages = [
+        [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+        for user, assistant in zip(users, assistants)
+    ]
+    return kept.select(
+        pl.Series("messages", messages),
+        "problem_id", "sample_id", "source", "gold_answer", "answer", "corrected_answer", "review", "model",
+        pl.col("length_tokens").cast(pl.Int64), "selection_id",
+    )
+
+
+def assign_split(examples: pl.DataFrame, val_fraction: float, seed: int) -> pl.DataFrame:
+    """Add `split`: whole problems go to val, chosen by their sha256(seed:problem_id) order."""
+    problems = sorted(set(examples["problem_id"].to_list()),
+                      key=lambda pid: hashlib.sha256(f"{seed}:{pid}".encode()).hexdigest())
+    n_val = round(val_fraction * len(problems))
+    if val_fraction > 0 and len(problems) >= 2:
+        n_val = min(max(n_val, 1), len(problems) - 1)
+    val = set(problems[:n_val])
+    split = pl.when(pl.col("problem_id").is_in(list(val))).then(pl.lit("val")).otherwise(pl.lit("train"))
+    columns = examples.columns
+    return examples.with_columns(split=split).select(columns[:4] + ["split"] + columns[4:])
+
+
+# ---- the chat-template check ---------------------------------------------------------------------
+
+def end_of_turn(tokenizer: Any) -> str:
+    """The special token the chat template writes right after an assistant turn."""
+    probe = [{"role": "user", "content": _PROBE_USER}, {"role": "assistant", "content": _PROBE_ASSISTANT}]
+    text = _render(tokenizer, probe)
+    at = text.rfind(_PROBE_ASSISTANT)
+    if at == -1:
+        raise BadInput("the chat template drops the assistant turn", field="--tokenizer")
+    after = text[at + len(_PROBE_ASSISTANT):].lstrip()
+    specials = sorted(set(tokenizer.all_special_tokens) | set(tokenizer.get_added_vocab()), key=len, reverse=True)
+    for token in specials:
+        if token and after.startswith(token):
+            return token
+    raise BadInput("the chat template writes no end-of-turn token after an assistant turn "
+                   f"(it writes {after[:40]!r}): the student would never learn to stop", field="--tokenizer")
+
+
+def check_with_tokenizer(examples: pl.DataFrame, spec: str) -> pl.DataFrame:
+    """Render every example through the tokenizer's chat template; fail loudly on any loss.
+
+    Returns the examples with length_tokens (assistant turn) and total_tokens (whole
+    conversation) counted by this tokenizer.
+    """
+    from curate.tokens import load_hf_tokenizer
+
+    tokenizer = load_hf_tokenizer(spec)
+    if not getattr(tokenizer, "chat_template", None):
+        raise BadInput("the tokenizer has no chat template", file=str(spec), field="--tokenizer")
+    eot = end_of_turn(tokenizer)
+    eot_id = tokenizer.convert_tokens_to_ids(eot)
+    rendered_texts, assistant_texts = [], []
+    for row in examples.select("sample_id", "messages").iter_rows(named=True):
+        assistant = row["messages"][1]["content"]
+        text = _render(tokenizer, row["messages"])
+        problem = _lost(text, assistant, eot)
+        if problem:
+            raise BadInput(f"sample {row['sample_id']}: rendering through the chat template {problem}; "
+                           "fix the template (or use another tokenizer) before training on this export",
+                           file=str(spec), field="chat_template")
+        rendered_texts.append(text)
+        assistant_texts.append(assistant)
+    totals = tokenizer(rendered_texts, add_special_tokens=False)["input_ids"]
+    for sample_id, ids in zip(examples["sample_id"].to_list(), totals):
+        if eot_id not in ids[-4:]:
+            raise BadInput(f"sample {sample_id}: the end-of-turn token {eot!r} is not a single token at the end "
+                           "of the tokenized conversation", file=str(spec), field="chat_template")
+    lengths = tokenizer(assistant_texts, add_special_tokens=False)["input_ids"]
+    return examples.with_columns(
+        pl.Series("length_tokens", [len(ids) for ids in lengths], dtype=pl.Int64),
+        pl.Series("total_tokens", [len(ids) for ids in totals], dtype=pl.Int64),
+    )
+
+
+def _render(tokenizer: Any, messages: list[dict]) -> str:
+    try:
+        return tokenizer.apply_chat_template(messages, tokenize=False)
+    except Exception as error:  # jinja errors of a user-supplied template are bad input
+        raise BadInput(f"the chat template fails to render: {error}", field="--tokenizer") from error
+
+
+def _lost(rendered: str, assistant: str, eot: str) -> str | None:
+    """What the rendering lost of one assistant turn, or None."""
+    if THINK_CLOSE in assistant:
+        reasoning, _, solution = assistant.partition(THINK_CLOSE)
+        reasoning = reasoning.replace("<think>", "", 1).strip()
+        if reasoning and reasoning not in rendered:
+            return "loses the reasoning (the think block)"
+        if THINK_CLOSE not in rendered:
+            return f"loses {THINK_CLOSE}"
+    else:
+        solution = assistant
+    solution = solution.strip()
+    at = rendered.rfind(solution)
+    if solution and at == -1:
+        return "loses the final solution"
+    if not rendered[at + len(solution):].lstrip().startswith(eot):
+        return f"loses the end-of-turn token {eot!r} after the assistant turn"
+    return None
+
+
+# ---- files and the card --------------------------------------------------------------------------
+
+def _write(out: Path, examples: pl.DataFrame, config: ExportConfig, store: Store, selection: dict,
+           excluded: dict[str, int], template: str) -> dict[str, str]:
+    """Write split files and the card into a temporary folder beside `out`, then move them in."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))
+    try:
+        files: dict[str, str] = {}
+        for split in ("train", "val"):
+            part = examples.filter(pl.col("split") == split)
+            if part.height == 0:
+                continue
+            name = f"{split}.{config.format}"
+            if config.format == "jsonl":
+                part.write_ndjson(staging / name)
+            else:
+                part.write_parquet(staging / name)
+            files[name] = _sha256(staging / name)
+        card = dataset_card(examples, config, store, selection, excluded, template, files)
+        (staging / "README.md").write_text(card, encoding="utf-8")
+        out.mkdir(parents=True, exist_ok=True)
+        for stale in ("train.jsonl", "val.jsonl", "train.parquet", "val.parquet"):
+            (out / stale).unlink(missing_ok=True)
+        for name in [*files, "README.md"]:
+            shutil.move(str(staging / name), out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return files
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def length_histogram(lengths: list[int], bins: int = 10, width: int = 40) -> str:
+    """A text histogram of token lengths (equal-width bins)."""
+    if not lengths:
+        return "(no lengths)"
+    low, high = min(lengths), max(lengths)
+    step = max(1, -(-(high - low + 1) // bins))
+    counts = [0] * bins
+    for value in lengths:
+        counts[min((value - low) // step, bins - 1)] += 1
+    peak = max(counts)
+    lines = []
+    for i, count in enumerate(counts):
+        start = low + i * step
+        if start > high:
+            break
+        bar = "#" * max(1 if count else 0, round(width * count / peak))
+        lines.append(f"{start:>7}-{start + step - 1:<7} {count:>6} {bar}")
+    return "\n".join(lines)
+
+
+def dataset_card(examples: pl.DataFrame, config: ExportConfig, store: Store, selection: dict,
+                 excluded: dict[str, int], template: str, files: dict[str, str]) -> str:
+    """The README.md beside the export."""
+    by_split = examples.group_by("split").agg(examples=pl.len(), problems=pl.col("problem_id").n_unique())
+    split_counts = {row["split"]: row for row in by_split.iter_rows(named=True)}
+    sources = examples.group_by("source").agg(problems=pl.col("problem_id").n_unique(), examples=pl.len()).sort("source")
+    models = examples.group_by("model").agg(examples=pl.len()).sort("model")
+    lengths = [v for v in examples["length_tokens"].to_list() if v is not None]
+    with_think = sum(THINK_CLOSE in m[1]["content"] for m in examples["messages"].to_list())
+    benchmarks = store.query(
+        "SELECT benchmark, count(DISTINCT problem_id) AS problems, count(*) AS matches FROM contamination GROUP BY 1 ORDER BY 1"
+    )
+    contaminated_kept = examples.join(store.query("SELECT DISTINCT problem_id FROM contamination"), on="problem_id",
+                                      how="semi")["problem_id"].n_unique()
+    lines = [
+        f"# SFT export of selection `{selection['selection_id']}`",
+        "",
+        f"Written {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} by `curate export` from `{store.path}`.",
+        "",
+        "## Format",
+        "",
+        "One example per row: `messages` (user turn = the evaluation prompt, assistant turn = "
+        + ("`<think>` reasoning `</think>` then the final solution" if config.style == "think" else "the final solution only")
+        + "), then problem_id, sample_id, source, split, gold_answer, answer, corrected_answer, review, model, "
+        "length_tokens, selection_id. Train and val are split by problem (no problem is in both).",
+        "",
+        f"{with_think} of {examples.height} assistant turns have a think block (samples without separate "
+        "reasoning, e.g. plain chain-of-thought, have none).",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        f"ds = load_dataset(\"{'json' if config.format == 'jsonl' else 'parquet'}\", data_files={{"
+        + ", ".join(f"\"{name.split('.')[0]}\": \"{name}\"" for name in files) + "})",
+        "```",
+        "",
+        "## Selection",
+        "",
+        f"- policy: `{selection['policy']}`",
+        f"- parameters: `{selection['params']}`",
+        f"- export options: style `{config.style}`, val fraction {config.val_fraction}, seed {config.seed}, "
+        f"reviewed only {config.reviewed_only}, include contaminated {config.include_contaminated}, "
+        f"chat-template check {'with ' + repr(config.tokenizer) if config.tokenizer else 'not run (no --tokenizer)'}",
+        f"- prompt template: {'default' if template == DEFAULT_TEMPLATE else repr(template)}",
+        "",
+        "## Counts",
+        "",
+        "| split | examples | problems |",
+        "| --- | --- | --- |",
+    ]
+    for split in ("train", "val"):
+        row = split_counts.get(split, {"examples": 0, "problems": 0})
+        lines.append(f"| {split} | {row['examples']} | {row['problems']} |")
+    lines += ["", "Left out of the selection: " + (_describe(excluded) if excluded else "nothing") + ".", "",
+              "## Sources", "",
+              "| source | problems | examples |", "| --- | --- | --- |"]
+    lines += [f"| {r['source']} | {r['problems']} | {r['examples']} |" for r in sources.iter_rows(named=True)]
+    lines += ["", "| teacher model | examples |", "| --- | --- |"]
+    lines += [f"| {r['model']} | {r['examples']} |" for r in models.iter_rows(named=True)]
+    lines += ["", "## Length (tokens of the assistant turn)", ""]
+    if lengths:
+        ordered = sorted(lengths)
+        lines.append(f"min {ordered[0]}, median {ordered[len(ordered) // 2]}, mean {sum(ordered) / len(ordered):.0f}, "
+                     f"max {ordered[-1]}")
+        lines += ["", "```", length_histogram(lengths), "```"]
+    lines += ["", "## Decontamination", ""]
+    if benchmarks.height:
+        lines += ["| benchmark | matched problems | matches |", "| --- | --- | --- |"]
+        lines += [f"| {r['benchmark']} | {r['problems']} | {r['matches']} |" for r in benchmarks.iter_rows(named=True)]
+        lines += ["", f"Contaminated problems left out: {excluded.get('contaminated', 0)} examples; "
+                      f"contaminated problems in this export: {contaminated_kept}."]
+    else:
+        lines.append("No decontamination was run on this store (`curate decontam --against FILE`).")
+    lines += ["", "## Checksums (sha256)", "", "```"]
+    lines += [f"{sha}  {name}" for name, sha in sorted(files.items())]
+    lines += ["```", ""]
+    return "\n".join(lines)

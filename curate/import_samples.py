@@ -1,0 +1,500 @@
+"""`curate import-samples`: load pre-generated traces into `samples`.
+
+Inputs: a JSONL, JSON-array, CSV or Parquet file of completions, either one per row (a text
+field such as `response`/`completion`/`output`/`text`, or separate `reasoning_content` /
+`reasoning` + `content`) or a list per problem (`samples`/`responses`/.../`code`, e.g.
+Qwen2.5-Math's math_cot_100.jsonl). Outputs: rows in `samples` (and in `problems` for problems
+the store lacks), one `runs` row (kind "import-samples"). Command:
+`curate import-samples FILE --model NAME [--source S] [--id-field F] [--question-field F]
+[--answer-field F] [--samples-field F] [--params-tag T] [--format ...]`.
+
+- A row's problem is found by id (the id as a stored `problem_id`, or "{source}:{id}"), then by
+  the normalised question text (same `question_hash` as `curate ingest`), else it is created
+  from the row's question and gold (`gt`/`answer`/...) under `source` (default: folder/stem of
+  the file).
+- An inline `<think>...</think>` is split into reasoning and content with the semantics of
+  `curate.traces.split_think`; status is `empty` (no text), `truncated` (think block left open,
+  or finish_reason "length") or `ok`.
+- `sample_index` numbers a problem's samples in file order (list position, then later rows);
+  `params_hash` hashes "imported:" + the file name (or `params_tag`); `sample_id` hashes
+  (problem_id, model, params_hash, sample_index) exactly as `curate.generate.sample_id` does, so
+  importing the same file twice adds nothing.
+
+How: DuckDB reads the file (read_json / read_csv / read_parquet) twice: a light pass that maps
+rows to problems (ids, questions, golds; no completion text), then one streaming
+INSERT ... SELECT that unnests lists, splits think blocks with string functions and hashes
+ids, all in SQL; the traces never become Python objects. When DuckDB's reader fails, the file
+is rescanned in Python line by line to name the bad line and field. One transaction: a failed
+import leaves the store as it was.
+
+Caveats: field names and types are detected by DuckDB from the first 2,048 rows (a field that
+first appears after them is not read), and a later row whose text field holds a
+list is stored as that list's JSON text. One JSON row may be at most 64 MiB. DuckDB holds the
+uncommitted samples in memory (about the file's size); `memory_limit` bounds that by spilling
+to disk, at about half the speed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from curate.ingest import (
+    ANSWER_FIELDS, ID_FIELDS, QUESTION_FIELDS, check_readable, default_source, first_present, gold_value,
+    make_problem_id, parse_json_line, question_hash, read_records, short_hash,
+)
+from db import BadInput, Store, open_store
+
+LIST_FIELDS = ("samples", "responses", "completions", "outputs", "generations", "code")
+TEXT_FIELDS = ("response", "completion", "output", "text", "generation", "model_output")
+REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking")
+CONTENT_FIELDS = ("content",)
+FINISH_FIELDS = ("finish_reason", "stop_reason")
+SAMPLE_ID_HEX = 20                   # as curate.generate.sample_id
+MAX_JSON_OBJECT_BYTES = 64 << 20     # one list-per-problem row can hold many long traces; larger slows every read
+DETECT_ROWS = 2048                   # JSON rows DuckDB looks at to find the fields and their types
+# What DuckDB raises when the file does not parse as its format says.
+READ_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException)
+# Python's str.strip() whitespace, so SQL trimming matches split_think.
+MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    model: str
+    source: str | None = None
+    id_field: str | None = None
+    question_field: str | None = None
+    answer_field: str | None = None
+    samples_field: str | None = None
+    params_tag: str | None = None
+    format: str = "auto"
+    memory_limit: str | None = None     # DuckDB's memory_limit for this import, e.g. "2GB": bounded, slower
+
+
+@dataclass(frozen=True)
+class SampleFields:
+    """Which column holds what; None = not in the file."""
+
+    id: str | None
+    question: str | None
+    answer: str | None
+    texts: str | None        # a list of completions per row
+    text: str | None         # one completion per row
+    reasoning: str | None
+    content: str | None
+    finish: str | None
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    source: str
+    model: str
+    params_hash: str
+    rows: int
+    samples: int
+    added: int
+    unchanged: int
+    problems_matched: int
+    problems_created: int
+    status_counts: dict[str, int]
+    run_id: str
+
+
+# ---- reading through DuckDB ------------------------------------------------------------------
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _reader(path: Path, fmt: str, columns: dict[str, str] | None = None, sample: bool = False) -> str:
+    """The DuckDB table function reading `path`; JSON readers take explicit column types."""
+    file = _literal(str(path))
+    if fmt in ("jsonl", "json"):
+        layout = "newline_delimited" if fmt == "jsonl" else "array"
+        spec = ""
+        if columns:
+            spec = ", columns={" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in columns.items()) + "}"
+        if sample:
+            spec += f", sample_size={DETECT_ROWS}"
+        return f"read_json({file}, format='{layout}', maximum_object_size={MAX_JSON_OBJECT_BYTES}{spec})"
+    if fmt == "csv":
+        return f"read_csv({file}, header=true, all_varchar=true, strict_mode=true)"
+    return f"read_parquet({file})"
+
+
+def _describe(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> dict[str, str]:
+    rows = con.execute(f"DESCRIBE SELECT * FROM {_reader(path, fmt, sample=True)}").fetchall()
+    return {row[0]: row[1] for row in rows}
+
+
+def _is_list(dtype: str) -> bool:
+    return dtype.endswith("[]")
+
+
+def detect_sample_fields(path: Path, types: dict[str, str], options: ImportOptions) -> SampleFields:
+    keys = set(types)
+    found = ", ".join(sorted(keys))
+    for flag, name in (("--id-field", options.id_field), ("--question-field", options.question_field),
+                       ("--answer-field", options.answer_field), ("--samples-field", options.samples_field)):
+        if name is not None and name not in keys:
+            raise BadInput(f"no field {name!r} in the file (found {found})", file=str(path), field=flag)
+    texts = text = None
+    if options.samples_field is not None:
+        if _is_list(types[options.samples_field]):
+            texts = options.samples_field
+        else:
+            text = options.samples_field
+    else:
+        texts = next((n for n in LIST_FIELDS + TEXT_FIELDS if n in keys and _is_list(types[n])), None)
+        text = next((n for n in TEXT_FIELDS if n in keys and not _is_list(types[n])), None)
+    reasoning = next((n for n in REASONING_FIELDS if n in keys and not _is_list(types[n])), None)
+    content = first_present(keys, CONTENT_FIELDS)
+    for name in (text, reasoning, content):
+        if name is not None and types[name] == "JSON":
+            raise BadInput("the field mixes text with other JSON values (lists or objects)", file=str(path), field=name)
+    if texts is not None and types[texts] != "VARCHAR[]":
+        raise BadInput(f"a list of completions must hold text, found {types[texts]}", file=str(path), field=texts)
+    if texts is None and text is None and reasoning is None and content is None:
+        raise BadInput(
+            f"no completion field (looked for {', '.join(LIST_FIELDS + TEXT_FIELDS + REASONING_FIELDS + CONTENT_FIELDS)};"
+            f" found {found}); pass --samples-field", file=str(path), line=1, field="samples")
+    question = options.question_field or first_present(keys - {text, texts, content}, QUESTION_FIELDS)
+    id_field = options.id_field or first_present(keys, ID_FIELDS)
+    if question is None and id_field is None:
+        raise BadInput(f"no question or id field to find the problem by (found {found}); pass --question-field",
+                       file=str(path), line=1, field="question")
+    answer = options.answer_field or first_present(keys - {text, texts, content, question}, ANSWER_FIELDS)
+    return SampleFields(id=id_field, question=question, answer=answer, texts=texts, text=text,
+                        reasoning=reasoning, content=content, finish=first_present(keys, FINISH_FIELDS))
+
+
+def _source_sql(path: Path, fmt: str, fields: SampleFields) -> str:
+    """SELECT of the canonical columns (row_no, source_id, question, gold_json, text, texts, ...)."""
+    wanted = {
+        fields.id: "VARCHAR", fields.question: "VARCHAR", fields.answer: "JSON", fields.text: "VARCHAR",
+        fields.texts: "VARCHAR[]", fields.reasoning: "VARCHAR", fields.content: "VARCHAR", fields.finish: "VARCHAR",
+    }
+    columns = {name: dtype for name, dtype in wanted.items() if name is not None}
+    json_reader = fmt in ("jsonl", "json")
+
+    def column(name: str | None, cast: str) -> str:
+        if name is None:
+            return f"NULL::{cast}"
+        return _ident(name) if json_reader and cast != "JSON" else f"CAST({_ident(name)} AS {cast})"
+
+    gold = "NULL::VARCHAR" if fields.answer is None else (
+        f"CAST({_ident(fields.answer)} AS VARCHAR)" if json_reader else f"CAST(to_json({_ident(fields.answer)}) AS VARCHAR)")
+    return (
+        "SELECT ordinality AS row_no, "
+        f"{column(fields.id, 'VARCHAR')} AS source_id, {column(fields.question, 'VARCHAR')} AS question, "
+        f"{gold} AS gold_json, {column(fields.text, 'VARCHAR')} AS text, {column(fields.texts, 'VARCHAR[]')} AS texts, "
+        f"nullif({column(fields.reasoning, 'VARCHAR')}, '') AS given_reasoning, "
+        f"{column(fields.content, 'VARCHAR')} AS given_content, {column(fields.finish, 'VARCHAR')} AS finish_reason "
+        f"FROM {_reader(path, fmt, columns if json_reader else None)} WITH ORDINALITY"
+    )
+
+
+# ---- the SQL that turns rows into samples ----------------------------------------------------
+
+_ROW_KEY = "md5(concat_ws(chr(31), coalesce(source_id, chr(0)), coalesce(question, chr(0))))"
+
+# One row per completion. The think split mirrors curate.traces.split_think: tail = the text
+# after the last </think>, close_at = where that tag starts (1-based). Each step is its own
+# SELECT so DuckDB computes every long intermediate string once. DuckDB's rtrim walks the whole
+# string, which costs seconds on gigabytes of reasoning, so the right end is trimmed through a
+# 64-character window (the whole string only when the window is all whitespace); ltrim stops
+# at the first kept character and is cheap.
+_INSERT_SAMPLES = """
+INSERT OR IGNORE INTO samples (sample_id, problem_id, model, params_hash, sample_index, params,
+                               reasoning, content, finish_reason, status, run_id)
+WITH expanded AS (
+    -- Rows are numbered 1..N, so the row -> problem map is two lists looked up by position: a
+    -- join here would let DuckDB, which cannot estimate a JSON file's rows, build its hash table
+    -- on the file side and hold every trace in memory.
+    SELECT getvariable('_imp_problem_ids')[row_no] AS problem_id, getvariable('_imp_base_index')[row_no] AS base_index,
+           finish_reason, given_reasoning, given_content,
+           CASE WHEN texts IS NOT NULL THEN texts WHEN {has_text_or_fields} THEN [text] ELSE [] END AS texts
+    FROM ({source})
+), one AS (
+    SELECT problem_id, base_index + generate_subscripts(texts, 1) - 1 AS sample_index,
+           unnest(texts) AS text, given_reasoning, given_content, finish_reason
+    FROM expanded
+), marked AS (
+    SELECT *, instr(t, '<think>') AS open_at,
+           CASE WHEN contains(t, '</think>') THEN string_split(t, '</think>')[-1] END AS tail
+    FROM (SELECT *, CASE WHEN given_reasoning IS NULL THEN coalesce(text, given_content) END AS t FROM one)
+), placed AS (
+    SELECT *, length(t) - length(tail) - 7 AS close_at FROM marked
+), region AS (
+    -- the reasoning is t[r_start, r_end] (1-based, inclusive) before its newlines are stripped
+    SELECT *,
+           CASE WHEN tail IS NOT NULL AND open_at > 0 AND open_at < close_at THEN open_at + 7
+                WHEN tail IS NOT NULL THEN 1
+                WHEN open_at > 0 THEN open_at + 7 END AS r_start,
+           CASE WHEN tail IS NOT NULL THEN close_at - 1 WHEN open_at > 0 THEN length(t) END AS r_end
+    FROM placed
+), ends AS (
+    SELECT *, substring(t, r_start, least(r_len, 64)) AS r_head,
+              substring(t, greatest(r_end - 63, r_start), least(r_len, 64)) AS r_foot
+    FROM (SELECT *, greatest(r_end - r_start + 1, 0) AS r_len FROM region)
+), cut AS (
+    SELECT problem_id, sample_index, finish_reason,
+           CASE WHEN given_reasoning IS NOT NULL THEN given_reasoning
+                WHEN r_start IS NULL THEN NULL
+                WHEN ltrim(r_head, chr(10)) = '' OR rtrim(r_foot, chr(10)) = ''
+                     THEN trim(substring(t, r_start, r_len), chr(10))
+                ELSE substring(t, r_start + length(r_head) - length(ltrim(r_head, chr(10))),
+                               r_len - (length(r_head) - length(ltrim(r_head, chr(10))))
+                                     - (length(r_foot) - length(rtrim(r_foot, chr(10)))))
+           END AS reasoning,
+           CASE WHEN given_reasoning IS NOT NULL THEN coalesce(given_content, text)
+                WHEN tail IS NOT NULL THEN ltrim(tail, $ws)
+                WHEN open_at > 0 THEN NULL
+                ELSE t
+           END AS c1,
+           given_reasoning IS NULL AND tail IS NOT NULL AS strip_content,
+           given_reasoning IS NOT NULL OR tail IS NOT NULL OR coalesce(open_at, 0) = 0 AS closed
+    FROM ends
+), windows AS (
+    SELECT *, rtrim(substring(c1, greatest(c_len - 63, 1), 64), $ws) AS c_win, least(c_len, 64) AS c_w
+    FROM (SELECT *, length(c1) AS c_len FROM cut)
+), trimmed AS (
+    SELECT problem_id, sample_index, finish_reason, closed, reasoning,
+           CASE WHEN c1 IS NULL OR NOT strip_content OR length(c_win) = c_w THEN c1
+                WHEN c_win = '' THEN rtrim(c1, $ws)
+                ELSE substring(c1, 1, c_len - c_w + length(c_win)) END AS content
+    FROM windows
+), classified AS (
+    SELECT *,
+           CASE WHEN reasoning IS NULL THEN true WHEN ltrim(substring(reasoning, 1, 256), $ws) <> '' THEN false
+                ELSE ltrim(reasoning, $ws) = '' END
+           AND CASE WHEN content IS NULL THEN true WHEN ltrim(substring(content, 1, 256), $ws) <> '' THEN false
+                ELSE ltrim(content, $ws) = '' END AS blank
+    FROM trimmed
+)
+SELECT left(sha256(concat_ws(chr(31), problem_id, $model, $params_hash, sample_index::VARCHAR)), {hex}),
+       problem_id, $model, $params_hash, sample_index, $params::JSON, reasoning, content, finish_reason,
+       CASE WHEN blank THEN 'empty' WHEN NOT closed OR finish_reason = 'length' THEN 'truncated' ELSE 'ok' END,
+       $run_id
+FROM classified
+"""
+
+
+def import_samples(db: Path | str | None, path: Path | str, options: ImportOptions) -> ImportResult:
+    """Import the completions in `path` (see the module docstring); one transaction."""
+    path = Path(path)
+    if not options.model.strip():
+        raise BadInput("the model name is empty", field="--model")
+    fmt = check_readable(path, options.format)
+    source = options.source or default_source(path)
+    if ":" in source:
+        raise BadInput("a source name cannot contain ':' (it separates source and id)", field="--source")
+    if options.memory_limit is not None and not MEMORY_LIMIT.match(options.memory_limit):
+        raise BadInput(f"expected a size such as 2GB or 512MB, got {options.memory_limit!r}", field="--memory-limit")
+    tag = options.params_tag or path.name
+    digest = short_hash("imported:" + tag)
+    with open_store(db) as store:
+        if options.memory_limit is not None:
+            # Uncommitted rows are held in DuckDB's buffer pool; a limit makes it spill them to disk.
+            store.execute(f"SET memory_limit = '{options.memory_limit}'")
+        try:
+            with store.transaction():
+                return _import(store, path, fmt, source, digest, tag, options)
+        except READ_ERRORS as error:
+            raise explain_read_error(path, fmt, error) from error
+        finally:
+            for table in ("_imp_rows", "_imp_rowmap"):
+                store.execute(f"DROP TABLE IF EXISTS {table}")
+            for variable in ("_imp_problem_ids", "_imp_base_index"):
+                store.execute(f"RESET VARIABLE {variable}")
+            store.execute("RESET memory_limit")
+
+
+def _import(store: Store, path: Path, fmt: str, source: str, digest: str, tag: str, options: ImportOptions) -> ImportResult:
+    con = store.con
+    types = _describe(con, path, fmt)
+    fields = detect_sample_fields(path, types, options)
+    source_sql = _source_sql(path, fmt, fields)
+    run_id = store.start_run("import-samples", {
+        "file": str(path.resolve()), "model": options.model, "source": source, "params_tag": tag,
+        "params_hash": digest, "fields": fields.__dict__, "format": fmt,
+    })
+
+    if fields.texts is not None:
+        n_samples = "coalesce(len(texts), 1)" if fields.text or fields.reasoning or fields.content else "coalesce(len(texts), 0)"
+    else:
+        n_samples = "1"
+    # One light pass: the row -> problem key and the problem columns, no completion text.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _imp_rows AS SELECT row_no, {_ROW_KEY} AS rkey, source_id, question, "
+                f"gold_json, {n_samples} AS n_samples FROM ({source_sql})")
+    rows = store.scalar("SELECT count(*) FROM _imp_rows")
+    if rows == 0:
+        raise BadInput("no records in the file", file=str(path))
+    keys = store.query(
+        "SELECT rkey, any_value(source_id) AS source_id, any_value(question) AS question, "
+        "arg_min(gold_json, row_no) AS gold_json, min(row_no) AS first_row FROM _imp_rows GROUP BY rkey"
+    )
+    keymap, new_problems, matched = _resolve_problems(store, path, fmt, source, fields, keys, run_id)
+    con.register("_imp_keymap", keymap.to_arrow())
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _imp_rowmap AS SELECT r.row_no, m.problem_id, "
+            "coalesce(sum(r.n_samples) OVER (PARTITION BY m.problem_id ORDER BY r.row_no "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS base_index "
+            "FROM _imp_rows r JOIN _imp_keymap m USING (rkey)"
+        )
+    finally:
+        con.unregister("_imp_keymap")
+    con.execute("SET VARIABLE _imp_problem_ids = (SELECT list(problem_id ORDER BY row_no) FROM _imp_rowmap)")
+    con.execute("SET VARIABLE _imp_base_index = (SELECT list(base_index ORDER BY row_no) FROM _imp_rowmap)")
+    if not store.scalar("SELECT count(*) = max(row_no) AND count(*) = ? FROM _imp_rowmap", [rows]):
+        raise RuntimeError("import: the row -> problem map has gaps")  # ordinality numbers rows 1..N
+    created = store.insert_frame("problems", new_problems)
+    total = int(store.scalar("SELECT coalesce(sum(n_samples), 0) FROM _imp_rows"))
+
+    has_single = "true" if fields.text or fields.reasoning or fields.content else "false"
+    sql = _INSERT_SAMPLES.format(source=source_sql, has_text_or_fields=has_single, hex=SAMPLE_ID_HEX)
+    params = json.dumps({"imported_from": path.name, "params_tag": tag}, ensure_ascii=False)
+    written = con.execute(sql, {"ws": WHITESPACE, "model": options.model, "params_hash": digest,
+                                "params": params, "run_id": run_id}).fetchone()
+    added = int(written[0]) if written else 0
+    status_counts = dict(con.execute(
+        "SELECT status, count(*) FROM samples WHERE run_id = ? GROUP BY status ORDER BY status", [run_id]).fetchall())
+    result = ImportResult(
+        source=source, model=options.model, params_hash=digest, rows=int(rows), samples=total, added=added,
+        unchanged=total - added, problems_matched=matched, problems_created=created,
+        status_counts=status_counts, run_id=run_id,
+    )
+    store.finish_run(run_id, "ok", counts={
+        "rows": result.rows, "samples": total, "added": added, "unchanged": result.unchanged,
+        "problems_matched": matched, "problems_created": created, **{f"status_{k}": v for k, v in status_counts.items()},
+    })
+    return result
+
+
+def _resolve_problems(
+    store: Store, path: Path, fmt: str, source: str, fields: SampleFields, keys: pl.DataFrame, run_id: str,
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """(rkey -> problem_id frame, new problems frame, how many keys matched stored problems)."""
+    source_ids = keys["source_id"].to_list()
+    questions = keys["question"].to_list()
+    hashes = [question_hash(q) if q and q.strip() else None for q in questions]
+    candidates = {sid for sid in source_ids if sid} | {f"{source}:{sid}" for sid in source_ids if sid}
+    lookup = pl.DataFrame({"problem_id": sorted(candidates) or [None], "question_hash": None}, schema={
+        "problem_id": pl.String, "question_hash": pl.String})
+    lookup = pl.concat([lookup, pl.DataFrame({"problem_id": None, "question_hash": sorted({h for h in hashes if h})},
+                                             schema=lookup.schema)])
+    store.con.register("_imp_lookup", lookup.to_arrow())
+    try:
+        stored = store.query(
+            "SELECT problem_id, source, question_hash FROM problems WHERE problem_id IN (SELECT problem_id FROM _imp_lookup)"
+            " OR question_hash IN (SELECT question_hash FROM _imp_lookup) ORDER BY problem_id")
+    finally:
+        store.con.unregister("_imp_lookup")
+    stored_ids = set(stored["problem_id"].to_list())
+    by_hash: dict[str, str] = {}
+    for problem_id, problem_source, qhash in stored.iter_rows():
+        # Prefer a problem of the import's own source, then the smallest id, for a stable choice.
+        if qhash not in by_hash or (problem_source == source and not by_hash[qhash].startswith(source + ":")):
+            by_hash[qhash] = problem_id
+
+    problem_of, new_rows, matched = [], {}, 0
+    for rkey, sid, question, qhash, gold_json, first_row in zip(
+            keys["rkey"], source_ids, questions, hashes, keys["gold_json"], keys["first_row"]):
+        found = None
+        if sid and sid in stored_ids:
+            found = sid
+        elif sid and f"{source}:{sid}" in stored_ids:
+            found = f"{source}:{sid}"
+        elif qhash and qhash in by_hash:
+            found = by_hash[qhash]
+        if found is not None:
+            matched += 1
+            problem_of.append(found)
+            continue
+        if not qhash:
+            line = line_of_row(path, fmt, first_row)
+            what = f"problem {sid!r} is not in the store and the row has no question" if sid else "the question is missing or empty"
+            raise BadInput(what, file=str(path), line=line, field=fields.question or fields.id)
+        problem_id = make_problem_id(source, sid, question)
+        problem_of.append(problem_id)
+        if problem_id not in new_rows:
+            gold = gold_value(json.loads(gold_json)) if gold_json is not None else None
+            new_rows[problem_id] = {
+                "problem_id": problem_id, "source": source, "source_id": sid, "question": question,
+                "gold_answer": gold, "question_hash": qhash, "run_id": run_id,
+                "meta": json.dumps({"created_by": "import-samples", "file": path.name}),
+            }
+    keymap = pl.DataFrame({"rkey": keys["rkey"], "problem_id": problem_of}, schema={"rkey": pl.String, "problem_id": pl.String})
+    new_problems = pl.DataFrame(list(new_rows.values()), schema={
+        "problem_id": pl.String, "source": pl.String, "source_id": pl.String, "question": pl.String,
+        "gold_answer": pl.String, "question_hash": pl.String, "run_id": pl.String, "meta": pl.String})
+    return keymap, new_problems, matched
+
+
+# ---- error reports ---------------------------------------------------------------------------
+
+def line_of_row(path: Path, fmt: str, row_no: int) -> int | None:
+    """The file line of DuckDB's `row_no`-th record (blank lines skipped; CSV has a header)."""
+    if fmt == "csv":
+        return row_no + 1
+    if fmt != "jsonl":
+        return None
+    seen = 0
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if raw.strip():
+                seen += 1
+                if seen == row_no:
+                    return number
+    return None
+
+
+def explain_read_error(path: Path, fmt: str, error: duckdb.Error) -> BadInput:
+    """Rescan the file in Python to name the line (and field) DuckDB's reader stopped at."""
+    first_line = str(error).splitlines()[0]
+    if fmt == "parquet":
+        return BadInput(f"cannot read Parquet: {first_line}", file=str(path))
+    try:
+        if fmt == "jsonl":
+            with path.open("rb") as handle:
+                for number, raw in enumerate(handle, start=1):
+                    record = parse_json_line(path, number, raw)
+                    if record is not None:
+                        _check_types(path, number, record)
+        else:
+            for number, record in read_records(path, fmt):
+                _check_types(path, number if fmt == "csv" else None, record)
+    except BadInput as found:
+        return found
+    return BadInput(f"DuckDB could not read the file: {first_line}", file=str(path))
+
+
+def _check_types(path: Path, line: int | None, record: dict) -> None:
+    for name in LIST_FIELDS + TEXT_FIELDS:
+        value = record.get(name)
+        if isinstance(value, list) and not all(isinstance(item, str) or item is None for item in value):
+            raise BadInput("a list of completions must hold only text", file=str(path), line=line, field=name)
+    for name in TEXT_FIELDS + REASONING_FIELDS + CONTENT_FIELDS + QUESTION_FIELDS:
+        value = record.get(name)
+        if isinstance(value, dict):
+            raise BadInput("expected text, found a JSON object", file=str(path), line=line, field=name)
+
+
+def summary_line(result: ImportResult) -> str:
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(result.status_counts.items())) or "none"
+    return (f"{result.model}: {result.samples} samples in {result.rows} rows; added {result.added} ({statuses}), "
+            f"unchanged {result.unchanged}; problems matched {result.problems_matched}, created {result.problems_created} "
+            f"(source {result.source}); params_hash {result.params_hash}")
+

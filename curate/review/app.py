@@ -1,0 +1,401 @@
+"""ReviewApp: the `curate review` terminal app (Textual).
+
+State (the loaded queue, the cursor, fetched samples, notes not yet saved) lives here; the
+screens lay it out. Every store operation is a job for one background thread worker (see
+`data.JobRunner`) that opens the store, works, closes it and posts a message back; the UI
+thread never touches DuckDB, so a slow disk or a locked file never freezes the screen. A
+decision moves on to the next sample at once; the footer's progress changes when the write is
+saved, and a write that cannot get the store (another process holds it past `wait_s`) is
+reported as a notification and leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+from textual.app import App
+from textual.message import Message
+from textual.worker import get_current_worker
+
+from db.store import resolve_db_path
+from curate.review.bindings import install_keys
+from curate.review.compare_screen import CompareScreen
+from curate.review.config import ReviewConfig, ReviewSettings, load_config, resolve_reviewer, save_filter
+from curate.review.data import PREFETCH, URGENT, DetailCache, JobRunner, LoadedQueue, Queue, ReviewData, Saved, Undone
+from curate.review.filter_screen import FilterScreen
+from curate.review.help_screen import HelpScreen
+from curate.review.main_screen import MainScreen
+from curate.review.queries import Progress, SampleDetail
+from curate.review.sibling_list import SiblingList
+from curate.review.status_bar import StatusBar
+from curate.review.text_prompt import TextPrompt
+
+PREFETCH_RADIUS = 2
+
+
+class JobDone(Message):
+    def __init__(self, handler: Callable[[Any], None], result: Any, is_write: bool):
+        super().__init__()
+        self.handler, self.result, self.is_write = handler, result, is_write
+
+
+class JobFailed(Message):
+    def __init__(self, handler: Callable[[Exception], None], error: Exception, is_write: bool):
+        super().__init__()
+        self.handler, self.error, self.is_write = handler, error, is_write
+
+
+class ReviewApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "curate review"
+
+    def __init__(self, settings: ReviewSettings, config: ReviewConfig):
+        super().__init__()
+        self.settings = settings
+        self.config = config
+        self.keys = config.key_table()
+        install_keys(self, self.keys, "app")
+        self.data = ReviewData(settings.db_path, settings.reviewer, config.wait_s)
+        self.runner = JobRunner()
+        self.cache = DetailCache()
+        self.queue: Queue | None = None
+        self.index = 0
+        self.progress: Progress | None = None
+        self.staged_notes: dict[str, str] = {}
+        self.prefetch_radius = PREFETCH_RADIUS  # samples fetched ahead on each side of the cursor
+        self.in_flight = 0  # jobs submitted whose message has not been handled yet
+        self.writes_in_flight = 0
+        self._requested: set[str] = set()
+        self._waiting: dict[str, list[Callable[[SampleDetail], None]]] = {}
+        self._main = MainScreen(self.keys)
+        if config.theme:
+            self.theme = config.theme
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.push_screen(self._main)
+        self.run_worker(self._run_jobs, thread=True, name="store", group="store", exit_on_error=False)
+        self._load_queue(self.settings.queue, self.settings.where, keep=None)
+
+    def _run_jobs(self) -> None:
+        worker = get_current_worker()
+        self.runner.run(lambda: worker.is_cancelled)
+
+    @property
+    def busy(self) -> bool:
+        """True while a store job or its message is outstanding (tests and the bench wait on it)."""
+        return self.in_flight > 0
+
+    @property
+    def current_id(self) -> str | None:
+        return self.queue.sample_ids[self.index] if self.queue and len(self.queue) else None
+
+    def submit(self, work: Callable[[], Any], on_done: Callable[[Any], None],
+               on_failed: Callable[[Exception], None] | None = None, *,
+               priority: int = URGENT, is_write: bool = False) -> None:
+        """Queue a store job; its result (or error) comes back as a message to the UI thread."""
+        self.in_flight += 1
+        self.writes_in_flight += is_write
+        failed = on_failed or self._report_failure
+
+        def done(result: Any) -> None:
+            self.post_message(JobDone(on_done, result, is_write))
+
+        def fail(error: Exception) -> None:
+            self.post_message(JobFailed(failed, error, is_write))
+
+        self.runner.submit(work, done, fail, priority=priority, is_write=is_write)
+        self._refresh_status()
+
+    def on_job_done(self, message: JobDone) -> None:
+        self._job_finished(message.is_write)
+        message.handler(message.result)
+
+    def on_job_failed(self, message: JobFailed) -> None:
+        self._job_finished(message.is_write)
+        message.handler(message.error)
+
+    def _job_finished(self, is_write: bool) -> None:
+        self.in_flight -= 1
+        self.writes_in_flight -= is_write
+        self._refresh_status()
+
+    def _report_failure(self, error: Exception) -> None:
+        self.notify(str(error), title="Store", severity="error", timeout=10)
+
+    # -- the queue -----------------------------------------------------------------------------
+    def _load_queue(self, kind: str, where: str | None, keep: str | None) -> None:
+        def loaded(result: LoadedQueue) -> None:
+            self.queue = result.queue
+            self.progress = result.progress
+            self.index = result.start
+            for detail in result.details:
+                self.cache.put(detail)
+            self.show_current()
+
+        def failed(error: Exception) -> None:
+            self._report_failure(error)
+            self._refresh_status()
+
+        self.submit(lambda: self.data.load_queue(kind, where, keep, self.prefetch_radius), loaded, failed)
+
+    def show_current(self) -> None:
+        """Show the sample under the cursor: from the cache, else fetch it; prefetch its neighbours."""
+        self._refresh_status()
+        if self.queue is None:
+            return
+        if not len(self.queue):
+            self._main.show_empty("Nothing to review in this queue (1-4 switch queues, w filters, q quits)")
+            return
+        sample_id = self.current_id
+        detail = self.cache.get(sample_id)
+        if detail is not None:
+            self._show_detail(detail)
+        else:
+            self._main.show_loading(self.queue.row(self.index))
+            self._fetch([sample_id], URGENT)
+        # Prefetch once this frame is painted, so the background fetch does not compete with it.
+        self.call_after_refresh(self._prefetch_neighbours)
+
+    def _prefetch_neighbours(self) -> None:
+        if self.queue is not None and len(self.queue):
+            missing = [i for i in self.queue.neighbours(self.index, self.prefetch_radius) if i not in self.cache]
+            self._fetch(missing, PREFETCH)
+
+    def _show_detail(self, detail: SampleDetail) -> None:
+        selected = bool(self.queue.row(self.index)["selected"]) if self.queue else False
+        self._main.show_detail(detail, self.settings.reviewer, self.staged_notes.get(detail.sample_id), selected)
+
+    def _fetch(self, sample_ids: list[str], priority: int) -> None:
+        wanted = [i for i in sample_ids if i not in self._requested]
+        if not wanted:
+            return
+        self._requested.update(wanted)
+
+        def loaded(details: list[SampleDetail]) -> None:
+            self._requested.difference_update(wanted)
+            for detail in details:
+                self.cache.put(detail)
+                if detail.sample_id == self.current_id:
+                    self._show_detail(detail)
+                for callback in self._waiting.pop(detail.sample_id, []):
+                    callback(detail)
+
+        def failed(error: Exception) -> None:
+            self._requested.difference_update(wanted)
+            self._report_failure(error)
+
+        self.submit(lambda: self.data.details(wanted), loaded, failed, priority=priority)
+
+    def with_detail(self, sample_id: str, callback: Callable[[SampleDetail], None]) -> None:
+        """Call `callback` with the sample's detail now if cached, else when it arrives."""
+        detail = self.cache.get(sample_id)
+        if detail is not None:
+            callback(detail)
+            return
+        self._waiting.setdefault(sample_id, []).append(callback)
+        self._fetch([sample_id], URGENT)
+
+    def _refresh_status(self) -> None:
+        if not self._main.is_mounted:
+            return
+        self._main.query_one(StatusBar).show(
+            queue_kind=self.queue.kind if self.queue else self.settings.queue,
+            position=self.index,
+            length=len(self.queue) if self.queue else 0,
+            where=self.queue.where if self.queue else self.settings.where,
+            progress=self.progress,
+            busy=self.writes_in_flight > 0,
+        )
+
+    # -- decisions -----------------------------------------------------------------------------
+    def action_decide(self, decision: str, corrected_answer: str | None = None) -> None:
+        sample_id = self.current_id
+        if sample_id is None:
+            self.notify("nothing to decide: the queue is empty", severity="warning")
+            return
+        note = self.staged_notes.pop(sample_id, None)
+        problem_id = self._problem_of(sample_id)
+
+        def saved(result: Saved) -> None:
+            self.progress = result.progress
+            self._refresh_problem(problem_id)
+
+        def failed(error: Exception) -> None:
+            if note is not None:
+                self.staged_notes.setdefault(sample_id, note)
+            self.notify(
+                f"{decision} on {sample_id} was NOT saved: {error}",
+                title="Not saved", severity="error", timeout=15,
+            )
+
+        self.submit(lambda: self.data.decide(sample_id, decision, note, corrected_answer), saved, failed, is_write=True)
+        if self.index < len(self.queue) - 1:
+            self.index += 1
+            self.show_current()
+        else:
+            self.notify("that was the last sample of this queue", timeout=4)
+            self._refresh_status()
+
+    def action_undo(self) -> None:
+        def undone(result: Undone) -> None:
+            self.progress = result.progress
+            if result.reverted is None:
+                self.notify("nothing to undo", timeout=3)
+                self._refresh_status()
+                return
+            sample_id = result.reverted.sample_id
+            problem_id = self._problem_of(sample_id)
+            position = self.queue.index_of(sample_id) if self.queue is not None else None
+            if position is not None:
+                self.index = position
+            if problem_id is not None:
+                self.cache.drop_problem(problem_id)
+            self.show_current()
+            self.notify(f"undid {result.reverted.decision} on {sample_id}", timeout=3)
+
+        self.submit(self.data.undo, undone, is_write=True)
+
+    def _problem_of(self, sample_id: str) -> str | None:
+        detail = self.cache.get(sample_id)
+        if detail is not None:
+            return detail.problem_id
+        position = self.queue.index_of(sample_id) if self.queue is not None else None
+        return self.queue.problem_ids[position] if position is not None else None
+
+    def _refresh_problem(self, problem_id: str | None) -> None:
+        """A decision changed what this problem's samples show: forget them, refetch those near the cursor."""
+        if problem_id is None or self.queue is None or not len(self.queue):
+            return
+        self.cache.drop_problem(problem_id)
+        if self.current_id not in self.cache:
+            self._fetch([self.current_id], URGENT)
+        self._prefetch_neighbours()
+
+    def action_note(self) -> None:
+        sample_id = self.current_id
+        if sample_id is None:
+            return
+
+        def noted(text: str | None) -> None:
+            if text is None:
+                return
+            if text.strip():
+                self.staged_notes[sample_id] = text
+            else:
+                self.staged_notes.pop(sample_id, None)
+            if sample_id == self.current_id and (detail := self.cache.get(sample_id)) is not None:
+                self._show_detail(detail)
+
+        self.push_screen(
+            TextPrompt(self.keys, f"Note on {sample_id}", "Enter keeps it; it is saved with your next decision on this sample (a r f s c). Escape cancels.",
+                       value=self.staged_notes.get(sample_id, "")),
+            noted,
+        )
+
+    def action_correct(self) -> None:
+        sample_id = self.current_id
+        if sample_id is None:
+            return
+        detail = self.cache.get(sample_id)
+        extracted = ((detail.verdict or {}).get("answer") if detail else None) or ""
+
+        def corrected(text: str | None) -> None:
+            if text is not None and text.strip():  # the dialog is modal: the cursor is still on sample_id
+                self.action_decide("accept", text.strip())
+
+        self.push_screen(
+            TextPrompt(self.keys, f"Corrected answer for {sample_id}", "Enter accepts the sample with this answer. Escape cancels.", value=extracted),
+            corrected,
+        )
+
+    # -- moving --------------------------------------------------------------------------------
+    def action_move(self, delta: int) -> None:
+        if self.queue and len(self.queue):
+            self.index = self.queue.step(self.index, delta)
+            self.show_current()
+
+    def action_move_problem(self, delta: int) -> None:
+        if self.queue and len(self.queue):
+            self.index = self.queue.step_problem(self.index, delta)
+            self.show_current()
+
+    def action_queue(self, kind: str) -> None:
+        self._load_queue(kind, self.queue.where if self.queue else self.settings.where, keep=self.current_id)
+
+    def action_reload(self) -> None:
+        kind = self.queue.kind if self.queue else self.settings.queue
+        where = self.queue.where if self.queue else self.settings.where
+        self.cache = DetailCache()
+        self._load_queue(kind, where, keep=self.current_id)
+
+    def action_filter(self) -> None:
+        def chosen(result: tuple[str, str] | None) -> None:
+            if result is None:
+                return
+            where, name = result
+            if name:
+                try:
+                    self.config = save_filter(self.config, name, where)
+                    self.notify(f"saved filter {name!r} to {self.config.path}", timeout=4)
+                except Exception as error:  # a bad name or an unwritable file: say so, keep going
+                    self._report_failure(error)
+            kind = self.queue.kind if self.queue else self.settings.queue
+            self._load_queue(kind, where or None, keep=self.current_id)
+
+        self.push_screen(FilterScreen(self.keys, self.queue.where if self.queue else None, self.config.filters), chosen)
+
+    # -- the trace -----------------------------------------------------------------------------
+    def action_search(self) -> None:
+        trace = self._main.trace
+
+        def searched(text: str | None) -> None:
+            if text is not None:
+                trace.search(text)
+
+        self.push_screen(
+            TextPrompt(self.keys, "Search the trace", "Enter searches (case-insensitive; . and , step through matches). Empty clears.", value=trace._query),
+            searched,
+        )
+
+    def action_search_step(self, delta: int) -> None:
+        self._main.trace.step_match(delta)
+
+    def action_scroll_trace(self, how: str) -> None:
+        getattr(self._main.trace, f"scroll_{how}")(animate=False)
+
+    # -- other screens -------------------------------------------------------------------------
+    def action_compare(self, right_id: str | None = None) -> None:
+        detail = self.cache.get(self.current_id) if self.current_id else None
+        if detail is None:
+            self.notify("the sample is still loading", timeout=3)
+            return
+        others = [s["sample_id"] for s in detail.siblings if s["sample_id"] != detail.sample_id]
+        if not others:
+            self.notify("this problem has no other sample to compare with", timeout=4)
+            return
+        self.push_screen(CompareScreen(self.keys, detail, right_id if right_id in others else others[0]))
+
+    def on_sibling_list_compare_requested(self, message: SiblingList.CompareRequested) -> None:
+        if message.sample_id != self.current_id:
+            self.action_compare(message.sample_id)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.keys))
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    def action_quit_review(self) -> None:
+        """Quit once every decision already queued is written (the exit job runs after them)."""
+        self.submit(lambda: None, lambda _: self.exit())
+
+
+def run_review(db: str | os.PathLike | None = None, reviewer: str | None = None, queue: str = "pending",
+               where: str | None = None, config_path: str | os.PathLike | None = None) -> None:
+    """`curate review`: check the store, queue and filter (bad input exits before the UI), then run the app."""
+    config = load_config(config_path)
+    settings = ReviewSettings(resolve_db_path(db), resolve_reviewer(reviewer, config), queue, where or None)
+    ReviewData(settings.db_path, settings.reviewer, config.wait_s).check(settings.queue, settings.where)
+    ReviewApp(settings, config).run()

@@ -1,0 +1,88 @@
+"""DetailsPanel: the sample's extracted answer, verdicts, form check, scores and review history.
+
+Every value stored by another stage may be missing (verify or score not run yet): it shows as
+"—". Answers are raw text. No timestamps are shown, so the view of a given store is the same
+on every run.
+"""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+from curate.review.queries import SampleDetail
+
+MISSING = "—"
+VERDICT_STYLE = {"correct": "bold $text-success", "incorrect": "bold $text-error"}
+DECISION_STYLE = {"accept": "bold $text-success", "reject": "bold $text-error", "flag": "bold $text-warning"}
+
+
+def _value(value: object, digits: int = 2) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+class DetailsPanel(Static):
+    DEFAULT_CSS = """
+    DetailsPanel { padding: 0 1; }
+    """
+
+    def show(self, detail: SampleDetail | None, reviewer: str, staged_note: str | None = None) -> None:
+        if detail is None:
+            self.update(Content("loading…"))
+            return
+        verdict = detail.verdict or {}
+        scores = detail.scores or {}
+        sample = detail.sample
+        tokens = scores.get("length_tokens")
+        parts: list = [
+            ("Sample  ", "bold"), detail.sample_id, "\n",
+            ("Answer  ", "bold"), _value(verdict.get("answer")), "\n",
+            ("Verdict ", "bold"),
+            (_value(verdict.get("verdict")), VERDICT_STYLE.get(verdict.get("verdict"), "")),
+            f" ({verdict['verifier']})" if verdict else "", "\n",
+        ]
+        for judge in detail.judge_verdicts:
+            parts += [("Judge   ", "bold"), (_value(judge["verdict"]), VERDICT_STYLE.get(judge["verdict"], "")), "\n"]
+        form = verdict.get("form_ok")
+        parts += [("Form    ", "bold"), _value(form)]
+        if form is False and verdict.get("form_reason"):
+            parts += [" ", verdict["form_reason"]]
+        parts += ["\n"]
+        if tokens is None and sample.get("completion_tokens") is not None:
+            tokens = sample["completion_tokens"]  # before `curate score`: the API's count
+        parts += [
+            ("Status  ", "bold"), f"{sample.get('status')} / {sample.get('finish_reason') or MISSING}", "\n",
+            ("Length  ", "bold"), f"{_value(tokens)} tok", "\n",
+            ("Agree   ", "bold"), _value(scores.get("agreement")), "\n",
+            ("Repeat  ", "bold"), _value(scores.get("repetition_ratio")), "\n",
+        ]
+        parts += ["\n", ("Reviews", "bold underline"), "\n"]
+        live = _live_decisions(detail.events)
+        if not live:
+            parts += [("none yet", "$text-muted"), "\n"]
+        for who, event in live.items():
+            label = f"{who} (you)" if who == reviewer else who
+            parts += [f"{label}: ", (event["decision"], DECISION_STYLE.get(event["decision"], "")), "\n"]
+            if event.get("corrected_answer"):
+                parts += ["  fixed: ", event["corrected_answer"], "\n"]
+            if event.get("note"):
+                parts += ["  note: ", event["note"], "\n"]
+        if staged_note:
+            parts += [("next note: ", "bold $text-warning"), staged_note, "\n"]
+        self.update(Content.assemble(*parts))
+
+
+def _live_decisions(events: list[dict]) -> dict[str, dict]:
+    """Each reviewer's current event on this sample (reverted events and reverts left out)."""
+    reverted = {e["reverts_event_id"] for e in events if e["reverts_event_id"] is not None}
+    current: dict[str, dict] = {}
+    for event in events:
+        if event["decision"] != "revert" and event["event_id"] not in reverted:
+            current[event["reviewer"]] = event
+    return current

@@ -1,0 +1,126 @@
+"""The review app's key table, as data: every key the app binds comes from `KEY_TABLE`.
+
+The app builds its bindings from this table (after the remapping in the config file) and the
+help screen lists the same table, so the two cannot drift apart. Keys are written the way
+Textual names them ("a", "J", "?", "ctrl+r", "pagedown"); several keys for one action are
+given as a tuple. Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from db.errors import BadInput
+
+# Where a key works: "app" on the main and compare views (Textual stops app keys at a modal
+# screen, so help and dialogs have their own), the others on one screen.
+SCOPES = ("app", "main", "compare", "help", "dialog")
+APP_SCOPES = ("main", "compare")
+
+
+@dataclass(frozen=True)
+class KeyAction:
+    name: str  # the name used in the config file's [keys] table
+    scope: str
+    keys: tuple[str, ...]
+    action: str  # the Textual action string the key runs
+    description: str
+    footer: str | None = None  # short label when the key is shown (and clickable) in the footer
+
+
+KEY_TABLE: tuple[KeyAction, ...] = (
+    KeyAction("help", "app", ("?",), "app.help", "Help: every key", footer="Help"),
+    KeyAction("quit", "app", ("q", "ctrl+q", "ctrl+c"), "app.quit_review", "Save pending decisions and quit", footer="Quit"),
+    KeyAction("theme", "app", ("ctrl+t",), "app.toggle_theme", "Switch light / dark theme"),
+    # One key per decision; a decision moves on to the next sample.
+    KeyAction("accept", "main", ("a",), "app.decide('accept')", "Accept", footer="Accept"),
+    KeyAction("reject", "main", ("r",), "app.decide('reject')", "Reject", footer="Reject"),
+    KeyAction("flag", "main", ("f",), "app.decide('flag')", "Flag for a second look", footer="Flag"),
+    KeyAction("skip", "main", ("s",), "app.decide('skip')", "Skip (decide later)", footer="Skip"),
+    KeyAction("undo", "main", ("u",), "app.undo", "Undo your latest decision", footer="Undo"),
+    KeyAction("note", "main", ("n",), "app.note", "Note, saved with your next decision", footer="Note"),
+    KeyAction("correct", "main", ("c",), "app.correct", "Fix the answer and accept"),
+    # Moving around the queue.
+    KeyAction("next", "main", ("j", "down"), "app.move(1)", "Next sample", footer="Next"),
+    KeyAction("previous", "main", ("k", "up"), "app.move(-1)", "Previous sample", footer="Prev"),
+    KeyAction("next_problem", "main", ("J", "shift+down"), "app.move_problem(1)", "Next problem"),
+    KeyAction("previous_problem", "main", ("K", "shift+up"), "app.move_problem(-1)", "Previous problem"),
+    KeyAction("compare", "main", ("v",), "app.compare", "Compare two samples of this problem"),
+    # The trace.
+    KeyAction("search", "main", ("/",), "app.search", "Search in the trace"),
+    KeyAction("search_next", "main", (".",), "app.search_step(1)", "Next search match"),
+    KeyAction("search_previous", "main", (",",), "app.search_step(-1)", "Previous search match"),
+    KeyAction("page_down", "main", ("pagedown", "space"), "app.scroll_trace('page_down')", "Scroll the trace down a page"),
+    KeyAction("page_up", "main", ("pageup", "b"), "app.scroll_trace('page_up')", "Scroll the trace up a page"),
+    KeyAction("line_down", "main", ("ctrl+e",), "app.scroll_trace('down')", "Scroll the trace down a line"),
+    KeyAction("line_up", "main", ("ctrl+y",), "app.scroll_trace('up')", "Scroll the trace up a line"),
+    KeyAction("trace_top", "main", ("home", "g"), "app.scroll_trace('home')", "Top of the trace"),
+    KeyAction("trace_end", "main", ("end", "G"), "app.scroll_trace('end')", "End of the trace"),
+    # Queues and filters.
+    KeyAction("filter", "main", ("w",), "app.filter", "Filter (SQL WHERE) and saved filters"),
+    KeyAction("queue_pending", "main", ("1",), "app.queue('pending')", "Queue: not yet decided by you"),
+    KeyAction("queue_all", "main", ("2",), "app.queue('all')", "Queue: every sample"),
+    KeyAction("queue_flagged", "main", ("3",), "app.queue('flagged')", "Queue: flagged"),
+    KeyAction("queue_disagreements", "main", ("4",), "app.queue('disagreements')", "Queue: verifier vs review disagreements"),
+    KeyAction("reload", "main", ("ctrl+r",), "app.reload", "Reload the queue from the store"),
+    # The compare view.
+    KeyAction("compare_next", "compare", ("]",), "screen.cycle(1)", "Right pane: next sample of the problem"),
+    KeyAction("compare_previous", "compare", ("[",), "screen.cycle(-1)", "Right pane: previous sample"),
+    KeyAction("compare_page_down", "compare", ("pagedown", "space"), "screen.scroll_both('page_down')", "Scroll both down a page"),
+    KeyAction("compare_page_up", "compare", ("pageup", "b"), "screen.scroll_both('page_up')", "Scroll both up a page"),
+    KeyAction("compare_close", "compare", ("escape", "v"), "screen.dismiss", "Back to the sample", footer="Back"),
+    # The help screen and the text dialogs (note, corrected answer, filter, search).
+    KeyAction("help_close", "help", ("escape", "?", "q"), "screen.dismiss", "Close the help", footer="Close"),
+    KeyAction("dialog_cancel", "dialog", ("escape",), "screen.cancel", "Cancel the dialog", footer="Cancel"),
+)
+# Enter in a dialog submits it; that key belongs to Textual's Input and is listed in the help.
+DIALOG_SUBMIT_KEY = "enter"
+
+
+def key_table(remap: dict[str, object] | None = None, *, source: str = "config") -> tuple[KeyAction, ...]:
+    """The key table with the config file's [keys] remapping applied.
+
+    `remap` maps an action name to a key or a list of keys (a comma-separated string works
+    too). An unknown name, an empty key list, or two actions of one screen on one key is bad
+    input, named in the message.
+    """
+    remap = remap or {}
+    by_name = {entry.name: entry for entry in KEY_TABLE}
+    unknown = sorted(set(remap) - set(by_name))
+    if unknown:
+        raise BadInput(f"unknown action(s) {', '.join(unknown)}; known: {', '.join(by_name)}", file=source, field="keys")
+    table = []
+    for entry in KEY_TABLE:
+        if entry.name in remap:
+            keys = _parse_keys(remap[entry.name])
+            if not keys:
+                raise BadInput("an action needs at least one key", file=source, field=f"keys.{entry.name}")
+            entry = replace(entry, keys=keys)
+        table.append(entry)
+    _check_clashes(table, source)
+    return tuple(table)
+
+
+def _parse_keys(value: object) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else [value]
+    # A lone "," names the comma key; otherwise commas separate keys.
+    if value == ",":
+        return (",",)
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def _check_clashes(table: list[KeyAction], source: str) -> None:
+    # App keys work on the main and compare views, so they clash with those; other scopes only with themselves.
+    seen: dict[tuple[str, str], str] = {}
+    for entry in table:
+        scopes = APP_SCOPES if entry.scope == "app" else (entry.scope,)
+        for key in entry.keys:
+            for scope in scopes:
+                other = seen.get((scope, key))
+                if other is not None and other != entry.name:
+                    raise BadInput(f"key {key!r} is bound to both {other!r} and {entry.name!r}", file=source, field="keys")
+                seen[(scope, key)] = entry.name
+
+
+def for_scope(table: tuple[KeyAction, ...], scope: str) -> tuple[KeyAction, ...]:
+    return tuple(entry for entry in table if entry.scope == scope)

@@ -1,0 +1,49 @@
+"""SiblingList: the problem's samples with their answers; clicking one compares it side by side.
+
+It never takes keyboard focus, so the review keys keep working; the keyboard reaches the same
+comparison with the compare key.
+"""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+VERDICT_MARK = {"correct": ("✓", "$text-success"), "incorrect": ("✗", "$text-error")}
+
+
+class SiblingList(OptionList, can_focus=False):
+    DEFAULT_CSS = """
+    SiblingList { height: 1fr; border: none; padding: 0; background: transparent; }
+    """
+
+    class CompareRequested(Message):
+        def __init__(self, sample_id: str):
+            super().__init__()
+            self.sample_id = sample_id
+
+    def show(self, siblings: list[dict], current_id: str | None) -> None:
+        self.clear_options()
+        options = []
+        for sibling in siblings:
+            mark, style = VERDICT_MARK.get(sibling.get("verdict"), ("·", "$text-muted"))
+            here = sibling["sample_id"] == current_id
+            options.append(Option(
+                Content.assemble(
+                    ("▶ " if here else "  ", "bold $text-accent"),
+                    (f"#{sibling['sample_index']} ", "bold" if here else ""),
+                    (mark, style), " ",
+                    sibling.get("answer") if sibling.get("answer") is not None else "—",
+                    (f" {sibling['decision']}" if sibling.get("decision") else "", "italic $text-muted"),
+                ),
+                id=sibling["sample_id"],
+            ))
+        self.add_options(options)
+        self.border_title = Content(f"Samples of this problem ({len(siblings)})")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id is not None:
+            self.post_message(self.CompareRequested(event.option.id))

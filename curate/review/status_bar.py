@@ -1,0 +1,32 @@
+"""StatusBar: where the reviewer is in the queue and everyone's progress, above the key footer."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+from curate.review.queries import Progress
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
+    """
+
+    def show(self, *, queue_kind: str, position: int, length: int, where: str | None,
+             progress: Progress | None, busy: bool = False) -> None:
+        parts: list = [(f"{queue_kind} ", "bold"), f"{position + 1 if length else 0}/{length}"]
+        if where:
+            parts += ["  ", ("filter ", "bold $text-warning"), where if len(where) <= 24 else where[:23] + "…"]
+        if progress is not None:
+            mine = progress.mine
+            parts += [
+                "  ", (f"{progress.reviewer}: ", "bold"),
+                f"{progress.decided}/{progress.total_samples}",
+                f" ✓{mine.get('accept', 0)} ✗{mine.get('reject', 0)} ⚑{mine.get('flag', 0)} ↷{mine.get('skip', 0)}",
+            ]
+            for other, decided in sorted(progress.others.items()):
+                parts += ["  ", f"{other}: {decided}"]
+        if busy:
+            parts += ["  ", ("saving…", "italic $text-muted")]
+        self.update(Content.assemble(*parts))

@@ -1,0 +1,247 @@
+"""Choose the training traces: filters, then one selection policy, recorded side by side.
+
+Inputs: `scores` and `problem_scores` (run `curate score` first), `samples`, `verdict_current`,
+`review_current`, `problem_duplicates`, and for `--base-eval RUN` the `eval_samples` of that
+evaluation run. Outputs: one `selection_sets` row (policy and every parameter) and its
+`selections` rows (sample, problem, rank within the problem), replacing an earlier selection of
+the same id; a `runs` row of kind "select". Other selections stay, so several can be compared
+(`curate sql "SELECT * FROM selection_summary"`). Command:
+`curate select --policy NAME [--k K] [--config FILE.toml] [--name ID] [filter flags]`.
+
+Filters (applied to every policy; the first one a sample fails is its drop reason):
+rejected by a reviewer (always), a duplicate problem (`curate dedup`), verified incorrect,
+truncated or errored, unclosed think block, repetition_ratio above the limit, CJK share above
+the limit, several different boxed answers, length outside [min_tokens, max_tokens] or outside
+the Tukey far-out fences (factor 3) of log length over all samples.
+
+Policies (k is per problem):
+- shortest-correct (k=1): the k shortest samples correct against gold.
+- keep-k-correct (k=4): up to k correct samples, in a seeded random order (no length bias).
+- consensus (k=1): no gold needed; the k shortest samples of the majority answer cluster, for
+  problems whose agreement is at least `threshold` (default 0.5) and beats the runner-up.
+- difficulty-weighted (k=2): problems the base student fails (1 - its pass rate in eval run
+  `base_eval`), else the teacher fails (1 - teacher pass rate), at least `min_difficulty`;
+  keeps ceil(k * difficulty) correct samples per problem, longest first (s1K and LIMO keep
+  hard problems and long, careful traces).
+Problems without gold take part only in consensus (their `correct` is a pseudo-label).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import polars as pl
+
+from db.errors import BadInput
+from db.store import Store
+
+POLICIES = ("shortest-correct", "keep-k-correct", "consensus", "difficulty-weighted")
+DEFAULT_K = {"shortest-correct": 1, "keep-k-correct": 4, "consensus": 1, "difficulty-weighted": 2}
+
+
+@dataclass(frozen=True)
+class SelectConfig:
+    policy: str
+    k: int | None = None                    # None: the policy's default (DEFAULT_K)
+    seed: int = 0                           # keep-k-correct's order
+    threshold: float = 0.5                  # consensus: minimum agreement of the majority
+    min_difficulty: float = 0.5             # difficulty-weighted: keep problems at least this hard
+    base_eval: str | None = None            # difficulty-weighted: eval_run_id of the base student
+    allow_truncated: bool = False
+    require_think_closed: bool = True
+    max_repetition: float = 0.4
+    max_language_mix: float = 0.05
+    max_boxed: int = 1
+    min_tokens: int | None = None
+    max_tokens: int | None = None
+    length_fence: float | None = 3.0        # Tukey fence factor on log length; None: off
+
+    def resolved_k(self) -> int:
+        return self.k if self.k is not None else DEFAULT_K[self.policy]
+
+
+@dataclass
+class SelectResult:
+    selection_id: str
+    policy: str
+    n_samples: int
+    n_problems: int
+    pool: int
+    dropped: dict[str, int] = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+
+
+def load_config(path: str | Path | None, overrides: dict) -> SelectConfig:
+    """Parameters from a TOML file (top level or a [select] table), then flags that were given."""
+    values: dict = {}
+    if path is not None:
+        try:
+            document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as error:
+            raise BadInput(f"cannot read config: {error}", file=str(path)) from error
+        except tomllib.TOMLDecodeError as error:
+            raise BadInput(f"not valid TOML: {error}", file=str(path)) from error
+        values = document.get("select", document)
+        known = {f.name for f in fields(SelectConfig)}
+        for key in list(values):
+            name = key.replace("-", "_")
+            if name not in known:
+                raise BadInput(f"unknown select parameter; known: {', '.join(sorted(known))}", file=str(path), field=key)
+            values[name] = values.pop(key)
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    if "policy" not in values:
+        raise BadInput("give --policy (or `policy` in the config file)", field="--policy")
+    try:
+        config = SelectConfig(**values)
+    except TypeError as error:
+        raise BadInput(str(error), file=str(path) if path else None) from error
+    validate(config)
+    return config
+
+
+def validate(config: SelectConfig) -> None:
+    if config.policy not in POLICIES:
+        raise BadInput(f"unknown policy {config.policy!r}; use one of {', '.join(POLICIES)}", field="--policy")
+    if config.k is not None and config.k < 1:
+        raise BadInput("k must be at least 1", field="--k")
+    for name in ("threshold", "min_difficulty", "max_repetition", "max_language_mix"):
+        if not 0.0 <= getattr(config, name) <= 1.0:
+            raise BadInput(f"{name} must lie between 0 and 1", field=name)
+    if config.base_eval is not None and config.policy != "difficulty-weighted":
+        raise BadInput("--base-eval applies to the difficulty-weighted policy only", field="--base-eval")
+
+
+POOL_SQL = """
+SELECT s.sample_id, s.problem_id, s.model, s.status,
+       sc.length_tokens, sc.think_closed, sc.boxed_count, sc.repetition_ratio, sc.language_mix_ratio,
+       sc.is_majority, sc.pseudo_label, sc.correct,
+       v.verdict, r.decision AS review,
+       ps.agreement AS problem_agreement, ps.runner_up, ps.pass_rate AS teacher_pass_rate,
+       d.problem_id IS NOT NULL AS is_duplicate
+FROM samples s
+JOIN scores sc ON sc.sample_id = s.sample_id
+LEFT JOIN problem_scores ps ON ps.problem_id = s.problem_id
+LEFT JOIN verdict_current v ON v.sample_id = s.sample_id
+LEFT JOIN review_current r ON r.sample_id = s.sample_id
+LEFT JOIN problem_duplicates d ON d.problem_id = s.problem_id
+"""
+
+
+def select(store: Store, config: SelectConfig, name: str | None = None) -> SelectResult:
+    """Apply the filters and the policy; record the selection under `name` (or a derived id)."""
+    validate(config)
+    params = {**asdict(config), "k": config.resolved_k()}
+    selection_id = name or f"{config.policy}-{hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]}"
+    pool = store.query(POOL_SQL)
+    if pool.height == 0:
+        raise BadInput("no scored samples: run `curate score` first", field="scores")
+    run_id = store.start_run("select", {**params, "selection_id": selection_id})
+    try:
+        judged = apply_filters(pool, config)
+        dropped = dict(judged.filter(pl.col("drop_reason").is_not_null())["drop_reason"].value_counts().iter_rows())
+        eligible = judged.filter(pl.col("drop_reason").is_null())
+        chosen = apply_policy(store, eligible, config)
+        selections = chosen.select(
+            pl.lit(selection_id).alias("selection_id"), pl.lit(config.policy).alias("policy"),
+            "sample_id", "problem_id", pl.col("rank").cast(pl.Int32),
+        )
+        n_problems = selections["problem_id"].n_unique() if selections.height else 0
+        with store.transaction():
+            store.execute("DELETE FROM selections WHERE selection_id = ?", [selection_id])
+            store.execute("DELETE FROM selection_sets WHERE selection_id = ?", [selection_id])
+            store.insert_rows("selection_sets", [{
+                "selection_id": selection_id, "policy": config.policy, "params": json.dumps(params),
+                "n_samples": selections.height, "n_problems": n_problems, "run_id": run_id,
+            }])
+            store.insert_frame("selections", selections)
+            store.finish_run(run_id, "ok", {"selected": selections.height, "problems": n_problems, "dropped": dropped})
+    except BaseException as error:
+        store.finish_run(run_id, "failed", error=f"{type(error).__name__}: {error}")
+        raise
+    return SelectResult(selection_id, config.policy, selections.height, n_problems, pool.height, dropped, params)
+
+
+def apply_filters(pool: pl.DataFrame, config: SelectConfig) -> pl.DataFrame:
+    """The pool with `drop_reason`: the first filter each sample fails, null when it passes."""
+    log_length = pl.col("length_tokens").clip(lower_bound=1).cast(pl.Float64).log()
+    ok = pool.filter(pl.col("status") == "ok")
+    low = high = None
+    if config.length_fence is not None and ok.height >= 4:
+        logs = ok.select(log_length.alias("x"))["x"]
+        q1, q3 = logs.quantile(0.25), logs.quantile(0.75)
+        low, high = q1 - config.length_fence * (q3 - q1), q3 + config.length_fence * (q3 - q1)
+    checks: list[tuple[str, pl.Expr]] = [
+        ("rejected_by_review", pl.col("review") == "reject"),
+        ("duplicate_problem", pl.col("is_duplicate")),
+        ("verified_incorrect", pl.col("verdict") == "incorrect"),
+        ("truncated_or_error", pl.col("status") != "ok" if not config.allow_truncated else pl.col("status").is_in(["error", "empty"])),
+        ("think_unclosed", ~pl.col("think_closed") if config.require_think_closed else pl.lit(False)),
+        ("repetition", pl.col("repetition_ratio") > config.max_repetition),
+        ("language_mix", pl.col("language_mix_ratio") > config.max_language_mix),
+        ("several_boxed", pl.col("boxed_count") > config.max_boxed),
+    ]
+    if config.min_tokens is not None:
+        checks.append(("too_short", pl.col("length_tokens") < config.min_tokens))
+    if config.max_tokens is not None:
+        checks.append(("too_long", pl.col("length_tokens") > config.max_tokens))
+    if low is not None:
+        checks.append(("length_outlier", (log_length < low) | (log_length > high)))
+    reason = pl.lit(None, dtype=pl.String)
+    for label, failed in reversed(checks):
+        reason = pl.when(failed.fill_null(False)).then(pl.lit(label)).otherwise(reason)
+    return pool.with_columns(drop_reason=reason)
+
+
+def apply_policy(store: Store, eligible: pl.DataFrame, config: SelectConfig) -> pl.DataFrame:
+    """Rank the eligible samples within each problem by the policy; keep the top ones."""
+    k = config.resolved_k()
+    gold_correct = pl.col("correct") & ~pl.col("pseudo_label")
+    if config.policy == "shortest-correct":
+        ranked = eligible.filter(gold_correct).sort("problem_id", "length_tokens", "sample_id")
+        quota = pl.lit(k)
+    elif config.policy == "keep-k-correct":
+        order = pl.concat_str(pl.lit(f"{config.seed}:"), pl.col("sample_id")).hash(seed=0)
+        ranked = eligible.filter(gold_correct).with_columns(_order=order).sort("problem_id", "_order", "sample_id")
+        quota = pl.lit(k)
+    elif config.policy == "consensus":
+        ranked = eligible.filter(
+            pl.col("is_majority")
+            & (pl.col("problem_agreement") >= config.threshold)
+            & (pl.col("problem_agreement") > pl.col("runner_up"))
+        ).sort("problem_id", "length_tokens", "sample_id")
+        quota = pl.lit(k)
+    else:
+        difficulty = problem_difficulty(store, config.base_eval)
+        ranked = (
+            eligible.filter(gold_correct)
+            .join(difficulty, on="problem_id", how="inner")
+            .filter(pl.col("difficulty") >= config.min_difficulty)
+            .sort(["problem_id", "length_tokens", "sample_id"], descending=[False, True, False])
+        )
+        quota = (pl.col("difficulty") * k).ceil().clip(lower_bound=1)
+    return (
+        ranked.with_columns(rank=pl.int_range(1, pl.len() + 1).over("problem_id"))
+        .filter(pl.col("rank") <= quota)
+        .select("sample_id", "problem_id", "rank")
+    )
+
+
+def problem_difficulty(store: Store, base_eval: str | None) -> pl.DataFrame:
+    """(problem_id, difficulty): 1 - the base student's pass rate in `base_eval`, else 1 - teacher's."""
+    if base_eval is None:
+        return store.query(
+            "SELECT problem_id, 1.0 - pass_rate AS difficulty FROM problem_scores WHERE pass_rate IS NOT NULL"
+        )
+    frame = store.query(
+        "SELECT problem_id, 1.0 - avg(CASE WHEN correct THEN 1.0 ELSE 0.0 END) AS difficulty "
+        "FROM eval_samples WHERE eval_run_id = ? GROUP BY problem_id",
+        [base_eval],
+    )
+    if frame.height == 0:
+        known = store.query("SELECT eval_run_id FROM eval_runs ORDER BY started_at DESC LIMIT 10")["eval_run_id"].to_list()
+        raise BadInput(f"no evaluation samples for run {base_eval!r}; runs: {', '.join(known) or 'none'}", field="--base-eval")
+    return frame

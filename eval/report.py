@@ -1,0 +1,393 @@
+"""`evaluate report` and `evaluate compare`: tables and plots from stored eval runs.
+
+Contract
+- Inputs: `eval_runs`, `eval_samples`, `problems` (section, year, source, difficulty) and, when
+  present, `train_metrics`. Nothing is written to the store. Commands:
+  `evaluate report [RUN ...] [--out DIR]`, `evaluate compare A B`.
+- A RUN names an eval run (`stud/seed-1`), a run group (the `--name` of `evaluate run`:
+  every seed and level of it) or a label (`--label` of `evaluate run`: base / student /
+  teacher ...). No RUN: every eval run in the store.
+- `report` prints Markdown on stdout (and writes OUT/report.md with `--out`):
+  1. the case study's table: one row per label (the run group when a run has no label), one
+     column per problem set (the `--problems` given), cells "mean ± std (runs)" of the runs'
+     pass@1 across seeds or training runs; a single run shows its standard error instead
+     ("± SE"). Length-study runs are left out of it.
+  2. every run: problems, samples per problem, pass@1 ± SE, maj@k and pass@k (k = samples),
+     mean words and tokens per response.
+  3. per section, year, source and difficulty (each one that has more than one value): pass@1
+     per label, averaged over the label's runs.
+  4. the length study: per label and level, the word budget, pass@1 (mean ± std over seeds)
+     and the mean words and tokens of the responses; then pass@1 per section and level.
+  With `--out`, PNG plots (matplotlib, Agg): accuracy against mean words per level
+  (length_study.png) and training/validation loss per training run (train_loss.png).
+- `compare A B`: the problems both sides answered; per problem, each side's share of correct
+  samples (pooled over the side's runs). Reports pass@1 of each, the paired difference A - B with
+  a percentile bootstrap interval (problems resampled), and McNemar's test on "solved" (more
+  than half of the problem's samples correct).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from db import BadInput, open_store
+from db.store import Store
+from eval.metrics import (
+    McNemar, PairedDifference, maj_at_k, mcnemar, mean_and_std, paired_bootstrap, pass_at_1, pass_at_1_by,
+    pass_at_k,
+)
+
+BREAKDOWNS = ("section", "year", "source", "difficulty")
+
+
+# ---- loading -------------------------------------------------------------------------------
+
+def select_runs(store: Store, names: list[str] | tuple[str, ...] | None) -> pl.DataFrame:
+    """eval_runs rows matching the names (run id, run group or label); every run when none."""
+    runs = store.query(
+        "SELECT eval_run_id, coalesce(run_group, eval_run_id) AS run_group, "
+        "coalesce(label, run_group, eval_run_id) AS label, model, adapter, backend, problems, samples, seed, "
+        "length_level, word_budget, status, started_at FROM eval_runs ORDER BY started_at, eval_run_id")
+    if not names:
+        if runs.height == 0:
+            raise BadInput("no eval runs in the store; start with `evaluate run`", field="RUN")
+        return runs
+    chosen = []
+    for name in names:
+        hit = runs.filter((pl.col("eval_run_id") == name) | (pl.col("run_group") == name) | (pl.col("label") == name))
+        if hit.height == 0:
+            raise BadInput(f"no eval run, run group or label named {name!r}", field="RUN")
+        chosen.append(hit)
+    return pl.concat(chosen).unique("eval_run_id", maintain_order=True)
+
+
+def load_samples(store: Store, run_ids: list[str]) -> pl.DataFrame:
+    """The runs' samples with the problems' grouping columns."""
+    return store.query(
+        "SELECT s.eval_run_id, s.problem_id, s.sample_index, s.correct, s.answer_key, s.words, s.length_tokens, "
+        "p.section, p.year, p.source, p.difficulty FROM eval_samples s LEFT JOIN problems p USING (problem_id) "
+        "WHERE list_contains(?, s.eval_run_id) ORDER BY s.eval_run_id, s.problem_id, s.sample_index", [run_ids])
+
+
+@dataclass(frozen=True)
+class RunStats:
+    eval_run_id: str
+    label: str
+    problems_spec: str
+    seed: int | None
+    length_level: int | None
+    word_budget: int | None
+    problems: int
+    samples_per_problem: int
+    pass_at_1: float
+    standard_error: float
+    maj_at_k: float
+    pass_at_k: float
+    mean_words: float
+    mean_tokens: float
+
+
+def run_stats(runs: pl.DataFrame, samples: pl.DataFrame) -> list[RunStats]:
+    stats = []
+    for run in runs.iter_rows(named=True):
+        frame = samples.filter(pl.col("eval_run_id") == run["eval_run_id"])
+        if frame.height == 0:
+            continue
+        grouped = frame.group_by("problem_id", maintain_order=True).agg("correct", "answer_key")
+        outcomes = grouped["correct"].to_list()
+        per_problem = min(len(row) for row in outcomes)
+        estimate = pass_at_1(outcomes)
+        stats.append(RunStats(
+            eval_run_id=run["eval_run_id"], label=run["label"], problems_spec=problem_set_name(run["problems"]),
+            seed=run["seed"], length_level=run["length_level"], word_budget=run["word_budget"],
+            problems=grouped.height, samples_per_problem=per_problem, pass_at_1=estimate.mean,
+            standard_error=estimate.spread,
+            maj_at_k=maj_at_k([list(zip(k, c)) for k, c in grouped.select("answer_key", "correct").iter_rows()]),
+            pass_at_k=pass_at_k(outcomes, per_problem), mean_words=frame["words"].mean(),
+            mean_tokens=frame["length_tokens"].mean(),
+        ))
+    return stats
+
+
+def problem_set_name(spec: str | None) -> str:
+    """A problems spec as a column title: the split name, or the file's folder and name."""
+    if not spec:
+        return "-"
+    if "/" not in spec and "." not in spec:
+        return spec
+    # benchmark folders hold files of one name (math500/test.jsonl, amc23/test.jsonl)
+    return "/".join(Path(spec).parts[-2:])
+
+
+# ---- formatting ----------------------------------------------------------------------------
+
+def percent(value: float | None) -> str:
+    return "-" if value is None or math.isnan(value) else f"{100 * value:.2f}"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def accuracy_cell(runs: list[RunStats]) -> str:
+    """mean ± std (n runs) across runs; one run: pass@1 ± its standard error."""
+    if len(runs) == 1:
+        return f"{percent(runs[0].pass_at_1)} ± {percent(runs[0].standard_error)} SE"
+    spread = mean_and_std([r.pass_at_1 for r in runs])
+    return f"{percent(spread.mean)} ± {percent(spread.spread)} ({spread.n} runs)"
+
+
+def main_table(stats: list[RunStats]) -> str:
+    main = [s for s in stats if s.length_level is None]
+    if not main:
+        return ""
+    labels = list(dict.fromkeys(s.label for s in main))
+    sets = list(dict.fromkeys(s.problems_spec for s in main))
+    rows = []
+    for label in labels:
+        row = [label]
+        for name in sets:
+            group = [s for s in main if s.label == label and s.problems_spec == name]
+            row.append(accuracy_cell(group) if group else "-")
+        rows.append(row)
+    return markdown_table(["model"] + [f"{name} pass@1 %" for name in sets], rows)
+
+
+def runs_table(stats: list[RunStats]) -> str:
+    rows = [[
+        s.eval_run_id, s.label, s.problems_spec, "-" if s.seed is None else str(s.seed), str(s.problems),
+        str(s.samples_per_problem), f"{percent(s.pass_at_1)} ± {percent(s.standard_error)}", percent(s.maj_at_k),
+        percent(s.pass_at_k), _number(s.mean_words), _number(s.mean_tokens),
+    ] for s in stats]
+    return markdown_table(["run", "label", "problems", "seed", "n", "k", "pass@1 % ± SE", "maj@k %", "pass@k %",
+                           "words", "tokens"], rows)
+
+
+def breakdown_tables(runs: pl.DataFrame, samples: pl.DataFrame) -> dict[str, str]:
+    """One table per grouping column with more than one value: pass@1 % per label (mean over runs)."""
+    main_runs = runs.filter(pl.col("length_level").is_null())
+    frame = samples.join(main_runs.select("eval_run_id", "label"), on="eval_run_id")
+    tables = {}
+    for column in BREAKDOWNS:
+        values = frame[column].drop_nulls().unique()
+        if values.len() < 2:
+            continue
+        labels = list(dict.fromkeys(main_runs["label"].to_list()))
+        per_label: dict[str, dict[str, list[float]]] = {}
+        for label in labels:
+            for run_id in main_runs.filter(pl.col("label") == label)["eval_run_id"].to_list():
+                grouped = (frame.filter(pl.col("eval_run_id") == run_id)
+                           .group_by("problem_id", maintain_order=True).agg("correct", pl.col(column).first()))
+                if grouped.height == 0:
+                    continue
+                for group, estimate in pass_at_1_by(grouped[column].to_list(), grouped["correct"].to_list()).items():
+                    per_label.setdefault(label, {}).setdefault(group, []).append(estimate.mean)
+        groups = sorted({g for by_group in per_label.values() for g in by_group}, key=_group_order)
+        rows = [[group] + [percent(mean_and_std(per_label.get(label, {}).get(group, [])).mean) for label in labels]
+                for group in groups]
+        tables[column] = markdown_table([column] + [f"{label} %" for label in labels], rows)
+    return tables
+
+
+def _group_order(value: str) -> tuple:
+    return (value == "-", int(value) if value.isdigit() else math.inf, value)
+
+
+@dataclass(frozen=True)
+class LengthLevel:
+    label: str
+    level: int
+    word_budget: int | None
+    accuracy: float
+    accuracy_std: float
+    runs: int
+    mean_words: float
+    mean_tokens: float
+
+
+def length_levels(stats: list[RunStats]) -> list[LengthLevel]:
+    levels = []
+    keys = dict.fromkeys((s.label, s.length_level) for s in stats if s.length_level is not None)
+    for label, level in keys:
+        group = [s for s in stats if s.label == label and s.length_level == level]
+        accuracy = mean_and_std([s.pass_at_1 for s in group])
+        levels.append(LengthLevel(label, level, group[0].word_budget, accuracy.mean, accuracy.spread, accuracy.n,
+                                  mean_and_std([s.mean_words for s in group]).mean,
+                                  mean_and_std([s.mean_tokens for s in group]).mean))
+    return sorted(levels, key=lambda x: (x.label, x.level))
+
+
+def length_table(levels: list[LengthLevel]) -> str:
+    rows = [[x.label, f"R{x.level}", "-" if x.word_budget is None else str(x.word_budget),
+             f"{percent(x.accuracy)}" + ("" if x.runs < 2 else f" ± {percent(x.accuracy_std)}"), str(x.runs),
+             _number(x.mean_words), _number(x.mean_tokens)] for x in levels]
+    return markdown_table(["model", "level", "word budget", "pass@1 %", "runs", "mean words", "mean tokens"], rows)
+
+
+def length_section_table(runs: pl.DataFrame, samples: pl.DataFrame) -> str:
+    """pass@1 % per section and length level (mean over the label's runs at that level)."""
+    length_runs = runs.filter(pl.col("length_level").is_not_null())
+    frame = samples.join(length_runs.select("eval_run_id", "label", "length_level"), on="eval_run_id")
+    if frame.height == 0 or frame["section"].drop_nulls().n_unique() < 2:
+        return ""
+    cells: dict[tuple[str, str], dict[int, list[float]]] = {}
+    for (run_id, label, level), run in frame.group_by(["eval_run_id", "label", "length_level"], maintain_order=True):
+        grouped = run.group_by("problem_id", maintain_order=True).agg("correct", pl.col("section").first())
+        for section, estimate in pass_at_1_by(grouped["section"].to_list(), grouped["correct"].to_list()).items():
+            cells.setdefault((label, section), {}).setdefault(level, []).append(estimate.mean)
+    levels = sorted(frame["length_level"].unique().to_list())
+    rows = [[label, section] + [percent(mean_and_std(by_level.get(level, [])).mean) for level in levels]
+            for (label, section), by_level in sorted(cells.items(), key=lambda item: (item[0][0], _group_order(item[0][1])))]
+    return markdown_table(["model", "section"] + [f"R{level} %" for level in levels], rows)
+
+
+# ---- plots ---------------------------------------------------------------------------------
+
+def plot_length_study(levels: list[LengthLevel], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for label in dict.fromkeys(x.label for x in levels):
+        points = [x for x in levels if x.label == label]
+        axis.plot([x.mean_words for x in points], [100 * x.accuracy for x in points], marker="o", label=label)
+        for x in points:
+            axis.annotate(f"R{x.level}", (x.mean_words, 100 * x.accuracy), textcoords="offset points", xytext=(4, 4))
+    axis.set_xlabel("mean words per response")
+    axis.set_ylabel("pass@1 (%)")
+    axis.set_title("Accuracy against response length")
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def plot_train_loss(metrics: pl.DataFrame, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for (run_id, split), frame in metrics.sort("step").group_by(["train_run_id", "split"], maintain_order=True):
+        axis.plot(frame["step"].to_list(), frame["loss"].to_list(), marker="." if split == "val" else None,
+                  linestyle="--" if split == "val" else "-", label=f"{run_id} {split}")
+    axis.set_xlabel("step")
+    axis.set_ylabel("loss")
+    axis.set_title("Training and validation loss")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+# ---- commands ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Report:
+    markdown: str
+    files: list[Path]
+    stats: list[RunStats]
+
+
+def build_report(db: str | Path | None, names: list[str] | None = None, out: Path | None = None) -> Report:
+    """The report's Markdown (and, with `out`, report.md and the plots written there)."""
+    with open_store(db, read_only=True) as store:
+        runs = select_runs(store, names)
+        samples = load_samples(store, runs["eval_run_id"].to_list())
+        metrics = store.query("SELECT train_run_id, step, split, loss FROM train_metrics WHERE loss IS NOT NULL")
+    stats = run_stats(runs, samples)
+    if not stats:
+        raise BadInput("the selected eval runs have no samples yet", field="RUN")
+    parts = ["# Evaluation report", ""]
+    table = main_table(stats)
+    if table:
+        parts += ["## Accuracy (pass@1 %, mean ± std over runs)", "", table, ""]
+    parts += ["## Runs", "", runs_table(stats), ""]
+    for column, breakdown in breakdown_tables(runs, samples).items():
+        parts += [f"## Per {column}", "", breakdown, ""]
+    levels = length_levels(stats)
+    if levels:
+        parts += ["## Response length study", "", length_table(levels), ""]
+        by_section = length_section_table(runs, samples)
+        if by_section:
+            parts += ["### Length study per section", "", by_section, ""]
+    files: list[Path] = []
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        if levels:
+            files.append(plot_length_study(levels, out / "length_study.png"))
+            parts += ["![accuracy against length](length_study.png)", ""]
+        if metrics.height:
+            files.append(plot_train_loss(metrics, out / "train_loss.png"))
+            parts += ["## Training", "", "![training and validation loss](train_loss.png)", ""]
+    markdown = "\n".join(parts)
+    if out is not None:
+        (out / "report.md").write_text(markdown, encoding="utf-8")
+        files.insert(0, out / "report.md")
+    return Report(markdown, files, stats)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    a: str
+    b: str
+    problems: int
+    pass_at_1_a: float
+    pass_at_1_b: float
+    difference: PairedDifference
+    mcnemar: McNemar
+
+    def markdown(self) -> str:
+        d, m = self.difference, self.mcnemar
+        test = "exact binomial" if m.exact else f"chi-square {m.statistic:.3f} (continuity corrected)"
+        rows = [
+            ["problems (shared)", str(self.problems)],
+            [f"pass@1 {self.a} %", percent(self.pass_at_1_a)],
+            [f"pass@1 {self.b} %", percent(self.pass_at_1_b)],
+            ["difference A - B (points)", f"{100 * d.difference:+.2f}"],
+            [f"{100 * d.confidence:.0f}% bootstrap interval", f"[{100 * d.low:+.2f}, {100 * d.high:+.2f}]"],
+            ["solved only by A / only by B", f"{m.only_a} / {m.only_b}"],
+            ["McNemar p-value", f"{m.p_value:.4g} ({test})"],
+        ]
+        return markdown_table(["", "value"], rows)
+
+
+def problem_shares(store: Store, name: str) -> pl.DataFrame:
+    """problem_id -> share of correct samples over every run the name selects (length study excluded
+    unless the name picks length runs only)."""
+    runs = select_runs(store, [name])
+    main = runs.filter(pl.col("length_level").is_null())
+    ids = (main if main.height else runs)["eval_run_id"].to_list()
+    return load_samples(store, ids).group_by("problem_id").agg(pl.col("correct").cast(pl.Float64).mean().alias("share"))
+
+
+def compare_runs(db: str | Path | None, a: str, b: str, *, resamples: int = 10_000, seed: int = 0) -> Comparison:
+    with open_store(db, read_only=True) as store:
+        shares_a, shares_b = problem_shares(store, a), problem_shares(store, b)
+    joined = shares_a.join(shares_b, on="problem_id", suffix="_b").sort("problem_id")
+    if joined.height == 0:
+        raise BadInput(f"{a!r} and {b!r} share no problems", field="A/B")
+    share_a, share_b = joined["share"].to_list(), joined["share_b"].to_list()
+    return Comparison(
+        a=a, b=b, problems=joined.height, pass_at_1_a=sum(share_a) / len(share_a),
+        pass_at_1_b=sum(share_b) / len(share_b),
+        difference=paired_bootstrap(share_a, share_b, resamples=resamples, seed=seed),
+        mcnemar=mcnemar([s > 0.5 for s in share_a], [s > 0.5 for s in share_b]),
+    )

@@ -1,0 +1,596 @@
+"""`evaluate run`: sample a model on a problem set, verify every sample, store it.
+
+Contract
+- Inputs: problems with a gold answer, by split (`--problems test [--source S]`: rows of the
+  `problems` table) or by file (`--problems FILE`: ingested into `problems` first with
+  `curate.ingest`, then exactly that file's problems are evaluated); first `--limit N` by
+  problem_id. A model behind any OpenAI-compatible endpoint (`--base-url URL --model NAME`:
+  vLLM, DeepSeek's API, ...) or a local transformers model (`--model PATH_OR_ID|tiny`
+  [`--adapter DIR`], through `curate.local_generation.LocalGenerator`).
+- Prompt: `render_prompt(question, load_template(--prompt-template))`, the template training
+  used, sent as one user turn. The length study (`--length-levels N`, `--word-budgets`) adds
+  one sentence asking for at most B words (`LENGTH_INSTRUCTION`), one level per budget.
+- Outputs: one `eval_runs` row per (seed, length level) and one `eval_samples` row per
+  (problem, sample index) with the verdict of the project verifier (`curate.verify.check_many`;
+  `--strict-form` also requires the competition's simplified answer form), the answer's
+  canonical key (for majority voting), words and tokens of the response. A `runs` row (kind
+  "eval") records the invocation. Command: `evaluate run --name RUN ...`.
+- Run names: one seed and no length study: the run is RUN. Several seeds: one run per seed,
+  RUN/seed-S. Length study: RUN/len-L (RUN/seed-S/len-L with several seeds). All share
+  `run_group` = RUN and the `--label` (base / student / teacher, ...) the report groups by.
+- Resume: samples are committed as they are verified (every batch); rerunning the same command
+  generates only the (problem, sample index) pairs a run lacks, so raising `--samples` or
+  `--limit` adds to a run. A run whose output-changing settings (model, adapter, endpoint,
+  problems, temperature, top-p, max tokens, template, seed, level, strict form) differ from the
+  stored ones is refused (exit 2) instead of mixing samples.
+- Seeds: the local backend samples chunk by chunk with a seed derived from (seed, first sample
+  of the chunk); the endpoint backend sends `seed` derived from (seed, problem, first sample
+  index) with each request (vLLM honours it; DeepSeek's API ignores it).
+- Endpoint requests: one request per problem asks for all its missing samples (`n`); a server
+  that returns fewer choices is asked again for the rest (`--n-per-request 1` sends one sample
+  per request). The `openai` client retries 429 (honouring Retry-After), 5xx, timeouts and
+  connection errors with exponential backoff (`--max-retries`); an empty answer (no reasoning,
+  no content, not cut by length) is asked again up to `--max-retries` times, then stored as
+  is. 400/401/403/404 stop the run (exit 2): every request would fail the same way. Samples
+  still failing after the retries are left missing and counted; rerun to fill them in.
+
+Caveats: finished samples are committed as they arrive so a crash or Ctrl-C keeps them; the
+eval run stays in status "running" (or "failed") until a rerun completes it. With `n` > 1 an
+API reports one usage total, so `completion_tokens` is NULL for those samples; `length_tokens`
+(the response counted with Qwen2.5's tokenizer, `curate.tokens`) is filled for every sample and
+is what the report uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+import polars as pl
+
+from curate.prompts import load_template, render_prompt
+from curate.traces import full_response, split_think
+from db import BadInput, open_store
+from db.console import stderr
+from db.store import Store
+from eval.metrics import Estimate, maj_at_k, pass_at_1, word_count
+
+DEFAULT_WORD_BUDGETS = (400, 250, 150, 100, 60, 30)
+LENGTH_INSTRUCTION = "Keep your whole response, reasoning included, under {words} words."
+FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
+
+EVAL_SAMPLE_SCHEMA: dict[str, pl.DataType] = {
+    "eval_run_id": pl.String, "problem_id": pl.String, "sample_index": pl.Int32, "prompt": pl.String,
+    "reasoning": pl.String, "content": pl.String, "finish_reason": pl.String, "completion_tokens": pl.Int32,
+    "prompt_tokens": pl.Int32, "words": pl.Int32, "length_tokens": pl.Int32, "answer": pl.String,
+    "answer_source": pl.String, "answer_key": pl.String, "verdict": pl.String, "reason": pl.String,
+    "form_ok": pl.Boolean, "correct": pl.Boolean, "latency_s": pl.Float64,
+}
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Everything `evaluate run` takes; see the module docstring for what each setting does."""
+
+    name: str
+    model: str
+    problems: str
+    base_url: str | None = None
+    adapter: str | None = None
+    label: str | None = None
+    source: str | None = None
+    samples: int = 1
+    seeds: tuple[int, ...] = (0,)
+    temperature: float = 0.6
+    top_p: float = 0.95
+    max_tokens: int = 32768
+    prompt_template: str | None = None
+    strict_form: bool = False
+    limit: int | None = None
+    length_levels: int = 0
+    word_budgets: tuple[int, ...] = DEFAULT_WORD_BUDGETS
+    # endpoint backend
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = 16
+    n_per_request: int = 0  # 0: all of a problem's missing samples in one request
+    max_retries: int = 5
+    request_timeout_s: float = 3600.0
+    # local backend
+    batch_size: int = 16
+    device: str | None = None
+    # verifier
+    verify_workers: int | None = None
+    verify_timeout_s: float = 5.0
+    progress: bool = True
+
+    @property
+    def backend(self) -> str:
+        return "openai" if self.base_url else "local"
+
+
+@dataclass(frozen=True)
+class SubRun:
+    """One eval_runs row of an invocation: a seed, and a length level when studying length."""
+
+    eval_run_id: str
+    seed: int
+    length_level: int | None
+    word_budget: int | None
+
+
+@dataclass(frozen=True)
+class Job:
+    """The missing samples of one problem in one run."""
+
+    problem_id: str
+    prompt: str
+    sample_indices: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Generated:
+    problem_id: str
+    sample_index: int
+    prompt: str
+    reasoning: str | None
+    content: str | None
+    finish_reason: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    latency_s: float
+
+
+@dataclass
+class RunResult:
+    """What one eval run holds after this invocation (the CLI prints these)."""
+
+    eval_run_id: str
+    seed: int
+    length_level: int | None
+    word_budget: int | None
+    problems: int = 0
+    samples: int = 0
+    generated: int = 0
+    missing: int = 0
+    pass_at_1: Estimate | None = None
+    maj_at_k: float | None = None
+    mean_words: float | None = None
+    mean_tokens: float | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class Backend(Protocol):
+    name: str
+
+    def generate(self, jobs: list[Job], *, seed: int, config: EvalConfig,
+                 sink: Callable[[list[Generated]], None]) -> list[str]:
+        """Generate every job's samples, passing finished ones to `sink`; returns error texts."""
+
+
+def derived_seed(*parts: object) -> int:
+    """A 31-bit seed from the parts, stable across processes and Python versions."""
+    digest = hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()
+    return int(digest[:8], 16) & 0x7FFFFFFF
+
+
+# ---- plan ----------------------------------------------------------------------------------
+
+def validate(config: EvalConfig) -> None:
+    if not config.name or config.name.strip() != config.name:
+        raise BadInput("give the run a name without surrounding spaces", field="--name")
+    if config.samples < 1:
+        raise BadInput("need at least one sample per problem", field="--samples")
+    if not config.seeds or len(set(config.seeds)) != len(config.seeds):
+        raise BadInput("seeds must be distinct integers, e.g. 0,1,2", field="--seeds")
+    if config.temperature < 0 or not 0 < config.top_p <= 1:
+        raise BadInput("temperature must be >= 0 and top-p in (0, 1]", field="--temperature/--top-p")
+    if config.max_tokens < 1:
+        raise BadInput("max tokens must be positive", field="--max-tokens")
+    if config.limit is not None and config.limit < 1:
+        raise BadInput("limit must be positive", field="--limit")
+    if config.length_levels < 0 or config.length_levels > len(config.word_budgets):
+        raise BadInput(f"--length-levels {config.length_levels} needs that many word budgets "
+                       f"(have {len(config.word_budgets)})", field="--length-levels")
+    if any(b < 1 for b in config.word_budgets):
+        raise BadInput("word budgets must be positive", field="--word-budgets")
+    if config.adapter and config.base_url:
+        raise BadInput("--adapter applies to a local model; an endpoint serves its own weights", field="--adapter")
+    if config.concurrency < 1 or config.batch_size < 1 or config.n_per_request < 0:
+        raise BadInput("concurrency, batch size must be positive, n-per-request >= 0", field="--concurrency")
+
+
+def sub_runs(config: EvalConfig) -> list[SubRun]:
+    """The eval runs of an invocation, named as the module docstring says."""
+    runs = []
+    for seed in config.seeds:
+        base = config.name if len(config.seeds) == 1 else f"{config.name}/seed-{seed}"
+        if config.length_levels:
+            for level in range(1, config.length_levels + 1):
+                runs.append(SubRun(f"{base}/len-{level}", seed, level, config.word_budgets[level - 1]))
+        else:
+            runs.append(SubRun(base, seed, None, None))
+    return runs
+
+
+def length_prompt(prompt: str, word_budget: int | None) -> str:
+    return prompt if word_budget is None else f"{prompt}\n\n{LENGTH_INSTRUCTION.format(words=word_budget)}"
+
+
+def _looks_like_file(spec: str) -> bool:
+    return Path(spec).suffix.lower() in FILE_SUFFIXES or os.sep in spec
+
+
+def load_problems(store: Store, config: EvalConfig) -> pl.DataFrame:
+    """problem_id, question, gold_answer of the problems to evaluate, ordered by problem_id."""
+    if Path(config.problems).is_file():
+        ids = ingest_problem_file(store, Path(config.problems), config.source)
+        frame = store.query("SELECT problem_id, question, gold_answer FROM problems WHERE list_contains(?, problem_id)",
+                            [ids])
+    elif _looks_like_file(config.problems):
+        raise BadInput("no such problems file", file=config.problems, field="--problems")
+    else:
+        where, args = ["split = ?"], [config.problems]
+        if config.source:
+            where.append("source = ?")
+            args.append(config.source)
+        frame = store.query(f"SELECT problem_id, question, gold_answer FROM problems WHERE {' AND '.join(where)}", args)
+        if frame.height == 0:
+            raise BadInput(f"no problems in split {config.problems!r}"
+                           + (f" from source {config.source!r}" if config.source else "")
+                           + "; ingest them with `curate ingest FILE --split ...` or pass a FILE", field="--problems")
+    without_gold = frame.filter(pl.col("gold_answer").is_null() | (pl.col("gold_answer").str.strip_chars() == ""))
+    if without_gold.height:
+        stderr.print(f"{without_gold.height} problem(s) without a gold answer are left out")
+    frame = frame.join(without_gold.select("problem_id"), on="problem_id", how="anti").sort("problem_id")
+    if frame.height == 0:
+        raise BadInput("none of the selected problems has a gold answer", field="--problems")
+    return frame.head(config.limit) if config.limit is not None else frame
+
+
+def ingest_problem_file(store: Store, path: Path, source: str | None) -> list[str]:
+    """Add a problems file's new problems to the store (as `curate ingest` reads it); returns its problem_ids.
+
+    Problems already stored keep their stored gold answer (`curate ingest --update` replaces it).
+    """
+    from curate.ingest import IngestOptions, parse_problems
+
+    _source, frame, _duplicates = parse_problems(path, IngestOptions(source=source))
+    store.insert_frame("problems", frame, on_conflict="ignore")
+    return frame["problem_id"].to_list()
+
+
+def fingerprint_fields(config: EvalConfig, sub: SubRun, template: str) -> dict:
+    """The settings that change a run's samples or verdicts (a resumed run must match them)."""
+    from curate.chat_client import public_url
+
+    return {
+        "model": config.model, "adapter": config.adapter, "backend": config.backend,
+        "base_url": public_url(config.base_url) if config.base_url else None, "problems": config.problems,
+        "source": config.source, "temperature": config.temperature, "top_p": config.top_p,
+        "max_tokens": config.max_tokens, "template": template, "seed": sub.seed,
+        "length_level": sub.length_level, "word_budget": sub.word_budget, "strict_form": config.strict_form,
+    }
+
+
+def _fingerprint(fields: dict) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def ensure_run_row(store: Store, config: EvalConfig, sub: SubRun, template: str, run_id: str) -> None:
+    """Create the eval_runs row, or check a stored one was made with the same settings."""
+    fields = fingerprint_fields(config, sub, template)
+    digest = _fingerprint(fields)
+    stored = store.query("SELECT fingerprint, config, samples FROM eval_runs WHERE eval_run_id = ?", [sub.eval_run_id])
+    if stored.height:
+        if stored["fingerprint"][0] != digest:
+            before = json.loads(stored["config"][0] or "{}").get("fingerprint_fields", {})
+            changed = sorted(k for k in fields if before.get(k) != fields[k]) or ["settings"]
+            raise BadInput(f"run {sub.eval_run_id!r} exists with other {', '.join(changed)}; "
+                           f"resume it with the same settings or choose another --name", field="--name")
+        store.execute("UPDATE eval_runs SET samples = greatest(samples, ?), status = 'running', label = coalesce(?, label) "
+                      "WHERE eval_run_id = ?", [config.samples, config.label, sub.eval_run_id])
+        return
+    public = {k: v for k, v in asdict(config).items() if k not in ("progress",)}
+    public["fingerprint_fields"] = fields
+    store.insert_rows("eval_runs", [{
+        "eval_run_id": sub.eval_run_id, "model": config.model, "adapter": config.adapter, "backend": config.backend,
+        "base_url": fields["base_url"], "problems": config.problems, "samples": config.samples, "seed": sub.seed,
+        "length_level": sub.length_level, "word_budget": sub.word_budget, "config": json.dumps(public, default=str),
+        "run_group": config.name, "label": config.label, "fingerprint": digest, "run_id": run_id,
+    }])
+
+
+def plan_jobs(store: Store, sub: SubRun, problems: pl.DataFrame, samples: int, template: str) -> list[Job]:
+    done = store.query("SELECT problem_id, sample_index FROM eval_samples WHERE eval_run_id = ?", [sub.eval_run_id])
+    have: dict[str, set[int]] = {}
+    for problem_id, index in done.iter_rows():
+        have.setdefault(problem_id, set()).add(index)
+    jobs = []
+    for problem_id, question in problems.select("problem_id", "question").iter_rows():
+        missing = tuple(i for i in range(samples) if i not in have.get(problem_id, ()))
+        if missing:
+            jobs.append(Job(problem_id, length_prompt(render_prompt(question, template), sub.word_budget), missing))
+    return jobs
+
+
+# ---- verification and writes ---------------------------------------------------------------
+
+class SampleWriter:
+    """Verifies finished samples and commits them, one transaction per batch."""
+
+    def __init__(self, store: Store, eval_run_id: str, golds: dict[str, str], config: EvalConfig):
+        from curate.tokens import token_counter
+
+        self.store, self.eval_run_id, self.golds, self.config = store, eval_run_id, golds, config
+        self.tokens = _shared_token_counter(token_counter)
+        self.written = 0
+
+    def __call__(self, batch: list[Generated]) -> None:
+        if not batch:
+            return
+        from curate.verify import canonical_key, check_many
+
+        responses = [full_response(g.reasoning, g.content) for g in batch]
+        verdicts = check_many([(r, self.golds[g.problem_id]) for r, g in zip(responses, batch)],
+                              workers=self.config.verify_workers, timeout=self.config.verify_timeout_s,
+                              strict_form=self.config.strict_form)
+        texts = ["\n".join(t for t in (g.reasoning, g.content) if t) for g in batch]
+        lengths = self.tokens.count(texts)
+        rows = []
+        for g, v, text, length in zip(batch, verdicts, texts, lengths):
+            correct = v.verdict == "correct" and (not self.config.strict_form or v.form_ok is not False)
+            rows.append({
+                "eval_run_id": self.eval_run_id, "problem_id": g.problem_id, "sample_index": g.sample_index,
+                "prompt": g.prompt, "reasoning": g.reasoning, "content": g.content, "finish_reason": g.finish_reason,
+                "completion_tokens": g.completion_tokens, "prompt_tokens": g.prompt_tokens, "words": word_count(text),
+                "length_tokens": length, "answer": v.answer, "answer_source": v.answer_source,
+                "answer_key": _answer_key(canonical_key, v.answer), "verdict": v.verdict, "reason": v.reason,
+                "form_ok": v.form_ok, "correct": correct, "latency_s": g.latency_s,
+            })
+        with self.store.transaction():
+            self.written += self.store.insert_frame("eval_samples", pl.DataFrame(rows, schema=EVAL_SAMPLE_SCHEMA),
+                                                    on_conflict="ignore")
+
+
+_COUNTERS: dict[str, object] = {}
+
+
+def _shared_token_counter(factory: Callable):
+    # Loading the BPE ranks takes a moment; one counter serves every run of the process.
+    if "qwen" not in _COUNTERS:
+        _COUNTERS["qwen"] = factory()
+    return _COUNTERS["qwen"]
+
+
+def _answer_key(canonical_key: Callable[[str], str | None], answer: str | None) -> str | None:
+    """The answer's equivalence key for majority voting; the stripped text when it has none."""
+    if answer is None:
+        return None
+    try:
+        key = canonical_key(answer)
+    except Exception:  # a key the verifier cannot compute must not lose the sample
+        key = None
+    return key if key is not None else answer.strip()
+
+
+# ---- backends ------------------------------------------------------------------------------
+
+class LocalBackend:
+    """In-process transformers generation (`curate.local_generation`)."""
+
+    name = "local"
+
+    def __init__(self, config: EvalConfig):
+        from curate.local_generation import LocalGenerator
+
+        self.generator = LocalGenerator(config.model, adapter=config.adapter, device=config.device,
+                                        batch_size=config.batch_size)
+
+    def generate(self, jobs: list[Job], *, seed: int, config: EvalConfig,
+                 sink: Callable[[list[Generated]], None]) -> list[str]:
+        flat = [(job, index) for job in jobs for index in job.sample_indices]
+        for start in range(0, len(flat), config.batch_size):
+            chunk = flat[start:start + config.batch_size]
+            completions = self.generator.generate(
+                [[{"role": "user", "content": job.prompt}] for job, _ in chunk],
+                max_new_tokens=config.max_tokens, temperature=config.temperature, top_p=config.top_p,
+                seed=derived_seed(seed, chunk[0][0].problem_id, chunk[0][1]),
+            )
+            batch = []
+            for (job, index), done in zip(chunk, completions):
+                reasoning, content, _closed = split_think(done.text)
+                batch.append(Generated(job.problem_id, index, job.prompt, reasoning, content, done.finish_reason,
+                                       done.prompt_tokens, done.completion_tokens, done.latency_s))
+            sink(batch)
+        return []
+
+
+class OpenAIBackend:
+    """Any OpenAI-compatible chat endpoint through the official async `openai` client."""
+
+    name = "openai"
+    FLUSH_INTERVAL_S = 0.5
+
+    def __init__(self, config: EvalConfig):
+        self.api_key = os.environ.get(config.api_key_env) or "EMPTY"  # local servers take any key
+
+    def generate(self, jobs: list[Job], *, seed: int, config: EvalConfig,
+                 sink: Callable[[list[Generated]], None]) -> list[str]:
+        return asyncio.run(self._generate(jobs, seed, config, sink))
+
+    async def _generate(self, jobs: list[Job], seed: int, config: EvalConfig,
+                        sink: Callable[[list[Generated]], None]) -> list[str]:
+        import openai
+
+        client = openai.AsyncOpenAI(
+            base_url=config.base_url, api_key=self.api_key, max_retries=config.max_retries,
+            timeout=config.request_timeout_s,
+            http_client=openai.DefaultAsyncHttpxClient(limits=_limits(config.concurrency)),
+        )
+        gate = asyncio.Semaphore(config.concurrency)
+        buffer: list[Generated] = []
+        errors: list[str] = []
+
+        async def flush_every_interval() -> None:
+            while True:
+                await asyncio.sleep(self.FLUSH_INTERVAL_S)
+                await flush()
+
+        async def flush() -> None:
+            if buffer:
+                batch = buffer[:]
+                del buffer[:len(batch)]
+                await asyncio.to_thread(sink, batch)
+
+        async def one_problem(job: Job) -> None:
+            remaining = list(job.sample_indices)
+            empty_retries = 0
+            while remaining:
+                ask = len(remaining) if config.n_per_request == 0 else min(config.n_per_request, len(remaining))
+                async with gate:
+                    started = time.perf_counter()
+                    try:
+                        response = await client.chat.completions.create(
+                            model=config.model, messages=[{"role": "user", "content": job.prompt}], n=ask,
+                            temperature=config.temperature, top_p=config.top_p, max_tokens=config.max_tokens,
+                            seed=derived_seed(seed, job.problem_id, remaining[0]),
+                        )
+                    except (openai.BadRequestError, openai.AuthenticationError, openai.PermissionDeniedError,
+                            openai.NotFoundError) as error:
+                        raise BadInput(f"{config.base_url} refused the request: HTTP {error.status_code} "
+                                       f"{str(error.message)[:300]}", field="--model/--base-url") from None
+                    except (openai.APIError, ValueError) as error:
+                        errors.append(f"{job.problem_id}: {type(error).__name__}: {str(error)[:200]}")
+                        return
+                    latency = time.perf_counter() - started
+                replies = _choices(response, latency)
+                kept = [r for r in replies if not _empty(r)]
+                if len(kept) < len(replies) and empty_retries < config.max_retries:
+                    empty_retries += 1
+                    await asyncio.sleep(min(30.0, 0.5 * 2 ** empty_retries) * random.uniform(0.5, 1.0))
+                else:
+                    kept = replies  # out of retries: empty answers are the model's answers
+                if not replies:
+                    errors.append(f"{job.problem_id}: the server returned no choices")
+                    return
+                for reply, index in zip(kept, remaining):
+                    buffer.append(Generated(job.problem_id, index, job.prompt, *reply))
+                remaining = remaining[len(kept):]
+
+        flusher = asyncio.create_task(flush_every_interval())
+        try:
+            async with asyncio.TaskGroup() as group:
+                for job in jobs:
+                    group.create_task(one_problem(job))
+        except BaseExceptionGroup as group_error:
+            first = group_error.exceptions[0]
+            raise first from None
+        finally:
+            flusher.cancel()
+            await flush()
+            await client.close()
+        return errors
+
+
+def _limits(concurrency: int):
+    import httpx2
+
+    return httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+
+def _choices(response: object, latency_s: float) -> list[tuple]:
+    """(reasoning, content, finish_reason, prompt_tokens, completion_tokens, latency_s) per choice."""
+    from curate.chat_client import parse_response
+
+    usage = getattr(response, "usage", None)
+    prompt_tokens = getattr(usage, "prompt_tokens", None)
+    replies = parse_response(response, latency_s, "")
+    return [(r.reasoning, r.content, r.finish_reason, prompt_tokens, r.completion_tokens, latency_s) for r in replies]
+
+
+def _empty(reply: tuple) -> bool:
+    reasoning, content, finish_reason = reply[0], reply[1], reply[2]
+    return finish_reason != "length" and not (content or "").strip() and not (reasoning or "").strip()
+
+
+def make_backend(config: EvalConfig) -> Backend:
+    return OpenAIBackend(config) if config.base_url else LocalBackend(config)
+
+
+# ---- the command ---------------------------------------------------------------------------
+
+def summarize(store: Store, result: RunResult) -> RunResult:
+    """Fill a RunResult's metrics from the stored samples of its run."""
+    frame = store.query(
+        "SELECT problem_id, sample_index, correct, answer_key, words, length_tokens FROM eval_samples "
+        "WHERE eval_run_id = ? ORDER BY problem_id, sample_index", [result.eval_run_id])
+    if frame.height == 0:
+        return result
+    grouped = frame.group_by("problem_id", maintain_order=True).agg("correct", "answer_key")
+    result.problems, result.samples = grouped.height, frame.height
+    result.pass_at_1 = pass_at_1(grouped["correct"].to_list())
+    result.maj_at_k = maj_at_k([list(zip(keys, oks)) for keys, oks in grouped.select("answer_key", "correct").iter_rows()])
+    result.mean_words = frame["words"].mean()
+    result.mean_tokens = frame["length_tokens"].mean()
+    return result
+
+
+def run_eval(db: str | Path | Store | None, config: EvalConfig, backend: Backend | None = None) -> list[RunResult]:
+    """Run (or resume) every eval run of `config`; returns one RunResult per run."""
+    validate(config)
+    template = load_template(config.prompt_template)
+    store = db if isinstance(db, Store) else open_store(db)
+    try:
+        with store.transaction():
+            problems = load_problems(store, config)
+        golds = dict(problems.select("problem_id", "gold_answer").iter_rows())
+        runs = sub_runs(config)
+        run_id = store.start_run("eval", {k: v for k, v in asdict(config).items() if k != "progress"})
+        plans = []
+        for sub in runs:
+            with store.transaction():
+                ensure_run_row(store, config, sub, template, run_id)
+            plans.append((sub, plan_jobs(store, sub, problems, config.samples, template)))
+        todo = sum(len(j.sample_indices) for _, jobs in plans for j in jobs)
+        if todo and backend is None:
+            if config.progress:
+                stderr.print(f"loading {config.model} ({config.backend} backend)")
+            backend = make_backend(config)
+        results = []
+        try:
+            for sub, jobs in plans:
+                result = RunResult(sub.eval_run_id, sub.seed, sub.length_level, sub.word_budget)
+                writer = SampleWriter(store, sub.eval_run_id, golds, config)
+                wanted = sum(len(j.sample_indices) for j in jobs)
+                if jobs:
+                    if config.progress:
+                        stderr.print(f"{sub.eval_run_id}: {wanted} sample(s) to generate on {len(jobs)} problem(s)")
+                    result.errors = backend.generate(jobs, seed=sub.seed, config=config, sink=writer)
+                result.generated = writer.written
+                result.missing = wanted - writer.written
+                store.execute("UPDATE eval_runs SET status = ?, finished_at = current_timestamp WHERE eval_run_id = ?",
+                              ["ok" if result.missing == 0 else "incomplete", sub.eval_run_id])
+                results.append(summarize(store, result))
+                for error in result.errors[:5]:
+                    stderr.print(f"[yellow]{sub.eval_run_id}: {error}[/]")
+        except BaseException as error:
+            for sub, _ in plans:
+                store.execute("UPDATE eval_runs SET status = 'failed' WHERE eval_run_id = ? AND status = 'running'",
+                              [sub.eval_run_id])
+            status = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+            store.finish_run(run_id, status, error=f"{type(error).__name__}: {error}")
+            raise
+        store.finish_run(run_id, "ok", counts={
+            "runs": len(results), "generated": sum(r.generated for r in results),
+            "missing": sum(r.missing for r in results)})
+        return results
+    finally:
+        if not isinstance(db, Store):
+            store.close()

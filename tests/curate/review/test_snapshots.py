@@ -1,0 +1,52 @@
+"""SVG snapshots of the main screens at 80x24 and 120x40 (update: pytest --snapshot-update).
+
+The store is built deterministically and the app shows no timestamps, so a snapshot changes
+only when the layout or the text shown does.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from curate.review.config import ReviewConfig
+from tests.curate.review.conftest import make_app, press, settle
+
+SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
+
+
+def _before(*keys: str):
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        await press(pilot, *keys)
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_main_view(snap_compare, review_db, config, size):
+    assert snap_compare(make_app(review_db, config), terminal_size=SIZES[size], run_before=_before())
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help_screen(snap_compare, review_db, config, size):
+    assert snap_compare(make_app(review_db, config), terminal_size=SIZES[size], run_before=_before("?"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_compare_view(snap_compare, review_db, config, size):
+    assert snap_compare(make_app(review_db, config), terminal_size=SIZES[size], run_before=_before("v"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_note_input(snap_compare, review_db, config, size):
+    assert snap_compare(make_app(review_db, config), terminal_size=SIZES[size], run_before=_before("n", *"off by one"))
+
+
+def test_main_view_light_theme_after_a_decision_with_search(snap_compare, review_db, tmp_path):
+    config = ReviewConfig(path=tmp_path / "review.toml", theme="textual-light")
+    keys = ("a", "k", "/", *"x_1", "enter")
+    assert snap_compare(make_app(review_db, config), terminal_size=(80, 24), run_before=_before(*keys))
+
+
+def test_main_view_before_verify_and_score(snap_compare, bare_db, config):
+    assert snap_compare(make_app(bare_db, config), terminal_size=(80, 24), run_before=_before())

@@ -1,0 +1,132 @@
+"""`curate decontam` and `curate dedup` against the public evaluation sets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from curate.cli import main
+from curate.decontam import decontaminate, dedup_problems, find_matches, read_benchmark
+from db import BadInput, open_store
+from tests.curate.curation_store import add_problems, add_samples, trace
+
+MATH500_FIRST = ("Convert the point $(0,3)$ in rectangular coordinates to polar coordinates.  Enter your answer in the "
+                 "form $(r,\\theta),$ where $r > 0$ and $0 \\le \\theta < 2 \\pi.$")
+
+
+@pytest.fixture
+def math500(shared_data):
+    return shared_data / "simpleRL-reason" / "math500" / "test.jsonl"
+
+
+def _candidates(store):
+    add_problems(store, [
+        # verbatim copy of MATH-500's first problem, with different spacing and case
+        {"problem_id": "copy", "question": "  " + MATH500_FIRST.upper().replace("  ", " ") + "\n"},
+        # MATH-500's isosceles-triangle problem with another number: most 8-grams shared
+        {"problem_id": "variant", "question": "In a certain isosceles right triangle, the altitude to the hypotenuse "
+                                              "has length $6$.  What is the area of the triangle?"},
+        # shares only the boilerplate "express your answer as a common fraction" with many MATH-500 items
+        {"problem_id": "boilerplate", "question": "What is $0.8\\overline{4}-0.\\overline{4}$? Express your answer "
+                                                  "as a common fraction."},
+        # one letter changed: fuzzy ratio above 95
+        {"problem_id": "typo", "question": MATH500_FIRST.replace("polar", "polat")},
+        {"problem_id": "clean", "question": "How many positive divisors does 2024 have?"},
+    ])
+
+
+def test_copies_variants_and_typos_match_but_boilerplate_does_not(db_path, math500):
+    store = open_store(db_path)
+    _candidates(store)
+    result = decontaminate(store, [math500])
+    matches = {(r["problem_id"], r["method"]): r for r in result.matches.iter_rows(named=True)}
+    assert matches[("copy", "exact")]["matched_item"] == "test/precalculus/807.json"
+    assert ("copy", "ngram") not in matches  # an exact match is recorded once
+    assert matches[("variant", "ngram")]["matched_item"] == "test/prealgebra/1640.json"
+    assert 0.3 < matches[("variant", "ngram")]["overlap"] < 1.0
+    assert ("typo", "fuzzy") in matches and matches[("typo", "fuzzy")]["overlap"] >= 0.95
+    contaminated = set(store.query("SELECT DISTINCT problem_id FROM contamination")["problem_id"].to_list())
+    assert contaminated == {"copy", "variant", "typo"}
+    store.close()
+
+
+def test_any_shared_ngram_rule_would_flag_boilerplate(db_path, math500):
+    store = open_store(db_path)
+    _candidates(store)
+    problems = store.query("SELECT problem_id, question FROM problems WHERE problem_id = 'boilerplate'")
+    loose = find_matches(problems, read_benchmark(math500), n=8, min_share=0.01, fuzzy=95)
+    assert loose.height > 0  # open-r1's any-8-gram rule fires here; the default share does not
+    store.close()
+
+
+def test_qwq_prompts_match_after_the_instruction_is_removed(db_path, shared_data):
+    first = json.loads((shared_data / "Qwen2.5-Math" / "aime24" / "test.jsonl").read_text().splitlines()[0])
+    store = open_store(db_path)
+    add_problems(store, [{"problem_id": "aime", "question": first["problem"]}])
+    result = decontaminate(store, [shared_data / "QwQ" / "aime24.jsonl",
+                                   shared_data / "Qwen2.5-Math" / "olympiadbench" / "test.jsonl"])
+    assert result.matches.filter(problem_id="aime")["method"].to_list() == ["exact"]
+    assert result.matches["benchmark"].to_list() == ["QwQ/aime24.jsonl"]
+    store.close()
+
+
+def test_eval_set_ingested_as_split_test_is_matched_and_not_checked_itself(db_path, math500):
+    store = open_store(db_path)
+    _candidates(store)
+    items = [json.loads(line) for line in math500.read_text().splitlines()[:5]]
+    add_problems(store, [{"problem_id": f"math500:{i['unique_id']}", "question": i["problem"], "split": "test"}
+                         for i in items])
+    result = decontaminate(store, [], against_split="test")
+    assert set(result.matches["problem_id"].to_list()) == {"copy", "typo"}
+    assert set(result.matches["benchmark"].to_list()) == {"split:test"}
+    assert result.checked == 5
+    store.close()
+
+
+def test_decontam_command_reports_each_match_and_reruns_replace(db_path, math500, capsys):
+    with open_store(db_path) as store:
+        _candidates(store)
+    counts = []
+    for _ in range(2):
+        with pytest.raises(SystemExit) as stop:
+            main(["decontam", "--against", str(math500), "--db", str(db_path)])
+        assert stop.value.code == 0
+        with open_store(db_path) as store:
+            counts.append(store.scalar("SELECT count(*) FROM contamination"))
+    out = capsys.readouterr().out
+    assert "3 of 5 problems match" in out and "test/precalculus/807.json" in out and "variant" in out
+    assert counts[0] == counts[1] >= 3
+
+
+def test_benchmark_without_a_question_field_exits_2_naming_the_line(db_path, tmp_path, capsys):
+    bad = tmp_path / "bench.jsonl"
+    bad.write_text('{"problem": "fine"}\n{"text": "no question here"}\n')
+    with pytest.raises(SystemExit) as stop:
+        main(["decontam", "--against", str(bad), "--db", str(db_path)])
+    assert stop.value.code == 2
+    assert "bench.jsonl:2" in capsys.readouterr().err
+    with pytest.raises(BadInput, match="--against"):
+        decontaminate(open_store(db_path), [])
+
+
+def test_dedup_marks_exact_and_near_duplicates_and_keeps_the_problem_with_gold(db_path, capsys):
+    store = open_store(db_path)
+    add_problems(store, [
+        {"problem_id": "a", "question": "Find the sum of all primes below 20.", "gold_answer": None},
+        {"problem_id": "b", "question": "find the SUM of all primes   below 20.", "gold_answer": "77"},
+        {"problem_id": "c", "question": "Find the sum of all primes below 20 .", "gold_answer": None},
+        {"problem_id": "d", "question": "Find the product of all primes below 20.", "gold_answer": None},
+        {"problem_id": "t", "question": "Find the sum of all primes below 20.", "split": "test"},
+    ])
+    add_samples(store, [{"sample_id": "s", "problem_id": "a", **trace("2+3+5+7+11+13+17+19", "77")}])
+    result = dedup_problems(store)
+    rows = {r["problem_id"]: r for r in result.duplicates.iter_rows(named=True)}
+    assert set(rows) == {"a", "c"}
+    assert rows["a"]["duplicate_of"] == "b" and rows["a"]["method"] == "exact"
+    assert rows["c"]["duplicate_of"] == "b" and rows["c"]["method"] == "fuzzy" and rows["c"]["similarity"] >= 95
+    store.close()
+    with pytest.raises(SystemExit) as stop:
+        main(["dedup", "--db", str(db_path)])
+    assert stop.value.code == 0
+    assert "2 duplicates among 4 problems" in capsys.readouterr().out

@@ -1,0 +1,244 @@
+"""`curate import-samples`: math_cot_100 gives 100 problems and 800 samples, the SQL think split
+agrees with `split_think`, ids agree with `curate.generate`, bad files exit 2 and leave the store
+as it was."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from curate.cli import app
+from curate.generate import sample_id as generate_sample_id
+from curate.import_samples import ImportOptions, import_samples
+from curate.ingest import short_hash
+from curate.traces import split_think
+from db import BadInput, open_store
+
+runner = CliRunner()
+MATH_COT = "Qwen2.5-Math/eval_rm_maj_example/math_cot_100.jsonl"
+
+
+def run_import(*args: str):
+    return runner.invoke(app, ["import-samples", *args])
+
+
+def rows(db_path: Path, sql: str, params: list | None = None) -> list[dict]:
+    with open_store(db_path, read_only=True) as store:
+        return store.query(sql, params).to_dicts()
+
+
+def counts(db_path: Path) -> tuple[int, int, int]:
+    with open_store(db_path, read_only=True) as store:
+        return tuple(store.scalar(f"SELECT count(*) FROM {table}") for table in ("problems", "samples", "runs"))
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    return path
+
+
+# ---- math_cot_100: a list of 8 completions per problem ---------------------------------------
+
+def test_math_cot_100_gives_100_problems_and_800_samples(db_path: Path, shared_data: Path):
+    path = shared_data / MATH_COT
+    result = run_import(str(path), "--model", "qwen2.5-math-7b-instruct", "--db", str(db_path))
+    assert result.exit_code == 0, result.output
+    assert "800 samples in 100 rows; added 800" in result.stdout
+    assert counts(db_path) == (100, 800, 1)
+    stats = rows(db_path, "SELECT count(DISTINCT problem_id) AS problems, min(sample_index) AS lo, max(sample_index) AS hi, "
+                          "count(*) FILTER (WHERE status = 'ok') AS ok, count(*) FILTER (WHERE reasoning IS NULL) AS no_think "
+                          "FROM samples")[0]
+    assert stats == {"problems": 100, "lo": 0, "hi": 7, "ok": 800, "no_think": 800}
+    first = json.loads(path.read_text().splitlines()[0])
+    stored = rows(db_path, "SELECT p.problem_id, p.gold_answer, p.question, s.content FROM samples s JOIN problems p "
+                           "USING (problem_id) WHERE p.source_id = '0' AND s.sample_index = 3")[0]
+    assert stored["problem_id"] == "eval_rm_maj_example/math_cot_100:0"
+    assert stored["gold_answer"] == first["gt"] == "420"
+    assert stored["question"] == first["question"]
+    assert stored["content"] == first["code"][3]
+
+    again = run_import(str(path), "--model", "qwen2.5-math-7b-instruct", "--db", str(db_path))
+    assert again.exit_code == 0, again.output
+    assert "added 0 (none), unchanged 800; problems matched 100, created 0" in again.stdout
+    assert counts(db_path) == (100, 800, 2)
+
+
+def test_math_cot_100_matches_math500_problems_by_question(db_path: Path, shared_data: Path):
+    assert runner.invoke(app, ["ingest", str(shared_data / "simpleRL-reason/math500/test.jsonl"), "--db", str(db_path)]).exit_code == 0
+    result = run_import(str(shared_data / MATH_COT), "--model", "m", "--db", str(db_path))
+    assert result.exit_code == 0, result.output
+    assert "problems matched 5, created 95" in result.stdout
+    by_source = dict((r["source"], r["n"]) for r in rows(
+        db_path, "SELECT p.source, count(*) AS n FROM samples s JOIN problems p USING (problem_id) GROUP BY ALL"))
+    assert by_source == {"math500/test": 40, "eval_rm_maj_example/math_cot_100": 760}
+
+
+def test_ids_agree_with_generate_and_params_tag(db_path: Path, shared_data: Path):
+    path = shared_data / MATH_COT
+    result = import_samples(db_path, path, ImportOptions(model="m"))
+    assert result.params_hash == short_hash("imported:math_cot_100.jsonl")
+    for row in rows(db_path, "SELECT sample_id, problem_id, model, params_hash, sample_index FROM samples LIMIT 20"):
+        assert row["sample_id"] == generate_sample_id(row["problem_id"], row["model"], row["params_hash"], row["sample_index"])
+    tagged = import_samples(db_path, path, ImportOptions(model="m", params_tag="t=0.6"))
+    assert tagged.added == 800 and tagged.params_hash == short_hash("imported:t=0.6")
+
+
+# ---- the think split in SQL ------------------------------------------------------------------
+
+THINK_CASES = [
+    None, "", "   \n", "plain answer \\boxed{1}", "<think>\nabc\n</think>\n\nfinal \\boxed{2}", "<think>unclosed\n\n",
+    "<think>", "</think>", "<think></think>", "pre <think> a </think> b </think> c  ", "a</think>b",
+    "<think>\n\n</think>\n\n \u3000answer\u00a0\n", "x <think>y", "\n\n<think>\n\n\nr\n\n\n</think>\n",
+    "é日<think>\n日本語 π≤\n</think>\n答え\u3000", "</think>late<think>open", "<think>" + "\n" * 100 + "</think>" + "\n" * 100,
+    "<think>" + "x" * 1000 + "\n" * 70 + "</think>" + "y" * 500 + " " * 80,
+    "<think>\n" + "r" * 70 + "</think>" + "\t\n" * 40 + "c" + " \n" * 50, "<think>" + "\n" * 80,
+    "<think>\n" + "long reasoning ≥ " * 3000 + "\n</think>\n\n" + "answer " * 200 + "\n",
+]
+
+
+def test_sql_think_split_matches_split_think(db_path: Path, tmp_path: Path):
+    path = write_jsonl(tmp_path / "cases.jsonl", [
+        {"question": f"case {i}", "answer": "1", "response": text} for i, text in enumerate(THINK_CASES)])
+    import_samples(db_path, path, ImportOptions(model="m"))
+    stored = rows(db_path, "SELECT p.question, s.reasoning, s.content, s.status FROM samples s JOIN problems p USING (problem_id)")
+    assert len(stored) == len(THINK_CASES)
+    for row in stored:
+        text = THINK_CASES[int(row["question"].split()[1])]
+        reasoning, content, closed = split_think(text)
+        assert (row["reasoning"], row["content"]) == (reasoning, content), repr(text)[:80]
+        blank = not (reasoning or "").strip() and not (content or "").strip()
+        assert row["status"] == ("empty" if blank else "ok" if closed else "truncated"), repr(text)[:80]
+
+
+def test_separate_reasoning_fields_and_finish_reason(db_path: Path, tmp_path: Path):
+    path = write_jsonl(tmp_path / "api.jsonl", [
+        {"question": "1+1?", "answer": "2", "reasoning_content": "one plus one", "content": "\\boxed{2}", "finish_reason": "stop"},
+        {"question": "1+1?", "answer": "2", "reasoning_content": "one plus", "content": "", "finish_reason": "length"},
+        {"question": "1+1?", "answer": "2", "reasoning_content": None, "content": "<think>r</think>\\boxed{2}"},
+    ])
+    import_samples(db_path, path, ImportOptions(model="r1"))
+    stored = rows(db_path, "SELECT sample_index, reasoning, content, status FROM samples ORDER BY sample_index")
+    assert stored == [
+        {"sample_index": 0, "reasoning": "one plus one", "content": "\\boxed{2}", "status": "ok"},
+        {"sample_index": 1, "reasoning": "one plus", "content": "", "status": "truncated"},
+        {"sample_index": 2, "reasoning": "r", "content": "\\boxed{2}", "status": "ok"},
+    ]
+
+
+def test_per_row_samples_match_stored_problems_by_id(db_path: Path, tmp_path: Path):
+    problems = write_jsonl(tmp_path / "set.jsonl", [{"id": 1, "problem": "What is 2+2?", "answer": "4"},
+                                                    {"id": 2, "problem": "What is 3+3?", "answer": "6"}])
+    assert runner.invoke(app, ["ingest", str(problems), "--db", str(db_path), "--source", "obryan"]).exit_code == 0
+    traces = write_jsonl(tmp_path / "r1.jsonl", [
+        {"problem_id": "obryan:2", "completion": "<think>3+3</think>6"},
+        {"problem_id": "1", "completion": "<think>2+2</think>4"},   # the id in its source: matched as obryan:1
+        {"problem_id": "obryan:2", "completion": "<think>again</think>6"},
+    ])
+    result = run_import(str(traces), "--model", "r1", "--db", str(db_path), "--source", "obryan")
+    assert result.exit_code == 0, result.output
+    stored = rows(db_path, "SELECT problem_id, sample_index, reasoning FROM samples ORDER BY problem_id, sample_index")
+    assert stored == [
+        {"problem_id": "obryan:1", "sample_index": 0, "reasoning": "2+2"},
+        {"problem_id": "obryan:2", "sample_index": 0, "reasoning": "3+3"},
+        {"problem_id": "obryan:2", "sample_index": 1, "reasoning": "again"},
+    ]
+    assert counts(db_path)[0] == 2
+
+
+def test_csv_and_parquet_traces(db_path: Path, tmp_path: Path):
+    pl.DataFrame({"question": ["What is 5-1?"], "gt": ["4"], "samples": [["<think>a</think>4", "<think>b"]]}).write_parquet(
+        tmp_path / "t.parquet")
+    (tmp_path / "t.csv").write_text('question,answer,output\n"What is 9-1?",8,"<think>c</think>8"\n')
+    assert run_import(str(tmp_path / "t.parquet"), "--model", "m", "--db", str(db_path)).exit_code == 0
+    result = run_import(str(tmp_path / "t.csv"), "--model", "m", "--db", str(db_path))
+    assert result.exit_code == 0, result.output
+    stored = rows(db_path, "SELECT p.question, p.gold_answer, s.status FROM samples s JOIN problems p USING (problem_id) "
+                           "ORDER BY p.question, s.sample_index")
+    assert stored == [{"question": "What is 5-1?", "gold_answer": "4", "status": "ok"},
+                      {"question": "What is 5-1?", "gold_answer": "4", "status": "truncated"},
+                      {"question": "What is 9-1?", "gold_answer": "8", "status": "ok"}]
+
+
+def test_json_array_mixing_lists_and_single_completions(db_path: Path, tmp_path: Path):
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps([{"question": "a?", "answer": 3, "responses": ["<think>x</think>3", "y"]},
+                                {"question": "b?", "answer": "4", "response": "<think>z"}]))
+    result = import_samples(db_path, path, ImportOptions(model="m"))
+    assert (result.rows, result.samples, result.status_counts) == (2, 3, {"ok": 2, "truncated": 1})
+    assert rows(db_path, "SELECT gold_answer FROM problems ORDER BY question") == [{"gold_answer": "3"}, {"gold_answer": "4"}]
+
+
+def test_memory_limit_applies_to_the_import_only(db_path: Path, shared_data: Path):
+    result = run_import(str(shared_data / MATH_COT), "--model", "m", "--db", str(db_path), "--memory-limit", "256MB")
+    assert result.exit_code == 0, result.output
+    assert counts(db_path)[1] == 800
+
+
+def test_explicit_samples_field(db_path: Path, tmp_path: Path):
+    path = write_jsonl(tmp_path / "x.jsonl", [{"question": "q?", "answer": "1", "response": "wrong field", "trace": "<think>t</think>1"}])
+    result = run_import(str(path), "--model", "m", "--db", str(db_path), "--samples-field", "trace")
+    assert result.exit_code == 0, result.output
+    assert rows(db_path, "SELECT reasoning FROM samples") == [{"reasoning": "t"}]
+
+
+# ---- bad input: exit 2, file/line/field named, store unchanged -------------------------------
+
+def bad_files(tmp_path: Path) -> dict[str, tuple[Path, list[str], list[str]]]:
+    good = {"question": "What is 1+1?", "answer": "2", "response": "<think>x</think>2"}
+    files = {}
+    path = tmp_path / "broken.jsonl"
+    path.write_text(json.dumps(good) + "\n\n" + json.dumps(good) + "\n" + '{"question": "q", "response": "<think>\n')
+    files["malformed_json_line_4"] = (path, [], ["broken.jsonl:4", "malformed JSON"])
+    files["no_question_no_id"] = (write_jsonl(tmp_path / "anon.jsonl", [{"response": "x"}]), [], ["anon.jsonl", "field 'question'"])
+    files["unknown_id_without_question"] = (
+        write_jsonl(tmp_path / "ids.jsonl", [good, {"problem_id": "nowhere:9", "response": "x"}]), [],
+        ["ids.jsonl:2", "nowhere:9", "no question"])
+    files["no_completion_field"] = (write_jsonl(tmp_path / "nocomp.jsonl", [{"question": "q", "answer": "1"}]), [],
+                                    ["nocomp.jsonl", "field 'samples'", "--samples-field"])
+    files["list_of_numbers"] = (write_jsonl(tmp_path / "nums.jsonl", [{"question": "q", "responses": [1, 2]}]), [],
+                                ["nums.jsonl", "field 'responses'"])
+    files["explicit_field_absent"] = (write_jsonl(tmp_path / "flag.jsonl", [good]), ["--samples-field", "trace"],
+                                      ["flag.jsonl", "--samples-field", "trace"])
+    (tmp_path / "empty.jsonl").write_text("")
+    files["empty_file"] = (tmp_path / "empty.jsonl", [], ["empty.jsonl", "empty"])
+    (tmp_path / "weights.jsonl").write_bytes(bytes(range(256)) * 4)
+    files["binary_file"] = (tmp_path / "weights.jsonl", [], ["weights.jsonl", "binary"])
+    (tmp_path / "traces.log").write_text("R1 said: 42\n")
+    files["unknown_format"] = (tmp_path / "traces.log", [], ["traces.log", "--format"])
+    files["empty_model"] = (write_jsonl(tmp_path / "ok.jsonl", [good]), ["--model", " "], ["--model"])
+    files["bad_memory_limit"] = (write_jsonl(tmp_path / "ok2.jsonl", [good]), ["--memory-limit", "lots"], ["--memory-limit", "lots"])
+    return files
+
+
+BAD_CASES = ["malformed_json_line_4", "no_question_no_id", "unknown_id_without_question", "no_completion_field",
+             "list_of_numbers", "explicit_field_absent", "empty_file", "binary_file", "unknown_format", "empty_model",
+             "bad_memory_limit"]
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_bad_input_exits_2_and_leaves_the_store_unchanged(case: str, db_path: Path, tmp_path: Path):
+    seed = write_jsonl(tmp_path / "seed.jsonl", [{"question": "seed?", "answer": "0", "response": "<think>s</think>0"}])
+    assert run_import(str(seed), "--model", "m", "--db", str(db_path)).exit_code == 0
+    before = counts(db_path)
+    path, flags, words = bad_files(tmp_path)[case]
+    model = [] if "--model" in flags else ["--model", "m"]
+    result = run_import(str(path), *model, "--db", str(db_path), *flags)
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.stderr.split())
+    for word in words:
+        assert word in message, message
+    assert counts(db_path) == before
+
+
+def test_bad_line_is_found_after_many_good_rows(db_path: Path, tmp_path: Path):
+    good = json.dumps({"question": "q?", "answer": "1", "response": "<think>x</think>1"})
+    path = tmp_path / "late.jsonl"
+    path.write_text((good + "\n") * 3000 + '{"question": "q?", "response": 7 8}\n')
+    with pytest.raises(BadInput) as caught:
+        import_samples(db_path, path, ImportOptions(model="m"))
+    assert caught.value.line == 3001
+    assert counts(db_path) == (0, 0, 0)

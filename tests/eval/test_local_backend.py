@@ -1,0 +1,62 @@
+"""`evaluate run` with local transformers generation: a random tiny Llama (fast) and the bundled
+SmolLM2 model (slow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from db import open_store
+from eval.run import EvalConfig, run_eval
+from tests.random_model import build_random_adapter, build_random_model
+
+
+@pytest.fixture(scope="module")
+def random_model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_model_gguf: Path) -> Path:
+    return build_random_model(tmp_path_factory.mktemp("random-llama"), tiny_model_gguf)
+
+
+def test_local_run_stores_every_sample_and_resumes(db_path: Path, problems_file: Path, random_model_dir: Path,
+                                                   evaluate) -> None:
+    args = ("run", "--name", "local", "--model", str(random_model_dir), "--problems", str(problems_file),
+            "--samples", "2", "--max-tokens", "8", "--batch-size", "4", "--device", "cpu")
+    code, out, err = evaluate(*args)
+    assert code == 0, err
+    with open_store(db_path, read_only=True) as store:
+        rows = store.query("SELECT finish_reason, completion_tokens, prompt_tokens, words, length_tokens, verdict "
+                           "FROM eval_samples")
+        backend = store.scalar("SELECT backend FROM eval_runs")
+    assert backend == "local" and rows.height == 6
+    assert set(rows["finish_reason"]) <= {"stop", "length"}
+    assert rows["completion_tokens"].max() <= 8 and rows["prompt_tokens"].min() > 0
+    assert rows["length_tokens"].null_count() == 0
+    # a random model answers nothing a verifier accepts
+    assert set(rows["verdict"]) <= {"no_answer", "incorrect", "unparseable"}
+    code, out, err = evaluate(*args)
+    assert code == 0 and "| local | 3 | 6 |" in out and "| 0 | 0 |" in out  # nothing new, nothing missing
+
+
+def test_local_run_with_adapter(db_path: Path, problems_file: Path, random_model_dir: Path, tmp_path: Path) -> None:
+    adapter = build_random_adapter(tmp_path / "adapter", random_model_dir)
+    config = EvalConfig(name="tuned", model=str(random_model_dir), adapter=str(adapter), problems=str(problems_file),
+                        limit=1, max_tokens=4, device="cpu", progress=False)
+    [result] = run_eval(db_path, config)
+    assert (result.samples, result.missing) == (1, 0)
+    with open_store(db_path, read_only=True) as store:
+        assert store.scalar("SELECT adapter FROM eval_runs") == str(adapter)
+
+
+@pytest.mark.slow
+def test_tiny_real_model_solves_an_easy_problem(db_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "easy.jsonl"
+    path.write_text('{"id": 1, "question": "What is 2+3?", "answer": "5"}\n')
+    config = EvalConfig(name="tiny", model="tiny", problems=str(path), samples=2, temperature=0.0,
+                        max_tokens=64, device="cpu", progress=False)
+    [result] = run_eval(db_path, config)
+    assert result.samples == 2
+    with open_store(db_path, read_only=True) as store:
+        answers = store.query("SELECT answer, verdict FROM eval_samples")
+    # greedy decoding: both samples say 5 (SmolLM2-135M gets 2+3 right)
+    assert answers["answer"].to_list() == ["5", "5"]
+    assert answers["verdict"].to_list() == ["correct", "correct"]

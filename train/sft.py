@@ -1,0 +1,577 @@
+"""LoRA SFT of the student on an export: the training loop.
+
+Contract
+- `train_sft(data, model, out, config, db=...)` reads an export (train.data.read_export),
+  renders and masks it through the student's chat template, packs it (train.pack), trains LoRA
+  adapters with AdamW, a linear warmup then cosine decay, gradient accumulation and clipping, and
+  writes under `out`:
+    adapter/      the adapter to use (the best one by validation loss when there is a val split)
+    best/         the best adapter so far;   checkpoint/  the state a killed run resumes from
+  With `runs=K` it trains K seeds (seed, seed+1, ...) under out/seed-S/ and reports mean and spread.
+- Validation loss (token-weighted mean over the val split) every `eval_every` steps and at the
+  end; after `patience` evaluations without improvement the run stops early and the best adapter
+  stands. A rerun with the same `out` continues from the last checkpoint (config must match).
+- Several processes: run under `torchrun` / `accelerate launch`; each rank trains on its share of
+  every step's rows (DDP; gloo on CPU, nccl on GPU); rank 0 alone writes files and the store.
+- Tables: one `runs` row (kind "train") per command, one `train_runs` row per seed, and
+  `train_metrics` rows (train loss per step, val loss per evaluation), flushed at every
+  evaluation and checkpoint in short write transactions, so the store is not held for the run.
+- Command: `train sft --data EXPORT --model PATH_OR_ID --out DIR [--config train.toml] [...]`.
+
+Caveats: bf16 on GPU and fp32 on CPU by default (`precision`). The loss of a step is the mean over
+its labelled tokens on all ranks; a row is one micro-batch (no padding between examples).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import random
+import shutil
+import statistics
+import time
+import tomllib
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from db.errors import BadInput
+from train.data import read_export, render_all
+from train.model import (ALL_LINEAR, ATTENTION, PackedLoss, attach_lora, causal_lm_of, enable_checkpointing,
+                         load_model, load_tokenizer, resolve_model, set_row_checkpointing)
+from train.pack import PackedRow, pack_rows, shuffled
+
+MODEL_FILE = "train_model.json"  # beside every saved adapter: which base model (and GGUF file) it belongs to
+
+
+@dataclass(frozen=True)
+class SFTConfig:
+    """Every knob of a run; `train sft` flags and the TOML file (`[sft]` table or top level) set them."""
+
+    lora_rank: int = 16
+    lora_alpha: float = 32.0
+    lora_dropout: float = 0.0
+    target_modules: tuple[str, ...] = ALL_LINEAR
+    learning_rate: float = 1e-4
+    weight_decay: float = 0.0
+    warmup_ratio: float = 0.03            # share of the steps spent warming up linearly from 0
+    min_lr_ratio: float = 0.0             # cosine decays to learning_rate * min_lr_ratio
+    epochs: float = 3.0
+    max_steps: int | None = None          # overrides epochs when set
+    tokens_per_batch: int = 8192          # capacity of one packed row (one micro-batch)
+    seq_len: int = 16384                  # longest example kept; longer ones follow `overlong`
+    grad_accum: int = 1                   # micro-batches (rows) per optimizer step and process
+    max_grad_norm: float = 1.0
+    seed: int = 0
+    precision: str = "auto"               # auto (bf16 on GPU, fp32 on CPU) / bf16 / fp32
+    grad_ckpt: str = "auto"               # on / off / auto (only rows longer than tokens_per_batch)
+    attention: str = "auto"               # auto (flash_attention_2 if installed on GPU, else sdpa) / sdpa / eager / flex_attention / flash_attention_2
+    loss_chunk_tokens: int = 2048
+    overlong: str = "drop"                # drop / truncate
+    eval_every: int = 50
+    patience: int = 3                     # evaluations without improvement before stopping
+    min_delta: float = 0.0
+    save_every: int = 50
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.lora_rank > 0, "lora_rank", "must be positive"),
+            (self.learning_rate > 0, "learning_rate", "must be positive"),
+            (self.tokens_per_batch > 1 and self.seq_len > 1, "tokens_per_batch", "rows need at least 2 tokens"),
+            (self.grad_accum >= 1, "grad_accum", "must be at least 1"),
+            (self.epochs > 0 or (self.max_steps or 0) > 0, "epochs", "must be positive (or set max_steps)"),
+            (self.precision in ("auto", "bf16", "fp32"), "precision", "auto, bf16 or fp32"),
+            (self.grad_ckpt in ("auto", "on", "off"), "grad_ckpt", "auto, on or off"),
+            (self.attention == "auto" or self.attention in ATTENTION, "attention", "auto or one of " + ", ".join(ATTENTION)),
+            (self.overlong in ("drop", "truncate"), "overlong", "drop or truncate"),
+            (self.eval_every >= 1 and self.save_every >= 1, "eval_every", "must be at least 1"),
+            (0 <= self.warmup_ratio < 1, "warmup_ratio", "must be in [0, 1)"),
+        ]
+        for ok, name, message in checks:
+            if not ok:
+                raise BadInput(message, field=name)
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> SFTConfig:
+    """An SFTConfig from a TOML file (if any) with non-None `overrides` on top."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            table = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise BadInput(str(error), file=str(path), field="--config") from None
+        table = table.get("sft", table)
+        known = {f.name for f in fields(SFTConfig)}
+        for key, value in table.items():
+            name = key.replace("-", "_")
+            if name not in known:
+                raise BadInput(f"unknown setting (known: {', '.join(sorted(known))})", file=str(path), field=key)
+            values[name] = value
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if "target_modules" in values:
+        targets = values["target_modules"]
+        values["target_modules"] = tuple(targets.split(",") if isinstance(targets, str) else targets)
+    return SFTConfig(**values)
+
+
+@dataclass
+class RunResult:
+    seed: int
+    out_dir: Path
+    train_run_id: str
+    status: str                 # ok / early_stopped
+    steps: int
+    best_step: int | None
+    best_val_loss: float | None
+    final_train_loss: float | None
+    tokens_seen: int
+    counts: dict = field(default_factory=dict)
+
+
+# ---- processes --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Dist:
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed() -> Dist:
+    """Join the process group when launched by torchrun/accelerate (WORLD_SIZE > 1)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    device = torch.device(f"cuda:{local}") if torch.cuda.is_available() else torch.device("cpu")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return Dist(rank, world, device)
+
+
+def _all_sum(value: torch.Tensor, env: Dist) -> torch.Tensor:
+    if env.world > 1:
+        dist.all_reduce(value)
+    return value
+
+
+# ---- the schedule -----------------------------------------------------------------------------
+
+def lr_factor(step: int, total: int, warmup: int, min_ratio: float) -> float:
+    """Multiplier of the peak learning rate at optimizer step `step` (0-based): warmup, then cosine."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+# ---- the public entry point -------------------------------------------------------------------
+
+def train_sft(data: str | Path, model: str, out: str | Path, config: SFTConfig | None = None, *,
+              db: str | Path | None = None, gguf_file: str | None = None, runs: int = 1,
+              resume: bool = True, progress: bool = True) -> list[RunResult]:
+    """Train `runs` seeds; returns one result per seed (on rank 0; other ranks get an empty list)."""
+    config = config or SFTConfig()
+    if runs < 1:
+        raise BadInput("must be at least 1", field="--runs")
+    env = setup_distributed()
+    out = Path(out)
+    split = read_export(data)
+    if not split["train"]:
+        raise BadInput("no training examples (split 'train')", file=str(data), field="split")
+    model_path, gguf = resolve_model(model, gguf_file)
+    tokenizer = load_tokenizer(model_path, gguf)
+    rendered = {name: render_all(tokenizer, conversations, config.seq_len, config.overlong)
+                for name, conversations in split.items()}
+    counts = {f"{name}_{key}": value for name, report in rendered.items() for key, value in (
+        ("examples", len(split[name])), ("kept", len(report.examples)), ("overlong", report.overlong),
+        ("dropped", report.dropped), ("truncated", report.truncated), ("longest_tokens", report.longest))}
+    if env.main:
+        _say_counts(counts, config)
+    if not rendered["train"].examples:
+        raise BadInput(f"every training example is longer than seq_len={config.seq_len} tokens", field="--seq-len")
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    train_rows = pack_rows(rendered["train"].examples, config.tokens_per_batch, pad_id)
+    val_rows = pack_rows(rendered["val"].examples, config.tokens_per_batch, pad_id)
+    counts.update(train_rows=len(train_rows), val_rows=len(val_rows),
+                  train_tokens=sum(r.real_tokens for r in train_rows),
+                  train_label_tokens=sum(r.label_tokens for r in train_rows))
+    meta = {"model": model, "model_path": model_path, "gguf_file": gguf}
+
+    group_run_id = None
+    if env.main:
+        group_run_id = _store_start(db, config, data, model, out, runs)
+    results = []
+    try:
+        for index in range(runs):
+            seed = config.seed + index
+            run_out = out / f"seed-{seed}" if runs > 1 else out
+            results.append(_train_one(replace(config, seed=seed), env, model_path, gguf, meta, train_rows, val_rows,
+                                      run_out, data, db, group_run_id, counts, resume, progress))
+    except BaseException as error:
+        if env.main and group_run_id:
+            status = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+            _store_finish_group(db, group_run_id, status, results, str(error) or type(error).__name__)
+        raise
+    if env.main and group_run_id:
+        _store_finish_group(db, group_run_id, "ok", results, None)
+    if env.world > 1:
+        dist.destroy_process_group()
+    return results if env.main else []
+
+
+def _say_counts(counts: dict, config: SFTConfig) -> None:
+    from db.console import stderr
+
+    for name in ("train", "val"):
+        line = f"{name}: {counts[f'{name}_examples']} examples, {counts[f'{name}_kept']} kept"
+        if counts[f"{name}_overlong"]:
+            line += (f"; {counts[f'{name}_overlong']} longer than seq_len={config.seq_len} tokens "
+                     f"(longest {counts[f'{name}_longest_tokens']}): {counts[f'{name}_dropped']} dropped, "
+                     f"{counts[f'{name}_truncated']} truncated (--overlong {config.overlong})")
+        stderr.print(line, highlight=False, soft_wrap=True)
+
+
+# ---- one seed ---------------------------------------------------------------------------------
+
+def _dtype(config: SFTConfig, device: torch.device) -> torch.dtype:
+    if config.precision == "bf16" or (config.precision == "auto" and device.type == "cuda"):
+        return torch.bfloat16
+    return torch.float32
+
+
+def _attention(config: SFTConfig, device: torch.device) -> str:
+    if config.attention != "auto":
+        return config.attention
+    if device.type == "cuda":
+        try:
+            import flash_attn  # noqa: F401
+
+            return "flash_attention_2"
+        except ImportError:
+            pass
+    return "sdpa"
+
+
+def _config_key(config: SFTConfig, data: str | Path, meta: dict) -> str:
+    """What a checkpoint must match to be resumed (frequencies and patience may change)."""
+    keyed = {k: v for k, v in asdict(config).items() if k not in ("eval_every", "save_every", "patience", "min_delta")}
+    blob = json.dumps([keyed, str(Path(data).resolve()), meta["model"], meta["gguf_file"]], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _train_one(config: SFTConfig, env: Dist, model_path: str, gguf: str | None, meta: dict,
+               train_rows: list[PackedRow], val_rows: list[PackedRow], out: Path, data: str | Path,
+               db: str | Path | None, group_run_id: str | None, counts: dict, resume: bool,
+               progress: bool) -> RunResult:
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    attention = _attention(config, env.device)
+    base = load_model(model_path, gguf, _dtype(config, env.device), attention).to(env.device)
+    peft_model = attach_lora(base, config.lora_rank, config.lora_alpha, config.lora_dropout, config.target_modules)
+    if config.grad_ckpt != "off":
+        enable_checkpointing(peft_model)
+    peft_model.train()
+    loss_model = PackedLoss(peft_model, attention, config.loss_chunk_tokens)
+    if env.world > 1:
+        loss_model = torch.nn.parallel.DistributedDataParallel(
+            loss_model, device_ids=[env.device.index] if env.device.type == "cuda" else None)
+    trainable = [p for p in peft_model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay,
+                                  fused=env.device.type == "cuda")
+    per_step = config.grad_accum * env.world
+    steps_per_epoch = math.ceil(len(train_rows) / per_step)
+    total = config.max_steps or max(1, math.ceil(config.epochs * steps_per_epoch))
+    warmup = int(config.warmup_ratio * total)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: lr_factor(s, total, warmup, config.min_lr_ratio))
+
+    key = _config_key(config, data, meta)
+    state = {"step": 0, "best_val": None, "best_step": None, "bad_evals": 0, "tokens": 0,
+             "train_run_id": None, "last_loss": None, "stopped": False}
+    checkpoint = out / "checkpoint" / "state.pt"
+    if resume and checkpoint.exists():
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if saved["config_key"] != key:
+            raise BadInput("a checkpoint from a different config or data is there; use another --out or --no-resume",
+                           file=str(checkpoint), field="--out")
+        from peft import set_peft_model_state_dict
+
+        set_peft_model_state_dict(peft_model, saved["adapter"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        random.setstate(saved["rng_python"])
+        torch.set_rng_state(saved["rng_torch"])
+        state.update(saved["state"])
+        if env.main:
+            from db.console import stderr
+
+            stderr.print(f"resuming {out} from step {state['step']} of {total}", highlight=False, soft_wrap=True)
+    elif env.main and out.exists() and not resume:
+        shutil.rmtree(out / "checkpoint", ignore_errors=True)
+    if env.main:
+        out.mkdir(parents=True, exist_ok=True)
+        if state["train_run_id"] is None:
+            state["train_run_id"] = f"{group_run_id or 'train'}-seed{config.seed}"
+        _store_train_run(db, state["train_run_id"], group_run_id, config, data, meta, out, counts)
+
+    metrics: list[dict] = []
+    order_cache: dict[int, list[PackedRow]] = {}
+
+    def row_at(index: int) -> PackedRow:
+        epoch, position = divmod(index, len(train_rows))
+        if epoch not in order_cache:
+            order_cache.clear()
+            order_cache[epoch] = shuffled(train_rows, config.seed * 100_003 + epoch)
+        return order_cache[epoch][position]
+
+    def evaluate() -> float | None:
+        if not val_rows:
+            return None
+        inner = loss_model.module if env.world > 1 else loss_model
+        peft_model.eval()
+        sums = torch.zeros(2, dtype=torch.float64, device=env.device)
+        with torch.no_grad():
+            for row in val_rows[env.rank::env.world]:
+                loss_sum, n = inner(*_on(row, env.device))
+                sums += torch.stack([loss_sum.double(), n.double()])
+        peft_model.train()
+        _all_sum(sums, env)
+        return (sums[0] / sums[1]).item() if sums[1] > 0 else None
+
+    def save_adapter(where: Path) -> None:
+        tmp = where.with_name(where.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        peft_model.save_pretrained(tmp)
+        (tmp / MODEL_FILE).write_text(json.dumps(meta, indent=1))
+        shutil.rmtree(where, ignore_errors=True)
+        tmp.rename(where)
+
+    def save_checkpoint() -> None:
+        from peft import get_peft_model_state_dict
+
+        folder = out / "checkpoint"
+        tmp = out / "checkpoint.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        torch.save({"config_key": key, "adapter": get_peft_model_state_dict(peft_model),
+                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "rng_python": random.getstate(), "rng_torch": torch.get_rng_state(), "state": dict(state)},
+                   tmp / "state.pt")
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)  # the old checkpoint goes only once the new one is whole
+
+    bar = _progress(env.main and progress, total, state["step"])
+    started = time.perf_counter()
+    try:
+        while state["step"] < total and not state["stopped"]:
+            step = state["step"]
+            tic = time.perf_counter()
+            rows = [row_at((step * config.grad_accum + j) * env.world + r)
+                    for j in range(config.grad_accum) for r in range(env.world)]
+            step_labels = sum(row.label_tokens for row in rows)
+            mine = rows[env.rank::env.world] if env.world > 1 else rows
+            loss_total = torch.zeros((), dtype=torch.float64, device=env.device)
+            for j, row in enumerate(mine):
+                if config.grad_ckpt != "off":
+                    set_row_checkpointing(peft_model, config.grad_ckpt == "on" or len(row) > config.tokens_per_batch)
+                sync = env.world > 1 and j < len(mine) - 1
+                with loss_model.no_sync() if sync else nullcontext():
+                    loss_sum, _ = loss_model(*_on(row, env.device))
+                    # Mean over the step's labelled tokens on all ranks (DDP averages gradients over ranks).
+                    (loss_sum * env.world / max(1, step_labels)).backward()
+                loss_total += loss_sum.detach().double()
+            grad_norm = torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            train_loss = (_all_sum(loss_total, env) / max(1, step_labels)).item()
+            step_tokens = sum(row.real_tokens for row in rows)
+            state["tokens"] += step_tokens
+            state["step"] = step + 1
+            state["last_loss"] = train_loss
+            if env.device.type == "cuda":
+                torch.cuda.synchronize(env.device)
+            seconds = time.perf_counter() - tic
+            metrics.append({"step": state["step"], "split": "train", "loss": train_loss,
+                            "lr": scheduler.get_last_lr()[0], "grad_norm": float(grad_norm),
+                            "tokens": state["tokens"], "tokens_per_s": step_tokens / seconds,
+                            "epoch": state["step"] * per_step / len(train_rows)})
+            last = state["step"] == total
+            if state["step"] % config.eval_every == 0 or last:
+                val_loss = evaluate()
+                if val_loss is not None:
+                    metrics.append({"step": state["step"], "split": "val", "loss": val_loss, "tokens": state["tokens"],
+                                    "epoch": state["step"] * per_step / len(train_rows)})
+                    if state["best_val"] is None or val_loss < state["best_val"] - config.min_delta:
+                        state.update(best_val=val_loss, best_step=state["step"], bad_evals=0)
+                        if env.main:
+                            save_adapter(out / "best")
+                    else:
+                        state["bad_evals"] += 1
+                        state["stopped"] = state["bad_evals"] >= config.patience
+            if env.main:
+                bar.update(state["step"], train_loss, state["tokens"] / (time.perf_counter() - started))
+                if state["step"] % config.save_every == 0 or state["step"] % config.eval_every == 0 or last \
+                        or state["stopped"]:
+                    _store_metrics(db, state["train_run_id"], metrics)
+                    metrics.clear()
+                    save_checkpoint()
+    except BaseException as error:
+        if env.main:
+            bar.close()
+            _store_metrics(db, state["train_run_id"], metrics)
+            status = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+            _store_train_finish(db, state, status)
+        raise
+    if env.main:
+        bar.close()
+        if state["best_step"] is not None:
+            shutil.rmtree(out / "adapter", ignore_errors=True)
+            shutil.copytree(out / "best", out / "adapter")
+        else:
+            save_adapter(out / "adapter")
+        _store_metrics(db, state["train_run_id"], metrics)
+        _store_train_finish(db, state, "early_stopped" if state["stopped"] else "ok")
+    if env.world > 1:
+        dist.barrier()
+    return RunResult(config.seed, out, state["train_run_id"], "early_stopped" if state["stopped"] else "ok",
+                     state["step"], state["best_step"], state["best_val"], state["last_loss"], state["tokens"], counts)
+
+
+def _on(row: PackedRow, device: torch.device) -> tuple:
+    return (row.input_ids.to(device), row.labels.to(device), row.position_ids.to(device), row.doc_lens)
+
+
+# ---- progress ---------------------------------------------------------------------------------
+
+class _Bar:
+    """A rich progress bar on stderr with loss, tokens/s and ETA; a no-op when disabled."""
+
+    def __init__(self, enabled: bool, total: int, done: int):
+        self.progress = None
+        if not enabled:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from db.console import stderr
+
+        self.progress = Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[tps]} tok/s"),
+                                 TextColumn("eta"), TimeRemainingColumn(), console=stderr, transient=False)
+        self.progress.start()
+        self.task = self.progress.add_task("train", total=total, completed=done, loss="-", tps="-")
+
+    def update(self, step: int, loss: float, tokens_per_s: float) -> None:
+        if self.progress:
+            self.progress.update(self.task, completed=step, loss=f"{loss:.4f}", tps=f"{tokens_per_s:,.0f}")
+
+    def close(self) -> None:
+        if self.progress:
+            self.progress.stop()
+            self.progress = None
+
+
+def _progress(enabled: bool, total: int, done: int) -> _Bar:
+    return _Bar(enabled, total, done)
+
+
+# ---- the store --------------------------------------------------------------------------------
+
+def _store(db: str | Path | None):
+    from db import open_store
+
+    return open_store(db, wait_s=30.0)
+
+
+def _store_start(db, config: SFTConfig, data, model: str, out: Path, runs: int) -> str:
+    with _store(db) as store, store.transaction():
+        return store.start_run("train", {**asdict(config), "data": str(data), "model": model, "out": str(out),
+                                         "runs": runs})
+
+
+def _store_train_run(db, train_run_id: str, group_run_id: str | None, config: SFTConfig, data, meta: dict,
+                     out: Path, counts: dict) -> None:
+    from db.store import package_versions
+
+    with _store(db) as store, store.transaction():
+        if store.query("SELECT 1 FROM train_runs WHERE train_run_id = ?", [train_run_id]).height:
+            store.execute("UPDATE train_runs SET status = 'running', finished_at = NULL, run_id = ? "
+                          "WHERE train_run_id = ?", [group_run_id, train_run_id])
+            return
+        store.insert_rows("train_runs", [{
+            "train_run_id": train_run_id, "run_id": group_run_id, "data_path": str(data), "model": meta["model"],
+            "out_dir": str(out), "seed": config.seed, "config": json.dumps(asdict(config)),
+            "versions": json.dumps(package_versions()), "status": "running", "counts": json.dumps(counts)}])
+
+
+def _store_metrics(db, train_run_id: str | None, metrics: list[dict]) -> None:
+    if not metrics or train_run_id is None:
+        return
+    import polars as pl
+
+    frame = pl.DataFrame([{**m, "train_run_id": train_run_id} for m in metrics], infer_schema_length=None)
+    with _store(db) as store, store.transaction():
+        store.insert_frame("train_metrics", frame, on_conflict="replace")
+
+
+def _store_train_finish(db, state: dict, status: str) -> None:
+    if state["train_run_id"] is None:
+        return
+    with _store(db) as store, store.transaction():
+        store.execute(
+            "UPDATE train_runs SET status = ?, best_step = ?, best_val_loss = ?, final_train_loss = ?, "
+            "tokens_seen = ?, last_step = ?, finished_at = current_timestamp WHERE train_run_id = ?",
+            [status, state["best_step"], state["best_val"], state["last_loss"], state["tokens"], state["step"],
+             state["train_run_id"]])
+
+
+def _store_finish_group(db, run_id: str, status: str, results: list[RunResult], error: str | None) -> None:
+    counts = {"runs": len(results), **summarize(results)}
+    with _store(db) as store, store.transaction():
+        store.finish_run(run_id, status, counts, error)
+
+
+def summarize(results: list[RunResult]) -> dict:
+    """Mean and spread (sample std) of best val loss and final train loss over the seeds."""
+    out: dict[str, float | None] = {}
+    for name in ("best_val_loss", "final_train_loss"):
+        values = [getattr(r, name) for r in results if getattr(r, name) is not None]
+        out[f"{name}_mean"] = statistics.fmean(values) if values else None
+        out[f"{name}_std"] = statistics.stdev(values) if len(values) > 1 else None
+    return out
+
+
+def print_results(results: list[RunResult]) -> None:
+    """One line per seed on stdout, plus mean and spread when there are several (no-op when empty)."""
+    if not results:
+        return
+    from rich.table import Table
+
+    from db.console import stdout
+
+    def fmt(value: float | None) -> str:
+        return "-" if value is None else f"{value:.4f}"
+
+    table = Table("seed", "status", "steps", "best step", "best val loss", "final train loss", "tokens", "adapter")
+    for r in results:
+        table.add_row(str(r.seed), r.status, str(r.steps), str(r.best_step or "-"), fmt(r.best_val_loss),
+                      fmt(r.final_train_loss), f"{r.tokens_seen:,}", str(r.out_dir / "adapter"))
+    stdout.print(table)
+    if len(results) > 1:
+        stats = summarize(results)
+        stdout.print(f"best val loss {fmt(stats['best_val_loss_mean'])} ± {fmt(stats['best_val_loss_std'])}, "
+                     f"final train loss {fmt(stats['final_train_loss_mean'])} ± {fmt(stats['final_train_loss_std'])} "
+                     f"(mean ± std over {len(results)} seeds)", highlight=False, soft_wrap=True)
