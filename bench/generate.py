@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,12 +37,16 @@ SAMPLES_PER_PROBLEM = 4
 
 
 def child_bare(url: str, n: int, concurrency: int) -> dict:
-    import httpx2
     import openai
 
+    try:
+        import httpx2 as httpx
+    except ImportError:
+        import httpx
+
     async def run() -> float:
-        limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        timeout = httpx2.Timeout(3600, connect=10)
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        timeout = httpx.Timeout(3600, connect=10)
         client = openai.AsyncOpenAI(api_key="bench", base_url=url, max_retries=0, timeout=timeout,
                                     http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout))
         work = iter(range(n))
@@ -84,6 +89,7 @@ def child_curate(url: str, n: int, concurrency: int) -> dict:
         elapsed = time.perf_counter() - started
         stored = store.query("SELECT count(*) AS n FROM samples WHERE status = 'ok'").item()
     size_mb = path.stat().st_size / 1e6
+    shutil.rmtree(path.parent)
     return {"elapsed_s": elapsed, "samples": stored, "ok": summary.counts["ok"], "db_mb": size_mb}
 
 

@@ -206,14 +206,14 @@ def main() -> None:
             torch.cuda.empty_cache()
 
     reference = next((r.get("first_row_loss") for r in results if r["variant"] == "sdpa" and "error" not in r), None)
-    print(f"\n{'variant':<40} {'real tok/s':>11} {'peak GB':>8} {'loss vs sdpa':>13}")
+    print(f"\n{'variant':<46} {'real tok/s':>11} {'peak GB':>8} {'loss vs sdpa':>13}")
     for r in results:
         if "error" in r:
-            print(f"{r['variant']:<40} failed: {r['error'][:120]}")
+            print(f"{r['variant']:<46} failed: {r['error'][:120]}")
             continue
         diff = "-" if reference is None or r["first_row_loss"] is None else f"{r['first_row_loss'] - reference:+.4f}"
         peak = "-" if r["peak_gb"] is None else f"{r['peak_gb']:.1f}"
-        print(f"{r['variant']:<40} {r['tokens_per_s']:>11,.0f} {peak:>8} {diff:>13}")
+        print(f"{r['variant']:<46} {r['tokens_per_s']:>11,.0f} {peak:>8} {diff:>13}")
     print(f"packing: {share:.1%} of computed tokens are real (rows of {capacity} tokens)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

@@ -36,8 +36,12 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx2
 import openai
+
+try:  # openai >= 3 is built on httpx2; earlier versions on httpx
+    import httpx2 as httpx
+except ImportError:
+    import httpx
 
 from curate.pricing import Price
 from curate.traces import split_think
@@ -116,8 +120,8 @@ class EndpointPool:
     def __init__(self, urls: list[str] | tuple[str, ...], api_key: str, timeout_s: float, concurrency: int,
                  policy: RetryPolicy | None = None):
         self.policy = policy or RetryPolicy()
-        limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        timeout = httpx2.Timeout(timeout_s, connect=min(timeout_s, 10.0))
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0))
         self.endpoints = [
             Endpoint(public_url(url), openai.AsyncOpenAI(
                 api_key=api_key, base_url=url, max_retries=0, timeout=timeout,

@@ -12,9 +12,9 @@ from typing import Optional
 import typer
 
 from curate.cli import DbOption
-from db.console import run_app
+from db.console import ExitCodeGroup, run_app
 
-app = typer.Typer(name="train", help="LoRA SFT of the student on an export.", no_args_is_help=True,
+app = typer.Typer(cls=ExitCodeGroup, name="train", help="LoRA SFT of the student on an export.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 
 
@@ -56,7 +56,8 @@ def sft(
     seed: Optional[int] = _opt("--seed", "Seed of the first run [0]."),
     precision: Optional[str] = _opt("--precision", "auto (bf16 on GPU, fp32 on CPU), bf16 or fp32."),
     grad_ckpt: Optional[str] = _opt("--grad-ckpt", "Gradient checkpointing: on, off, auto (rows longer than --tokens-per-batch only)."),
-    attention: Optional[str] = _opt("--attention", "auto, sdpa, eager, flex_attention or flash_attention_2."),
+    attention: Optional[str] = _opt("--attention", "auto (GPU: flash_attention_2 if installed, else varlen; CPU: sdpa), sdpa, eager, flex_attention, flash_attention_2 or varlen."),
+    compile: Optional[str] = _opt("--compile", "torch.compile each decoder layer: on, off, auto (on for CUDA)."),
     loss_chunk_tokens: Optional[int] = _opt("--loss-chunk-tokens", "Tokens per chunk of the vocabulary projection in the loss [2048]."),
     eval_every: Optional[int] = _opt("--eval-every", "Validation loss every N steps [50]."),
     patience: Optional[int] = _opt("--patience", "Stop after N evaluations without improvement [3]."),
@@ -71,7 +72,7 @@ def sft(
         learning_rate=learning_rate, warmup_ratio=warmup_ratio, min_lr_ratio=min_lr_ratio, weight_decay=weight_decay,
         epochs=epochs, max_steps=max_steps, tokens_per_batch=tokens_per_batch, seq_len=seq_len, overlong=overlong,
         grad_accum=grad_accum, max_grad_norm=max_grad_norm, seed=seed, precision=precision, grad_ckpt=grad_ckpt,
-        attention=attention, loss_chunk_tokens=loss_chunk_tokens, eval_every=eval_every, patience=patience,
+        attention=attention, compile=compile, loss_chunk_tokens=loss_chunk_tokens, eval_every=eval_every, patience=patience,
         min_delta=min_delta, save_every=save_every)
     results = train_sft(data, model, out, settings, db=db, gguf_file=gguf_file, runs=runs, resume=resume,
                         progress=progress)

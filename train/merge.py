@@ -50,6 +50,13 @@ def merge_adapter(adapter: str | Path, out: str | Path, dtype: str = "auto", bas
     kwargs = {"gguf_file": gguf} if gguf else {}
     loaded = AutoModelForCausalLM.from_pretrained(model_path, dtype=DTYPES.get(dtype, "auto"), **kwargs)
     merged = PeftModel.from_pretrained(loaded, adapter).merge_and_unload()
+    if gguf:
+        # transformers dequantizes GGUF weights on load but keeps a "gguf" quantizer that refuses to
+        # save; the weights are plain tensors by now, so the model is saved as an ordinary one.
+        merged.hf_quantizer = None
+        merged.is_quantized = False
+        if hasattr(merged.config, "quantization_config"):
+            del merged.config.quantization_config
     out.mkdir(parents=True, exist_ok=True)
     merged.save_pretrained(out, safe_serialization=True)
     load_tokenizer(model_path, gguf).save_pretrained(out)
