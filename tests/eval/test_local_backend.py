@@ -51,12 +51,18 @@ def test_local_run_with_adapter(db_path: Path, problems_file: Path, random_model
 def test_tiny_real_model_solves_an_easy_problem(db_path: Path, tmp_path: Path) -> None:
     path = tmp_path / "easy.jsonl"
     path.write_text('{"id": 1, "question": "What is 2+3?", "answer": "5"}\n')
+    # SmolLM2-135M rambles under the default template; asked for the bare result it says "2 + 3 = 5".
+    template = tmp_path / "short.txt"
+    template.write_text("{question} Reply with the final answer in the form \\boxed{{N}}.")
     config = EvalConfig(name="tiny", model="tiny", problems=str(path), samples=2, temperature=0.0,
-                        max_tokens=64, device="cpu", progress=False)
+                        max_tokens=64, prompt_template=str(template), device="cpu", progress=False)
     [result] = run_eval(db_path, config)
     assert result.samples == 2
     with open_store(db_path, read_only=True) as store:
-        answers = store.query("SELECT answer, verdict FROM eval_samples")
-    # greedy decoding: both samples say 5 (SmolLM2-135M gets 2+3 right)
+        answers = store.query("SELECT content, answer, verdict, finish_reason FROM eval_samples ORDER BY sample_index")
+    # greedy decoding: both samples are the same text, and it ends in the right number
+    assert answers["content"][0] == answers["content"][1]
+    assert answers["finish_reason"].to_list() == ["stop", "stop"]
     assert answers["answer"].to_list() == ["5", "5"]
     assert answers["verdict"].to_list() == ["correct", "correct"]
+    assert result.pass_at_1.mean == 1.0
