@@ -60,13 +60,17 @@ def test_readme_block_runs(line: int, code: str, guide_dir: Path):
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env.pop("CURATE_DB", None)
-    process = subprocess.Popen(["bash", "-e", "-o", "pipefail", "-c", code], cwd=guide_dir, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        output, _ = process.communicate(timeout=BLOCK_TIMEOUT_S)
-    finally:
+    # Output goes to a file, not a pipe: a background job (`server &`) would hold a pipe open forever.
+    log_path = guide_dir / f"block-{line}.log"
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen(["bash", "-e", "-o", "pipefail", "-c", code], cwd=guide_dir, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
-            os.killpg(process.pid, signal.SIGTERM)  # background jobs the block started
-        except ProcessLookupError:
-            pass
+            process.wait(timeout=BLOCK_TIMEOUT_S)
+        finally:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)  # background jobs the block started
+            except ProcessLookupError:
+                pass
+    output = log_path.read_text(encoding="utf-8", errors="replace")
     assert process.returncode == 0, f"README.md line {line} failed (exit {process.returncode}):\n{code}\n{output[-4000:]}"
