@@ -7,7 +7,7 @@ in a fresh child process, so peak memory (ru_maxrss) is per measurement:
 
 - bare: N `chat.completions.create` calls through one AsyncOpenAI client, C workers, results
   dropped.
-- curate: `curate.generate.generate()` on a fresh store holding N/4 problems x 4 samples, the
+- curate: `curate.generate.run()` on a fresh store holding N/4 problems x 4 samples, the
   same client settings, every sample written to DuckDB; timed from the call to its return
   (planning, requests, write-through and the final flush all included).
 
@@ -68,7 +68,7 @@ def child_bare(url: str, n: int, concurrency: int) -> dict:
 
 
 def child_curate(url: str, n: int, concurrency: int) -> dict:
-    from curate.generate import GenerateConfig, generate
+    from curate.generate import GenerateConfig, run as generate
     from db import open_store
 
     problems = n // SAMPLES_PER_PROBLEM

@@ -99,8 +99,8 @@ def build_store(path: Path, n_samples: int, seed: int = 0) -> None:
 
 
 def run_score_select(path: Path) -> dict:
-    from curate.score import score
-    from curate.select import SelectConfig, select
+    from curate.score import run as score
+    from curate.select import SelectConfig, run as select
     from db import open_store
 
     with open_store(path) as store:

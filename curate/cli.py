@@ -43,13 +43,14 @@ def ingest(
     no_gold: bool = typer.Option(False, "--no-gold", help="Accept problems without a gold answer (consensus curation)."),
 ) -> None:
     """Load problems with gold answers; fields are detected for the common public sets."""
-    from curate.ingest import IngestOptions, ingest_file, report_ingest
+    from curate.ingest import IngestConfig, report_ingest
+    from curate.stages import run_stage
     from db.console import stdout
 
-    options = IngestOptions(source=source, split=split, format=format, question_field=question_field,
-                            answer_field=answer_field, id_field=id_field, section_field=section_field,
-                            year_field=year_field, update=update, allow_no_gold=no_gold)
-    result = ingest_file(db, file, options)
+    config = IngestConfig(path=file, source=source, split=split, format=format, question_field=question_field,
+                          answer_field=answer_field, id_field=id_field, section_field=section_field,
+                          year_field=year_field, update=update, allow_no_gold=no_gold)
+    result = run_stage("ingest", db, config)
     report_ingest(result, update)
     stdout.print(
         f"{result.source}: {result.rows} rows; added {result.added}, unchanged {result.unchanged}, "
@@ -74,13 +75,14 @@ def import_samples_command(
         None, "--memory-limit", help="Cap DuckDB's memory for this import (e.g. 2GB); spills to disk, slower."),
 ) -> None:
     """Import pre-generated traces, one per row or a list per problem."""
-    from curate.import_samples import ImportOptions, import_samples, summary_line
+    from curate.import_samples import ImportConfig, summary_line
+    from curate.stages import run_stage
     from db.console import stdout
 
-    options = ImportOptions(model=model, source=source, id_field=id_field, question_field=question_field,
-                            answer_field=answer_field, samples_field=samples_field, params_tag=params_tag, format=format,
-                            memory_limit=memory_limit)
-    result = import_samples(db, file, options)
+    config = ImportConfig(path=file, model=model, source=source, id_field=id_field, question_field=question_field,
+                          answer_field=answer_field, samples_field=samples_field, params_tag=params_tag, format=format,
+                          memory_limit=memory_limit)
+    result = run_stage("import-samples", db, config)
     stdout.print(summary_line(result), highlight=False, markup=False, soft_wrap=True)
 
 
@@ -138,7 +140,8 @@ def generate(
     db: Optional[Path] = DbOption,
 ) -> None:
     """Sample teacher completions for the problems; resumable per sample (rerun to continue)."""
-    from curate.generate import GenerateConfig, generate as run_generate, print_summary
+    from curate.generate import GenerateConfig, print_summary
+    from curate.stages import run_stage
 
     config = GenerateConfig(
         model=model, base_urls=tuple(base_url or ()), api_key_env=api_key_env, backend=backend, samples=samples,
@@ -148,7 +151,7 @@ def generate(
         price_file=str(price_file) if price_file else None, timeout_s=timeout, max_retries=max_retries,
         backoff_s=backoff, batch_size=batch_size, progress=progress,
     )
-    print_summary(run_generate(db, config))
+    print_summary(run_stage("generate", db, config))
 
 
 @app.command()
@@ -170,7 +173,8 @@ def judge(
     db: Optional[Path] = DbOption,
 ) -> None:
     """Grade samples the SymPy verifier left unparseable (optionally incorrect) with a judge model."""
-    from curate.judge import JudgeConfig, judge as run_judge, print_summary
+    from curate.judge import JudgeConfig, print_summary
+    from curate.stages import run_stage
 
     config = JudgeConfig(
         model=model, base_urls=tuple(base_url or ()), api_key_env=api_key_env, include_incorrect=include_incorrect,
@@ -178,7 +182,7 @@ def judge(
         max_retries=max_retries, backoff_s=backoff, price_in=price_in, price_out=price_out,
         price_file=str(price_file) if price_file else None,
     )
-    print_summary(run_judge(db, config))
+    print_summary(run_stage("judge", db, config))
 
 
 # ---- end of generate and judge --------------------------------------------------------------
@@ -199,11 +203,13 @@ def verify(
     """Verify every sample's final answer against its problem's gold answer (resumable)."""
     from rich.table import Table
 
-    from curate.verify.stage import summary_rows, verify_store
+    from curate.stages import run_stage
+    from curate.verify.stage import VerifyConfig, summary_rows
     from db.console import stdout
 
-    counts = verify_store(db, workers=workers, timeout=timeout, strict_form=strict_form, limit=limit,
-                          model=model, reverify=reverify)
+    config = VerifyConfig(workers=workers, timeout=timeout, strict_form=strict_form, limit=limit, model=model,
+                          reverify=reverify)
+    counts = run_stage("verify", db, config).counts
     table = Table(header_style="bold")
     table.add_column("verdicts")
     table.add_column("samples", justify="right")
@@ -227,11 +233,11 @@ def score(
 ) -> None:
     """Score every sample (length, think block, boxed answers, repetition, language mix) and problem (answer clusters, pass rate, difficulty)."""
     from curate.query import frame_table
-    from curate.score import ScoreConfig, score as run_score, summary_frame
-    from db import open_store
+    from curate.score import ScoreConfig, run as run_score, summary_frame
+    from db import stage_store
     from db.console import stdout
 
-    with open_store(db) as store:
+    with stage_store(db) as store:
         run_score(store, ScoreConfig(tokenizer=tokenizer, ngram=ngram, equivalence_timeout=timeout))
         stdout.print(frame_table(summary_frame(store), title="scores"))
 
@@ -260,18 +266,16 @@ def select(
 ) -> None:
     """Filter the scored samples and keep the best per problem by a policy; recorded as a selection."""
     from curate.query import frame_table
-    from curate.select import load_config, select as run_select
-    from db import open_store
+    from curate.select import load_config
+    from curate.stages import run_stage
     from db.console import stdout
     import polars as pl
 
     overrides = dict(policy=policy, k=k, base_eval=base_eval, threshold=threshold, min_difficulty=min_difficulty,
                      seed=seed, max_repetition=max_repetition, max_language_mix=max_language_mix, max_boxed=max_boxed,
                      min_tokens=min_tokens, max_tokens=max_tokens, length_fence=length_fence,
-                     allow_truncated=allow_truncated, require_think_closed=require_think_closed)
-    settings = load_config(config, overrides)
-    with open_store(db) as store:
-        result = run_select(store, settings, name=name)
+                     allow_truncated=allow_truncated, require_think_closed=require_think_closed, name=name)
+    result = run_stage("select", db, load_config(config, overrides))
     dropped = pl.DataFrame({"filter": list(result.dropped), "samples": list(result.dropped.values())},
                            schema={"filter": pl.String, "samples": pl.Int64})
     stdout.print(frame_table(dropped, title=f"dropped by filters (of {result.pool} scored samples)"))
@@ -285,13 +289,12 @@ def dedup(
     db: Optional[Path] = DbOption,
 ) -> None:
     """Mark duplicate training problems (same normalised question, or near-identical text)."""
-    from curate.decontam import dedup_problems
+    from curate.decontam import DedupConfig
     from curate.query import frame_table
-    from db import open_store
+    from curate.stages import run_stage
     from db.console import stdout
 
-    with open_store(db) as store:
-        result = dedup_problems(store, fuzzy=fuzzy)
+    result = run_stage("dedup", db, DedupConfig(fuzzy=fuzzy))
     stdout.print(frame_table(result.duplicates, title=f"{result.duplicates.height} duplicates among {result.checked} problems"))
 
 
@@ -305,13 +308,14 @@ def decontam(
     db: Optional[Path] = DbOption,
 ) -> None:
     """Find training problems that overlap evaluation sets; export leaves them out."""
-    from curate.decontam import decontaminate, report_table
-    from db import open_store
+    from curate.decontam import DecontamConfig, report_table, run as run_decontam
+    from db import stage_store
     from db.console import stdout
 
-    with open_store(db) as store:
-        result = decontaminate(store, list(against or []), against_split=against_split, n=ngram,
-                               min_share=min_share, fuzzy=fuzzy)
+    config = DecontamConfig(against=tuple(against or ()), against_split=against_split, ngram=ngram,
+                            min_share=min_share, fuzzy=fuzzy)
+    with stage_store(db) as store:
+        result = run_decontam(store, config)
         stdout.print(report_table(result, store, width=stdout.width))
 
 
@@ -331,16 +335,15 @@ def export(
     db: Optional[Path] = DbOption,
 ) -> None:
     """Write the selection as a chat-format SFT dataset (train/val by problem) with a dataset card."""
-    from curate.export import ExportConfig, export as run_export
-    from db import open_store
+    from curate.export import ExportConfig
+    from curate.stages import run_stage
     from db.console import stdout
 
     config = ExportConfig(out=str(out), format=format, selection=selection, style=style, val_fraction=val_fraction,
                           seed=seed, tokenizer=tokenizer, reviewed_only=reviewed_only,
                           include_contaminated=include_contaminated,
                           prompt_template=str(prompt_template) if prompt_template else None)
-    with open_store(db) as store:
-        result = run_export(store, config)
+    result = run_stage("export", db, config)
     for name, sha in result.files.items():
         stdout.print(f"{result.out / name}  sha256 {sha}", highlight=False, soft_wrap=True)
     left_out = ", ".join(f"{n} {why}" for why, n in result.excluded.items()) or "none"

@@ -167,23 +167,31 @@ def _rows_frame(rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema).unique(["problem_id", "benchmark", "matched_item", "method"], keep="first")
 
 
+@dataclass(frozen=True)
+class DecontamConfig:
+    """`curate decontam` options: benchmark files, a store split, and the match thresholds."""
+
+    against: tuple[str | Path, ...] = ()
+    against_split: str | None = None
+    ngram: int = 8                  # words per n-gram
+    min_share: float = 0.2          # share of a problem's n-grams found in one item to match
+    fuzzy: float = 95.0             # rapidfuzz ratio (0-100) that counts as a match
+
+
 @dataclass
 class DecontamResult:
+    """What `curate decontam` prints (see `report_table`)."""
+
     run_id: str
     checked: int
     matches: pl.DataFrame
     contaminated: int
 
 
-def decontaminate(
-    store: Store,
-    against: list[str | Path],
-    against_split: str | None = None,
-    n: int = 8,
-    min_share: float = 0.2,
-    fuzzy: float = 95.0,
-) -> DecontamResult:
+def run(store: Store, config: DecontamConfig) -> DecontamResult:
     """Match every training candidate against each benchmark; replace their contamination rows."""
+    against, against_split = config.against, config.against_split
+    n, min_share, fuzzy = config.ngram, config.min_share, config.fuzzy
     if n < 1:
         raise BadInput("--ngram must be at least 1", field="--ngram")
     if not 0 < fuzzy <= 100:
@@ -196,9 +204,9 @@ def decontaminate(
     if not benchmarks:
         raise BadInput("give --against FILE (one or more) or --against-split SPLIT", field="--against")
     problems = store.query(CANDIDATES_SQL + " ORDER BY problem_id")
-    config = {"against": [b.name for b in benchmarks], "ngram": n, "min_share": min_share, "fuzzy": fuzzy}
-    run_id = store.start_run("decontam", config)
-    try:
+    stored = {"against": [b.name for b in benchmarks], "ngram": n, "min_share": min_share, "fuzzy": fuzzy}
+    with store.run("decontam", stored) as record:
+        run_id = record.run_id
         found = pl.concat([find_matches(problems, b, n, min_share, fuzzy) for b in benchmarks])
         found = found.with_columns(run_id=pl.lit(run_id))
         with store.transaction():
@@ -206,10 +214,7 @@ def decontaminate(
                 store.execute("DELETE FROM contamination WHERE benchmark = ?", [benchmark.name])
             store.insert_frame("contamination", found)
             contaminated = found["problem_id"].n_unique() if found.height else 0
-            store.finish_run(run_id, "ok", {"checked": problems.height, "matches": found.height, "contaminated": contaminated})
-    except BaseException as error:
-        store.finish_run(run_id, "failed", error=f"{type(error).__name__}: {error}")
-        raise
+        record.counts = {"checked": problems.height, "matches": found.height, "contaminated": contaminated}
     return DecontamResult(run_id, problems.height, found.drop("run_id"), contaminated)
 
 
@@ -236,15 +241,25 @@ def _clip(text: str | None, width: int = 80) -> str:
 
 # ---- dedup --------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class DedupConfig:
+    """`curate dedup` options."""
+
+    fuzzy: float = 95.0             # rapidfuzz ratio (0-100) at which two questions are duplicates
+
+
 @dataclass
 class DedupResult:
+    """What `curate dedup` prints: the duplicates found."""
+
     run_id: str
     checked: int
     duplicates: pl.DataFrame
 
 
-def dedup_problems(store: Store, fuzzy: float = 95.0) -> DedupResult:
+def run_dedup(store: Store, config: DedupConfig) -> DedupResult:
     """Mark exact and near-duplicate training candidates; rewrites `problem_duplicates`."""
+    fuzzy = config.fuzzy
     if not 0 < fuzzy <= 100:
         raise BadInput("--fuzzy must lie in (0, 100]", field="--fuzzy")
     problems = store.query(
@@ -257,8 +272,8 @@ def dedup_problems(store: Store, fuzzy: float = 95.0) -> DedupResult:
         ORDER BY has_gold DESC, n_samples DESC, p.problem_id
         """
     )
-    run_id = store.start_run("dedup", {"fuzzy": fuzzy})
-    try:
+    with store.run("dedup", config) as record:
+        run_id = record.run_id
         ids = problems["problem_id"].to_list()
         parent = list(range(len(ids)))  # rows are in keep-preference order: the smallest index is kept
 
@@ -300,8 +315,5 @@ def dedup_problems(store: Store, fuzzy: float = 95.0) -> DedupResult:
         with store.transaction():
             store.execute("DELETE FROM problem_duplicates")
             store.insert_frame("problem_duplicates", duplicates)
-            store.finish_run(run_id, "ok", {"checked": len(ids), "duplicates": duplicates.height})
-    except BaseException as error:
-        store.finish_run(run_id, "failed", error=f"{type(error).__name__}: {error}")
-        raise
+        record.counts = {"checked": len(ids), "duplicates": duplicates.height}
     return DedupResult(run_id, len(ids), duplicates.drop("run_id"))

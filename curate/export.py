@@ -94,7 +94,7 @@ class ExportResult:
     excluded: dict[str, int] = field(default_factory=dict)
 
 
-def export(store: Store, config: ExportConfig) -> ExportResult:
+def run(store: Store, config: ExportConfig) -> ExportResult:
     """Build, check and write the export; nothing is written when a check fails."""
     _validate(config)
     out = Path(config.out)
@@ -113,8 +113,8 @@ def export(store: Store, config: ExportConfig) -> ExportResult:
     if config.tokenizer is not None:
         examples = check_with_tokenizer(examples, config.tokenizer)
     examples = assign_split(examples, config.val_fraction, config.seed)
-    run_id = store.start_run("export", {**asdict(config), "selection_id": selection["selection_id"]})
-    try:
+    with store.run("export", {**asdict(config), "selection_id": selection["selection_id"]}) as record:
+        run_id = record.run_id
         files = _write(out, examples, config, store, selection, excluded, template)
         manifest = "".join(f"{sha}  {name}\n" for name, sha in sorted(files.items()) if name != "README.md")
         digest = hashlib.sha256(manifest.encode()).hexdigest()
@@ -128,10 +128,7 @@ def export(store: Store, config: ExportConfig) -> ExportResult:
                 "sha256": digest, "config": json.dumps({**asdict(config), "files": files, "excluded": excluded}),
                 "run_id": run_id,
             }], on_conflict="replace")
-            store.finish_run(run_id, "ok", {"train": n_train, "val": n_val, "excluded": excluded})
-    except BaseException as error:
-        store.finish_run(run_id, "failed", error=f"{type(error).__name__}: {error}")
-        raise
+        record.counts = {"train": n_train, "val": n_val, "excluded": excluded}
     return ExportResult(export_id, out, files, n_train, n_val, excluded)
 
 

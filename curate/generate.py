@@ -43,7 +43,6 @@ import signal
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import polars as pl
 
@@ -51,7 +50,7 @@ from curate.chat_client import EndpointPool, EndpointRejected, Outcome, RateLimi
 from curate.pricing import Price, resolve_price
 from curate.prompts import load_template, render_prompt
 from curate.traces import split_think
-from db import BadInput, open_store
+from db import BadInput
 from db.console import stderr
 from db.store import Store
 
@@ -75,6 +74,8 @@ SAMPLE_SCHEMA: dict[str, pl.DataType] = {
 
 @dataclass(frozen=True)
 class GenerateConfig:
+    """`curate generate` options (flag --timeout is `timeout_s`, --backoff `backoff_s`, --base-url `base_urls`)."""
+
     model: str
     base_urls: tuple[str, ...] = ()
     api_key_env: str = "OPENAI_API_KEY"
@@ -102,9 +103,11 @@ class GenerateConfig:
 
 
 @dataclass
-class GenerateSummary:
+class GenerateResult:
+    """The run's outcome, filled in while it runs; `print_summary` shows it."""
+
     run_id: str
-    status: str  # ok / interrupted / budget / failed
+    status: str  # ok / interrupted / budget / incomplete (some samples failed) / failed
     planned: int = 0
     already_done: int = 0
     counts: dict[str, int] = field(default_factory=lambda: {s: 0 for s in ("ok", "truncated", "empty", "error")})
@@ -233,7 +236,7 @@ class WriteThrough:
 class Display:
     """A rich progress line on stderr, redrawn at most 4 times a second."""
 
-    def __init__(self, enabled: bool, total: int, summary: GenerateSummary, model: str):
+    def __init__(self, enabled: bool, total: int, summary: GenerateResult, model: str):
         self.summary, self.total, self.started = summary, total, time.monotonic()
         self.in_flight = 0
         self.projected: float | None = None
@@ -319,14 +322,14 @@ def _row(config: GenerateConfig, model: str, digest: str, params_json: str, run_
     return row
 
 
-def _count(summary: GenerateSummary, row: dict) -> None:
+def _count(summary: GenerateResult, row: dict) -> None:
     summary.counts[row["status"]] += 1
     summary.prompt_tokens += row.get("prompt_tokens") or 0
     summary.completion_tokens += row.get("completion_tokens") or 0
 
 
 async def _run_api(store: Store, config: GenerateConfig, plan: Plan, template: str, digest: str, params_json: str,
-                   price: Price | None, summary: GenerateSummary, api_key: str) -> None:
+                   price: Price | None, summary: GenerateResult, api_key: str) -> None:
     model = model_name(config)
     policy = RetryPolicy(max_retries=config.max_retries, base_s=config.backoff_s)
     urls = config.base_urls or (os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL,)
@@ -400,7 +403,7 @@ async def _run_api(store: Store, config: GenerateConfig, plan: Plan, template: s
 
 
 def _run_local(store: Store, config: GenerateConfig, plan: Plan, template: str, digest: str, params_json: str,
-               summary: GenerateSummary) -> None:
+               summary: GenerateResult) -> None:
     from curate.chat_client import ChatReply
     from curate.local_generation import LocalGenerator
 
@@ -465,7 +468,7 @@ def public_config(config: GenerateConfig) -> dict:
     return data
 
 
-def generate(db: str | Path | Store | None, config: GenerateConfig) -> GenerateSummary:
+def run(store: Store, config: GenerateConfig) -> GenerateResult:
     """Run teacher sampling; see the module docstring. Returns the run's summary."""
     template = load_template(config.prompt_template)
     price = Price(0.0, 0.0) if config.backend == "local" else resolve_price(
@@ -480,13 +483,12 @@ def generate(db: str | Path | Store | None, config: GenerateConfig) -> GenerateS
     stored_params = {k: v for k, v in params.items() if k != "prompt_template"}
     stored_params["prompt_template_sha256"] = hashlib.sha256(template.encode()).hexdigest()[:16]
     params_json = json.dumps(stored_params, sort_keys=True)
-    own_store = not isinstance(db, Store)
-    store = open_store(db) if own_store else db
-    try:
-        plan = plan_samples(store, config, digest)
-        run_id = store.start_run("generate", {**public_config(config), "params_hash": digest})
-        summary = GenerateSummary(run_id=run_id, status="ok", planned=len(plan.pending), already_done=plan.already_done,
-                                  cost_usd=None if price is None else 0.0)
+    plan = plan_samples(store, config, digest)
+    with store.run("generate", {**public_config(config), "params_hash": digest}) as record:
+        run_id = record.run_id
+        summary = GenerateResult(run_id=run_id, status="ok", planned=len(plan.pending), already_done=plan.already_done,
+                                 cost_usd=None if price is None else 0.0)
+        record.counts_of = lambda: _counts(summary)
         if plan.already_done:
             stderr.print(f"resuming: {plan.already_done} samples already stored, {len(plan.pending)} to generate")
         started = time.monotonic()
@@ -499,24 +501,19 @@ def generate(db: str | Path | Store | None, config: GenerateConfig) -> GenerateS
                 asyncio.run(_run_api(store, config, plan, template, digest, params_json, price, summary, api_key))
         except (KeyboardInterrupt, asyncio.CancelledError):
             summary.status, summary.elapsed_s = "interrupted", time.monotonic() - started
-            store.finish_run(run_id, "interrupted", _counts(summary), "interrupted by the user")
             raise KeyboardInterrupt from None
-        except BaseException as error:
+        except BaseException:
             summary.status, summary.elapsed_s = "failed", time.monotonic() - started
-            store.finish_run(run_id, "failed", _counts(summary), f"{type(error).__name__}: {error}")
             raise
         finally:
             store.execute(f"SET memory_limit = '{memory_limit}'")
         summary.elapsed_s = time.monotonic() - started
-        summary.status = "budget" if summary.stop_reason else "ok"
-        store.finish_run(run_id, summary.status, _counts(summary))
-        return summary
-    finally:
-        if own_store:
-            store.close()
+        summary.status = "budget" if summary.stop_reason else "incomplete" if summary.counts["error"] else "ok"
+        record.status = summary.status
+    return summary
 
 
-def _counts(summary: GenerateSummary) -> dict:
+def _counts(summary: GenerateResult) -> dict:
     return {
         **summary.counts, "planned": summary.planned, "already_done": summary.already_done,
         "prompt_tokens": summary.prompt_tokens, "completion_tokens": summary.completion_tokens,
@@ -525,7 +522,7 @@ def _counts(summary: GenerateSummary) -> dict:
     }
 
 
-def print_summary(summary: GenerateSummary) -> None:
+def print_summary(summary: GenerateResult) -> None:
     """The end-of-run summary on stderr."""
     from rich.table import Table
 

@@ -48,7 +48,7 @@ from curate.ingest import (
     ANSWER_FIELDS, ID_FIELDS, QUESTION_FIELDS, check_readable, default_source, first_present, gold_value,
     make_problem_id, parse_json_line, question_hash, read_records, short_hash,
 )
-from db import BadInput, Store, open_store
+from db import BadInput, Store
 
 LIST_FIELDS = ("samples", "responses", "completions", "outputs", "generations", "code")
 TEXT_FIELDS = ("response", "completion", "output", "text", "generation", "model_output")
@@ -66,7 +66,10 @@ WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 
 
 @dataclass(frozen=True)
-class ImportOptions:
+class ImportConfig:
+    """`curate import-samples FILE --model M` options: `path` is FILE, the other fields are the flags."""
+
+    path: Path
     model: str
     source: str | None = None
     id_field: str | None = None
@@ -94,6 +97,8 @@ class SampleFields:
 
 @dataclass(frozen=True)
 class ImportResult:
+    """What `curate import-samples` prints (see `summary_line`)."""
+
     source: str
     model: str
     params_hash: str
@@ -142,7 +147,7 @@ def _is_list(dtype: str) -> bool:
     return dtype.endswith("[]")
 
 
-def detect_sample_fields(path: Path, types: dict[str, str], options: ImportOptions) -> SampleFields:
+def detect_sample_fields(path: Path, types: dict[str, str], options: ImportConfig) -> SampleFields:
     keys = set(types)
     found = ", ".join(sorted(keys))
     for flag, name in (("--id-field", options.id_field), ("--question-field", options.question_field),
@@ -291,9 +296,9 @@ FROM classified
 """
 
 
-def import_samples(db: Path | str | None, path: Path | str, options: ImportOptions) -> ImportResult:
-    """Import the completions in `path` (see the module docstring); one transaction."""
-    path = Path(path)
+def run(store: Store, options: ImportConfig) -> ImportResult:
+    """Import the completions in `options.path` (see the module docstring); one transaction."""
+    path = Path(options.path)
     if not options.model.strip():
         raise BadInput("the model name is empty", field="--model")
     fmt = check_readable(path, options.format)
@@ -304,32 +309,42 @@ def import_samples(db: Path | str | None, path: Path | str, options: ImportOptio
         raise BadInput(f"expected a size such as 2GB or 512MB, got {options.memory_limit!r}", field="--memory-limit")
     tag = options.params_tag or path.name
     digest = short_hash("imported:" + tag)
-    with open_store(db) as store:
-        if options.memory_limit is not None:
-            # Uncommitted rows are held in DuckDB's buffer pool; a limit makes it spill them to disk.
-            store.execute(f"SET memory_limit = '{options.memory_limit}'")
-        try:
-            with store.transaction():
-                return _import(store, path, fmt, source, digest, tag, options)
-        except READ_ERRORS as error:
-            raise explain_read_error(path, fmt, error) from error
-        finally:
-            for table in ("_imp_rows", "_imp_rowmap"):
-                store.execute(f"DROP TABLE IF EXISTS {table}")
-            for variable in ("_imp_problem_ids", "_imp_base_index"):
-                store.execute(f"RESET VARIABLE {variable}")
-            store.execute("RESET memory_limit")
+    if options.memory_limit is not None:
+        # Uncommitted rows are held in DuckDB's buffer pool; a limit makes it spill them to disk.
+        store.execute(f"SET memory_limit = '{options.memory_limit}'")
+    try:
+        with store.transaction():
+            return _import(store, path, fmt, source, digest, tag, options)
+    except READ_ERRORS as error:
+        raise explain_read_error(path, fmt, error) from error
+    finally:
+        for table in ("_imp_rows", "_imp_rowmap"):
+            store.execute(f"DROP TABLE IF EXISTS {table}")
+        for variable in ("_imp_problem_ids", "_imp_base_index"):
+            store.execute(f"RESET VARIABLE {variable}")
+        store.execute("RESET memory_limit")
 
 
-def _import(store: Store, path: Path, fmt: str, source: str, digest: str, tag: str, options: ImportOptions) -> ImportResult:
+def _import(store: Store, path: Path, fmt: str, source: str, digest: str, tag: str, options: ImportConfig) -> ImportResult:
     con = store.con
     types = _describe(con, path, fmt)
     fields = detect_sample_fields(path, types, options)
     source_sql = _source_sql(path, fmt, fields)
-    run_id = store.start_run("import-samples", {
-        "file": str(path.resolve()), "model": options.model, "source": source, "params_tag": tag,
-        "params_hash": digest, "fields": fields.__dict__, "format": fmt,
-    })
+    config = {"file": str(path.resolve()), "model": options.model, "source": source, "params_tag": tag,
+              "params_hash": digest, "fields": fields.__dict__, "format": fmt}
+    with store.run("import-samples", config) as record:
+        result = _import_rows(store, path, fmt, source, digest, tag, options, fields, source_sql, record.run_id)
+        record.counts = {
+            "rows": result.rows, "samples": result.samples, "added": result.added, "unchanged": result.unchanged,
+            "problems_matched": result.problems_matched, "problems_created": result.problems_created,
+            **{f"status_{k}": v for k, v in result.status_counts.items()},
+        }
+    return result
+
+
+def _import_rows(store: Store, path: Path, fmt: str, source: str, digest: str, tag: str, options: ImportConfig,
+                 fields: SampleFields, source_sql: str, run_id: str) -> ImportResult:
+    con = store.con
 
     if fields.texts is not None:
         n_samples = "coalesce(len(texts), 1)" if fields.text or fields.reasoning or fields.content else "coalesce(len(texts), 0)"
@@ -376,10 +391,6 @@ def _import(store: Store, path: Path, fmt: str, source: str, digest: str, tag: s
         unchanged=total - added, problems_matched=matched, problems_created=created,
         status_counts=status_counts, run_id=run_id,
     )
-    store.finish_run(run_id, "ok", counts={
-        "rows": result.rows, "samples": total, "added": added, "unchanged": result.unchanged,
-        "problems_matched": matched, "problems_created": created, **{f"status_{k}": v for k, v in status_counts.items()},
-    })
     return result
 
 

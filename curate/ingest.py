@@ -39,7 +39,7 @@ from typing import Any, Iterator
 
 import polars as pl
 
-from db import BadInput, Store, open_store
+from db import BadInput, Store
 from db.console import stderr
 
 FORMATS = ("auto", "jsonl", "json", "csv", "parquet")
@@ -396,7 +396,10 @@ def _year_of(path: Path, line: int, record: dict, field: str | None) -> int | No
 # ---- ingest ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class IngestOptions:
+class IngestConfig:
+    """`curate ingest FILE` options: `path` is FILE, the other fields are the flags."""
+
+    path: Path
     source: str | None = None
     split: str | None = None
     format: str = "auto"
@@ -411,6 +414,8 @@ class IngestOptions:
 
 @dataclass(frozen=True)
 class IngestResult:
+    """What `curate ingest` prints: counts per outcome and the changed problems."""
+
     source: str
     rows: int
     added: int
@@ -422,7 +427,7 @@ class IngestResult:
     changes: list[dict]
 
 
-def parse_problems(path: Path, options: IngestOptions) -> tuple[str, pl.DataFrame, int]:
+def parse_problems(path: Path, options: IngestConfig) -> tuple[str, pl.DataFrame, int]:
     """(source, frame of problems in PROBLEM_SCHEMA less run_id, duplicate rows dropped)."""
     fmt = check_readable(path, options.format)
     records = list(read_records(path, fmt))
@@ -468,16 +473,16 @@ def parse_problems(path: Path, options: IngestOptions) -> tuple[str, pl.DataFram
     return source, pl.DataFrame(rows, schema=schema), duplicates
 
 
-def ingest_file(db: Path | str | None, path: Path | str, options: IngestOptions = IngestOptions()) -> IngestResult:
-    """Read `path` and add its problems to the store in one transaction; see the module docstring."""
-    path = Path(path)
+def run(store: Store, options: IngestConfig) -> IngestResult:
+    """Read `options.path` and add its problems to the store in one transaction; see the module docstring."""
+    path = Path(options.path)
     if options.split is not None and options.split not in SPLITS:
         raise BadInput(f"unknown split {options.split!r}; use one of {', '.join(SPLITS)}", field="--split")
     source, frame, duplicates = parse_problems(path, options)
-    with open_store(db) as store, store.transaction():
-        config = {"file": str(path.resolve()), "source": source, "split": options.split,
-                  "format": options.format, "update": options.update}
-        run_id = store.start_run("ingest", config)
+    config = {"file": str(path.resolve()), "source": source, "split": options.split,
+              "format": options.format, "update": options.update}
+    with store.transaction(), store.run("ingest", config) as record:
+        run_id = record.run_id
         frame = frame.with_columns(pl.lit(run_id, pl.String).alias("run_id"))
         stored = _stored_versions(store, frame)
         joined = frame.join(stored, on="problem_id", how="left")
@@ -497,7 +502,7 @@ def ingest_file(db: Path | str | None, path: Path | str, options: IngestOptions 
             unchanged=frame.height - new.height - changed.height, changed=changed.height, updated=updated,
             duplicates=duplicates, run_id=run_id, changes=changes,
         )
-        store.finish_run(run_id, "ok", counts={k: v for k, v in result.__dict__.items() if isinstance(v, int)})
+        record.counts = {k: v for k, v in result.__dict__.items() if isinstance(v, int)}
     return result
 
 

@@ -26,14 +26,13 @@ import os
 import re
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import polars as pl
 
 from curate.chat_client import EndpointPool, EndpointRejected, RetryPolicy, complete, public_url
 from curate.generate import DEFAULT_BASE_URL, WriteThrough
 from curate.pricing import resolve_price
-from db import BadInput, open_store
+from db import BadInput
 from db.console import stderr
 from db.store import Store
 
@@ -70,6 +69,8 @@ VERDICT_SCHEMA: dict[str, pl.DataType] = {
 
 @dataclass(frozen=True)
 class JudgeConfig:
+    """`curate judge` options (flag --timeout is `timeout_s`, --backoff `backoff_s`, --base-url `base_urls`)."""
+
     model: str
     base_urls: tuple[str, ...] = ()
     api_key_env: str = "OPENAI_API_KEY"
@@ -87,9 +88,11 @@ class JudgeConfig:
 
 
 @dataclass
-class JudgeSummary:
+class JudgeResult:
+    """The run's outcome, filled in while it runs; `print_summary` shows it."""
+
     run_id: str
-    status: str
+    status: str  # ok / incomplete (some requests failed)
     candidates: int = 0
     counts: dict[str, int] = field(default_factory=lambda: {"correct": 0, "incorrect": 0, "unparseable": 0, "failed": 0})
     cost_usd: float | None = 0.0
@@ -138,7 +141,7 @@ def select_candidates(store: Store, config: JudgeConfig) -> pl.DataFrame:
     return store.query(sql, [*verdicts, verifier_name(config.model)])
 
 
-async def _judge_all(store: Store, config: JudgeConfig, candidates: pl.DataFrame, summary: JudgeSummary,
+async def _judge_all(store: Store, config: JudgeConfig, candidates: pl.DataFrame, summary: JudgeResult,
                      price, api_key: str) -> None:
     policy = RetryPolicy(max_retries=config.max_retries, base_s=config.backoff_s)
     urls = config.base_urls or (os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL,)
@@ -187,7 +190,7 @@ async def _judge_all(store: Store, config: JudgeConfig, candidates: pl.DataFrame
         raise rejected[0]
 
 
-def judge(db: str | Path | Store | None, config: JudgeConfig) -> JudgeSummary:
+def run(store: Store, config: JudgeConfig) -> JudgeResult:
     """Grade the unsettled samples with the judge model; see the module docstring."""
     if config.concurrency <= 0 or config.max_tokens <= 0 or config.timeout_s <= 0:
         raise BadInput("--concurrency, --max-tokens and --timeout must be positive", field="--concurrency")
@@ -195,38 +198,30 @@ def judge(db: str | Path | Store | None, config: JudgeConfig) -> JudgeSummary:
         raise BadInput("must be zero or more", field="--limit")
     price = resolve_price(config.model, table_file=config.price_file, price_in=config.price_in, price_out=config.price_out)
     api_key = os.environ.get(config.api_key_env) or "not-set"
-    own_store = not isinstance(db, Store)
-    store = open_store(db) if own_store else db
-    try:
-        candidates = select_candidates(store, config)
-        stored_config = {**asdict(config), "base_urls": [public_url(u) for u in config.base_urls]}
-        run_id = store.start_run("judge", stored_config)
-        summary = JudgeSummary(run_id=run_id, status="ok", candidates=candidates.height,
-                               cost_usd=None if price is None else 0.0)
+    candidates = select_candidates(store, config)
+    stored_config = {**asdict(config), "base_urls": [public_url(u) for u in config.base_urls]}
+    with store.run("judge", stored_config) as record:
+        run_id = record.run_id
+        summary = JudgeResult(run_id=run_id, status="ok", candidates=candidates.height,
+                              cost_usd=None if price is None else 0.0)
+        record.counts_of = lambda: _counts(summary)
         stderr.print(f"judging {candidates.height} samples with {config.model}")
         started = time.monotonic()
         try:
             if candidates.height:
                 asyncio.run(_judge_all(store, config, candidates, summary, price, api_key))
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            store.finish_run(run_id, "interrupted", _counts(summary), "interrupted by the user")
+        except asyncio.CancelledError:
             raise KeyboardInterrupt from None
-        except BaseException as error:
-            store.finish_run(run_id, "failed", _counts(summary), f"{type(error).__name__}: {error}")
-            raise
         summary.elapsed_s = time.monotonic() - started
-        store.finish_run(run_id, "ok", _counts(summary))
-        return summary
-    finally:
-        if own_store:
-            store.close()
+        summary.status = record.status = "incomplete" if summary.counts["failed"] else "ok"
+    return summary
 
 
-def _counts(summary: JudgeSummary) -> dict:
+def _counts(summary: JudgeResult) -> dict:
     return {**summary.counts, "candidates": summary.candidates, "cost_usd": summary.cost_usd}
 
 
-def print_summary(summary: JudgeSummary) -> None:
+def print_summary(summary: JudgeResult) -> None:
     cost = "unknown" if summary.cost_usd is None else f"${summary.cost_usd:,.4f}"
     counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items())
     stderr.print(f"judge {summary.run_id}: {summary.candidates} samples; {counts}; cost {cost}")

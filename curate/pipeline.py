@@ -6,11 +6,11 @@ Contract
   problems, generate, import, verify, judge, score, decontam, select, export, train, eval, report.
   Unknown tables and keys are bad input (exit 2) naming the file and key, checked before any
   stage runs, so a typo never silently drops a setting.
-- Each stage calls its module's Python function (`curate.ingest.ingest_file`,
-  `curate.generate.generate`, ..., `train.sft.train_sft`, `eval.run.run_eval`,
-  `eval.report.build_report`), never a subprocess. A stage table's keys are the fields of that
-  function's config dataclass (GenerateConfig, SelectConfig, SFTConfig, EvalConfig, ...), plus
-  the few the pipeline adds (documented per stage in README.md).
+- Each curate stage is called as the CLI calls it, `curate.stages.run_stage(command, db,
+  config)`, never a subprocess; train, eval and report call `train.sft.train_sft`,
+  `eval.run.run_eval` and `eval.report.build_report`. A stage table's keys are the fields of
+  that stage's config dataclass (IngestConfig, GenerateConfig, SelectConfig, SFTConfig,
+  EvalConfig, ...), plus the few the pipeline adds (documented per stage in README.md).
 - Paths: inputs (problem files, traces, benchmark files) are relative to the working directory,
   or `bundled:NAME` for a file under `curate/data/`; outputs (the store, export, adapter,
   report) are relative to `[pipeline] dir` (default `.`). The store is `[pipeline] db`,
@@ -41,6 +41,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
+from curate.stages import run_stage
 from db import BadInput, open_store
 from db.console import stderr
 
@@ -125,9 +126,9 @@ def _entries(table: dict, key: str, where: str, source: str) -> list[dict]:
 
 
 def _ingest_keys() -> frozenset[str]:
-    from curate.ingest import IngestOptions
+    from curate.ingest import IngestConfig
 
-    return _keys(IngestOptions, add=("path",))
+    return _keys(IngestConfig)
 
 
 def check_problems(table: dict, source: str) -> None:
@@ -140,7 +141,7 @@ def check_problems(table: dict, source: str) -> None:
 
 
 def run_problems(context: StageContext, table: dict) -> dict:
-    from curate.ingest import IngestOptions, default_source, ingest_file
+    from curate.ingest import IngestConfig, default_source
 
     added = rows = 0
     sources = []
@@ -152,7 +153,7 @@ def run_problems(context: StageContext, table: dict) -> dict:
         if options.get("split") == PER_ROW_SPLIT:
             parts = [(part, {**options, "split": split}) for split, part in _split_rows(path, context).items()]
         for part, part_options in parts:
-            result = ingest_file(context.db, part, IngestOptions(**part_options))
+            result = run_stage("ingest", context.db, IngestConfig(path=part, **part_options))
             added, rows = added + result.added, rows + result.rows
         sources.append(options["source"])
     return {"rows": rows, "added": added, "sources": sources}
@@ -203,9 +204,9 @@ def _with_base_urls(table: dict) -> dict:
 
 
 def run_generate(context: StageContext, table: dict) -> dict:
-    from curate.generate import GenerateConfig, generate, print_summary
+    from curate.generate import GenerateConfig, print_summary
 
-    summary = generate(context.db, GenerateConfig(**_with_base_urls(table)))
+    summary = run_stage("generate", context.db, GenerateConfig(**_with_base_urls(table)))
     print_summary(summary)
     if summary.status != "ok":
         raise RuntimeError(f"generation stopped ({summary.status}: {summary.stop_reason}); rerun to continue")
@@ -213,9 +214,9 @@ def run_generate(context: StageContext, table: dict) -> dict:
 
 
 def _import_keys() -> frozenset[str]:
-    from curate.import_samples import ImportOptions
+    from curate.import_samples import ImportConfig
 
-    return _keys(ImportOptions, add=("path",))
+    return _keys(ImportConfig)
 
 
 def check_import(table: dict, source: str) -> None:
@@ -228,28 +229,28 @@ def check_import(table: dict, source: str) -> None:
 
 
 def run_import(context: StageContext, table: dict) -> dict:
-    from curate.import_samples import ImportOptions, import_samples, summary_line
+    from curate.import_samples import ImportConfig, summary_line
 
     added = 0
     for entry in table["files"]:
         path = context.input_path(entry["path"], "import.files.path")
-        result = import_samples(context.db, path, ImportOptions(**{k: v for k, v in entry.items() if k != "path"}))
+        result = run_stage("import-samples", context.db,
+                           ImportConfig(**{**entry, "path": path}))
         stderr.print(summary_line(result))
         added += result.added
     return {"added": added}
 
 
-VERIFY_KEYS = frozenset({"workers", "timeout", "strict_form", "model", "reverify", "limit"})
-
-
 def check_verify(table: dict, source: str) -> None:
-    _check_keys(table, VERIFY_KEYS, "[verify]", source)
+    from curate.verify.stage import VerifyConfig
+
+    _check_keys(table, _keys(VerifyConfig, drop=("progress",)), "[verify]", source)
 
 
 def run_verify(context: StageContext, table: dict) -> dict:
-    from curate.verify.stage import verify_store
+    from curate.verify.stage import VerifyConfig
 
-    return _jsonable(verify_store(context.db, **table))
+    return _jsonable(run_stage("verify", context.db, VerifyConfig(**table)).counts)
 
 
 def _judge_keys() -> frozenset[str]:
@@ -265,9 +266,9 @@ def check_judge(table: dict, source: str) -> None:
 
 
 def run_judge(context: StageContext, table: dict) -> dict:
-    from curate.judge import JudgeConfig, judge, print_summary
+    from curate.judge import JudgeConfig, print_summary
 
-    summary = judge(context.db, JudgeConfig(**_with_base_urls(table)))
+    summary = run_stage("judge", context.db, JudgeConfig(**_with_base_urls(table)))
     print_summary(summary)
     if summary.counts.get("failed"):
         raise RuntimeError(f"{summary.counts['failed']} judge request(s) failed after retries; rerun to judge them")
@@ -285,36 +286,32 @@ def check_score(table: dict, source: str) -> None:
 
 
 def run_score(context: StageContext, table: dict) -> dict:
-    from curate.score import ScoreConfig, score
+    from curate.score import ScoreConfig
 
-    with open_store(context.db) as store:
-        result = score(store, ScoreConfig(**table))
+    result = run_stage("score", context.db, ScoreConfig(**table))
     return {"run_id": result.run_id, "samples": result.n_samples, "problems": result.n_problems, "tokenizer": result.tokenizer}
 
 
-DECONTAM_KEYS = frozenset({"against", "against_split", "ngram", "min_share", "fuzzy"})
-
-
 def check_decontam(table: dict, source: str) -> None:
-    _check_keys(table, DECONTAM_KEYS, "[decontam]", source)
+    from curate.decontam import DecontamConfig
+
+    _check_keys(table, _keys(DecontamConfig), "[decontam]", source)
     for path in table.get("against", []):
         resolve_input(path, source, "decontam.against")
 
 
 def run_decontam(context: StageContext, table: dict) -> dict:
-    from curate.decontam import decontaminate
+    from curate.decontam import DecontamConfig
 
-    against = [context.input_path(p, "decontam.against") for p in table.get("against", [])]
-    with open_store(context.db) as store:
-        result = decontaminate(store, against, table.get("against_split"), n=table.get("ngram", 8),
-                               min_share=table.get("min_share", 0.2), fuzzy=table.get("fuzzy", 95.0))
+    against = tuple(context.input_path(p, "decontam.against") for p in table.get("against", []))
+    result = run_stage("decontam", context.db, DecontamConfig(**{**table, "against": against}))
     return {"run_id": result.run_id, "checked": result.checked, "contaminated": result.contaminated}
 
 
 def _select_keys() -> frozenset[str]:
     from curate.select import SelectConfig
 
-    return _keys(SelectConfig, add=("name",))
+    return _keys(SelectConfig)
 
 
 def check_select(table: dict, source: str) -> None:
@@ -324,11 +321,9 @@ def check_select(table: dict, source: str) -> None:
 
 
 def run_select(context: StageContext, table: dict) -> dict:
-    from curate.select import SelectConfig, select
+    from curate.select import SelectConfig
 
-    values = {k: v for k, v in table.items() if k != "name"}
-    with open_store(context.db) as store:
-        result = select(store, SelectConfig(**values), table.get("name"))
+    result = run_stage("select", context.db, SelectConfig(**table))
     return {"selection_id": result.selection_id, "samples": result.n_samples, "problems": result.n_problems,
             "pool": result.pool, "dropped": result.dropped}
 
@@ -344,13 +339,12 @@ def check_export(table: dict, source: str) -> None:
 
 
 def run_export(context: StageContext, table: dict) -> dict:
-    from curate.export import ExportConfig, export
+    from curate.export import ExportConfig
 
     values = dict(table)
     values["out"] = str(context.output_path(values.get("out", "export")))
     values.setdefault("selection", context.outputs.get("select", {}).get("selection_id"))
-    with open_store(context.db) as store:
-        result = export(store, ExportConfig(**values))
+    result = run_stage("export", context.db, ExportConfig(**values))
     return {"export_id": result.export_id, "out": str(result.out), "train": result.n_train, "val": result.n_val,
             "excluded": result.excluded}
 

@@ -219,13 +219,13 @@ def cluster_answers(
 
 # ---- the stage ---------------------------------------------------------------------------------
 
-def score(store: Store, config: ScoreConfig = ScoreConfig()) -> ScoreResult:
+def run(store: Store, config: ScoreConfig = ScoreConfig()) -> ScoreResult:
     """Score all samples and problems; rewrites `scores` and `problem_scores`."""
     from curate.verify import VERIFIER_VERSION, canonical_key, equivalent, extract_answer
 
     counter = token_counter(config.tokenizer, threads=config.threads)
-    run_id = store.start_run("score", {**asdict(config), "tokenizer_used": counter.name, "verifier": VERIFIER_VERSION})
-    try:
+    with store.run("score", {**asdict(config), "tokenizer_used": counter.name, "verifier": VERIFIER_VERSION}) as record:
+        run_id = record.run_id
         per_sample = _sample_metrics(store, counter, config, extract_answer)
         gold = store.query("SELECT problem_id, gold_answer FROM problems")
         gold_of = dict(zip(gold["problem_id"].to_list(), gold["gold_answer"].to_list()))
@@ -261,10 +261,7 @@ def score(store: Store, config: ScoreConfig = ScoreConfig()) -> ScoreResult:
             store.execute("DELETE FROM problem_scores")
             store.insert_frame("scores", scores)
             store.insert_frame("problem_scores", problems)
-            store.finish_run(run_id, "ok", counts)
-    except BaseException as error:
-        store.finish_run(run_id, "failed", error=f"{type(error).__name__}: {error}")
-        raise
+        record.counts = counts
     return ScoreResult(run_id, scores.height, problems.height, counter.name, calls[0], counts)
 
 

@@ -45,6 +45,8 @@ DEFAULT_K = {"shortest-correct": 1, "keep-k-correct": 4, "consensus": 1, "diffic
 
 @dataclass(frozen=True)
 class SelectConfig:
+    """`curate select` options; `name` is the selection id (None: policy + parameter hash)."""
+
     policy: str
     k: int | None = None                    # None: the policy's default (DEFAULT_K)
     seed: int = 0                           # keep-k-correct's order
@@ -59,6 +61,7 @@ class SelectConfig:
     min_tokens: int | None = None
     max_tokens: int | None = None
     length_fence: float | None = 3.0        # Tukey fence factor on log length; None: off
+    name: str | None = None                 # the selection id; not a selection parameter
 
     def resolved_k(self) -> int:
         return self.k if self.k is not None else DEFAULT_K[self.policy]
@@ -66,6 +69,8 @@ class SelectConfig:
 
 @dataclass
 class SelectResult:
+    """What `curate select` prints: the selection's size and the samples each filter dropped."""
+
     selection_id: str
     policy: str
     n_samples: int
@@ -131,16 +136,16 @@ LEFT JOIN problem_duplicates d ON d.problem_id = s.problem_id
 """
 
 
-def select(store: Store, config: SelectConfig, name: str | None = None) -> SelectResult:
-    """Apply the filters and the policy; record the selection under `name` (or a derived id)."""
+def run(store: Store, config: SelectConfig) -> SelectResult:
+    """Apply the filters and the policy; record the selection under `config.name` (or a derived id)."""
     validate(config)
-    params = {**asdict(config), "k": config.resolved_k()}
-    selection_id = name or f"{config.policy}-{hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]}"
+    params = {**{k: v for k, v in asdict(config).items() if k != "name"}, "k": config.resolved_k()}
+    selection_id = config.name or f"{config.policy}-{hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]}"
     pool = store.query(POOL_SQL)
     if pool.height == 0:
         raise BadInput("no scored samples: run `curate score` first", field="scores")
-    run_id = store.start_run("select", {**params, "selection_id": selection_id})
-    try:
+    with store.run("select", {**params, "selection_id": selection_id}) as record:
+        run_id = record.run_id
         judged = apply_filters(pool, config)
         dropped = dict(judged.filter(pl.col("drop_reason").is_not_null())["drop_reason"].value_counts().iter_rows())
         eligible = judged.filter(pl.col("drop_reason").is_null())
@@ -158,10 +163,7 @@ def select(store: Store, config: SelectConfig, name: str | None = None) -> Selec
                 "n_samples": selections.height, "n_problems": n_problems, "run_id": run_id,
             }])
             store.insert_frame("selections", selections)
-            store.finish_run(run_id, "ok", {"selected": selections.height, "problems": n_problems, "dropped": dropped})
-    except BaseException as error:
-        store.finish_run(run_id, "failed", error=f"{type(error).__name__}: {error}")
-        raise
+        record.counts = {"selected": selections.height, "problems": n_problems, "dropped": dropped}
     return SelectResult(selection_id, config.policy, selections.height, n_problems, pool.height, dropped, params)
 
 

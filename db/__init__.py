@@ -1,6 +1,6 @@
 """The DuckDB store shared by every stage (see db/store.py for the contract)."""
 
 from db.errors import BadInput, StoreLocked
-from db.store import DEFAULT_DB, Store, migrate, open_store, resolve_db_path
+from db.store import DEFAULT_DB, RunRecord, Store, migrate, open_store, resolve_db_path, stage_store
 
-__all__ = ["BadInput", "StoreLocked", "Store", "open_store", "migrate", "resolve_db_path", "DEFAULT_DB"]
+__all__ = ["BadInput", "StoreLocked", "Store", "open_store", "migrate", "resolve_db_path", "DEFAULT_DB", "RunRecord", "stage_store"]

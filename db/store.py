@@ -16,16 +16,21 @@ INSERT OR IGNORE so re-running a stage adds nothing.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import os
 import re
+import signal
+import threading
 import time
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Callable, Iterator, Literal
 
 import duckdb
 import polars as pl
@@ -67,6 +72,25 @@ def _lock_message(path: Path, error: Exception) -> str:
         f"wait for that command to finish (or stop it), then run this one again. "
         f"Read-only queries work meanwhile only if the writer is closed."
     )
+
+
+@dataclass
+class RunRecord:
+    """A run being recorded by `Store.run`: the stage fills in `counts`, and sets `status` when it
+    leaves work undone (failed samples, a spent budget) so the run is not marked ok.
+
+    `counts_of`, when set, is called at the end instead of reading `counts`, so a stage that is
+    interrupted or fails midway still records how far it got.
+    """
+
+    run_id: str
+    counts: dict = field(default_factory=dict)
+    status: str = "ok"
+    error: str | None = None
+    counts_of: Callable[[], dict] | None = None
+
+    def final_counts(self) -> dict:
+        return self.counts_of() if self.counts_of is not None else self.counts
 
 
 class Store:
@@ -163,6 +187,32 @@ class Store:
         return self.insert_frame(table, pl.DataFrame(rows, infer_schema_length=None), on_conflict)
 
     # -- runs ------------------------------------------------------------------------------
+    @contextmanager
+    def run(self, kind: str, config: Any = None) -> Iterator[RunRecord]:
+        """Record one stage invocation in `runs` and mark how it ended.
+
+        `config` (a dataclass or a mapping) is stored as JSON with the library versions. The run
+        ends "interrupted" on Ctrl-C or SIGTERM (turned into KeyboardInterrupt while the run is
+        open), "failed" on any other exception (re-raised either way), else with the status the
+        stage set on the yielded `RunRecord` ("ok" unless it left work undone).
+        """
+        record = RunRecord(self.start_run(kind, _config_dict(config)))
+        try:
+            with _sigterm_interrupts():
+                yield record
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            self._end_run(record, "interrupted", "interrupted by the user")
+            raise
+        except BaseException as error:
+            self._end_run(record, "failed", f"{type(error).__name__}: {error}")
+            raise
+        self.finish_run(record.run_id, record.status, record.final_counts(), record.error)
+
+    def _end_run(self, record: RunRecord, status: str, error: str) -> None:
+        # Inside an enclosing transaction the run row rolls back with the stage's writes.
+        if not self._depth:
+            self.finish_run(record.run_id, status, record.final_counts(), error)
+
     def start_run(self, kind: str, config: dict | None = None) -> str:
         """Record a stage invocation; returns its run_id."""
         run_id = f"{kind}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
@@ -177,6 +227,35 @@ class Store:
             "UPDATE runs SET finished_at = current_timestamp, status = ?, counts = ?, error = ? WHERE run_id = ?",
             [status, json.dumps(counts or {}, default=str), error, run_id],
         )
+
+
+def _config_dict(config: Any) -> dict:
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return dataclasses.asdict(config)
+    return dict(config or {})
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt in this process (main thread only), so the run is marked
+    interrupted and open transactions roll back; the previous handler is restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    owner = os.getpid()
+
+    def interrupt(signum: int, frame: Any) -> None:
+        if os.getpid() != owner:  # a forked worker inherited this handler: die as SIGTERM means
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise KeyboardInterrupt("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def package_versions() -> dict[str, str]:
@@ -221,6 +300,25 @@ def open_store(path: str | os.PathLike | None = None, *, read_only: bool = False
     if not read_only:
         migrate(store)
     return store
+
+
+@contextmanager
+def stage_store(path: str | os.PathLike | None = None) -> Iterator[Store]:
+    """The store opened for one command. A store this call created is deleted again when the
+    command stops on bad input, so a refused command leaves no empty store behind."""
+    db_path = resolve_db_path(path)
+    created = not db_path.exists()
+    store = open_store(db_path)
+    try:
+        yield store
+    except BadInput:
+        store.close()
+        if created:
+            db_path.unlink(missing_ok=True)
+            db_path.with_name(db_path.name + ".wal").unlink(missing_ok=True)
+        raise
+    finally:
+        store.close()
 
 
 def migrate(store: Store) -> list[int]:

@@ -259,9 +259,9 @@ def ingest_problem_file(store: Store, path: Path, source: str | None) -> list[st
 
     Problems already stored keep their stored gold answer (`curate ingest --update` replaces it).
     """
-    from curate.ingest import IngestOptions, parse_problems
+    from curate.ingest import IngestConfig, parse_problems
 
-    _source, frame, _duplicates = parse_problems(path, IngestOptions(source=source))
+    _source, frame, _duplicates = parse_problems(path, IngestConfig(path, source=source))
     store.insert_frame("problems", frame, on_conflict="ignore")
     return frame["problem_id"].to_list()
 

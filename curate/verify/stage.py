@@ -15,14 +15,14 @@ Command: `curate verify [--db PATH] [--workers W] [--timeout S] [--strict-form] 
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
+from dataclasses import dataclass
 
 import polars as pl
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from curate.traces import full_response
 from curate.verify.checker import Verifier, verifier_name
-from db import BadInput, open_store
+from db import BadInput, Store
 from db.console import stderr
 
 BATCH_SIZE = 500
@@ -52,51 +52,54 @@ def _pending_ids(store, verifier: str, model: str | None, reverify: bool, limit:
     return ids, skipped
 
 
-def verify_store(
-    db: str | Path | None,
-    workers: int | None = None,
-    timeout: float = 5.0,
-    strict_form: bool = False,
-    limit: int | None = None,
-    model: str | None = None,
-    reverify: bool = False,
-    show_progress: bool = True,
-) -> dict[str, int]:
+@dataclass(frozen=True)
+class VerifyConfig:
+    """`curate verify` options."""
+
+    workers: int | None = None      # SymPy worker processes; None: all cores
+    timeout: float = 5.0            # seconds per comparison before its worker is killed
+    strict_form: bool = False       # a correct but unsimplified answer counts as incorrect
+    model: str | None = None        # only samples of this model
+    reverify: bool = False          # recompute verdicts that exist for this verifier version
+    limit: int | None = None        # at most this many samples
+    progress: bool = True           # progress bar on stderr
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Counts per verdict (and samples skipped for want of a gold answer), as stored in `runs`."""
+
+    run_id: str
+    counts: dict[str, int]
+
+
+def run(store: Store, config: VerifyConfig) -> VerifyResult:
     """Verify the store's samples (see module doc); returns the counts also stored in `runs`."""
-    if timeout <= 0:
+    if config.timeout <= 0:
         raise BadInput("the timeout must be positive", field="--timeout")
-    if workers is not None and workers < 1:
+    if config.workers is not None and config.workers < 1:
         raise BadInput("at least one worker is needed", field="--workers")
-    if limit is not None and limit < 0:
+    if config.limit is not None and config.limit < 0:
         raise BadInput("the limit cannot be negative", field="--limit")
-    verifier = verifier_name(strict_form)
+    verifier = verifier_name(config.strict_form)
     counts: Counter = Counter(verified=0)
-    with open_store(db) as store:
-        if model is not None and not store.scalar("SELECT count(*) FROM samples WHERE model = ?", [model]):
-            raise BadInput(f"no samples of model {model!r}", field="--model")
-        ids, skipped = _pending_ids(store, verifier, model, reverify, limit)
-        counts["skipped_no_gold"] = skipped
-        config = {"verifier": verifier, "workers": workers, "timeout": timeout, "strict_form": strict_form,
-                  "model": model, "reverify": reverify, "limit": limit}
-        run_id = store.start_run("verify", config)
-        status, error = "ok", None
-        try:
-            with Verifier(workers=workers, timeout=timeout, strict_form=strict_form) as checker, \
-                    _progress(show_progress) as progress:
-                task = progress.add_task("verify", total=len(ids))
-                for start in range(0, len(ids), BATCH_SIZE):
-                    batch = ids[start:start + BATCH_SIZE]
-                    _verify_batch(store, checker, batch, verifier, run_id, counts,
-                                  lambda n: progress.advance(task, n))
-        except KeyboardInterrupt:
-            status, error = "interrupted", "interrupted by the user"
-            raise
-        except BaseException as exc:
-            status, error = "failed", f"{type(exc).__name__}: {exc}"
-            raise
-        finally:
-            store.finish_run(run_id, status, dict(counts), error)
-    return dict(counts)
+    model = config.model
+    if model is not None and not store.scalar("SELECT count(*) FROM samples WHERE model = ?", [model]):
+        raise BadInput(f"no samples of model {model!r}", field="--model")
+    ids, skipped = _pending_ids(store, verifier, model, config.reverify, config.limit)
+    counts["skipped_no_gold"] = skipped
+    stored = {"verifier": verifier, "workers": config.workers, "timeout": config.timeout,
+              "strict_form": config.strict_form, "model": model, "reverify": config.reverify, "limit": config.limit}
+    with store.run("verify", stored) as record:
+        record.counts_of = lambda: dict(counts)
+        with Verifier(workers=config.workers, timeout=config.timeout, strict_form=config.strict_form) as checker, \
+                _progress(config.progress) as progress:
+            task = progress.add_task("verify", total=len(ids))
+            for start in range(0, len(ids), BATCH_SIZE):
+                batch = ids[start:start + BATCH_SIZE]
+                _verify_batch(store, checker, batch, verifier, record.run_id, counts,
+                              lambda n: progress.advance(task, n))
+    return VerifyResult(record.run_id, dict(counts))
 
 
 def _verify_batch(store, checker: Verifier, ids: list[str], verifier: str, run_id: str, counts: Counter,

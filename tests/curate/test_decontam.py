@@ -7,7 +7,7 @@ import json
 import pytest
 
 from curate.cli import main
-from curate.decontam import decontaminate, dedup_problems, find_matches, read_benchmark
+from curate.decontam import DecontamConfig, DedupConfig, find_matches, run as decontaminate, run_dedup, read_benchmark
 from db import BadInput, open_store
 from tests.curate.curation_store import add_problems, add_samples, trace
 
@@ -39,7 +39,7 @@ def _candidates(store):
 def test_copies_variants_and_typos_match_but_boilerplate_does_not(db_path, math500):
     store = open_store(db_path)
     _candidates(store)
-    result = decontaminate(store, [math500])
+    result = decontaminate(store, DecontamConfig(against=(math500,)))
     matches = {(r["problem_id"], r["method"]): r for r in result.matches.iter_rows(named=True)}
     assert matches[("copy", "exact")]["matched_item"] == "test/precalculus/807.json"
     assert ("copy", "ngram") not in matches  # an exact match is recorded once
@@ -64,8 +64,8 @@ def test_qwq_prompts_match_after_the_instruction_is_removed(db_path, shared_data
     first = json.loads((shared_data / "Qwen2.5-Math" / "aime24" / "test.jsonl").read_text().splitlines()[0])
     store = open_store(db_path)
     add_problems(store, [{"problem_id": "aime", "question": first["problem"]}])
-    result = decontaminate(store, [shared_data / "QwQ" / "aime24.jsonl",
-                                   shared_data / "Qwen2.5-Math" / "olympiadbench" / "test.jsonl"])
+    result = decontaminate(store, DecontamConfig(against=(shared_data / "QwQ" / "aime24.jsonl",
+                                                          shared_data / "Qwen2.5-Math" / "olympiadbench" / "test.jsonl")))
     assert result.matches.filter(problem_id="aime")["method"].to_list() == ["exact"]
     assert result.matches["benchmark"].to_list() == ["QwQ/aime24.jsonl"]
     store.close()
@@ -77,7 +77,7 @@ def test_eval_set_ingested_as_split_test_is_matched_and_not_checked_itself(db_pa
     items = [json.loads(line) for line in math500.read_text().splitlines()[:5]]
     add_problems(store, [{"problem_id": f"math500:{i['unique_id']}", "question": i["problem"], "split": "test"}
                          for i in items])
-    result = decontaminate(store, [], against_split="test")
+    result = decontaminate(store, DecontamConfig(against_split="test"))
     assert set(result.matches["problem_id"].to_list()) == {"copy", "typo"}
     assert set(result.matches["benchmark"].to_list()) == {"split:test"}
     assert result.checked == 5
@@ -107,7 +107,7 @@ def test_benchmark_without_a_question_field_exits_2_naming_the_line(db_path, tmp
     assert stop.value.code == 2
     assert "bench.jsonl:2" in capsys.readouterr().err
     with pytest.raises(BadInput, match="--against"):
-        decontaminate(open_store(db_path), [])
+        decontaminate(open_store(db_path), DecontamConfig())
 
 
 def test_dedup_marks_exact_and_near_duplicates_and_keeps_the_problem_with_gold(db_path, capsys):
@@ -120,7 +120,7 @@ def test_dedup_marks_exact_and_near_duplicates_and_keeps_the_problem_with_gold(d
         {"problem_id": "t", "question": "Find the sum of all primes below 20.", "split": "test"},
     ])
     add_samples(store, [{"sample_id": "s", "problem_id": "a", **trace("2+3+5+7+11+13+17+19", "77")}])
-    result = dedup_problems(store)
+    result = run_dedup(store, DedupConfig())
     rows = {r["problem_id"]: r for r in result.duplicates.iter_rows(named=True)}
     assert set(rows) == {"a", "c"}
     assert rows["a"]["duplicate_of"] == "b" and rows["a"]["method"] == "exact"

@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 from curate.cli import main
-from curate.export import ExportConfig, assign_split, export
+from curate.export import ExportConfig, assign_split, run as export
 from curate.prompts import render_prompt
-from curate.select import SelectConfig, select
+from curate.select import SelectConfig, run as select
 from db import BadInput, open_store
 from tests.curate.curation_store import (NO_END_TEMPLATE, QWEN_TEMPLATE, R1_DISTILL_TEMPLATE, add_problems, add_review,
                                          add_samples, add_scores, add_verdicts, build_tokenizer)
@@ -38,7 +38,7 @@ def store(db_path):
                          for s in samples])
     add_scores(store, [{"sample_id": s["sample_id"], "problem_id": s["problem_id"], "length_tokens": 20 + 3 * j}
                        for s, j in zip(samples, [0, 1] * 20)])
-    select(store, SelectConfig(policy="keep-k-correct", k=2), name="all")
+    select(store, SelectConfig(policy="keep-k-correct", k=2, name="all"))
     yield store
     store.close()
 

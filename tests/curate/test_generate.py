@@ -13,8 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from curate.cli import app, main
-from curate.generate import GenerateConfig, generate, generation_params, params_hash, sample_id
+from curate.generate import GenerateConfig, generation_params, params_hash, sample_id
 from curate.prompts import DEFAULT_TEMPLATE, render_prompt
+from curate.stages import run_stage
 from curate.testing.openai_server import OpenAIServer
 from db import open_store
 from tests.curate.openai_helpers import add_problems, free_port
@@ -81,7 +82,7 @@ def test_cli_stores_reasoning_content_prompt_usage_cost_and_run(db_path, server)
 def test_inline_think_and_vllm_reasoning_field_are_split_from_content(db_path, style):
     add_problems(db_path, 2)
     with OpenAIServer(reasoning_style=style) as server:
-        generate(db_path, fast(server))
+        run_stage("generate", db_path, fast(server))
     frame = samples(db_path)
     assert set(frame["status"]) == {"ok"}
     for reasoning, content in zip(frame["reasoning"], frame["content"]):
@@ -91,11 +92,11 @@ def test_inline_think_and_vllm_reasoning_field_are_split_from_content(db_path, s
 
 def test_sample_identity_ignores_endpoint_and_concurrency_but_not_temperature(db_path, server):
     ids = add_problems(db_path, 2)
-    generate(db_path, fast(server, samples=2))
+    run_stage("generate", db_path, fast(server, samples=2))
     with OpenAIServer() as other:
-        again = generate(db_path, fast(other, samples=2, concurrency=1, budget_usd=5.0))
+        again = run_stage("generate", db_path, fast(other, samples=2, concurrency=1, budget_usd=5.0))
         assert again.planned == 0 and again.already_done == 4 and other.requests == 0
-    hotter = generate(db_path, fast(server, samples=2, temperature=0.9))
+    hotter = run_stage("generate", db_path, fast(server, samples=2, temperature=0.9))
     assert hotter.planned == 4
     config = fast(server, samples=2)
     digest = params_hash(generation_params(config, DEFAULT_TEMPLATE))
@@ -109,7 +110,7 @@ def test_sample_identity_ignores_endpoint_and_concurrency_but_not_temperature(db
 @pytest.mark.parametrize("fault", ["server_error", "malformed", "empty", "disconnect"])
 def test_transient_fault_is_retried_and_the_sample_stored_once(db_path, server, fault):
     prompt = one_problem(db_path, f"What is 2+2? [[answer: 4]] [[fault: {fault}*2]]")
-    summary = generate(db_path, fast(server))
+    summary = run_stage("generate", db_path, fast(server))
     frame = samples(db_path)
     assert frame["status"].to_list() == ["ok"] and frame["content"][0].endswith("\\boxed{4}$.")
     assert server.prompts_seen()[prompt] == 3 and summary.retries == 2
@@ -117,7 +118,7 @@ def test_transient_fault_is_retried_and_the_sample_stored_once(db_path, server, 
 
 def test_429_waits_for_retry_after_before_retrying(db_path, server):
     prompt = one_problem(db_path, "What is 3+3? [[answer: 6]] [[fault: rate_limit*1]]")
-    generate(db_path, fast(server))
+    run_stage("generate", db_path, fast(server))
     arrivals = [record.at for record in server.log if record.prompt == prompt]
     assert len(arrivals) == 2
     assert arrivals[1] - arrivals[0] >= server.retry_after_s
@@ -126,15 +127,15 @@ def test_429_waits_for_retry_after_before_retrying(db_path, server):
 
 def test_hung_connection_times_out_and_is_retried(db_path, server):
     prompt = one_problem(db_path, "What is 5+5? [[answer: 10]] [[fault: hang*1]]")
-    generate(db_path, fast(server, timeout_s=0.5))
+    run_stage("generate", db_path, fast(server, timeout_s=0.5))
     assert server.prompts_seen()[prompt] == 2
     assert samples(db_path)["status"].to_list() == ["ok"]
 
 
 def test_length_finish_is_truncated_kept_and_never_retried(db_path, server):
     prompt = one_problem(db_path, "Think forever. [[answer: 1]] [[fault: length]]")
-    generate(db_path, fast(server))
-    generate(db_path, fast(server))  # a rerun does not retry it either
+    run_stage("generate", db_path, fast(server))
+    run_stage("generate", db_path, fast(server))  # a rerun does not retry it either
     row = samples(db_path).row(0, named=True)
     assert row["status"] == "truncated" and row["finish_reason"] == "length"
     assert row["reasoning"] and not row["content"]
@@ -143,25 +144,25 @@ def test_length_finish_is_truncated_kept_and_never_retried(db_path, server):
 
 def test_max_tokens_too_small_gives_truncated_samples(db_path, server):
     add_problems(db_path, 2)
-    generate(db_path, fast(server, max_tokens=20))
+    run_stage("generate", db_path, fast(server, max_tokens=20))
     frame = samples(db_path)
     assert set(frame["status"]) == {"truncated"} and set(frame["completion_tokens"]) == {20}
 
 
 def test_empty_after_all_retries_is_final_status_empty(db_path, server):
     prompt = one_problem(db_path, "Say nothing. [[fault: empty]]")
-    generate(db_path, fast(server, max_retries=1))
-    generate(db_path, fast(server, max_retries=1))
+    run_stage("generate", db_path, fast(server, max_retries=1))
+    run_stage("generate", db_path, fast(server, max_retries=1))
     assert samples(db_path)["status"].to_list() == ["empty"]
     assert server.prompts_seen()[prompt] == 2  # one try and one retry, and nothing on the rerun
 
 
 def test_failure_after_retries_is_an_error_row_retried_on_rerun(db_path, server):
     one_problem(db_path, "What is 1+1? [[answer: 2]] [[fault: server_error*3]]")
-    first = generate(db_path, fast(server, max_retries=1))
+    first = run_stage("generate", db_path, fast(server, max_retries=1))
     row = samples(db_path).row(0, named=True)
     assert first.counts["error"] == 1 and row["status"] == "error" and "HTTP 500" in row["error"]
-    second = generate(db_path, fast(server, max_retries=1))
+    second = run_stage("generate", db_path, fast(server, max_retries=1))
     frame = samples(db_path)
     assert second.planned == 1 and frame.height == 1
     assert frame["status"].to_list() == ["ok"] and frame["error"].to_list() == [None]
@@ -193,7 +194,7 @@ def test_budget_without_a_price_is_bad_input(db_path, server):
 def test_budget_stops_sending_before_spend_passes_it(db_path, server):
     add_problems(db_path, 20)
     # Each sample costs about 100 completion tokens x $100/M = $0.01.
-    summary = generate(db_path, fast(server, concurrency=2, price_in=0.0, price_out=100.0, budget_usd=0.05, max_tokens=150))
+    summary = run_stage("generate", db_path, fast(server, concurrency=2, price_in=0.0, price_out=100.0, budget_usd=0.05, max_tokens=150))
     frame = samples(db_path)
     assert summary.status == "budget" and 0 < frame.height < 20
     assert frame["cost_usd"].sum() <= 0.05 + 1e-9
@@ -203,7 +204,7 @@ def test_budget_stops_sending_before_spend_passes_it(db_path, server):
 
 def test_rpm_limit_spaces_requests_after_the_burst(db_path, server):
     add_problems(db_path, 24)
-    generate(db_path, fast(server, rpm=120))  # bursts of 20 (ten seconds' worth), then 2 a second
+    run_stage("generate", db_path, fast(server, rpm=120))  # bursts of 20 (ten seconds' worth), then 2 a second
     arrivals = sorted(record.at for record in server.log)
     assert len(arrivals) == 24 and samples(db_path).height == 24
     assert arrivals[-1] - arrivals[0] >= 1.5  # four requests past the burst at 2 a second
@@ -212,7 +213,7 @@ def test_rpm_limit_spaces_requests_after_the_burst(db_path, server):
 def test_dead_endpoint_does_not_stop_the_live_one(db_path, server):
     add_problems(db_path, 12)
     dead = f"http://127.0.0.1:{free_port()}/v1"
-    summary = generate(db_path, fast(server, base_urls=(dead, server.base_url), concurrency=4, backoff_s=0.2))
+    summary = run_stage("generate", db_path, fast(server, base_urls=(dead, server.base_url), concurrency=4, backoff_s=0.2))
     frame = samples(db_path)
     assert summary.counts["ok"] == 12 and set(frame["endpoint"]) == {server.base_url}
 
@@ -220,7 +221,7 @@ def test_dead_endpoint_does_not_stop_the_live_one(db_path, server):
 def test_hung_endpoint_does_not_stall_the_others(db_path, server):
     add_problems(db_path, 12)
     with OpenAIServer(fault_probability={"hang": 1.0}, hang_s=30) as stuck:
-        summary = generate(db_path, fast(server, base_urls=(stuck.base_url, server.base_url), timeout_s=1.0))
+        summary = run_stage("generate", db_path, fast(server, base_urls=(stuck.base_url, server.base_url), timeout_s=1.0))
     assert summary.counts["ok"] == 12 and set(samples(db_path)["endpoint"]) == {server.base_url}
 
 

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from curate.cli import app
 from curate.generate import sample_id as generate_sample_id
-from curate.import_samples import ImportOptions, import_samples
+from curate.import_samples import ImportConfig
+from curate.stages import run_stage
 from curate.ingest import short_hash
 from curate.traces import split_think
 from db import BadInput, open_store
@@ -79,11 +80,11 @@ def test_math_cot_100_matches_math500_problems_by_question(db_path: Path, shared
 
 def test_ids_agree_with_generate_and_params_tag(db_path: Path, shared_data: Path):
     path = shared_data / MATH_COT
-    result = import_samples(db_path, path, ImportOptions(model="m"))
+    result = run_stage("import-samples", db_path, ImportConfig(path, model="m"))
     assert result.params_hash == short_hash("imported:math_cot_100.jsonl")
     for row in rows(db_path, "SELECT sample_id, problem_id, model, params_hash, sample_index FROM samples LIMIT 20"):
         assert row["sample_id"] == generate_sample_id(row["problem_id"], row["model"], row["params_hash"], row["sample_index"])
-    tagged = import_samples(db_path, path, ImportOptions(model="m", params_tag="t=0.6"))
+    tagged = run_stage("import-samples", db_path, ImportConfig(path, model="m", params_tag="t=0.6"))
     assert tagged.added == 800 and tagged.params_hash == short_hash("imported:t=0.6")
 
 
@@ -103,7 +104,7 @@ THINK_CASES = [
 def test_sql_think_split_matches_split_think(db_path: Path, tmp_path: Path):
     path = write_jsonl(tmp_path / "cases.jsonl", [
         {"question": f"case {i}", "answer": "1", "response": text} for i, text in enumerate(THINK_CASES)])
-    import_samples(db_path, path, ImportOptions(model="m"))
+    run_stage("import-samples", db_path, ImportConfig(path, model="m"))
     stored = rows(db_path, "SELECT p.question, s.reasoning, s.content, s.status FROM samples s JOIN problems p USING (problem_id)")
     assert len(stored) == len(THINK_CASES)
     for row in stored:
@@ -120,7 +121,7 @@ def test_separate_reasoning_fields_and_finish_reason(db_path: Path, tmp_path: Pa
         {"question": "1+1?", "answer": "2", "reasoning_content": "one plus", "content": "", "finish_reason": "length"},
         {"question": "1+1?", "answer": "2", "reasoning_content": None, "content": "<think>r</think>\\boxed{2}"},
     ])
-    import_samples(db_path, path, ImportOptions(model="r1"))
+    run_stage("import-samples", db_path, ImportConfig(path, model="r1"))
     stored = rows(db_path, "SELECT sample_index, reasoning, content, status FROM samples ORDER BY sample_index")
     assert stored == [
         {"sample_index": 0, "reasoning": "one plus one", "content": "\\boxed{2}", "status": "ok"},
@@ -167,7 +168,7 @@ def test_json_array_mixing_lists_and_single_completions(db_path: Path, tmp_path:
     path = tmp_path / "mixed.json"
     path.write_text(json.dumps([{"question": "a?", "answer": 3, "responses": ["<think>x</think>3", "y"]},
                                 {"question": "b?", "answer": "4", "response": "<think>z"}]))
-    result = import_samples(db_path, path, ImportOptions(model="m"))
+    result = run_stage("import-samples", db_path, ImportConfig(path, model="m"))
     assert (result.rows, result.samples, result.status_counts) == (2, 3, {"ok": 2, "truncated": 1})
     assert rows(db_path, "SELECT gold_answer FROM problems ORDER BY question") == [{"gold_answer": "3"}, {"gold_answer": "4"}]
 
@@ -239,6 +240,6 @@ def test_bad_line_is_found_after_many_good_rows(db_path: Path, tmp_path: Path):
     path = tmp_path / "late.jsonl"
     path.write_text((good + "\n") * 3000 + '{"question": "q?", "response": 7 8}\n')
     with pytest.raises(BadInput) as caught:
-        import_samples(db_path, path, ImportOptions(model="m"))
+        run_stage("import-samples", db_path, ImportConfig(path, model="m"))
     assert caught.value.line == 3001
     assert counts(db_path) == (0, 0, 0)

@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from curate.cli import app
 from curate.ingest import (
-    IngestOptions, default_source, ingest_file, last_boxed, make_problem_id, normalise_question, question_hash,
+    IngestConfig, default_source, last_boxed, make_problem_id, normalise_question, question_hash,
 )
+from curate.stages import run_stage
 from db import BadInput, open_store
 
 runner = CliRunner()
@@ -78,7 +79,7 @@ def test_ingesting_math500_twice_adds_nothing(db_path: Path, shared_data: Path):
 
 def test_public_set_conventions_give_the_right_gold(db_path: Path, shared_data: Path):
     for relative, _, _ in PUBLIC_SETS:
-        ingest_file(db_path, shared_data / relative)
+        run_stage("ingest", db_path, IngestConfig(shared_data / relative))
     math500 = problem(db_path, "math500/test:test/precalculus/807.json")
     assert math500["gold_answer"] == "\\left( 3, \\frac{\\pi}{2} \\right)"
     assert math500["difficulty"] == "2"
@@ -240,5 +241,5 @@ def test_bad_input_exits_2_and_leaves_the_store_unchanged(case: str, db_path: Pa
 def test_bad_input_raises_from_the_function_too(db_path: Path, tmp_path: Path):
     path = write_jsonl(tmp_path / "x.jsonl", [{"question": "q?"}])
     with pytest.raises(BadInput) as caught:
-        ingest_file(db_path, path, IngestOptions())
+        run_stage("ingest", db_path, IngestConfig(path))
     assert caught.value.field == "answer" and caught.value.line == 1

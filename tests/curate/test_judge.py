@@ -8,7 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from curate.cli import app
-from curate.judge import JudgeConfig, judge, judge_prompt, parse_judgement
+from curate.judge import JudgeConfig, judge_prompt, parse_judgement
+from curate.stages import run_stage
 from curate.testing.openai_server import OpenAIServer
 from db import open_store
 
@@ -80,26 +81,26 @@ def test_cli_judges_unparseable_and_timeout_samples_beside_the_sympy_verdict(sto
 
 
 def test_include_incorrect_also_judges_samples_sympy_rejected(store_with_verdicts, judge_server):
-    judge(store_with_verdicts, JudgeConfig(model=JUDGE, base_urls=(judge_server.base_url,), include_incorrect=True))
+    run_stage("judge", store_with_verdicts, JudgeConfig(model=JUDGE, base_urls=(judge_server.base_url,), include_incorrect=True))
     rows = judge_rows(store_with_verdicts)
     assert set(rows) == {"s-eq", "s-words", "s-slow", "s-units"} and rows["s-units"]["verdict"] == "correct"
 
 
 def test_rerun_judges_only_samples_without_a_settled_judge_verdict(store_with_verdicts, judge_server):
     config = JudgeConfig(model=JUDGE, base_urls=(judge_server.base_url,), limit=2)
-    assert judge(store_with_verdicts, config).candidates == 2
-    second = judge(store_with_verdicts, JudgeConfig(model=JUDGE, base_urls=(judge_server.base_url,)))
+    assert run_stage("judge", store_with_verdicts, config).candidates == 2
+    second = run_stage("judge", store_with_verdicts, JudgeConfig(model=JUDGE, base_urls=(judge_server.base_url,)))
     assert second.candidates == 1 and judge_server.requests == 3
-    assert judge(store_with_verdicts, JudgeConfig(model=JUDGE, base_urls=(judge_server.base_url,))).candidates == 0
+    assert run_stage("judge", store_with_verdicts, JudgeConfig(model=JUDGE, base_urls=(judge_server.base_url,))).candidates == 0
 
 
 def test_reply_without_a_verdict_line_is_unparseable_and_judged_again_later(store_with_verdicts):
     with OpenAIServer(content=lambda prompt, answer: "I think it is probably right.") as rambling:
-        summary = judge(store_with_verdicts, JudgeConfig(model=JUDGE, base_urls=(rambling.base_url,)))
+        summary = run_stage("judge", store_with_verdicts, JudgeConfig(model=JUDGE, base_urls=(rambling.base_url,)))
     assert summary.counts["unparseable"] == 3
     assert {row["verdict"] for row in judge_rows(store_with_verdicts).values()} == {"unparseable"}
     with OpenAIServer(content=grade_like_a_judge) as strict:
-        again = judge(store_with_verdicts, JudgeConfig(model=JUDGE, base_urls=(strict.base_url,)))
+        again = run_stage("judge", store_with_verdicts, JudgeConfig(model=JUDGE, base_urls=(strict.base_url,)))
     assert again.candidates == 3
     assert judge_rows(store_with_verdicts)["s-words"]["verdict"] == "incorrect"
 
@@ -108,7 +109,7 @@ def test_judge_requests_are_retried_like_generation(store_with_verdicts):
     with OpenAIServer(content=grade_like_a_judge, retry_after_s=0.1) as server:
         server.inject("server_error", 2)
         server.inject("rate_limit", 1)
-        summary = judge(store_with_verdicts, JudgeConfig(model=JUDGE, base_urls=(server.base_url,), backoff_s=0.01,
+        summary = run_stage("judge", store_with_verdicts, JudgeConfig(model=JUDGE, base_urls=(server.base_url,), backoff_s=0.01,
                                                           concurrency=1))
         assert server.requests == 6
     assert summary.counts == {"correct": 2, "incorrect": 1, "unparseable": 0, "failed": 0}

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from curate.cli import app, main
-from curate.score import ScoreConfig, cluster_answers, score, text_metrics, word_stats
+from curate.score import ScoreConfig, cluster_answers, run as score, text_metrics, word_stats
 from curate.tokens import token_counter
 from db import open_store
 from tests.curate.curation_store import QWEN_TEMPLATE, add_problems, add_samples, add_verdicts, build_tokenizer, trace

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from curate.cli import main
-from curate.select import SelectConfig, load_config, select
+from curate.select import SelectConfig, load_config, run as select
 from db import BadInput, open_store
 from tests.curate.curation_store import (add_problem_scores, add_problems, add_review, add_samples, add_scores,
                                          add_verdicts, trace)
@@ -112,9 +112,9 @@ def test_difficulty_weighted_uses_the_base_students_eval_run(store):
 
 
 def test_selections_are_recorded_side_by_side_with_their_parameters(store):
-    select(store, SelectConfig(policy="shortest-correct"), name="short")
-    select(store, SelectConfig(policy="keep-k-correct", k=2), name="keep2")
-    select(store, SelectConfig(policy="shortest-correct", max_repetition=0.9), name="short")  # replaces "short"
+    select(store, SelectConfig(policy="shortest-correct", name="short"))
+    select(store, SelectConfig(policy="keep-k-correct", k=2, name="keep2"))
+    select(store, SelectConfig(policy="shortest-correct", max_repetition=0.9, name="short"))  # replaces "short"
     sets = store.query("SELECT selection_id, policy, params, n_samples FROM selection_sets ORDER BY selection_id")
     assert sets["selection_id"].to_list() == ["keep2", "short"]
     assert json.loads(sets["params"][1])["max_repetition"] == 0.9 and sets["n_samples"].to_list() == [4, 2]

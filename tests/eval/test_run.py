@@ -137,9 +137,10 @@ def test_length_study_asks_for_shorter_answers_per_level(db_path: Path, server, 
 
 def test_split_selects_stored_problems_and_a_missing_split_is_bad_input(db_path: Path, server, problems_file: Path,
                                                                         evaluate) -> None:
-    from curate.ingest import IngestOptions, ingest_file
+    from curate.ingest import IngestConfig
+    from curate.stages import run_stage
 
-    ingest_file(db_path, problems_file, IngestOptions(source="toy", split="test"))
+    run_stage("ingest", db_path, IngestConfig(problems_file, source="toy", split="test"))
     code, out, err = evaluate("run", "--name", "by-split", "--base-url", server.url, *ENDPOINT_FLAGS,
                               "--problems", "test", "--source", "toy", "--limit", "2")
     assert code == 0, err

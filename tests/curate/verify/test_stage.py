@@ -7,7 +7,8 @@ import json
 from typer.testing import CliRunner
 
 from curate.cli import app
-from curate.verify.stage import verify_store
+from curate.stages import run_stage
+from curate.verify.stage import VerifyConfig
 from db import open_store
 
 runner = CliRunner()
@@ -59,10 +60,10 @@ def test_verify_command_stores_a_verdict_per_sample_and_skips_missing_gold(db_pa
 
 def test_verify_resumes_and_reverify_recomputes(db_path):
     _fill(db_path)
-    assert verify_store(db_path, workers=1, limit=2, show_progress=False)["verified"] == 2
-    assert verify_store(db_path, workers=1, show_progress=False)["verified"] == 2
-    assert verify_store(db_path, workers=1, show_progress=False)["verified"] == 0
-    assert verify_store(db_path, workers=1, reverify=True, show_progress=False)["verified"] == 4
+    assert run_stage("verify", db_path, VerifyConfig(workers=1, limit=2, progress=False)).counts["verified"] == 2
+    assert run_stage("verify", db_path, VerifyConfig(workers=1, progress=False)).counts["verified"] == 2
+    assert run_stage("verify", db_path, VerifyConfig(workers=1, progress=False)).counts["verified"] == 0
+    assert run_stage("verify", db_path, VerifyConfig(workers=1, reverify=True, progress=False)).counts["verified"] == 4
     assert len(_verdicts(db_path)) == 4
 
 
