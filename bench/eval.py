@@ -9,7 +9,7 @@
    to the project's instant test server (`python -m curate.testing.openai_server`) in its own
    process. Figure: client overhead per sample = (backend wall time - bare loop wall time) /
    samples. Goal: under 2 ms. Samples go to a sink that only keeps them: verification and store
-   writes are not client overhead (the full `run_eval` per-sample time is printed beside it).
+   writes are not client overhead (the full `eval.run.run` per-sample time is printed beside it).
 
 Run: `python bench/eval.py [--prompts 32] [--max-new-tokens 64] [--batch-size 16] [--problems 200]
 [--samples 4] [--device cpu|cuda] [--rounds 2] [--skip-local] [--skip-endpoint]`. Prints a table per figure.
@@ -165,7 +165,8 @@ def full_run(url: str, samples: int) -> None:
     """The whole `evaluate run` per sample (HTTP, verification, store writes), for context."""
     import json
 
-    from eval.run import EvalConfig, run_eval
+    from db import open_store
+    from eval.run import EvalConfig, run as run_eval
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "problems.jsonl"
@@ -174,7 +175,8 @@ def full_run(url: str, samples: int) -> None:
         config = EvalConfig(name="bench", model="bench", base_url=url, problems=str(path), samples=samples,
                             max_tokens=4096, progress=False)
         started = time.perf_counter()
-        [result] = run_eval(Path(folder) / "bench.duckdb", config)
+        with open_store(Path(folder) / "bench.duckdb") as store:
+            [result] = run_eval(store, config).runs
         seconds = time.perf_counter() - started
         print(f"full `evaluate run` (verify + store included): {result.samples} samples in {seconds:.2f} s, "
               f"{1000 * seconds / result.samples:.1f} ms/sample, pass@1 {result.pass_at_1.mean:.2f}")

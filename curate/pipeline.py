@@ -8,7 +8,7 @@ Contract
   stage runs, so a typo never silently drops a setting.
 - Each curate stage is called as the CLI calls it, `curate.stages.run_stage(command, db,
   config)`, never a subprocess; train, eval and report call `train.sft.train_sft`,
-  `eval.run.run_eval` and `eval.report.build_report`. A stage table's keys are the fields of
+  `eval.run.run` and `eval.report.build_report`. A stage table's keys are the fields of
   that stage's config dataclass (IngestConfig, GenerateConfig, SelectConfig, SFTConfig,
   EvalConfig, ...), plus the few the pipeline adds (documented per stage in README.md).
 - Paths: inputs (problem files, traces, benchmark files) are relative to the working directory,
@@ -42,7 +42,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from curate.stages import run_stage
-from db import BadInput, open_store
+from db import BadInput, open_store, stage_store
+from db.store import recorded_run
 from db.console import stderr
 
 STAGE_RUN_KIND = "pipeline-stage"
@@ -209,7 +210,8 @@ def run_generate(context: StageContext, table: dict) -> dict:
     summary = run_stage("generate", context.db, GenerateConfig(**_with_base_urls(table)))
     print_summary(summary)
     if summary.status != "ok":
-        raise RuntimeError(f"generation stopped ({summary.status}: {summary.stop_reason}); rerun to continue")
+        why = summary.stop_reason or f"{summary.counts['error']} sample(s) failed after retries"
+        raise RuntimeError(f"generation stopped ({summary.status}: {why}); rerun to continue")
     return {"run_id": summary.run_id, **summary.counts, "cost_usd": summary.cost_usd}
 
 
@@ -396,7 +398,7 @@ def check_eval(table: dict, source: str) -> None:
 
 
 def run_eval_stage(context: StageContext, table: dict) -> dict:
-    from eval.run import EvalConfig, run_eval
+    from eval.run import EvalConfig, run as run_eval
 
     defaults = {k: v for k, v in table.items() if k != "runs"}
     names, pass_at_1 = [], {}
@@ -415,7 +417,8 @@ def run_eval_stage(context: StageContext, table: dict) -> dict:
         for key in ("seeds", "word_budgets"):
             if key in values:
                 values[key] = tuple(values[key])
-        results = run_eval(context.db, EvalConfig(**values))
+        with stage_store(context.db) as store:
+            results = run_eval(store, EvalConfig(**values)).runs
         missing = sum(result.missing for result in results)
         if missing:
             raise RuntimeError(f"eval run {values['name']}: {missing} sample(s) missing after retries; rerun to fill them in")
@@ -547,19 +550,11 @@ def run_pipeline(config: PipelineConfig, *, from_stage: str | None = None) -> li
             stderr.print(f"[dim]== {name}: done earlier with this config, skipped[/]")
             continue
         stderr.print(f"[bold]== {name}[/]")
-        with open_store(config.db) as store:
-            run_id = store.start_run(STAGE_RUN_KIND, {"stage": name, "fingerprint": stage_fingerprint, "table": table})
-        started, started_cpu = time.perf_counter(), time.process_time()
-        try:
-            outputs = _jsonable(STAGES[name].run(context, table))
-        except BaseException as error:
-            status = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
-            with open_store(config.db) as store:
-                store.finish_run(run_id, status, error=f"{type(error).__name__}: {error}")
-            raise
-        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - started_cpu
-        with open_store(config.db) as store:
-            store.finish_run(run_id, "ok", counts=outputs)
+        stage_config = {"stage": name, "fingerprint": stage_fingerprint, "table": table}
+        with recorded_run(config.db, STAGE_RUN_KIND, stage_config) as record:
+            started, started_cpu = time.perf_counter(), time.process_time()
+            outputs = record.counts = _jsonable(STAGES[name].run(context, table))
+            seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - started_cpu
         context.outputs[name] = outputs
         results.append(StageResult(name, "ran", seconds, cpu_seconds, outputs))
     return results

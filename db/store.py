@@ -197,21 +197,14 @@ class Store:
         stage set on the yielded `RunRecord` ("ok" unless it left work undone).
         """
         record = RunRecord(self.start_run(kind, _config_dict(config)))
-        try:
-            with _sigterm_interrupts():
-                yield record
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            self._end_run(record, "interrupted", "interrupted by the user")
-            raise
-        except BaseException as error:
-            self._end_run(record, "failed", f"{type(error).__name__}: {error}")
-            raise
-        self.finish_run(record.run_id, record.status, record.final_counts(), record.error)
 
-    def _end_run(self, record: RunRecord, status: str, error: str) -> None:
-        # Inside an enclosing transaction the run row rolls back with the stage's writes.
-        if not self._depth:
-            self.finish_run(record.run_id, status, record.final_counts(), error)
+        def finish(status: str, error: str | None, raised: bool) -> None:
+            # A run that raised inside an enclosing transaction rolls back with the stage's writes.
+            if not (raised and self._depth):
+                self.finish_run(record.run_id, status, record.final_counts(), error)
+
+        with _ending(record, finish):
+            yield record
 
     def start_run(self, kind: str, config: dict | None = None) -> str:
         """Record a stage invocation; returns its run_id."""
@@ -227,6 +220,39 @@ class Store:
             "UPDATE runs SET finished_at = current_timestamp, status = ?, counts = ?, error = ? WHERE run_id = ?",
             [status, json.dumps(counts or {}, default=str), error, run_id],
         )
+
+
+@contextmanager
+def recorded_run(path: str | os.PathLike | None, kind: str, config: Any = None, *,
+                 wait_s: float = 0.0) -> Iterator[RunRecord]:
+    """`Store.run` for work that must not hold the store while it runs (training for hours, the
+    pipeline around stages that open the store themselves): the store at `path` is opened only
+    to record the start and the end."""
+    with open_store(path, wait_s=wait_s) as store:
+        record = RunRecord(store.start_run(kind, _config_dict(config)))
+
+    def finish(status: str, error: str | None, raised: bool) -> None:
+        with open_store(path, wait_s=wait_s) as store:
+            store.finish_run(record.run_id, status, record.final_counts(), error)
+
+    with _ending(record, finish):
+        yield record
+
+
+@contextmanager
+def _ending(record: RunRecord, finish: Callable[[str, str | None, bool], None]) -> Iterator[None]:
+    """How a recorded run ended: interrupted (Ctrl-C, SIGTERM), failed (any other exception,
+    re-raised either way), else the status the stage set."""
+    try:
+        with _sigterm_interrupts():
+            yield
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        finish("interrupted", "interrupted by the user", True)
+        raise
+    except BaseException as error:
+        finish("failed", f"{type(error).__name__}: {error}", True)
+        raise
+    finish(record.status, record.error, False)
 
 
 def _config_dict(config: Any) -> dict:

@@ -62,7 +62,8 @@ def run(
     db: Optional[Path] = DbOption,
 ) -> None:
     """Sample a model on a problem set, verify each sample and store it (resumable)."""
-    from eval.run import DEFAULT_WORD_BUDGETS, EvalConfig, run_eval
+    from db import stage_store
+    from eval.run import DEFAULT_WORD_BUDGETS, EvalConfig, run as run_eval
 
     budgets = _int_list(word_budgets, "--word-budgets")
     levels = length_levels if length_levels is not None else (len(budgets) if budgets else 0)
@@ -74,7 +75,8 @@ def run(
         api_key_env=api_key_env, concurrency=concurrency, n_per_request=n_per_request, max_retries=max_retries,
         request_timeout_s=request_timeout, batch_size=batch_size, device=device, verify_workers=verify_workers,
     )
-    results = run_eval(db, config)
+    with stage_store(db) as store:
+        results = run_eval(store, config).runs
     from eval.report import markdown_table, percent
 
     rows = [[r.eval_run_id, str(r.problems), str(r.samples),

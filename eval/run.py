@@ -57,7 +57,7 @@ import polars as pl
 
 from curate.prompts import load_template, render_prompt
 from curate.traces import full_response, split_think
-from db import BadInput, open_store
+from db import BadInput
 from db.console import stderr
 from db.store import Store
 from eval.metrics import Estimate, maj_at_k, pass_at_1, word_count
@@ -148,8 +148,8 @@ class Generated:
 
 
 @dataclass
-class RunResult:
-    """What one eval run holds after this invocation (the CLI prints these)."""
+class EvalRunResult:
+    """What one eval run (a seed, a length level) holds after this invocation."""
 
     eval_run_id: str
     seed: int
@@ -164,6 +164,18 @@ class RunResult:
     mean_words: float | None = None
     mean_tokens: float | None = None
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EvalResult:
+    """What `evaluate run` prints: one EvalRunResult per eval run of the invocation."""
+
+    run_id: str
+    runs: list[EvalRunResult]
+
+    @property
+    def missing(self) -> int:
+        return sum(result.missing for result in self.runs)
 
 
 class Backend(Protocol):
@@ -526,8 +538,8 @@ def make_backend(config: EvalConfig) -> Backend:
 
 # ---- the command ---------------------------------------------------------------------------
 
-def summarize(store: Store, result: RunResult) -> RunResult:
-    """Fill a RunResult's metrics from the stored samples of its run."""
+def summarize(store: Store, result: EvalRunResult) -> EvalRunResult:
+    """Fill a EvalRunResult's metrics from the stored samples of its run."""
     frame = store.query(
         "SELECT problem_id, sample_index, correct, answer_key, words, length_tokens FROM eval_samples "
         "WHERE eval_run_id = ? ORDER BY problem_id, sample_index", [result.eval_run_id])
@@ -542,17 +554,16 @@ def summarize(store: Store, result: RunResult) -> RunResult:
     return result
 
 
-def run_eval(db: str | Path | Store | None, config: EvalConfig, backend: Backend | None = None) -> list[RunResult]:
-    """Run (or resume) every eval run of `config`; returns one RunResult per run."""
+def run(store: Store, config: EvalConfig, backend: Backend | None = None) -> EvalResult:
+    """Run (or resume) every eval run of `config`; a run with samples missing leaves the invocation incomplete."""
     validate(config)
     template = load_template(config.prompt_template)
-    store = db if isinstance(db, Store) else open_store(db)
-    try:
-        with store.transaction():
-            problems = load_problems(store, config)
-        golds = dict(problems.select("problem_id", "gold_answer").iter_rows())
-        runs = sub_runs(config)
-        run_id = store.start_run("eval", {k: v for k, v in asdict(config).items() if k != "progress"})
+    with store.transaction():
+        problems = load_problems(store, config)
+    golds = dict(problems.select("problem_id", "gold_answer").iter_rows())
+    runs = sub_runs(config)
+    with store.run("eval", {k: v for k, v in asdict(config).items() if k != "progress"}) as record:
+        run_id = record.run_id
         plans = []
         for sub in runs:
             with store.transaction():
@@ -566,7 +577,7 @@ def run_eval(db: str | Path | Store | None, config: EvalConfig, backend: Backend
         results = []
         try:
             for sub, jobs in plans:
-                result = RunResult(sub.eval_run_id, sub.seed, sub.length_level, sub.word_budget)
+                result = EvalRunResult(sub.eval_run_id, sub.seed, sub.length_level, sub.word_budget)
                 writer = SampleWriter(store, sub.eval_run_id, golds, config)
                 wanted = sum(len(j.sample_indices) for j in jobs)
                 if jobs:
@@ -580,17 +591,12 @@ def run_eval(db: str | Path | Store | None, config: EvalConfig, backend: Backend
                 results.append(summarize(store, result))
                 for error in result.errors[:5]:
                     stderr.print(f"[yellow]{sub.eval_run_id}: {error}[/]")
-        except BaseException as error:
+        except BaseException:
             for sub, _ in plans:
                 store.execute("UPDATE eval_runs SET status = 'failed' WHERE eval_run_id = ? AND status = 'running'",
                               [sub.eval_run_id])
-            status = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
-            store.finish_run(run_id, status, error=f"{type(error).__name__}: {error}")
             raise
-        store.finish_run(run_id, "ok", counts={
-            "runs": len(results), "generated": sum(r.generated for r in results),
-            "missing": sum(r.missing for r in results)})
-        return results
-    finally:
-        if not isinstance(db, Store):
-            store.close()
+        result = EvalResult(run_id, results)
+        record.counts = {"runs": len(results), "generated": sum(r.generated for r in results), "missing": result.missing}
+        record.status = "incomplete" if result.missing else "ok"
+    return result

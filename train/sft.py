@@ -42,12 +42,15 @@ import torch
 import torch.distributed as dist
 
 from db.errors import BadInput
+from db.store import recorded_run
 from train.data import read_export, render_all
 from train.model import (ALL_LINEAR, ATTENTION, PackedLoss, attach_lora, causal_lm_of, enable_checkpointing,
                          load_model, load_tokenizer, resolve_model, set_row_checkpointing)
 from train.pack import PackedRow, pack_rows, shuffled
 
 MODEL_FILE = "train_model.json"  # beside every saved adapter: which base model (and GGUF file) it belongs to
+
+STORE_WAIT_S = 30.0  # a short write waits this long for another writer (the review app) to finish
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,9 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> SFTConfig:
 
 
 @dataclass
-class RunResult:
+class SeedResult:
+    """One seed's training run (a train_runs row); `train sft` prints one line per seed."""
+
     seed: int
     out_dir: Path
     train_run_id: str
@@ -183,7 +188,7 @@ def lr_factor(step: int, total: int, warmup: int, min_ratio: float) -> float:
 
 def train_sft(data: str | Path, model: str, out: str | Path, config: SFTConfig | None = None, *,
               db: str | Path | None = None, gguf_file: str | None = None, runs: int = 1,
-              resume: bool = True, progress: bool = True) -> list[RunResult]:
+              resume: bool = True, progress: bool = True) -> list[SeedResult]:
     """Train `runs` seeds; returns one result per seed (on rank 0; other ranks get an empty list)."""
     config = config or SFTConfig()
     if runs < 1:
@@ -212,23 +217,19 @@ def train_sft(data: str | Path, model: str, out: str | Path, config: SFTConfig |
                   train_label_tokens=sum(r.label_tokens for r in train_rows))
     meta = {"model": model, "model_path": model_path, "gguf_file": gguf}
 
-    group_run_id = None
-    if env.main:
-        group_run_id = _store_start(db, config, data, model, out, runs)
-    results = []
-    try:
+    results: list[SeedResult] = []
+    # Only rank 0 records; the store is opened for the bookkeeping only, never held while training.
+    recording = recorded_run(db, "train", {**asdict(config), "data": str(data), "model": model, "out": str(out),
+                                           "runs": runs}, wait_s=STORE_WAIT_S) if env.main else nullcontext()
+    with recording as record:
+        group_run_id = record.run_id if record else None
+        if record:
+            record.counts_of = lambda: {"runs": len(results), **summarize(results)}
         for index in range(runs):
             seed = config.seed + index
             run_out = out / f"seed-{seed}" if runs > 1 else out
             results.append(_train_one(replace(config, seed=seed), env, model_path, gguf, meta, train_rows, val_rows,
                                       run_out, data, db, group_run_id, counts, resume, progress))
-    except BaseException as error:
-        if env.main and group_run_id:
-            status = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
-            _store_finish_group(db, group_run_id, status, results, str(error) or type(error).__name__)
-        raise
-    if env.main and group_run_id:
-        _store_finish_group(db, group_run_id, "ok", results, None)
     if env.world > 1:
         dist.destroy_process_group()
     return results if env.main else []
@@ -278,7 +279,7 @@ def _config_key(config: SFTConfig, data: str | Path, meta: dict) -> str:
 def _train_one(config: SFTConfig, env: Dist, model_path: str, gguf: str | None, meta: dict,
                train_rows: list[PackedRow], val_rows: list[PackedRow], out: Path, data: str | Path,
                db: str | Path | None, group_run_id: str | None, counts: dict, resume: bool,
-               progress: bool) -> RunResult:
+               progress: bool) -> SeedResult:
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     attention = _attention(config, env.device)
@@ -454,7 +455,7 @@ def _train_one(config: SFTConfig, env: Dist, model_path: str, gguf: str | None, 
         _store_train_finish(db, state, "early_stopped" if state["stopped"] else "ok")
     if env.world > 1:
         dist.barrier()
-    return RunResult(config.seed, out, state["train_run_id"], "early_stopped" if state["stopped"] else "ok",
+    return SeedResult(config.seed, out, state["train_run_id"], "early_stopped" if state["stopped"] else "ok",
                      state["step"], state["best_step"], state["best_val"], state["last_loss"], state["tokens"], counts)
 
 
@@ -500,13 +501,7 @@ def _progress(enabled: bool, total: int, done: int) -> _Bar:
 def _store(db: str | Path | None):
     from db import open_store
 
-    return open_store(db, wait_s=30.0)
-
-
-def _store_start(db, config: SFTConfig, data, model: str, out: Path, runs: int) -> str:
-    with _store(db) as store, store.transaction():
-        return store.start_run("train", {**asdict(config), "data": str(data), "model": model, "out": str(out),
-                                         "runs": runs})
+    return open_store(db, wait_s=STORE_WAIT_S)
 
 
 def _store_train_run(db, train_run_id: str, group_run_id: str | None, config: SFTConfig, data, meta: dict,
@@ -545,13 +540,7 @@ def _store_train_finish(db, state: dict, status: str) -> None:
              state["train_run_id"]])
 
 
-def _store_finish_group(db, run_id: str, status: str, results: list[RunResult], error: str | None) -> None:
-    counts = {"runs": len(results), **summarize(results)}
-    with _store(db) as store, store.transaction():
-        store.finish_run(run_id, status, counts, error)
-
-
-def summarize(results: list[RunResult]) -> dict:
+def summarize(results: list[SeedResult]) -> dict:
     """Mean and spread (sample std) of best val loss and final train loss over the seeds."""
     out: dict[str, float | None] = {}
     for name in ("best_val_loss", "final_train_loss"):
@@ -561,7 +550,7 @@ def summarize(results: list[RunResult]) -> dict:
     return out
 
 
-def print_results(results: list[RunResult]) -> None:
+def print_results(results: list[SeedResult]) -> None:
     """One line per seed on stdout, plus mean and spread when there are several (no-op when empty)."""
     if not results:
         return

@@ -162,8 +162,14 @@ def test_failure_after_retries_is_an_error_row_retried_on_rerun(db_path, server)
     first = run_stage("generate", db_path, fast(server, max_retries=1))
     row = samples(db_path).row(0, named=True)
     assert first.counts["error"] == 1 and row["status"] == "error" and "HTTP 500" in row["error"]
+    # A run that leaves a failed sample is not ok (it was marked ok before the stage contract).
+    assert first.status == "incomplete"
     second = run_stage("generate", db_path, fast(server, max_retries=1))
     frame = samples(db_path)
+    assert second.status == "ok"
+    with open_store(db_path, read_only=True) as store:
+        statuses = store.query("SELECT status FROM runs WHERE kind = 'generate' ORDER BY started_at")["status"]
+    assert statuses.to_list() == ["incomplete", "ok"]
     assert second.planned == 1 and frame.height == 1
     assert frame["status"].to_list() == ["ok"] and frame["error"].to_list() == [None]
 

@@ -130,6 +130,40 @@ def test_example_configs_are_valid(name: str, monkeypatch: pytest.MonkeyPatch):
     assert {run["name"] for run in config.stages["eval"]["runs"]} >= {"base", "student", "teacher"}
 
 
+def test_a_generate_stage_with_failed_samples_is_not_done_and_runs_again(tmp_path: Path):
+    from curate.testing.openai_server import OpenAIServer
+
+    problems = tmp_path / "problems.jsonl"
+    problems.write_text(json.dumps({"question": "What is 1+1? [[answer: 2]] [[fault: server_error*3]]", "answer": "2"})
+                        + "\n", encoding="utf-8")
+    with OpenAIServer() as server:
+        config_file = tmp_path / "pipeline.toml"
+        config_file.write_text(f"""
+[pipeline]
+dir = "{tmp_path / 'run'}"
+
+[[problems.files]]
+path = "{problems}"
+
+[generate]
+model = "deepseek-reasoner"
+base_url = "{server.base_url}"
+samples = 1
+max_retries = 1
+backoff_s = 0.01
+""", encoding="utf-8")
+        first = runner.invoke(app, ["run", str(config_file)])
+        assert first.exit_code == 1 and "1 sample(s) failed after retries" in str(first.exception)
+        db = tmp_path / "run" / "traces.duckdb"
+        # Before, the stage was recorded ok with its sample failed, and a rerun skipped it.
+        assert stage_runs(db) == [("problems", "ok"), ("generate", "failed")]
+        again = runner.invoke(app, ["run", str(config_file)])
+        assert again.exit_code == 0, again.output
+    assert stage_runs(db)[2:] == [("generate", "ok")]
+    with open_store(db, read_only=True) as store:
+        assert store.scalar("SELECT status FROM samples") == "ok"
+
+
 def test_teacher_behind_an_endpoint_from_problems_to_report(tmp_path: Path):
     from curate.testing.openai_server import OpenAIServer
 

@@ -1,13 +1,17 @@
 """The store: migrations give the same schema fresh or step by step, transactions roll back,
-bulk inserts ignore or replace, another process's lock is reported clearly, and `curate sql` /
-`curate stats` work as a user types them."""
+bulk inserts ignore or replace, another process's lock is reported clearly, `curate sql` /
+`curate stats` work as a user types them, and `Store.run` records how a stage ended."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -17,7 +21,7 @@ from typer.testing import CliRunner
 
 import db.store
 from curate.cli import app
-from db import StoreLocked, open_store
+from db import BadInput, StoreLocked, open_store, stage_store
 
 runner = CliRunner()
 
@@ -179,3 +183,90 @@ def test_stats_and_sql_on_a_missing_store_exit_2(tmp_path: Path):
 def test_empty_store_stats_says_how_to_start(db_path: Path):
     result = runner.invoke(app, ["stats", "--db", str(db_path)])
     assert result.exit_code == 0 and "curate ingest" in result.stdout
+
+
+# ---- Store.run: the one record of a stage invocation ---------------------------------------------
+
+@dataclass(frozen=True)
+class ToyConfig:
+    limit: int = 3
+    path: Path = Path("x.jsonl")
+
+
+def run_row(store, run_id: str) -> dict:
+    return store.query("SELECT * FROM runs WHERE run_id = ?", [run_id]).row(0, named=True)
+
+
+def test_run_records_config_versions_counts_and_ok(db_path: Path):
+    with open_store(db_path) as store:
+        with store.run("toy", ToyConfig()) as record:
+            record.counts = {"rows": 2}
+        row = run_row(store, record.run_id)
+    assert row["kind"] == "toy" and row["status"] == "ok" and row["finished_at"] is not None
+    assert json.loads(row["config"]) == {"limit": 3, "path": "x.jsonl"}
+    assert json.loads(row["counts"]) == {"rows": 2} and "duckdb" in json.loads(row["versions"])
+
+
+def test_run_that_leaves_work_undone_is_not_ok(db_path: Path):
+    with open_store(db_path) as store:
+        with store.run("toy", {}) as record:
+            record.status, record.counts = "incomplete", {"failed": 1}
+        assert run_row(store, record.run_id)["status"] == "incomplete"
+
+
+def test_run_marks_failed_with_the_error_and_the_counts_so_far_and_reraises(db_path: Path):
+    done = []
+    with open_store(db_path) as store:
+        with pytest.raises(ValueError, match="bad row"):
+            with store.run("toy", {}) as record:
+                record.counts_of = lambda: {"done": len(done)}
+                done.append(1)
+                raise ValueError("bad row")
+        row = run_row(store, record.run_id)
+    assert row["status"] == "failed" and row["error"] == "ValueError: bad row"
+    assert json.loads(row["counts"]) == {"done": 1}
+
+
+def test_run_marks_ctrl_c_and_sigterm_interrupted_and_restores_the_sigterm_handler(db_path: Path):
+    before = signal.getsignal(signal.SIGTERM)
+    with open_store(db_path) as store:
+        with pytest.raises(KeyboardInterrupt):
+            with store.run("toy", {}) as ctrl_c:
+                raise KeyboardInterrupt
+        with pytest.raises(KeyboardInterrupt):
+            with store.run("toy", {}) as terminated:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)  # the handler raises before this ends
+        assert run_row(store, ctrl_c.run_id)["status"] == "interrupted"
+        assert run_row(store, terminated.run_id)["status"] == "interrupted"
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_run_inside_a_transaction_that_fails_leaves_no_trace(db_path: Path):
+    with open_store(db_path) as store:
+        with pytest.raises(RuntimeError):
+            with store.transaction(), store.run("toy", {}):
+                store.insert_frame("problems", problem_frame())
+                raise RuntimeError("stage failed")
+        assert store.scalar("SELECT count(*) FROM runs") == 0
+        assert store.scalar("SELECT count(*) FROM problems") == 0
+
+
+def test_recorded_run_does_not_hold_the_store_while_the_work_runs(db_path: Path):
+    with db.store.recorded_run(db_path, "long", ToyConfig()) as record:
+        with open_store(db_path, read_only=True) as reader:  # refused while this process holds a writer
+            assert reader.scalar("SELECT status FROM runs WHERE run_id = ?", [record.run_id]) == "running"
+        record.counts = {"steps": 60}
+    with open_store(db_path, read_only=True) as store:
+        row = run_row(store, record.run_id)
+    assert row["status"] == "ok" and json.loads(row["counts"]) == {"steps": 60}
+
+
+def test_a_command_refused_on_bad_input_leaves_no_new_store_behind(tmp_path: Path, db_path: Path):
+    fresh = tmp_path / "new" / "fresh.duckdb"
+    for path in (fresh, db_path):
+        with pytest.raises(BadInput):
+            with stage_store(path) as store:
+                store.execute("SELECT 1")
+                raise BadInput("no such file", file="x.jsonl")
+    assert not fresh.exists() and db_path.exists()

@@ -8,8 +8,14 @@ from pathlib import Path
 import pytest
 
 from db import open_store
-from eval.run import EvalConfig, run_eval
+from eval.run import EvalConfig, EvalRunResult, run as run_eval
 from tests.random_model import build_random_adapter, build_random_model
+
+
+def eval_runs(db_path: Path, config: EvalConfig) -> list[EvalRunResult]:
+    """`evaluate run` as the CLI calls it: the store open around the stage."""
+    with open_store(db_path) as store:
+        return run_eval(store, config).runs
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +47,7 @@ def test_local_run_with_adapter(db_path: Path, problems_file: Path, random_model
     adapter = build_random_adapter(tmp_path / "adapter", random_model_dir)
     config = EvalConfig(name="tuned", model=str(random_model_dir), adapter=str(adapter), problems=str(problems_file),
                         limit=1, max_tokens=4, device="cpu", progress=False)
-    [result] = run_eval(db_path, config)
+    [result] = eval_runs(db_path, config)
     assert (result.samples, result.missing) == (1, 0)
     with open_store(db_path, read_only=True) as store:
         assert store.scalar("SELECT adapter FROM eval_runs") == str(adapter)
@@ -56,7 +62,7 @@ def test_tiny_real_model_solves_an_easy_problem(db_path: Path, tmp_path: Path) -
     template.write_text("{question} Reply with the final answer in the form \\boxed{{N}}.")
     config = EvalConfig(name="tiny", model="tiny", problems=str(path), samples=2, temperature=0.0,
                         max_tokens=64, prompt_template=str(template), device="cpu", progress=False)
-    [result] = run_eval(db_path, config)
+    [result] = eval_runs(db_path, config)
     assert result.samples == 2
     with open_store(db_path, read_only=True) as store:
         answers = store.query("SELECT content, answer, verdict, finish_reason FROM eval_samples ORDER BY sample_index")

@@ -8,9 +8,15 @@ from pathlib import Path
 import pytest
 
 from db import open_store
-from eval.run import EvalConfig, run_eval, sub_runs
+from eval.run import EvalConfig, EvalRunResult, run as run_eval, sub_runs
 
 ENDPOINT_FLAGS = ("--model", "scripted", "--temperature", "0.6", "--max-tokens", "64")
+
+
+def eval_runs(db_path: Path, config: EvalConfig) -> list[EvalRunResult]:
+    """`evaluate run` as the CLI calls it: the store open around the stage."""
+    with open_store(db_path) as store:
+        return run_eval(store, config).runs
 
 
 def stored(db_path: Path, sql: str, params=None):
@@ -73,7 +79,7 @@ def test_server_capping_choices_is_asked_again_for_the_rest(db_path: Path, serve
     server.max_n = 3
     config = EvalConfig(name="capped", model="scripted", base_url=server.url, problems=str(problems_file),
                         samples=4, max_tokens=64, progress=False)
-    [result] = run_eval(db_path, config)
+    [result] = eval_runs(db_path, config)
     assert (result.samples, result.missing) == (12, 0)
     assert sorted(r["n"] for r in server.requests) == [1, 1, 1, 4, 4, 4]
     assert result.pass_at_1.mean == pytest.approx(7 / 12)
@@ -82,7 +88,7 @@ def test_server_capping_choices_is_asked_again_for_the_rest(db_path: Path, serve
 def test_one_sample_per_request(db_path: Path, server, problems_file: Path) -> None:
     config = EvalConfig(name="single", model="scripted", base_url=server.url, problems=str(problems_file),
                         samples=2, n_per_request=1, max_tokens=64, progress=False)
-    [result] = run_eval(db_path, config)
+    [result] = eval_runs(db_path, config)
     assert result.samples == 6
     assert [r["n"] for r in server.requests] == [1] * 6
     # n = 1: the usage belongs to the one sample
@@ -95,7 +101,7 @@ def test_server_error_and_empty_answer_are_retried(db_path: Path, server, proble
     server.fail_next = [500]
     config = EvalConfig(name="flaky", model="scripted", base_url=server.url, problems=str(problems_file),
                         samples=1, limit=1, max_tokens=64, max_retries=2, progress=False)
-    [result] = run_eval(db_path, config)
+    [result] = eval_runs(db_path, config)
     assert (result.samples, result.missing) == (1, 0)
     assert len(server.requests) == 3  # 500, then the empty answer, then the real one
     assert stored(db_path, "SELECT content FROM eval_samples")["content"].to_list() == ["Now \\boxed{5}."]
@@ -161,8 +167,8 @@ def test_strict_form_counts_unsimplified_answers_wrong(db_path: Path, server, tm
                        progress=False)
     strict = EvalConfig(name="strict", model="scripted", base_url=server.url, problems=str(path), max_tokens=64,
                         strict_form=True, progress=False)
-    assert run_eval(db_path, loose)[0].pass_at_1.mean == 1.0
-    assert run_eval(db_path, strict)[0].pass_at_1.mean == 0.0
+    assert eval_runs(db_path, loose)[0].pass_at_1.mean == 1.0
+    assert eval_runs(db_path, strict)[0].pass_at_1.mean == 0.0
     assert stored(db_path, "SELECT form_ok FROM eval_samples WHERE eval_run_id = 'strict'")["form_ok"][0] is False
 
 
@@ -189,6 +195,8 @@ def test_failed_request_leaves_samples_missing_until_a_rerun(db_path: Path, serv
     code, _out, err = evaluate(*args)
     assert code == 1 and "1 sample(s) failed" in err
     assert stored(db_path, "SELECT status FROM eval_runs")["status"][0] == "incomplete"
+    # The runs row says so too (it said ok before the stage contract).
+    assert stored(db_path, "SELECT status FROM runs WHERE kind = 'eval'")["status"][0] == "incomplete"
     code, out, err = evaluate(*args)
     assert code == 0, err
     assert stored(db_path, "SELECT status, (SELECT count(*) FROM eval_samples) AS n FROM eval_runs").row(0) == ("ok", 3)
