@@ -7,6 +7,11 @@ Contract
 - Bulk writes go through `Store.insert_frame` (a Polars or Arrow frame registered with DuckDB,
   one INSERT ... SELECT), never row by row. Commands wrap their writes in `Store.transaction()`
   so a failed command leaves the store as it was.
+- Every command records itself in `runs` with `Store.run(kind, config)` (or `recorded_run` when
+  it must not hold the store while it works): config and library versions at the start; at the
+  end ok, the status the stage set when it left work undone (e.g. "incomplete"), failed, or
+  interrupted (Ctrl-C, SIGTERM), with its counts. `stage_store(path)` opens the store for one
+  command and removes a store it created when the command is refused on bad input.
 - DuckDB allows one writing process at a time. Opening a store another process holds raises
   `StoreLocked` naming that process; stages that run long keep write transactions short.
 
@@ -196,17 +201,17 @@ class Store:
         open), "failed" on any other exception (re-raised either way), else with the status the
         stage set on the yielded `RunRecord` ("ok" unless it left work undone).
         """
-        record = RunRecord(self.start_run(kind, _config_dict(config)))
+        record = RunRecord(self._start_run(kind, _config_dict(config)))
 
         def finish(status: str, error: str | None, raised: bool) -> None:
             # A run that raised inside an enclosing transaction rolls back with the stage's writes.
             if not (raised and self._depth):
-                self.finish_run(record.run_id, status, record.final_counts(), error)
+                self._finish_run(record.run_id, status, record.final_counts(), error)
 
         with _ending(record, finish):
             yield record
 
-    def start_run(self, kind: str, config: dict | None = None) -> str:
+    def _start_run(self, kind: str, config: dict | None = None) -> str:
         """Record a stage invocation; returns its run_id."""
         run_id = f"{kind}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self.execute(
@@ -215,7 +220,7 @@ class Store:
         )
         return run_id
 
-    def finish_run(self, run_id: str, status: str = "ok", counts: dict | None = None, error: str | None = None) -> None:
+    def _finish_run(self, run_id: str, status: str = "ok", counts: dict | None = None, error: str | None = None) -> None:
         self.execute(
             "UPDATE runs SET finished_at = current_timestamp, status = ?, counts = ?, error = ? WHERE run_id = ?",
             [status, json.dumps(counts or {}, default=str), error, run_id],
@@ -229,11 +234,11 @@ def recorded_run(path: str | os.PathLike | None, kind: str, config: Any = None, 
     pipeline around stages that open the store themselves): the store at `path` is opened only
     to record the start and the end."""
     with open_store(path, wait_s=wait_s) as store:
-        record = RunRecord(store.start_run(kind, _config_dict(config)))
+        record = RunRecord(store._start_run(kind, _config_dict(config)))
 
     def finish(status: str, error: str | None, raised: bool) -> None:
         with open_store(path, wait_s=wait_s) as store:
-            store.finish_run(record.run_id, status, record.final_counts(), error)
+            store._finish_run(record.run_id, status, record.final_counts(), error)
 
     with _ending(record, finish):
         yield record

@@ -72,8 +72,8 @@ def test_transaction_rolls_back_everything_including_nested(db_path: Path):
         with pytest.raises(RuntimeError):
             with store.transaction():
                 store.insert_frame("problems", problem_frame())
-                with store.transaction():           # joins the outer one
-                    store.start_run("test")
+                with store.transaction(), store.run("test"):    # joins the outer one
+                    pass
                 raise RuntimeError("stage failed")
         assert store.scalar("SELECT count(*) FROM problems") == 0
         assert store.scalar("SELECT count(*) FROM runs") == 0
