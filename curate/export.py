@@ -72,6 +72,8 @@ ORDER BY se.problem_id, se.rank, se.sample_id
 
 @dataclass(frozen=True)
 class ExportConfig:
+    """`curate export` options."""
+
     out: str
     format: str = "jsonl"
     selection: str | None = None            # None: the newest selection
@@ -86,6 +88,8 @@ class ExportConfig:
 
 @dataclass
 class ExportResult:
+    """What `curate export` prints: the files with their sha256, the split sizes, what was left out and why."""
+
     export_id: str
     out: Path
     files: dict[str, str]                   # file name -> sha256

@@ -504,6 +504,7 @@ def _check_types(path: Path, line: int | None, record: dict) -> None:
 
 
 def summary_line(result: ImportResult) -> str:
+    """The one line `curate import-samples` prints."""
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(result.status_counts.items())) or "none"
     return (f"{result.model}: {result.samples} samples in {result.rows} rows; added {result.added} ({statuses}), "
             f"unchanged {result.unchanged}; problems matched {result.problems_matched}, created {result.problems_created} "

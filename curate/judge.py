@@ -100,6 +100,7 @@ class JudgeResult:
 
 
 def judge_prompt(question: str, gold: str, response: str) -> str:
+    """The judge's instruction with the problem, its gold answer and the sample's response."""
     return JUDGE_PROMPT.format(question=question.strip(), gold=gold.strip(), response=response.strip())
 
 
@@ -117,6 +118,7 @@ def parse_judgement(text: str | None) -> tuple[str, str | None, str]:
 
 
 def verifier_name(model: str) -> str:
+    """The verifier name a judge model's verdicts are stored under."""
     return f"judge:{model}"
 
 
@@ -222,6 +224,7 @@ def _counts(summary: JudgeResult) -> dict:
 
 
 def print_summary(summary: JudgeResult) -> None:
+    """One line on stderr: samples judged, verdict counts and cost."""
     cost = "unknown" if summary.cost_usd is None else f"${summary.cost_usd:,.4f}"
     counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items())
     stderr.print(f"judge {summary.run_id}: {summary.candidates} samples; {counts}; cost {cost}")

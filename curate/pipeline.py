@@ -351,10 +351,13 @@ def run_export(context: StageContext, table: dict) -> dict:
             "excluded": result.excluded}
 
 
+TRAIN_KEYS = ("model", "out", "data", "gguf_file", "runs")  # train_sft's own arguments; the rest are SFTConfig's
+
+
 def _train_keys() -> frozenset[str]:
     from train.sft import SFTConfig
 
-    return _keys(SFTConfig, add=("model", "out", "data", "gguf_file", "runs"))
+    return _keys(SFTConfig, add=TRAIN_KEYS)
 
 
 def check_train(table: dict, source: str) -> None:
@@ -370,10 +373,10 @@ def run_train(context: StageContext, table: dict) -> dict:
     if data is None:
         raise BadInput("[train] needs data (or an [export] stage before it)", file=context.config.source, field="train.data")
     out = context.output_path(table.get("out", "adapter"))
-    knobs = {k: v for k, v in table.items() if k not in ("model", "out", "data", "gguf_file", "runs")}
-    runs = table.get("runs", 1)
+    knobs = {k: v for k, v in table.items() if k not in TRAIN_KEYS}
+    given = {k: table[k] for k in ("gguf_file", "runs") if k in table}
     results = train_sft(context.input_path(data, "train.data"), table["model"], out, load_config(None, **knobs),
-                        db=context.db, gguf_file=table.get("gguf_file"), runs=runs)
+                        db=context.db, **given)
     print_results(results)
     adapters = [str(result.out_dir / "adapter") for result in results]
     return {"out": str(out), "adapters": adapters, "model": table["model"],

@@ -59,6 +59,8 @@ LEFT JOIN verdict_current v ON v.sample_id = s.sample_id
 
 @dataclass(frozen=True)
 class ScoreConfig:
+    """`curate score` options (flag --timeout is `equivalence_timeout`)."""
+
     tokenizer: str | None = None      # HF tokenizer dir, .gguf file or hub name; None: Qwen BPE
     ngram: int = 10                   # words per n-gram for repetition_ratio
     batch_size: int = 2000            # samples per Polars batch (bounds memory)
@@ -68,6 +70,8 @@ class ScoreConfig:
 
 @dataclass
 class ScoreResult:
+    """Counts of the scored samples and problems; the CLI prints `summary_frame` beside them."""
+
     run_id: str
     n_samples: int
     n_problems: int
@@ -164,6 +168,8 @@ def _combine(left: pl.Expr, right: pl.Expr) -> pl.Expr:
 
 @dataclass(frozen=True)
 class Clustering:
+    """Answer clusters of one problem's samples: cluster per sample, and per cluster its representative text, key and size."""
+
     cluster: list[int | None]          # per sample, 1 = majority; None without an answer
     representatives: dict[int, str]    # cluster -> most frequent answer string in it
     keys: dict[int, str | None]        # cluster -> canonical key (None when its answers have none)

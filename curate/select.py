@@ -109,6 +109,7 @@ def load_config(path: str | Path | None, overrides: dict) -> SelectConfig:
 
 
 def validate(config: SelectConfig) -> None:
+    """Refuse (BadInput naming the flag) a config no policy can run."""
     if config.policy not in POLICIES:
         raise BadInput(f"unknown policy {config.policy!r}; use one of {', '.join(POLICIES)}", field="--policy")
     if config.k is not None and config.k < 1:

@@ -20,6 +20,8 @@ from db.store import stage_store
 
 @dataclass(frozen=True)
 class Stage:
+    """One row of the command table; the module is imported only when the stage is used."""
+
     command: str
     module: str
     config: str              # the config class's name in `module`

@@ -195,6 +195,7 @@ def derived_seed(*parts: object) -> int:
 # ---- plan ----------------------------------------------------------------------------------
 
 def validate(config: EvalConfig) -> None:
+    """Refuse (BadInput naming the flag) settings that cannot run, before any model loads."""
     if not config.name or config.name.strip() != config.name:
         raise BadInput("give the run a name without surrounding spaces", field="--name")
     if config.samples < 1:
@@ -533,6 +534,7 @@ def _empty(reply: tuple) -> bool:
 
 
 def make_backend(config: EvalConfig) -> Backend:
+    """The endpoint backend when `base_url` is set, else local transformers generation."""
     return OpenAIBackend(config) if config.base_url else LocalBackend(config)
 
 
