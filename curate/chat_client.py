@@ -45,6 +45,7 @@ except ImportError:
 
 from curate.pricing import Price
 from curate.traces import split_think
+from db.redact import redact_url
 
 RETRYABLE_FINISHES = ("insufficient_system_resource",)
 KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9*._\-]{4,}")
@@ -97,11 +98,8 @@ class EndpointRejected(Exception):
 
 def public_url(url: str) -> str:
     """The URL without user info, query or fragment: safe to store and print."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+    parts = urlsplit(redact_url(url))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
 @dataclass

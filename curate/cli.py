@@ -6,6 +6,7 @@ stderr. Stage logic lives in the stage modules; nothing here is needed to use th
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -23,6 +24,25 @@ app = typer.Typer(
 )
 
 DbOption = typer.Option(None, "--db", help="Store path (default: $CURATE_DB or ./traces.duckdb).", show_default=False)
+WaitOption = typer.Option(
+    None, "--wait", help="Seconds to wait, with a countdown, for another process to release the store.",
+    show_default=False)
+
+
+@app.callback()
+def _options(wait: Optional[float] = WaitOption) -> None:
+    """Curate teacher reasoning traces: ingest, generate, verify, score, select, review, export."""
+    _set_wait(wait)
+
+
+def _set_wait(wait: float | None) -> None:
+    # open_store reads $CURATE_WAIT, so every command (and the stages it calls) waits alike.
+    if wait is not None:
+        if wait < 0:
+            from db import BadInput
+
+            raise BadInput("must be zero or more seconds", field="--wait")
+        os.environ["CURATE_WAIT"] = str(wait)
 
 
 # ---- foundation: ingest, import-samples, sql, stats ------------------------------------------
@@ -41,6 +61,8 @@ def ingest(
     year_field: Optional[str] = typer.Option(None, "--year-field", help="Field holding the year."),
     update: bool = typer.Option(False, "--update", help="Overwrite stored problems whose gold answer changed."),
     no_gold: bool = typer.Option(False, "--no-gold", help="Accept problems without a gold answer (consensus curation)."),
+    on_duplicate: str = typer.Option(
+        "error", "--on-duplicate", help="A repeated id whose question or gold differs: error (exit 2) or first (keep the first)."),
 ) -> None:
     """Load problems with gold answers; fields are detected for the common public sets."""
     from curate.ingest import IngestConfig, report_ingest
@@ -49,7 +71,8 @@ def ingest(
 
     config = IngestConfig(path=file, source=source, split=split, format=format, question_field=question_field,
                           answer_field=answer_field, id_field=id_field, section_field=section_field,
-                          year_field=year_field, update=update, allow_no_gold=no_gold)
+                          year_field=year_field, update=update, allow_no_gold=no_gold,
+                          on_duplicate=on_duplicate)
     result = run_stage("ingest", db, config)
     report_ingest(result, update)
     stdout.print(
@@ -92,18 +115,23 @@ def sql(
     db: Optional[Path] = DbOption,
     format: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
     max_rows: int = typer.Option(200, "--max-rows", help="Rows shown in table format (csv/json print all)."),
+    allow_files: bool = typer.Option(
+        False, "--allow-files", help="Let the SQL read and write other files (COPY, read_csv, ATTACH); off by default."),
+    wait: Optional[float] = WaitOption,
 ) -> None:
-    """Run SQL against the store (read-only) and print the result."""
+    """Run SQL against the store (read-only, confined to the store) and print the result."""
     from curate.query import run_sql
 
-    run_sql(db, query, format=format, max_rows=max_rows)
+    _set_wait(wait)
+    run_sql(db, query, format=format, max_rows=max_rows, allow_files=allow_files)
 
 
 @app.command()
-def stats(db: Optional[Path] = DbOption) -> None:
+def stats(db: Optional[Path] = DbOption, wait: Optional[float] = WaitOption) -> None:
     """Counts: problems per source and split, samples per model and status, verdicts per model."""
     from curate.query import print_stats
 
+    _set_wait(wait)
     print_stats(db)
 
 
@@ -151,7 +179,10 @@ def generate(
         price_file=str(price_file) if price_file else None, timeout_s=timeout, max_retries=max_retries,
         backoff_s=backoff, batch_size=batch_size, progress=progress,
     )
-    print_summary(run_stage("generate", db, config))
+    summary = run_stage("generate", db, config)
+    print_summary(summary)
+    if summary.status == "incomplete":
+        raise typer.Exit(1)  # samples failed: not done, a rerun retries them
 
 
 @app.command()
@@ -182,7 +213,10 @@ def judge(
         max_retries=max_retries, backoff_s=backoff, price_in=price_in, price_out=price_out,
         price_file=str(price_file) if price_file else None,
     )
-    print_summary(run_stage("judge", db, config))
+    summary = run_stage("judge", db, config)
+    print_summary(summary)
+    if summary.status == "incomplete":
+        raise typer.Exit(1)  # samples not judged: a rerun retries them
 
 
 # ---- end of generate and judge --------------------------------------------------------------
@@ -332,6 +366,8 @@ def export(
     reviewed_only: bool = typer.Option(False, "--reviewed-only", help="Only samples a reviewer accepted."),
     include_contaminated: bool = typer.Option(False, "--include-contaminated", help="Keep problems decontam matched."),
     prompt_template: Optional[Path] = typer.Option(None, "--prompt-template", help="Template file with {question}."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Write into a folder that holds files an export did not write (they may be replaced)."),
     db: Optional[Path] = DbOption,
 ) -> None:
     """Write the selection as a chat-format SFT dataset (train/val by problem) with a dataset card."""
@@ -342,7 +378,7 @@ def export(
     config = ExportConfig(out=str(out), format=format, selection=selection, style=style, val_fraction=val_fraction,
                           seed=seed, tokenizer=tokenizer, reviewed_only=reviewed_only,
                           include_contaminated=include_contaminated,
-                          prompt_template=str(prompt_template) if prompt_template else None)
+                          prompt_template=str(prompt_template) if prompt_template else None, overwrite=overwrite)
     result = run_stage("export", db, config)
     for name, sha in result.files.items():
         stdout.print(f"{result.out / name}  sha256 {sha}", highlight=False, soft_wrap=True)

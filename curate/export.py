@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -46,11 +47,13 @@ import polars as pl
 from curate.prompts import DEFAULT_TEMPLATE, load_template, render_prompt
 from curate.traces import THINK_CLOSE, join_think
 from db.errors import BadInput
-from db.store import Store
+from db.store import Store, process_alive
 
 FORMATS = ("jsonl", "parquet")
 STYLES = ("think", "solution")
 _PROBE_USER, _PROBE_ASSISTANT = "PROBE-QUESTION-7f3a", "PROBE-ANSWER-7f3a"
+MANIFEST = ".curate-export.json"  # names the files an export wrote, so a rerun may replace them
+STAGING_PREFIX = ".export-"      # + pid: staging folders beside --out; a killed export's are removed later
 
 ROWS_SQL = """
 SELECT se.selection_id, se.sample_id, se.problem_id, se.rank, p.source, p.question, p.gold_answer,
@@ -84,6 +87,7 @@ class ExportConfig:
     reviewed_only: bool = False
     include_contaminated: bool = False
     prompt_template: str | None = None      # a template file; None: curate.prompts.DEFAULT_TEMPLATE
+    overwrite: bool = False                 # write into a folder holding files that are not ours
 
 
 @dataclass
@@ -106,6 +110,7 @@ def run(store: Store, config: ExportConfig) -> ExportResult:
         raise BadInput("--out names a directory; train and val files are written inside it", field="--out")
     if out.exists() and not out.is_dir():
         raise BadInput("exists and is not a directory", file=str(out), field="--out")
+    _check_out_folder(out, config.overwrite, store)
     template = load_template(config.prompt_template)
     selection = _resolve_selection(store, config.selection)
     rows = store.query(ROWS_SQL, [selection["selection_id"]])
@@ -297,7 +302,8 @@ def _write(out: Path, examples: pl.DataFrame, config: ExportConfig, store: Store
            excluded: dict[str, int], template: str) -> dict[str, str]:
     """Write split files and the card into a temporary folder beside `out`, then move them in."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))
+    remove_dead_staging(out.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=out.parent))
     try:
         files: dict[str, str] = {}
         for split in ("train", "val"):
@@ -313,13 +319,63 @@ def _write(out: Path, examples: pl.DataFrame, config: ExportConfig, store: Store
         card = dataset_card(examples, config, store, selection, excluded, template, files)
         (staging / "README.md").write_text(card, encoding="utf-8")
         out.mkdir(parents=True, exist_ok=True)
+        # The manifest names every file that may be ours before any moves in, so a kill midway
+        # leaves a folder the next export still recognises as its own.
+        _write_manifest(out, sorted(set(_manifest_files(out)) | set(files) | {"README.md"}))
         for stale in ("train.jsonl", "val.jsonl", "train.parquet", "val.parquet"):
             (out / stale).unlink(missing_ok=True)
         for name in [*files, "README.md"]:
             shutil.move(str(staging / name), out / name)
+        _write_manifest(out, sorted([*files, "README.md"]))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return files
+
+
+def _manifest_files(out: Path) -> list[str]:
+    """Names of the files an earlier export wrote into `out` (empty without a manifest)."""
+    try:
+        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        return [str(name) for name in data.get("files", [])]
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
+def _write_manifest(out: Path, names: list[str]) -> None:
+    text = json.dumps({"written_by": "curate export", "files": names}, indent=1) + "\n"
+    partial = out / f"{MANIFEST}.tmp"
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(out / MANIFEST)
+
+
+def _check_out_folder(out: Path, overwrite: bool, store: Store) -> None:
+    """Refuse (exit 2) a folder holding files an export did not write, unless `overwrite`.
+
+    Ours: the folder's manifest, else (folders exported before manifests existed) the files the
+    store's `exports` rows record for this path.
+    """
+    if not out.is_dir() or overwrite:
+        return
+    ours = set(_manifest_files(out)) | {MANIFEST, f"{MANIFEST}.tmp"}
+    for (config,) in store.execute("SELECT config FROM exports WHERE path = ?", [str(out.resolve())]).fetchall():
+        ours |= set(json.loads(config or "{}").get("files", {})) | {"README.md"}
+    foreign = sorted(entry.name for entry in out.iterdir() if entry.name not in ours)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise BadInput(f"the folder holds files an export did not write ({shown}); export into an empty or "
+                       f"earlier export folder, or pass --overwrite to write train/val files and README.md there",
+                       file=str(out), field="--out")
+
+
+def remove_dead_staging(parent: Path) -> list[Path]:
+    """Remove `.export-PID-*` staging folders in `parent` left by exports that were killed."""
+    removed = []
+    for entry in parent.glob(f"{STAGING_PREFIX}*"):
+        pid = entry.name[len(STAGING_PREFIX):].split("-", 1)[0]
+        if entry.is_dir() and not (pid.isdigit() and process_alive(int(pid))):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
 
 
 def _sha256(path: Path) -> str:

@@ -27,10 +27,10 @@ Contract
 Caveats: each sample is its own request (n = 1), so retries and resume work per sample. The
 budget counts this invocation's spend only. While it runs, DuckDB's block cache is held to
 WRITE_MEMORY_LIMIT (the previous limit is restored after), so memory stays flat on long runs.
-A run killed with `kill -9` keeps status 'running' in `runs`. Keys are read from the
-environment variable named by `--api-key-env` and never stored: runs.config records the
-variable's name, not its value. Run statuses: ok, budget (stopped by --budget-usd),
-interrupted, failed.
+A run killed with `kill -9` reads 'interrupted' once the next command opens the store (its
+pid is gone). Keys are read from the environment variable named by `--api-key-env` and never
+stored: runs.config records the variable's name, not its value. Run statuses: ok, budget
+(stopped by --budget-usd), interrupted, failed.
 """
 
 from __future__ import annotations
@@ -510,6 +510,8 @@ def run(store: Store, config: GenerateConfig) -> GenerateResult:
         summary.elapsed_s = time.monotonic() - started
         summary.status = "budget" if summary.stop_reason else "incomplete" if summary.counts["error"] else "ok"
         record.status = summary.status
+        if summary.counts["error"]:  # work left undone is not ok: a rerun retries these samples
+            record.error = f"{summary.counts['error']} samples failed; rerun to retry them"
     return summary
 
 

@@ -312,17 +312,51 @@ def run(store: Store, options: ImportConfig) -> ImportResult:
     if options.memory_limit is not None:
         # Uncommitted rows are held in DuckDB's buffer pool; a limit makes it spill them to disk.
         store.execute(f"SET memory_limit = '{options.memory_limit}'")
+    started = store.scalar("SELECT current_timestamp")
+    result = None
     try:
-        with store.transaction():
-            return _import(store, path, fmt, source, digest, tag, options)
-    except READ_ERRORS as error:
-        raise explain_read_error(path, fmt, error) from error
-    finally:
-        for table in ("_imp_rows", "_imp_rowmap"):
-            store.execute(f"DROP TABLE IF EXISTS {table}")
-        for variable in ("_imp_problem_ids", "_imp_base_index"):
-            store.execute(f"RESET VARIABLE {variable}")
-        store.execute("RESET memory_limit")
+        try:
+            with store.transaction():
+                result = _import(store, path, fmt, source, digest, tag, options)
+        except READ_ERRORS as error:
+            raise explain_read_error(path, fmt, error) from error
+        finally:
+            for table in ("_imp_rows", "_imp_rowmap"):
+                store.execute(f"DROP TABLE IF EXISTS {table}")
+            for variable in ("_imp_problem_ids", "_imp_base_index"):
+                store.execute(f"RESET VARIABLE {variable}")
+            store.execute("RESET memory_limit")
+    except BaseException as error:
+        if not _interrupted(error):
+            raise
+        return _after_interrupt(store, result, digest, started)
+    return result
+
+
+def _interrupted(error: BaseException) -> bool:
+    # DuckDB turns Ctrl-C during a query into RuntimeError("Query interrupted").
+    return isinstance(error, KeyboardInterrupt) or (isinstance(error, RuntimeError) and "interrupted" in str(error).lower())
+
+
+def _after_interrupt(store: Store, result: ImportResult | None, digest: str, started: object) -> ImportResult:
+    """Ctrl-C: say what the store holds. Committed: the import is complete, return it; else raise."""
+    from db.console import stderr
+
+    if result is None:  # a Ctrl-C during COMMIT may still have committed: ask the store
+        row = store.execute(
+            "SELECT run_id FROM runs WHERE kind = 'import-samples' AND status = 'ok' AND started_at >= ? "
+            "AND json_extract_string(config, '$.params_hash') = ? ORDER BY started_at DESC LIMIT 1",
+            [started, digest]).fetchall()
+        if not row:
+            stderr.print("interrupted before the import was committed: nothing was imported, the store is as it "
+                         "was; run the same command again to import the file", highlight=False)
+            raise KeyboardInterrupt
+        stderr.print(f"interrupted, but the import was already committed (run {row[0][0]}): every sample of the "
+                     f"file is stored; nothing to rerun", highlight=False)
+        raise KeyboardInterrupt
+    stderr.print(f"interrupted while cleaning up, but the import was already committed (run {result.run_id}): "
+                 f"every sample of the file is stored; nothing to rerun", highlight=False)
+    return result
 
 
 def _import(store: Store, path: Path, fmt: str, source: str, digest: str, tag: str, options: ImportConfig) -> ImportResult:

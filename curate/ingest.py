@@ -410,6 +410,10 @@ class IngestConfig:
     year_field: str | None = None
     update: bool = False
     allow_no_gold: bool = False
+    on_duplicate: str = "error"   # a repeated id with another question or gold: "error" (exit 2) or "first" (keep it)
+
+
+ON_DUPLICATE = ("error", "first")
 
 
 @dataclass(frozen=True)
@@ -442,7 +446,10 @@ def parse_problems(path: Path, options: IngestConfig) -> tuple[str, pl.DataFrame
     if ":" in source:
         raise BadInput("a source name cannot contain ':' (it separates source and id)", field="--source")
     used = {fields.question, fields.answer if not fields.answer_from_solution else None, fields.id, fields.context}
-    seen: set[str] = set()
+    if options.on_duplicate not in ON_DUPLICATE:
+        raise BadInput(f"unknown value {options.on_duplicate!r}; use one of {', '.join(ON_DUPLICATE)}",
+                       field="--on-duplicate")
+    seen: dict[str, tuple[int, str, str | None]] = {}  # problem_id -> (line, question, gold) of its first row
     rows, duplicates = [], 0
     for line, record in records:
         question = question_of(path, line, record, fields)
@@ -452,9 +459,21 @@ def parse_problems(path: Path, options: IngestConfig) -> tuple[str, pl.DataFrame
         source_id = id_text(record.get(fields.id)) if fields.id else None
         problem_id = make_problem_id(source, source_id, question)
         if problem_id in seen:
+            first_line, first_question, first_gold = seen[problem_id]
+            # Case and spacing do not make another question (they do not change the question hash either).
+            differs = [what for what, a, b in (
+                ("question", normalise_question(first_question), normalise_question(question)),
+                ("gold answer", first_gold, gold)) if a != b]
+            if differs and options.on_duplicate == "error":
+                same = (f"id {record.get(fields.id)!r} is the same problem as line {first_line}'s (both read as "
+                        f"{source_id!r})" if source_id is not None else f"the question repeats line {first_line}'s")
+                raise BadInput(
+                    f"{same} but with a different {' and '.join(differs)}; fix the file, or pass "
+                    f"--on-duplicate first to keep line {first_line}'s row", file=str(path), line=line,
+                    field=fields.id or fields.question)
             duplicates += 1
             continue
-        seen.add(problem_id)
+        seen[problem_id] = (line, question, gold)
         section = record.get(fields.section) if fields.section else None
         difficulty = record.get(fields.difficulty) if fields.difficulty else None
         meta = {key: value for key, value in record.items() if key not in used}

@@ -216,6 +216,8 @@ def run(store: Store, config: JudgeConfig) -> JudgeResult:
             raise KeyboardInterrupt from None
         summary.elapsed_s = time.monotonic() - started
         summary.status = record.status = "incomplete" if summary.counts["failed"] else "ok"
+        if summary.counts["failed"]:  # work left undone: a rerun retries these samples
+            record.error = f"{summary.counts['failed']} samples not judged; rerun to retry them"
     return summary
 
 

@@ -21,11 +21,22 @@ from db.console import stdout
 FORMATS = ("table", "csv", "json")
 
 
-def fetch_sql(db: Path | str | None, query: str) -> pl.DataFrame:
-    """Run one query read-only; a SQL error is bad input (exit 2)."""
+def fetch_sql(db: Path | str | None, query: str, allow_files: bool = False) -> pl.DataFrame:
+    """Run one query read-only; a SQL error is bad input (exit 2).
+
+    Unless `allow_files`, the query sees the store and nothing else: DuckDB's external access
+    (COPY TO, read_csv/read_text, ATTACH, EXPORT DATABASE, extensions) is switched off and the
+    configuration locked, so the SQL cannot switch it back on.
+    """
     with open_store(db, read_only=True) as store:
+        if not allow_files:
+            store.execute("SET enable_external_access = false")
+            store.execute("SET lock_configuration = true")
         try:
             return store.query(query)
+        except duckdb.PermissionException as error:
+            raise BadInput(f"{str(error).splitlines()[0]} (`curate sql` reads only the store; pass --allow-files "
+                           f"to read or write other files on purpose)", field="query") from error
         except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as error:
             raise BadInput(str(error).splitlines()[0], field="query") from error
         except duckdb.InvalidInputException as error:
@@ -50,10 +61,11 @@ def _cell(value: object) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def run_sql(db: Path | str | None, query: str, format: str = "table", max_rows: int = 200) -> pl.DataFrame:
+def run_sql(db: Path | str | None, query: str, format: str = "table", max_rows: int = 200,
+            allow_files: bool = False) -> pl.DataFrame:
     if format not in FORMATS:
         raise BadInput(f"unknown format {format!r}; use one of {', '.join(FORMATS)}", field="--format")
-    frame = fetch_sql(db, query)
+    frame = fetch_sql(db, query, allow_files=allow_files)
     if format == "csv":
         sys.stdout.write(frame.write_csv())
     elif format == "json":

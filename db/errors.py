@@ -25,3 +25,7 @@ class BadInput(Exception):
 
 class StoreLocked(Exception):
     """Another process holds the store's write lock."""
+
+
+class SchemaTooNew(BadInput):
+    """The store was written by a newer version of the code (exit 2: upgrade, then rerun)."""

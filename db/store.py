@@ -13,7 +13,13 @@ Contract
   interrupted (Ctrl-C, SIGTERM), with its counts. `stage_store(path)` opens the store for one
   command and removes a store it created when the command is refused on bad input.
 - DuckDB allows one writing process at a time. Opening a store another process holds raises
-  `StoreLocked` naming that process; stages that run long keep write transactions short.
+  `StoreLocked` naming that process and whether it reads or writes, after waiting `wait_s`
+  (default $CURATE_WAIT, with a countdown); stages that run long keep write transactions short.
+- Refused before anything is written (BadInput, exit 2): an existing file without DuckDB's
+  header (a JSONL/CSV/Parquet given as --db), and a store with migrations this code lacks
+  (`SchemaTooNew`, naming both versions).
+- `runs` rows record pid and host; opening for writing marks 'running' rows of dead processes
+  of this host 'interrupted'. Run configs and errors pass through `db.redact` first.
 
 Caveat: DuckDB checks PRIMARY KEY constraints per row; `on_conflict="ignore"` uses
 INSERT OR IGNORE so re-running a stage adds nothing.
@@ -27,6 +33,8 @@ import json
 import os
 import re
 import signal
+import socket
+import sys
 import threading
 import time
 import uuid
@@ -40,11 +48,15 @@ from typing import Any, Callable, Iterator, Literal
 import duckdb
 import polars as pl
 
-from db.errors import BadInput, StoreLocked
+from db.errors import BadInput, SchemaTooNew, StoreLocked
+from db.redact import redact_config, redact_text
 
 DEFAULT_DB = "traces.duckdb"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _LOCK_PID = re.compile(r"PID (\d+)")
+# A DuckDB file starts with an 8-byte checksum followed by the magic bytes "DUCK".
+_DUCKDB_MAGIC = b"DUCK"
+_HEADER_END = 12
 
 
 def resolve_db_path(path: str | os.PathLike | None = None) -> Path:
@@ -62,6 +74,21 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+def _lock_holder_mode(path: Path, pid: str | None, text: str) -> str | None:
+    """'reader' or 'writer': the holder's lock type from /proc/locks (Linux), else DuckDB's hint."""
+    try:
+        inode = path.stat().st_ino
+        for line in Path("/proc/locks").read_text().splitlines():
+            fields = line.split()
+            # "1: POSIX  ADVISORY  READ 11762 fe:00:2148017 0 EOF"
+            if len(fields) >= 6 and fields[5].endswith(f":{inode}") and (pid is None or fields[4] == pid):
+                return {"READ": "reader", "WRITE": "writer"}.get(fields[3])
+    except (OSError, ValueError):
+        pass
+    # DuckDB offers a read-only open only when the holder itself reads.
+    return "reader" if "read-only mode" in text else None
+
+
 def _lock_message(path: Path, error: Exception) -> str:
     text = str(error)
     pid = _LOCK_PID.search(text)
@@ -72,10 +99,16 @@ def _lock_message(path: Path, error: Exception) -> str:
             holder += f" ({cmdline[:120]})"
         except OSError:
             pass
+    mode = _lock_holder_mode(path, pid.group(1) if pid else None, text)
+    if mode == "reader":
+        return (
+            f"{path}: the store is open read-only by {holder}. DuckDB lets nobody write while a reader has it "
+            f"open: wait for that command to finish (or pass --wait SECONDS), then run this one again."
+        )
+    what = "open for writing by" if mode == "writer" else "held by"
     return (
-        f"{path}: the store is open for writing by {holder}. DuckDB allows one writer at a time: "
-        f"wait for that command to finish (or stop it), then run this one again. "
-        f"Read-only queries work meanwhile only if the writer is closed."
+        f"{path}: the store is {what} {holder}. DuckDB allows one writer at a time and no reader while it "
+        f"writes: wait for that command to finish (or pass --wait SECONDS), then run this one again."
     )
 
 
@@ -215,21 +248,22 @@ class Store:
         """Record a stage invocation; returns its run_id."""
         run_id = f"{kind}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self.execute(
-            "INSERT INTO runs (run_id, kind, config, versions) VALUES (?, ?, ?, ?)",
-            [run_id, kind, json.dumps(config or {}, default=str), json.dumps(package_versions())],
+            "INSERT INTO runs (run_id, kind, config, versions, pid, host) VALUES (?, ?, ?, ?, ?, ?)",
+            [run_id, kind, json.dumps(redact_config(config or {}), default=str), json.dumps(package_versions()),
+             os.getpid(), socket.gethostname()],
         )
         return run_id
 
     def _finish_run(self, run_id: str, status: str = "ok", counts: dict | None = None, error: str | None = None) -> None:
         self.execute(
             "UPDATE runs SET finished_at = current_timestamp, status = ?, counts = ?, error = ? WHERE run_id = ?",
-            [status, json.dumps(counts or {}, default=str), error, run_id],
+            [status, json.dumps(counts or {}, default=str), redact_text(error), run_id],
         )
 
 
 @contextmanager
 def recorded_run(path: str | os.PathLike | None, kind: str, config: Any = None, *,
-                 wait_s: float = 0.0) -> Iterator[RunRecord]:
+                 wait_s: float | None = None) -> Iterator[RunRecord]:
     """`Store.run` for work that must not hold the store while it runs (training for hours, the
     pipeline around stages that open the store themselves): the store at `path` is opened only
     to record the start and the end."""
@@ -289,6 +323,45 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` of this host still runs (a zombie does not)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    try:  # a zombie (killed, not yet reaped by its parent) is dead too
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def mark_dead_runs(store: Store) -> int:
+    """Mark 'running' runs of this host whose process is gone as 'interrupted'; returns how many.
+
+    A kill -9 cannot run the code that finishes a run row, so the next writer does it. Rows of
+    other hosts (a store on a shared disk) are left alone: their liveness cannot be checked here.
+    """
+    if not store.scalar("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'runs' AND column_name = 'pid' "
+                        "AND database_name = current_database()"):
+        return 0  # a store migrated only part way (tests step through the migrations)
+    rows = store.execute(
+        "SELECT run_id, pid FROM runs WHERE status = 'running' AND pid IS NOT NULL AND host = ?",
+        [socket.gethostname()],
+    ).fetchall()
+    dead = [run_id for run_id, pid in rows if not process_alive(pid)]
+    for run_id in dead:
+        store.execute(
+            "UPDATE runs SET status = 'interrupted', error = 'process ended without finishing the run (killed?)' "
+            "WHERE run_id = ? AND status = 'running'",
+            [run_id],
+        )
+    return len(dead)
+
+
 def package_versions() -> dict[str, str]:
     """Versions of the libraries whose behaviour changes results, for the runs table."""
     from importlib.metadata import PackageNotFoundError, version
@@ -302,34 +375,77 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def _connect(path: Path, read_only: bool, retries: float) -> duckdb.DuckDBPyConnection:
-    deadline = time.monotonic() + retries
+def _connect(path: Path, read_only: bool, wait_s: float, countdown: bool) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait_s
+    shown = None
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only)
+            if shown is not None:
+                print(file=sys.stderr)  # end the countdown line
+            return con
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
                 raise
-            if time.monotonic() >= deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if shown is not None:
+                    print(file=sys.stderr)
                 raise StoreLocked(_lock_message(path, error)) from error
-            time.sleep(0.05)
+            if countdown and shown != int(left):
+                if shown is None:
+                    print(_lock_message(path, error).split(". DuckDB")[0] + ".", file=sys.stderr)
+                shown = int(left)
+                print(f"\rwaiting for the store: {shown + 1} s left ", end="", file=sys.stderr, flush=True)
+            time.sleep(0.05 if wait_s < 5 else 0.25)
 
 
-def open_store(path: str | os.PathLike | None = None, *, read_only: bool = False, wait_s: float = 0.0) -> Store:
+def _refuse_foreign_file(db_path: Path) -> None:
+    """An existing file that is not a DuckDB database is somebody's data: never open it as a store.
+
+    (DuckDB 2 opens e.g. a .jsonl or .csv path as an in-memory database, so writes vanish.)
+    """
+    if not db_path.exists():
+        return
+    if db_path.is_dir():
+        raise BadInput("is a folder, not a store file; pass a file path such as traces.duckdb",
+                       file=str(db_path), field="--db")
+    with open(db_path, "rb") as handle:
+        head = handle.read(_HEADER_END)
+    if head[_HEADER_END - len(_DUCKDB_MAGIC):] != _DUCKDB_MAGIC:
+        what = "an empty file" if not head else "a file"
+        raise BadInput(f"{what} that is not a DuckDB store; refusing to use it as one (pass --db "
+                       f"with a new or existing .duckdb path, or set CURATE_DB to one)",
+                       file=str(db_path), field="--db")
+
+
+def open_store(path: str | os.PathLike | None = None, *, read_only: bool = False, wait_s: float | None = None) -> Store:
     """Open (creating and migrating when needed) the store at `path`.
 
     `wait_s` retries a locked file that long before raising `StoreLocked`; short-transaction
-    users (the review app) pass a few seconds.
+    users (the review app) pass a few seconds. Left None, it is $CURATE_WAIT (set by the CLIs'
+    `--wait SECONDS`) and the wait shows a countdown on stderr.
+    Refuses (BadInput) an existing file that is not a DuckDB store, and a store whose schema is
+    newer than this code (SchemaTooNew) before writing anything.
     """
     db_path = resolve_db_path(path)
     if read_only and not db_path.exists():
         raise BadInput("no such store; create one with `curate ingest FILE`", file=str(db_path), field="--db")
+    _refuse_foreign_file(db_path)
     if not read_only and db_path.parent and not db_path.parent.exists():
         db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = _connect(db_path, read_only, wait_s)
+    countdown = wait_s is None
+    if wait_s is None:
+        wait_s = wait_from_env()
+    con = _connect(db_path, read_only, wait_s, countdown)
     store = Store(con, db_path, read_only)
-    if not read_only:
-        migrate(store)
+    try:
+        if not read_only:
+            migrate(store)
+            mark_dead_runs(store)
+    except BaseException:
+        store.close()
+        raise
     return store
 
 
@@ -352,6 +468,15 @@ def stage_store(path: str | os.PathLike | None = None) -> Iterator[Store]:
         store.close()
 
 
+def wait_from_env() -> float:
+    """Seconds to wait for a locked store: $CURATE_WAIT (what `--wait SECONDS` sets), else 0."""
+    raw = os.environ.get("CURATE_WAIT") or "0"
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        raise BadInput(f"CURATE_WAIT must be a number of seconds, not {raw!r}", field="CURATE_WAIT") from None
+
+
 def migrate(store: Store) -> list[int]:
     """Apply pending migrations in order, each in one transaction; returns the versions applied."""
     store.execute(
@@ -360,8 +485,17 @@ def migrate(store: Store) -> list[int]:
         " applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)"
     )
     done = {row[0] for row in store.execute("SELECT version FROM schema_version").fetchall()}
+    bundled = migrations()
+    unknown = sorted(done - {version for version, _, _ in bundled})
+    if unknown:
+        raise SchemaTooNew(
+            f"{store.path}: the store's schema is version {max(done)} (migrations {unknown} are unknown here) but "
+            f"this code knows versions up to {bundled[-1][0] if bundled else 0}; a newer trace-distill wrote it. "
+            f"Upgrade this installation (pip install -U trace-distill, or pull the newer source) before using "
+            f"this store; nothing was written."
+        )
     applied = []
-    for version, name, sql in migrations():
+    for version, name, sql in bundled:
         if version in done:
             continue
         with store.transaction():

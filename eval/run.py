@@ -59,6 +59,7 @@ from curate.prompts import load_template, render_prompt
 from curate.traces import full_response, split_think
 from db import BadInput
 from db.console import stderr
+from db.redact import redact_config
 from db.store import Store
 from eval.metrics import Estimate, maj_at_k, pass_at_1, word_count
 
@@ -310,7 +311,7 @@ def ensure_run_row(store: Store, config: EvalConfig, sub: SubRun, template: str,
         store.execute("UPDATE eval_runs SET samples = greatest(samples, ?), status = 'running', label = coalesce(?, label) "
                       "WHERE eval_run_id = ?", [config.samples, config.label, sub.eval_run_id])
         return
-    public = {k: v for k, v in asdict(config).items() if k not in ("progress",)}
+    public = redact_config({k: v for k, v in asdict(config).items() if k not in ("progress",)})
     public["fingerprint_fields"] = fields
     store.insert_rows("eval_runs", [{
         "eval_run_id": sub.eval_run_id, "model": config.model, "adapter": config.adapter, "backend": config.backend,

@@ -248,3 +248,62 @@ def test_math_cot_100_imported_scored_verified_selected_exported_and_reloaded(db
     run("export", "--out", str(tmp_path / "checked"), "--selection", "with-r1", "--tokenizer", str(qwen_tokenizer))
     checked = pl.concat([read(tmp_path / "checked", "train"), read(tmp_path / "checked", "val")])
     assert checked.filter(pl.col("model") == "r1-shaped").height > 0
+
+
+# ---- the folder given is ours, or refused (issue 13) ---------------------------------------------
+
+def test_export_refuses_a_folder_holding_other_files_unless_overwrite(store, tmp_path):
+    out = tmp_path / "project"
+    out.mkdir()
+    (out / "README.md").write_text("my project\n")
+    (out / "train.jsonl").write_text('{"mine": 1}\n')
+    with pytest.raises(BadInput, match="did not write.*README.md, train.jsonl"):
+        export(store, ExportConfig(out=str(out)))
+    assert (out / "README.md").read_text() == "my project\n" and (out / "train.jsonl").read_text() == '{"mine": 1}\n'
+    with pytest.raises(SystemExit) as stop:
+        main(["export", "--out", str(out), "--db", str(store.path)])
+    assert stop.value.code == 2
+    export(store, ExportConfig(out=str(out), overwrite=True))
+    assert (out / "README.md").read_text() != "my project\n"
+
+
+def test_export_reruns_into_its_own_folder_but_not_over_a_file_added_there(store, tmp_path):
+    out = tmp_path / "ds"
+    export(store, ExportConfig(out=str(out), val_fraction=0.25))
+    export(store, ExportConfig(out=str(out), val_fraction=0.0))  # ours: replaced, val.jsonl removed
+    assert not (out / "val.jsonl").exists() and (out / "train.jsonl").exists()
+    (out / "notes.txt").write_text("keep me\n")
+    with pytest.raises(BadInput, match="notes.txt"):
+        export(store, ExportConfig(out=str(out)))
+
+
+def test_a_folder_exported_before_manifests_existed_is_still_ours(store, tmp_path):
+    out = tmp_path / "old"
+    export(store, ExportConfig(out=str(out)))
+    (out / ".curate-export.json").unlink()  # what the earlier code left: the exports row only
+    export(store, ExportConfig(out=str(out)))
+    assert (out / ".curate-export.json").exists()
+
+
+def test_export_into_the_current_folder_is_refused(store, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # holds the store file
+    with pytest.raises(SystemExit) as stop:
+        main(["export", "--out", ".", "--db", str(store.path)])
+    assert stop.value.code == 2
+    assert not (tmp_path / "train.jsonl").exists()
+
+
+def test_a_killed_exports_staging_folder_is_removed_by_the_next_export(store, tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = tmp_path / f".export-{dead.pid}-abc123"
+    left.mkdir()
+    (left / "train.jsonl").write_text("x" * 1000)
+    old_style = tmp_path / ".export-q1w2e3r4"  # tempfile name of the earlier code, no pid
+    old_style.mkdir()
+    export(store, ExportConfig(out=str(tmp_path / "ds")))
+    assert not left.exists() and not old_style.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".export")] == []

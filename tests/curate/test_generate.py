@@ -304,7 +304,7 @@ def test_ctrl_c_then_kill_9_then_rerun_stores_every_sample_exactly_once(db_path)
             "SELECT count(*) FROM (SELECT DISTINCT problem_id, model, params_hash, sample_index FROM samples)") == total
         assert value(store, "SELECT count(*) FROM samples WHERE status <> 'ok'") == 0
         statuses = store.query("SELECT status FROM runs WHERE kind = 'generate' ORDER BY started_at")["status"].to_list()
-    assert statuses == ["interrupted", "running", "ok"]  # kill -9 leaves its run 'running'
+    assert statuses == ["interrupted", "interrupted", "ok"]  # the next writer saw the kill -9'd process gone
 
 
 # -- the local backend -----------------------------------------------------------------------
@@ -322,3 +322,46 @@ def test_local_backend_generates_offline_with_the_tiny_model(db_path, tiny_model
     assert all(tokens <= 16 for tokens in frame["completion_tokens"])
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and samples(db_path).height == 4
+
+
+# -- work left undone is not ok (issue 13) ----------------------------------------------------
+
+def test_failed_samples_make_the_run_incomplete_exit_1_and_stay_retryable(db_path, server):
+    one_problem(db_path, "What is 1+1? [[answer: 2]] [[fault: server_error*3]]")
+    args = ["generate", "--model", MODEL, "--base-url", server.base_url, "--samples", "1", "--no-progress",
+            "--max-retries", "1", "--backoff", "0.01"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 1, first.output
+    with open_store(db_path, read_only=True) as store:
+        run = store.query("SELECT status, error FROM runs WHERE kind = 'generate'").row(0, named=True)
+    assert run["status"] == "incomplete" and "1 samples failed" in run["error"]
+    assert samples(db_path)["status"].to_list() == ["error"]
+    second = CliRunner().invoke(app, args)
+    assert second.exit_code == 0, second.output
+    assert samples(db_path)["status"].to_list() == ["ok"]
+
+
+def test_pipeline_does_not_mark_a_generate_stage_with_failures_done(tmp_path, server):
+    from curate.pipeline import STAGE_RUN_KIND, parse_config, run_pipeline
+
+    db = tmp_path / "run" / "traces.duckdb"
+    problems = tmp_path / "p.jsonl"
+    problems.write_text('{"id": 1, "problem": "What is 1+1? [[answer: 2]] [[fault: server_error*3]]", "answer": "2"}\n')
+    # Credentials in the endpoint URL must not reach runs.config.
+    url = server.base_url.replace("http://", "http://someone:sk-PIPE-SECRET@")
+    config = parse_config({
+        "pipeline": {"db": str(db)},
+        "problems": {"files": [{"path": str(problems), "source": "toy", "split": "train"}]},
+        "generate": {"base_url": url, "model": MODEL, "samples": 1, "max_retries": 1, "backoff_s": 0.01},
+    }, source="test", run_dir=tmp_path / "run")
+    with pytest.raises(RuntimeError, match="failed"):
+        run_pipeline(config)
+    results = run_pipeline(config)  # the stage was not recorded done: it runs again and retries
+    assert [r.status for r in results if r.name == "generate"] == ["ran"]
+    with open_store(config.db, read_only=True) as store:
+        assert store.query("SELECT status FROM samples")["status"].to_list() == ["ok"]
+        stored = " ".join(store.query("SELECT config || coalesce(error, '') AS c FROM runs")["c"].to_list())
+        stages = store.execute("SELECT json_extract_string(config, '$.stage'), status FROM runs WHERE kind = ? "
+                               "ORDER BY started_at", [STAGE_RUN_KIND]).fetchall()
+    assert "sk-PIPE-SECRET" not in stored and "someone" not in stored
+    assert ("generate", "failed") in stages and stages[-1] == ("generate", "ok")

@@ -243,3 +243,40 @@ def test_bad_line_is_found_after_many_good_rows(db_path: Path, tmp_path: Path):
         run_stage("import-samples", db_path, ImportConfig(path, model="m"))
     assert caught.value.line == 3001
     assert counts(db_path) == (0, 0, 0)
+
+
+# ---- Ctrl-C at the end says what the store holds (issue 13) ----------------------------------------
+
+def _interrupt_on(monkeypatch, statement: str, error: BaseException) -> None:
+    """Raise `error` (what DuckDB raises on Ctrl-C) when `statement` runs, as a Ctrl-C then would."""
+    from db.store import Store
+
+    original = Store.execute
+
+    def execute(self, sql, params=None):
+        if sql.startswith(statement):
+            raise error
+        return original(self, sql, params)
+
+    monkeypatch.setattr(Store, "execute", execute)
+
+
+def test_ctrl_c_after_the_commit_reports_the_import_as_complete(db_path: Path, tmp_path: Path, monkeypatch):
+    path = write_jsonl(tmp_path / "t.jsonl", [{"id": "1", "question": "1+1?", "answer": "2", "response": "\\boxed{2}"}])
+    _interrupt_on(monkeypatch, "RESET memory_limit", RuntimeError("Query interrupted"))
+    result = run_import(str(path), "--model", "m", "--db", str(db_path))
+    monkeypatch.undo()
+    assert result.exit_code == 0, result.output
+    assert "Query interrupted" not in result.output and "already committed" in result.output
+    assert "added 1" in result.stdout
+    assert counts(db_path) == (1, 1, 1)
+
+
+def test_ctrl_c_before_the_commit_says_nothing_was_imported(db_path: Path, tmp_path: Path, monkeypatch):
+    path = write_jsonl(tmp_path / "t.jsonl", [{"id": "1", "question": "1+1?", "answer": "2", "response": "\\boxed{2}"}])
+    _interrupt_on(monkeypatch, "UPDATE runs SET finished_at", RuntimeError("Query interrupted"))
+    result = run_import(str(path), "--model", "m", "--db", str(db_path))
+    monkeypatch.undo()
+    assert result.exit_code != 0
+    assert "nothing was imported" in result.output and "Query interrupted" not in result.output
+    assert counts(db_path) == (0, 0, 0)

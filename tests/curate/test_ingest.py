@@ -243,3 +243,33 @@ def test_bad_input_raises_from_the_function_too(db_path: Path, tmp_path: Path):
     with pytest.raises(BadInput) as caught:
         run_stage("ingest", db_path, IngestConfig(path))
     assert caught.value.field == "answer" and caught.value.line == 1
+
+
+# ---- duplicate ids that disagree (issue 13) --------------------------------------------------------
+
+@pytest.mark.parametrize("ids", [("1", "1.0"), ("1", '"1"'), ('"1"', "1.0")])
+def test_duplicate_ids_with_different_gold_exit_2_naming_both_lines(db_path: Path, tmp_path: Path, ids):
+    path = tmp_path / "dup.jsonl"
+    path.write_text(f'{{"id": {ids[0]}, "problem": "What is 1+1?", "answer": "2"}}\n'
+                    f'{{"id": 7, "problem": "What is 3+3?", "answer": "6"}}\n'
+                    f'{{"id": {ids[1]}, "problem": "What is 1+1?", "answer": "3"}}\n')
+    result = runner.invoke(app, ["ingest", str(path), "--db", str(db_path)])
+    assert result.exit_code == 2, result.output
+    assert "dup.jsonl:3" in result.output and "line 1" in result.output and "gold answer" in result.output
+    with open_store(db_path, read_only=True) as store:
+        assert store.scalar("SELECT count(*) FROM problems") == 0
+    kept = runner.invoke(app, ["ingest", str(path), "--db", str(db_path), "--on-duplicate", "first"])
+    assert kept.exit_code == 0, kept.output
+    with open_store(db_path, read_only=True) as store:
+        assert store.scalar("SELECT gold_answer FROM problems WHERE source_id = '1'") == "2"
+
+
+def test_duplicate_ids_with_a_different_question_exit_2_and_identical_rows_are_only_counted(db_path: Path, tmp_path: Path):
+    path = tmp_path / "dup.jsonl"
+    path.write_text('{"id": 1, "problem": "What is 1+1?", "answer": "2"}\n'
+                    '{"id": 1, "problem": "What is 5+5?", "answer": "2"}\n')
+    result = runner.invoke(app, ["ingest", str(path), "--db", str(db_path)])
+    assert result.exit_code == 2 and "different question" in result.output
+    path.write_text('{"id": 1, "problem": "What is 1+1?", "answer": "2"}\n' * 2)
+    same = runner.invoke(app, ["ingest", str(path), "--db", str(db_path)])
+    assert same.exit_code == 0 and "duplicates skipped 1" in same.output

@@ -200,3 +200,15 @@ def test_failed_request_leaves_samples_missing_until_a_rerun(db_path: Path, serv
     code, out, err = evaluate(*args)
     assert code == 0, err
     assert stored(db_path, "SELECT status, (SELECT count(*) FROM eval_samples) AS n FROM eval_runs").row(0) == ("ok", 3)
+
+
+def test_credentials_in_the_base_url_are_not_stored(db_path: Path, server, problems_file: Path, evaluate) -> None:
+    url = server.url.replace("http://", "http://someone:sk-EVAL-SECRET@")
+    code, out, err = evaluate("run", "--name", "creds", "--base-url", url, *ENDPOINT_FLAGS,
+                              "--problems", str(problems_file), "--samples", "1")
+    assert code == 0, err
+    everything = " ".join(
+        stored(db_path, "SELECT coalesce(config, '') || coalesce(base_url, '') AS t FROM eval_runs")["t"].to_list()
+        + stored(db_path, "SELECT config || coalesce(error, '') AS t FROM runs")["t"].to_list())
+    assert "EVAL-SECRET" not in everything and "someone" not in everything
+    assert "sk-EVAL-SECRET" not in out + err
