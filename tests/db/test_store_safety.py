@@ -148,3 +148,28 @@ def test_credentials_in_config_never_reach_runs(db_path: Path):
     config = json.loads(row[0])
     assert config["base_urls"] == ["http://host:9/v1"] and config["api_key_env"] == "OPENAI_API_KEY"
     assert config["tokenizer"] == "Qwen/Qwen2.5"
+
+
+# ---- curate sql sees the store and nothing else ------------------------------------------------
+
+@pytest.mark.parametrize("query, made", [
+    ("COPY (SELECT 1 AS x) TO '{dir}/out.csv'", "out.csv"),
+    ("SELECT * FROM read_text('/etc/hostname')", None),
+    ("ATTACH '{dir}/other.duckdb' AS other", "other.duckdb"),
+    ("EXPORT DATABASE '{dir}/dump'", "dump"),
+    ("SET enable_external_access = true", None),
+])
+def test_sql_cannot_reach_other_files_by_default(db_path: Path, tmp_path: Path, query: str, made: str | None):
+    result = runner.invoke(app, ["sql", query.format(dir=tmp_path), "--db", str(db_path)])
+    assert result.exit_code == 2, result.output
+    if made:
+        assert not (tmp_path / made).exists()
+
+
+def test_sql_allow_files_reaches_other_files_on_purpose(db_path: Path, tmp_path: Path):
+    (tmp_path / "extra.csv").write_text("x\n1\n2\n")
+    refused = runner.invoke(app, ["sql", f"SELECT sum(x) AS s FROM '{tmp_path}/extra.csv'", "--db", str(db_path)])
+    assert refused.exit_code == 2 and "--allow-files" in refused.output
+    allowed = runner.invoke(app, ["sql", f"SELECT sum(x) AS s FROM '{tmp_path}/extra.csv'", "--db", str(db_path),
+                                  "--allow-files", "--format", "csv"])
+    assert allowed.exit_code == 0 and allowed.stdout.splitlines() == ["s", "3"]
