@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 
 from curate.cli import app
 from db import BadInput, StoreLocked, open_store
-from db.store import mark_dead_runs
 
 runner = CliRunner()
 PROBLEMS = '{"id": 1, "problem": "What is 1+1?", "answer": "2"}\n{"id": 2, "problem": "What is 2+2?", "answer": "4"}\n'
@@ -115,6 +114,8 @@ def test_wait_option_waits_for_the_holder_with_a_countdown(db_path: Path, monkey
 
 
 def test_run_row_of_a_dead_process_reads_interrupted(db_path: Path):
+    from db.store import mark_dead_runs
+
     script = textwrap.dedent("""
         import os, sys
         from db import open_store
