@@ -222,27 +222,28 @@ def judge(
 # ---- end of generate and judge --------------------------------------------------------------
 
 
-# ---- verify (curate/verify/stage.py) ------------------------------------------------------------
+# ---- verify (curate/verify_stage.py) ------------------------------------------------------------
 
 @app.command()
 def verify(
     db: Optional[Path] = DbOption,
     workers: Optional[int] = typer.Option(None, "--workers", "-w", help="SymPy worker processes (default: all cores)."),
     timeout: float = typer.Option(5.0, "--timeout", help="Seconds per comparison before its worker is killed (verdict timeout)."),
-    strict_form: bool = typer.Option(False, "--strict-form", help="Count a correct but unsimplified answer as incorrect (verifier sympy/1+strict-form)."),
+    strict_form: bool = typer.Option(False, "--strict-form", help="Count a correct but unsimplified answer as incorrect (verifier sympy/2+strict-form)."),
     model: Optional[str] = typer.Option(None, "--model", help="Only samples of this model."),
     reverify: bool = typer.Option(False, "--reverify", help="Recompute verdicts that exist for this verifier version."),
+    reverify_older: bool = typer.Option(False, "--reverify-older", help="Also verify samples whose verdict came from an older verifier version."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most this many samples (for a quick look)."),
 ) -> None:
     """Verify every sample's final answer against its problem's gold answer (resumable)."""
     from rich.table import Table
 
     from curate.stages import run_stage
-    from curate.verify.stage import VerifyConfig, summary_rows
+    from curate.verify_stage import VerifyConfig, summary_rows
     from db.console import stdout
 
     config = VerifyConfig(workers=workers, timeout=timeout, strict_form=strict_form, limit=limit, model=model,
-                          reverify=reverify)
+                          reverify=reverify, reverify_older=reverify_older)
     counts = run_stage("verify", db, config).counts
     table = Table(header_style="bold")
     table.add_column("verdicts")
@@ -250,6 +251,9 @@ def verify(
     for name, value in summary_rows(counts):
         table.add_row(name, str(value))
     stdout.print(table)
+    if counts.get("older_version"):
+        stdout.print(f"{counts['older_version']} samples keep a verdict of an older verifier version "
+                     "(verdict_current marks them older_version); `curate verify --reverify-older` re-verifies them.")
 
 
 # ---- end of verify ------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from typing import Any, Iterator
 
 import polars as pl
 
+from curate.traces import last_boxed
 from db import BadInput, Store
 from db.console import stderr
 
@@ -130,25 +131,6 @@ def gold_value(raw: Any) -> str | None:
 def gsm8k_answer(text: str) -> str:
     """The final answer of a GSM8K worked solution: the text after the last '####'."""
     return text.rsplit(GSM8K_MARK, 1)[1].strip()
-
-
-def last_boxed(text: str) -> str | None:
-    """The contents of the last `\\boxed{...}` (or `\\fbox{...}`) in `text`, braces balanced."""
-    start = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
-    if start == -1:
-        return None
-    brace = text.find("{", start)
-    if brace == -1:
-        return None
-    depth = 0
-    for at in range(brace, len(text)):
-        if text[at] == "{":
-            depth += 1
-        elif text[at] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[brace + 1:at].strip() or None
-    return None
 
 
 def id_text(value: Any) -> str | None:

@@ -244,13 +244,13 @@ def run_import(context: StageContext, table: dict) -> dict:
 
 
 def check_verify(table: dict, source: str) -> None:
-    from curate.verify.stage import VerifyConfig
+    from curate.verify_stage import VerifyConfig
 
     _check_keys(table, _keys(VerifyConfig, drop=("progress",)), "[verify]", source)
 
 
 def run_verify(context: StageContext, table: dict) -> dict:
-    from curate.verify.stage import VerifyConfig
+    from curate.verify_stage import VerifyConfig
 
     return _jsonable(run_stage("verify", context.db, VerifyConfig(**table)).counts)
 

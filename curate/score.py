@@ -42,11 +42,11 @@ from typing import Callable
 import polars as pl
 
 from curate.tokens import TokenCounter, token_counter
+from curate.traces import BOXED_PATTERN
 from db.console import stderr
 from db.store import Store
 
-# \boxed{...} with braces nested up to four deep (Rust regex has no recursion).
-BOXED = r"\\(?:boxed|fbox)\s*\{(?:[^{}]|\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\})*\}"
+BOXED = BOXED_PATTERN  # the rule of curate/traces.py, as a Polars regex
 CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 
 SAMPLES_SQL = """

@@ -39,7 +39,7 @@ STAGES: dict[str, Stage] = {stage.command: stage for stage in (
     Stage("import-samples", "curate.import_samples", "ImportConfig"),
     Stage("generate", "curate.generate", "GenerateConfig"),
     Stage("judge", "curate.judge", "JudgeConfig"),
-    Stage("verify", "curate.verify.stage", "VerifyConfig"),
+    Stage("verify", "curate.verify_stage", "VerifyConfig"),
     Stage("score", "curate.score", "ScoreConfig"),
     Stage("dedup", "curate.decontam", "DedupConfig", "run_dedup"),
     Stage("decontam", "curate.decontam", "DecontamConfig"),

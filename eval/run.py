@@ -343,6 +343,7 @@ class SampleWriter:
         from curate.tokens import token_counter
 
         self.store, self.eval_run_id, self.golds, self.config = store, eval_run_id, golds, config
+        self.questions: dict[str, str] = {}  # the verifier reads order words, options and rounding from them
         self.tokens = _shared_token_counter(token_counter)
         self.written = 0
 
@@ -352,7 +353,8 @@ class SampleWriter:
         from curate.verify import canonical_key, check_many
 
         responses = [full_response(g.reasoning, g.content) for g in batch]
-        verdicts = check_many([(r, self.golds[g.problem_id]) for r, g in zip(responses, batch)],
+        verdicts = check_many([(r, self.golds[g.problem_id], self.questions.get(g.problem_id), g.finish_reason)
+                               for r, g in zip(responses, batch)],
                               workers=self.config.verify_workers, timeout=self.config.verify_timeout_s,
                               strict_form=self.config.strict_form)
         texts = ["\n".join(t for t in (g.reasoning, g.content) if t) for g in batch]
@@ -582,6 +584,7 @@ def run(store: Store, config: EvalConfig, backend: Backend | None = None) -> Eva
             for sub, jobs in plans:
                 result = EvalRunResult(sub.eval_run_id, sub.seed, sub.length_level, sub.word_budget)
                 writer = SampleWriter(store, sub.eval_run_id, golds, config)
+                writer.questions = dict(problems.select("problem_id", "question").iter_rows())
                 wanted = sum(len(j.sample_indices) for j in jobs)
                 if jobs:
                     if config.progress:

@@ -2,11 +2,14 @@
 
     from curate.verify import check, check_many, extract_answer, equivalent, canonical_key, check_form, Verdict
 
-`check(response, gold)` extracts the final answer (extract.py), compares it with the gold
-(equivalence.py: exact rational arithmetic in-process, SymPy in a killable worker process),
-and checks its competition form (form.py). `check_many` does the same for many pairs with a
-pool of workers. Policies are listed in equivalence.py and in the README ("curate verify").
-The `curate verify` command (stage.py) stores verdicts for every sample.
+`check(response, gold, question=None)` extracts the final answer (extract.py), compares it
+with the gold (equivalence.py: exact rational arithmetic in-process, SymPy in a killable worker
+process, symbolic.py), reads what the question asks for (question.py: order, options,
+rounding, common fraction) and checks the answer's competition form (form.py). `check_many`
+does the same for many (response, gold[, question[, finish_reason]]) tuples with a pool of
+workers. Policies are listed in the README's policy table ("curate verify"). The `curate
+verify` command (curate/verify_stage.py) stores verdicts for every sample; this package
+imports nothing from `db`.
 """
 
 from __future__ import annotations
@@ -41,15 +44,16 @@ def _close_shared() -> None:
     _shared.clear()
 
 
-def check(response: str, gold: str, *, strict_form: bool = False, timeout: float = 5.0) -> Verdict:
-    """The verdict for one response against its gold answer."""
-    return _shared_verifier(timeout, strict_form).verdicts([(response, gold)])[0]
+def check(response: str, gold: str, question: str | None = None, *, finish_reason: str | None = None,
+          strict_form: bool = False, timeout: float = 5.0) -> Verdict:
+    """The verdict for one response against its gold answer (and the question, when known)."""
+    return _shared_verifier(timeout, strict_form).verdicts([(response, gold, question, finish_reason)])[0]
 
 
-def check_many(pairs: Iterable[tuple[str, str]], workers: int | None = None, timeout: float = 5.0,
+def check_many(pairs: Iterable[tuple], workers: int | None = None, timeout: float = 5.0,
                strict_form: bool = False) -> list[Verdict]:
-    """Verdicts for (response, gold) pairs, in the same order, with `workers` processes
-    (default: all cores) for the pairs that need SymPy."""
+    """Verdicts for (response, gold[, question[, finish_reason]]) tuples, in the same order, with
+    `workers` processes (default: all cores) for the pairs that need SymPy."""
     with Verifier(workers=workers, timeout=timeout, strict_form=strict_form) as verifier:
         return verifier.verdicts(pairs)
 

@@ -1,7 +1,12 @@
 """Verdicts: extraction, the in-process fast path, SymPy workers, the form check, caching.
 
-Contract: `Verifier(workers, timeout, strict_form, last_number)` turns (response, gold) pairs
-into `Verdict`s, in order (`verdicts`), and answers answer-vs-answer questions (`equivalent`).
+Contract: `Verifier(workers, timeout, strict_form, last_number)` turns (response, gold[,
+question[, finish_reason]]) tuples into `Verdict`s, in order (`verdicts`), and answers
+answer-vs-answer questions (`equivalent`). A response cut off at the token limit (finish reason
+"length") has no final answer: `no_answer`, never a fallback value. The question, when given,
+decides how a bare list is read (ordered or a set), maps option letters to option values both
+ways, accepts the value rounded as asked, and feeds "as a common fraction" to the form check
+(curate/verify/question.py); without a question nothing of this runs.
 Each pair is decided in-process when exact rational arithmetic suffices (no worker round
 trip), otherwise by a SymPy worker that is killed after `timeout` seconds (verdict
 `timeout`). Outcomes are cached by (gold, answer), so repeated answers (majority samples)
@@ -15,13 +20,14 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from curate.verify.equivalence import Outcome, parsed_value, quick_compare
-from curate.verify.extract import extract, gold_answer_text
+from curate.verify.equivalence import Outcome, choice_letter, parsed_value, quick_compare
+from curate.verify.extract import Extraction, extract, gold_answer_text, letter_answer
 from curate.verify.form import check_form
 from curate.verify.parse import ParseError
+from curate.verify.question import NO_QUESTION, Reading, reading
 from curate.verify.workers import WorkerPool
 
-VERIFIER_VERSION = "sympy/1"
+VERIFIER_VERSION = "sympy/2"
 STRICT_SUFFIX = "+strict-form"
 CACHE_LIMIT = 200_000
 
@@ -30,7 +36,7 @@ CACHE_LIMIT = 200_000
 class Verdict:
     verdict: str  # correct | incorrect | unparseable | no_answer | timeout
     answer: str | None
-    answer_source: str | None  # boxed | final_answer_phrase | answer_label | bold | last_number
+    answer_source: str | None  # boxed | final_answer_phrase | answer_label | bold | last_math | last_number | choice
     reason: str
     form_ok: bool | None
     form_reason: str | None
@@ -52,7 +58,7 @@ class Verifier:
         self.strict_form = strict_form
         self.last_number = last_number
         self._pool: WorkerPool | None = None
-        self._outcomes: dict[tuple[str, str], tuple[Outcome | None, float]] = {}
+        self._outcomes: dict[tuple[str, ...], tuple[Outcome | None, float]] = {}
 
     # -- comparison ------------------------------------------------------------------------
     def _pool_for(self) -> WorkerPool:
@@ -92,31 +98,36 @@ class Verifier:
                     on_done(len(waiting[task]) - 1)
         return results  # type: ignore[return-value]
 
-    def _remember(self, pair: tuple[str, str], outcome: Outcome | None, elapsed_ms: float):
+    def _remember(self, pair: tuple[str, ...], outcome: Outcome | None, elapsed_ms: float):
         if len(self._outcomes) >= CACHE_LIMIT:
             self._outcomes.clear()
         self._outcomes[pair] = (outcome, elapsed_ms)
         return outcome, elapsed_ms
 
     # -- verdicts --------------------------------------------------------------------------
-    def verdicts(self, pairs: Iterable[tuple[str, str]], on_done: Callable[[int], None] | None = None
-                 ) -> list[Verdict]:
-        """Verdicts of (response, gold) pairs, in order."""
-        pairs = list(pairs)
-        extractions = []
-        extract_ms = []
-        for response, _ in pairs:
+    def verdicts(self, items: Iterable[tuple], on_done: Callable[[int], None] | None = None) -> list[Verdict]:
+        """Verdicts of (response, gold[, question[, finish_reason]]) tuples, in order."""
+        items = [tuple(item) + (None,) * (4 - len(item)) for item in items]
+        extractions, readings, tasks, extract_ms = [], [], [], []
+        for response, gold, question, finish_reason in items:
             begun = time.perf_counter()
-            extractions.append(extract(response, last_number=self.last_number))
+            asked = reading(question) if question else NO_QUESTION
+            gold_text = gold_answer_text(gold or "")
+            if finish_reason == "length":
+                found = Extraction(None, None, "cut off at the token limit (finish reason length): no final answer")
+            else:
+                found = _fit_to_question(extract(response, last_number=self.last_number), response, gold_text, asked)
+            extractions.append(found)
+            readings.append(asked)
+            tasks.append(_task(gold_text, found.answer, asked))
             extract_ms.append((time.perf_counter() - begun) * 1000)
-        golds = [gold_answer_text(gold or "") for _, gold in pairs]
-        todo = [i for i, found in enumerate(extractions) if found.answer is not None and golds[i]]
-        if on_done and len(todo) < len(pairs):
-            on_done(len(pairs) - len(todo))
-        compared = self.compare_many([(golds[i], extractions[i].answer) for i in todo], on_done)
-        out: list[Verdict | None] = [None] * len(pairs)
+        todo = [i for i, found in enumerate(extractions) if found.answer is not None and tasks[i][0]]
+        if on_done and len(todo) < len(items):
+            on_done(len(items) - len(todo))
+        compared = self.compare_many([tasks[i] for i in todo], on_done)
+        out: list[Verdict | None] = [None] * len(items)
         for i, (outcome, elapsed_ms) in zip(todo, compared):
-            out[i] = self._verdict(extractions[i], outcome, elapsed_ms + extract_ms[i])
+            out[i] = self._verdict(extractions[i], outcome, elapsed_ms + extract_ms[i], readings[i])
         for i, found in enumerate(extractions):
             if out[i] is None:
                 reason = found.reason if found.answer is None else "no gold answer to compare with"
@@ -125,8 +136,8 @@ class Verifier:
                 out[i] = Verdict(verdict, found.answer, found.source, reason, form_ok, form_reason, extract_ms[i])
         return out  # type: ignore[return-value]
 
-    def _verdict(self, found, outcome: Outcome | None, elapsed_ms: float) -> Verdict:
-        form_ok, form_reason = check_form(found.answer)
+    def _verdict(self, found, outcome: Outcome | None, elapsed_ms: float, asked: Reading = NO_QUESTION) -> Verdict:
+        form_ok, form_reason = check_form(found.answer, common_fraction=asked.common_fraction)
         if outcome is None:
             return Verdict("timeout", found.answer, found.source,
                            f"comparison ran past {self.timeout:g} s; its worker was stopped",
@@ -153,6 +164,52 @@ class Verifier:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _top_level_parts(text: str) -> int:
+    """Comma/semicolon-separated parts outside brackets ("6, 8" -> 2; "10,080" and "(1, 2)" -> 1)."""
+    depth, parts = 0, 1
+    for i, char in enumerate(text):
+        if char in "{([":
+            depth += 1
+        elif char in "})]":
+            depth -= 1
+        elif char in ",;" and depth == 0:
+            thousands = char == "," and i and text[i - 1].isdigit() and text[i + 1:i + 4].isdigit() \
+                and not text[i + 4:i + 5].isdigit()
+            parts += not thousands
+    return parts
+
+
+def _fit_to_question(found: Extraction, response: str, gold: str, asked: Reading) -> Extraction:
+    """Readings that need the gold or the question: several boxes as the gold's parts, a choice
+    letter written in prose."""
+    if found.answer is None:
+        letter = letter_answer(response) if choice_letter(gold, gold=True) else None
+        return Extraction(letter, "choice", "a choice letter named in the text") if letter else found
+    if found.source == "boxed" and len(found.boxes) > 1 and _top_level_parts(found.answer) == 1:
+        wanted = _top_level_parts(gold)
+        if 1 < wanted <= len(found.boxes) and len(set(found.boxes[-wanted:])) == wanted:
+            return Extraction(", ".join(found.boxes[-wanted:]), "boxed",
+                              f"the last {wanted} boxes read as the gold's {wanted} parts", found.boxes)
+    if (choice_letter(gold, gold=True) or asked.options) and found.source not in ("boxed",) \
+            and choice_letter(found.answer, gold=False) is None:
+        letter = letter_answer(response)
+        if letter is not None:
+            return Extraction(letter, "choice", "a choice letter named in the text")
+    return found
+
+
+def _task(gold: str, answer: str | None, asked: Reading) -> tuple[str, ...]:
+    """The comparison task: (gold, answer) or (gold, answer, context); option letters are
+    replaced by the option's value when only one side is a letter."""
+    if asked.options and answer is not None:
+        gold_letter, answer_letter = choice_letter(gold, gold=True), choice_letter(answer, gold=True)
+        if gold_letter and not answer_letter and gold_letter in asked.options:
+            gold = asked.options[gold_letter]
+        elif answer_letter and not gold_letter and answer_letter in asked.options:
+            answer = asked.options[answer_letter]
+    return (gold, answer, asked.context) if asked.context else (gold, answer)
 
 
 def canonical_key(answer: str) -> str | None:

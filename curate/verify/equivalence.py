@@ -25,8 +25,8 @@ Policies (also in the README, "curate verify"):
 - Mixed numbers: an integer right before a numeric fraction is a mixed number ("2\\frac{1}{2}" =
   5/2, "137 \\frac{1}{2}" = 275/2), never a product.
 - ±: "a \\pm b" is the set {a+b, a-b}; "±2021" does not match 2021.
-- Sets and lists: "\\{1,2\\}" and bare lists "1, 2" / "1 and 2" are unordered (duplicates
-  matter only through sizes); "(1, 2)" is an ordered tuple; a bare list compared with a tuple is
+- Sets and lists: "\\{1,2\\}" and bare lists "1, 2" / "1 and 2" are unordered (an item written
+  twice in the answer counts once unless the gold repeats items, e.g. a double root); "(1, 2)" is an ordered tuple; a bare list compared with a tuple is
   read in order. A one-element set or list equals its element.
 - Points and intervals: "(a, b)" is a point or an open interval: it matches the tuple (a, b) and
   the open interval (a, b) (also written a < x < b), never [a, b] or (a, b]. "[a, b]" and
@@ -57,14 +57,11 @@ from fractions import Fraction
 from functools import lru_cache
 from itertools import product as cartesian
 
-from curate.verify.parse import Hostile, Node, ParseError, normalize, parse_answer
+from curate.verify.numbers import approximation_places, decimal_literal, readings, rounds_or_truncates
+from curate.verify.parse import Hostile, Node, ParseError, labelled_ratio, normalize, parse_answer, ratio_quotient
 
-REL_TOL_EXPONENT = 40  # numeric comparison: relative tolerance 10^-40 at 60 digits
-DIGITS = 60
 MAX_POW_DIGITS_INPROCESS = 2000
-MAX_POW_DIGITS = 20000
 MAX_FACTORIAL_INPROCESS = 3000
-MAX_FACTORIAL = 5000
 
 
 class NeedSympy(Exception):
@@ -243,6 +240,8 @@ def _interpret_relation(node: Node):
         for var_side, value_side in ((lhs, rhs), (rhs, lhs)):
             if var_side[0] == "sym" and var_side[1] not in _symbols(value_side):
                 return ("assign", var_side[1], interpret(value_side), lhs, rhs)
+        if ops[0] in ("=", "==") and _is_label(lhs) and not _symbols(rhs):
+            return ("assign", _label_name(lhs), interpret(rhs), lhs, rhs)  # "PQ = 6", "g(2) = 7", "|PQ| = 7"
         if ops[0] == "\\in":
             raise ParseError("membership of an expression")
         if ops[0] in ("=", "=="):
@@ -252,11 +251,118 @@ def _interpret_relation(node: Node):
         return interpret(rhs)
     if all(op in ("<", ">", "<=", ">=") for op in ops):
         return _inequality_interval(ops, operands)
+    if ops == ["!="] and operands[0][0] == "sym" and not _symbols(operands[1]):
+        bound = operands[1]  # "x != 3": everything but 3
+        return ("union", [("interval", ("neg", ("const", "oo")), bound, True, True),
+                          ("interval", bound, ("const", "oo"), True, True)])
     raise ParseError(f"unsupported relation {' '.join(ops)}")
+
+
+def _is_label(node: Node) -> bool:
+    """A quantity's name on the left of "= number": capital letters (PQ, AB), a letter applied to
+    numbers (g(2) read as g*2), or |label|. Lowercase products (xy) and "2x" are not labels."""
+    if node[0] == "abs":
+        return _is_label(node[1])
+    if node[0] in ("frac", "div"):  # "NO/BO = 1/\\sqrt6": a ratio of named lengths
+        return all(_is_label(part) or (part[0] == "sym" and part[1].isupper()) for part in node[1:3])
+    if node[0] != "mul" or node[1][0][0] != "sym":
+        return False
+    parts = node[1]
+    if all(p[0] == "sym" and len(p[1]) == 1 and p[1].isupper() for p in parts):
+        return True
+    return len(parts[0][1]) == 1 and all(p[0] == "num" for p in parts[1:])
+
+
+def _label_name(node: Node) -> str:
+    if node[0] == "abs":
+        return "|" + _label_name(node[1]) + "|"
+    if node[0] in ("frac", "div"):
+        return "/".join(_label_name(part) if part[0] != "sym" else part[1] for part in node[1:3])
+    return "".join(p[1] for p in node[1])
+
+
+def _substitute(node, name: str, value: Node):
+    if isinstance(node, tuple):
+        if node[:2] == ("sym", name):
+            return value
+        return tuple(_substitute(part, name, value) for part in node)
+    if isinstance(node, list):
+        return [_substitute(part, name, value) for part in node]
+    return node
+
+
+def _linear(node: Node, name: str) -> tuple[Fraction, Fraction] | None:
+    """(a, b) with node = a*name + b for exact rationals, or None (not linear, not rational)."""
+    try:
+        f0, f1, f2 = (_RATIONAL.value(_substitute(node, name, ("num", str(k)))) for k in (0, 1, 2))
+    except (NeedSympy, ZeroDivisionError, ValueError):
+        return None
+    if f2 - f1 != f1 - f0:
+        return None
+    return f1 - f0, f0
+
+
+def _number_node(value: Fraction) -> Node:
+    magnitude = ("frac", ("num", str(abs(value.numerator))), ("num", str(value.denominator)))
+    return ("neg", magnitude) if value < 0 else magnitude
+
+
+def _solved(ops: list[str], operands: list[Node]):
+    """A one-variable linear inequality in any arrangement ("-2y > 6", "6 < -2y", "0 < 2x < 4")
+    as its interval; None when it is not one."""
+    names = _symbols(operands)
+    if len(names) != 1:
+        return None
+    name = next(iter(names))
+    middle = 1 if len(operands) == 3 else None
+    if middle is not None and (_symbols(operands[0]) or _symbols(operands[2])):
+        return None
+    if middle is None:  # f(x) op 0 with f = lhs - rhs
+        line = _linear(("add", [operands[0], ("neg", operands[1])]), name)
+        if line is None or line[0] == 0:
+            return None
+        a, b = line
+        op = ops[0] if a > 0 else _FLIP[ops[0]]
+        bound = _number_node(-b / a)
+        if op in (">", ">="):
+            return ("interval", bound, ("const", "oo"), op == ">", True)
+        return ("interval", ("neg", ("const", "oo")), bound, True, op == "<")
+    line = _linear(operands[1], name)
+    if line is None or line[0] == 0:
+        return None
+    try:
+        low, high = _RATIONAL.value(operands[0]), _RATIONAL.value(operands[2])
+    except (NeedSympy, ZeroDivisionError):
+        return None
+    if not (ops[0] in ("<", "<=") and ops[1] in ("<", "<=")):
+        if ops[0] in (">", ">=") and ops[1] in (">", ">="):
+            low, high, ops = high, low, [_FLIP[ops[1]], _FLIP[ops[0]]]
+        else:
+            return None
+    a, b = line
+    ends = [((low - b) / a, ops[0] == "<"), ((high - b) / a, ops[1] == "<")]
+    if a < 0:
+        ends.reverse()
+    return ("interval", _number_node(ends[0][0]), _number_node(ends[1][0]), ends[0][1], ends[1][1])
 
 
 def _inequality_interval(ops: list[str], operands: list[Node]):
     variables = [i for i, o in enumerate(operands) if o[0] == "sym"]
+    if len(operands) == 3 and variables != [1] and not _symbols([operands[0], operands[2]]):
+        middle = operands[1]
+        if middle[0] == "abs" and middle[1][0] == "sym":  # "2 <= |w| < 5": two intervals
+            low, high = operands[0], operands[2]
+            if ops[0] in ("<", "<=") and ops[1] in ("<", "<="):
+                return ("union", [("interval", ("neg", high), ("neg", low), ops[1] == "<", ops[0] == "<"),
+                                  ("interval", low, high, ops[0] == "<", ops[1] == "<")])
+        if middle[0] == "mul" and len(middle[1]) == 2 and all(p[0] == "sym" and len(p[1]) == 1 for p in middle[1]) \
+                and ops[0] in ("<", "<=") and ops[1] in ("<", "<="):
+            # "-1 < g(t) < 2" (read as g*t): the values of a function, an interval
+            return ("interval", operands[0], operands[2], ops[0] == "<", ops[1] == "<")
+    if not (len(operands) == 2 and any(o[0] == "sym" for o in operands)) and variables != [1]:
+        solved = _solved(ops, operands)
+        if solved is not None:
+            return solved
     if len(operands) == 2:
         if operands[0][0] == "sym" and operands[0][1] not in _symbols(operands[1]):
             op, bound = ops[0], operands[1]
@@ -352,7 +458,7 @@ class RationalBackend:
 
     def scalar_equal(self, g: Node, gflags: frozenset, a: Node, aflags: frozenset) -> tuple[bool, str, bool]:
         gv, av = self.value(g), self.value(a)
-        for gr, ar, note in _readings(gv, gflags, av, aflags, lambda v: v / 100, None):
+        for gr, ar, note in readings(gv, gflags, av, aflags, lambda v: v / 100, None):
             if gr == ar:
                 return True, note or "equal", False
         approx = _approximation(g, gv, a, av)
@@ -363,6 +469,9 @@ class RationalBackend:
     def proportional(self, g_lhs, g_rhs, a_lhs, a_rhs) -> bool:
         raise NeedSympy()
 
+    def number(self, node: Node) -> Fraction | None:
+        return self.value(node)
+
 
 def _show(value) -> str:
     try:
@@ -372,35 +481,11 @@ def _show(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _readings(gv, gflags, av, aflags, per_cent, to_radians):
-    """(gold reading, answer reading, note) pairs: the values as written, then the percent or
-    degree reading of the side that alone carries the mark."""
-    yield gv, av, ""
-    if ("pct" in gflags) != ("pct" in aflags):
-        if "pct" in gflags:
-            yield per_cent(gv), av, "percent read as a fraction"
-        else:
-            yield gv, per_cent(av), "percent read as a fraction"
-    if ("deg" in gflags) != ("deg" in aflags) and to_radians is not None:
-        if "deg" in gflags:
-            yield to_radians(gv), av, "degrees read as radians"
-        else:
-            yield gv, to_radians(av), "degrees read as radians"
-
-
-def _decimal_literal(node: Node) -> str | None:
-    if node[0] == "neg":
-        node = node[1]
-    if node[0] == "num" and "." in node[1]:
-        return node[1]
-    return None
-
-
 def _approximation(g: Node, gv, a: Node, av) -> str | None:
     """The decimal-approximation rule (module doc) for exact rational values gv and av."""
     for literal_node, literal_value, other_node, exact_value in ((a, av, g, gv), (g, gv, a, av)):
-        literal = _decimal_literal(literal_node)
-        if literal is None or _decimal_literal(other_node) is not None:
+        literal = decimal_literal(literal_node)
+        if literal is None or decimal_literal(other_node) is not None:
             continue
         places = approximation_places(literal)
         if places is None:
@@ -411,24 +496,6 @@ def _approximation(g: Node, gv, a: Node, av) -> str | None:
             return f"approximation: {literal} rounds the exact value"
     return None
 
-
-def rounds_or_truncates(exact, literal, unit) -> bool:
-    """Is `literal` the exact value rounded (half a unit) or truncated (toward zero) to `unit`?"""
-    if abs(exact - literal) * 2 <= unit:
-        return True
-    return (exact >= 0) == (literal >= 0) and abs(literal) <= abs(exact) < abs(literal) + unit
-
-
-def approximation_places(literal: str) -> int | None:
-    """Decimal places of a literal long enough to stand for an exact value (3+ significant digits)."""
-    places = len(literal.split(".")[1])
-    significant = len(literal.replace(".", "").lstrip("0"))
-    if places == 0 or significant < 3:
-        return None
-    return places
-
-
-# ---- comparison of values ------------------------------------------------------------------
 
 def match(g, a, backend) -> tuple[bool, str, bool]:
     """(equal, reason, approximate) for gold value g and answer value a."""
@@ -460,6 +527,12 @@ def match(g, a, backend) -> tuple[bool, str, bool]:
     if gk == "scalar" and ak == "scalar":
         return backend.scalar_equal(g[1], g[2], a[1], a[2])
     if gk in ("set", "list") and ak in ("set", "list"):
+        g_names, a_names = _labels(g[1]), _labels(a[1])
+        if g_names and a_names and sorted(g_names) == sorted(a_names):
+            by_name = dict(zip(a_names, a[1]))  # "RS=8, PQ=6" for "PQ=6, RS=8": pair by label
+            return _ordered(g[1], [by_name[name] for name in g_names], backend)
+        if g_names and gk == "list" and ak == "list" and not any(v[0] == "assign" for v in a[1]):
+            return _ordered(g[1], a[1], backend)  # "6, 8" for "PQ=6, RS=8": the labels' order
         return _unordered(g[1], a[1], backend)
     if gk in ("tuple", "list") and ak in ("tuple", "list"):
         return _ordered(g[1], a[1], backend)
@@ -468,6 +541,14 @@ def match(g, a, backend) -> tuple[bool, str, bool]:
     if gk in ("interval", "union") or ak in ("interval", "union"):
         return _intervals(g, a, backend)
     return False, f"a {_kind_name(ak)} answer for a {_kind_name(gk)} gold", False
+
+
+def _labels(items: list) -> list[str] | None:
+    """The distinct names of a list of assignments ("PQ=6, RS=8"), else None."""
+    if len(items) < 2 or any(v[0] != "assign" for v in items):
+        return None
+    names = [v[1] for v in items]
+    return names if len(set(names)) == len(names) else None
 
 
 def _kind_name(kind: str) -> str:
@@ -481,7 +562,17 @@ def _unwrap(value):
     return value
 
 
+def _distinct(values: list) -> list:
+    out = []
+    for value in values:
+        if value not in out:
+            out.append(value)
+    return out
+
+
 def _unordered(gs: list, as_: list, backend) -> tuple[bool, str, bool]:
+    if len(gs) != len(as_) and len(_distinct(gs)) == len(gs):
+        as_ = _distinct(as_)  # an item written twice in the answer of a set without repeats
     if len(gs) != len(as_):
         return False, f"{len(as_)} items where the gold has {len(gs)}", False
     remaining = list(as_)
@@ -616,6 +707,7 @@ def unwrap_text(text: str) -> str:
     return normalize(text)
 
 
+@lru_cache(maxsize=65536)
 def choice_letter(text: str, gold: bool) -> str | None:
     plain = unwrap_text(text)
     match = (_CHOICE_GOLD if gold else _CHOICE_ANSWER).match(plain)
@@ -634,7 +726,46 @@ def is_text_answer(text: str) -> bool:
 @lru_cache(maxsize=65536)
 def parsed_value(text: str):
     """The interpreted value of an answer (cached); raises ParseError / Hostile."""
-    return interpret(parse_answer(text))
+    if ";" in text and "=" in text:
+        grouped = _assignment_groups(text)
+        if grouped is not None:
+            return grouped
+    value = interpret(parse_answer(text))
+    return _repeated_groups(value) if value[0] == "list" else value
+
+
+def _repeated_groups(value):
+    """"p=5, q=2 and p=7, q=2": assignments whose names repeat in groups (p, q, p, q) are the
+    solutions (5, 2), (7, 2)."""
+    items = value[1]
+    if len(items) < 4 or any(v[0] != "assign" for v in items):
+        return value
+    names = [v[1] for v in items]
+    size = names.index(names[0], 1) if names[0] in names[1:] else 0
+    if size < 2 or len(names) % size or len(set(names[:size])) != size \
+            or names != names[:size] * (len(names) // size):
+        return value
+    return ("list", [("tuple", [v[2] for v in items[i:i + size]], "(", ")") for i in range(0, len(items), size)])
+
+
+def _assignment_groups(text: str):
+    """"a=1,b=3; a=2,b=5": solutions given as groups of assignments with the same names, read
+    as the tuples (1,3), (2,5); None when the text is not that."""
+    groups, names = [], None
+    for part in text.split(";"):
+        try:
+            value = interpret(parse_answer(part))
+        except ParseError:
+            return None
+        items = value[1] if value[0] == "list" else [value]
+        if any(v[0] != "assign" for v in items):
+            return None
+        if names is None:
+            names = [v[1] for v in items]
+        elif [v[1] for v in items] != names:
+            return None
+        groups.append(("tuple", [v[2] for v in items], "(", ")"))
+    return ("list", groups) if len(groups) > 1 else None
 
 
 def _pre_checks(gold: str, answer: str) -> Outcome | None:
@@ -658,8 +789,54 @@ def _answer_without_choice(answer: str) -> str:
     return _CHOICE_PREFIX.sub("", unwrap_text(answer)) if _CHOICE_PREFIX.match(unwrap_text(answer)) else answer
 
 
-def compare(gold: str, answer: str, backend) -> Outcome:
-    """The full comparison with `backend` (RationalBackend may raise NeedSympy)."""
+def context_flags(context: str) -> dict[str, str]:
+    """"ordered;round=1" -> {"ordered": "", "round": "1"} (see curate.verify.question)."""
+    flags = {}
+    for part in context.split(";"):
+        if part:
+            name, _, value = part.partition("=")
+            flags[name] = value
+    return flags
+
+
+def _read_in_context(g, a, flags: dict[str, str]):
+    """The question's reading of a bare list: ordered ("in increasing order") or a set ("all
+    solutions"); without either the default policy applies (module doc)."""
+    if "ordered" in flags:
+        if g[0] == "list":
+            g = ("tuple", g[1], "(", ")")
+        if a[0] == "list":
+            a = ("tuple", a[1], "(", ")")
+    elif "set" in flags:
+        if g[0] == "list" and a[0] == "tuple" and len(a[1]) != 2:
+            a = ("list", a[1])
+        elif a[0] == "list" and g[0] == "tuple" and len(g[1]) != 2:
+            g = ("list", g[1])
+    return g, a
+
+
+def _rounded(g, a, places: int, backend) -> bool:
+    """"To the nearest tenth": the answer is a decimal with at most `places` places and equals
+    the gold rounded (half away from zero) to that many places."""
+    if g[0] != "scalar" or a[0] != "scalar" or g[2] != a[2]:
+        return False
+    literal = decimal_literal(a[1]) or (a[1][1] if a[1][0] == "num" else None) \
+        or (a[1][1][1] if a[1][0] == "neg" and a[1][1][0] == "num" else None)
+    if literal is None or ("." in literal and len(literal.split(".")[1]) > places):
+        return False
+    exact = backend.number(g[1])
+    if exact is None:
+        return False
+    unit = Fraction(1, 10 ** places)
+    scaled = abs(exact) / unit
+    rounded = math.floor(scaled + Fraction(1, 2)) * unit * (1 if exact >= 0 else -1)
+    return rounded == backend.number(a[1])
+
+
+def compare(gold: str, answer: str, backend, context: str = "") -> Outcome:
+    """The full comparison with `backend` (RationalBackend may raise NeedSympy); `context` is
+    what the question says about the answer's reading (curate.verify.question)."""
+    flags = context_flags(context) if context else {}
     early = _pre_checks(gold, answer)
     if early is not None:
         return early
@@ -669,16 +846,22 @@ def compare(gold: str, answer: str, backend) -> Outcome:
         return Outcome("unparseable", f"gold not usable: {error}")
     except ParseError as error:
         return Outcome("unparseable", f"gold not parseable: {error}")
+    if ":" in answer and labelled_ratio(gold):
+        answer = ratio_quotient(normalize(answer)) or answer  # "7:32" for "S_1:S_2 = 7:32"
     try:
         a = parsed_value(_answer_without_choice(answer))
     except Hostile as error:
         return Outcome("unparseable", f"answer rejected before parsing: {error}")
     except ParseError as error:
         return Outcome("unparseable", f"answer not parseable: {error}")
+    if flags:
+        g, a = _read_in_context(g, a, flags)
     if g == a:
         return Outcome("correct", "same value as written")
     try:
         equal, reason, approximate = match(g, a, backend)
+        if not equal and "round" in flags and _rounded(_unwrap(g), _unwrap(a), int(flags["round"]), backend):
+            return Outcome("correct", f"the gold rounded to {flags['round']} decimal places, as the question asks")
     except Hostile as error:
         return Outcome("unparseable", f"too large to evaluate: {error}")
     except (ZeroDivisionError, OverflowError) as error:
@@ -689,25 +872,11 @@ def compare(gold: str, answer: str, backend) -> Outcome:
 _RATIONAL = RationalBackend()
 
 
-def quick_compare(gold: str, answer: str) -> Outcome | None:
+def quick_compare(gold: str, answer: str, context: str = "") -> Outcome | None:
     """In-process decision, or None when SymPy is needed."""
     try:
-        return compare(gold, answer, _RATIONAL)
+        return compare(gold, answer, _RATIONAL, context)
     except NeedSympy:
         return None
     except RecursionError:
         return Outcome("unparseable", "nested too deeply")
-
-
-def sympy_compare(gold: str, answer: str) -> Outcome:
-    """The comparison with SymPy; run it in a worker process (it may not return)."""
-    from curate.verify.symbolic import SympyBackend
-
-    try:
-        return compare(gold, answer, SympyBackend())
-    except RecursionError:
-        return Outcome("unparseable", "nested too deeply")
-    except ParseError as error:
-        return Outcome("unparseable", f"not evaluable: {error}")
-    except (ValueError, TypeError, AttributeError, NotImplementedError) as error:
-        return Outcome("unparseable", f"SymPy could not evaluate it: {type(error).__name__}")

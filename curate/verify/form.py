@@ -145,9 +145,19 @@ def _first_problem(node) -> str | None:
     return None
 
 
+def _common_fraction(tree: Node) -> bool:
+    """An integer or a/b of integers, optionally negated: what "as a common fraction" asks for."""
+    if tree[0] == "neg":
+        tree = tree[1]
+    if tree[0] in ("frac", "div"):
+        return _integer(tree[1]) is not None and _integer(tree[2]) is not None
+    return _integer(tree) is not None
+
+
 @lru_cache(maxsize=65536)
-def check_form(answer: str | None) -> tuple[bool | None, str | None]:
-    """(form_ok, reason) of an answer as written (see module doc)."""
+def check_form(answer: str | None, common_fraction: bool = False) -> tuple[bool | None, str | None]:
+    """(form_ok, reason) of an answer as written (see module doc); `common_fraction`: the
+    question asks for one, so a decimal or mixed number is not in the asked form."""
     if answer is None or not answer.strip():
         return None, None
     if choice_letter(answer, gold=True) is not None or is_text_answer(answer):
@@ -161,6 +171,8 @@ def check_form(answer: str | None) -> tuple[bool | None, str | None]:
     problem = _first_problem(tree)
     if problem:
         return False, problem
+    if common_fraction and not _common_fraction(tree):
+        return False, "the question asks for a common fraction"
     if re.search(r"\d[eE][-+]?\d", answer):
         return False, "scientific notation"
     return True, None

@@ -65,7 +65,8 @@ _REPLACE = [
     (re.compile(r"\\gt(?![a-zA-Z])"), ">"),
     (re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![a-zA-Z])|\\circ(?![a-zA-Z])|\\degree(?![a-zA-Z])|º"), "°"),
     (re.compile(r"\\%|\\percent(?![a-zA-Z])"), "%"),
-    (re.compile(r"\{,\}"), ""),
+    (re.compile(r"(?<![a-zA-Z])per\s+cent(?![a-zA-Z])"), "percent"),
+    (re.compile(r"\{\s*,\s*\}"), ""),
     (re.compile(r"\\\$|\\dollar(?![a-zA-Z])|US\$"), "¤"),
     (re.compile(r"\\euro(?![a-zA-Z])|€|£"), "¤"),
     (re.compile(r"\\\(|\\\)|\\\[|\\\]|\$"), " "),
@@ -88,7 +89,20 @@ def normalize(text: str) -> str:
     for pattern, replacement in _REPLACE:
         out = pattern.sub(replacement, out)
     out = re.sub(r"\s+", " ", out).strip().replace("\x01", "\\\\")
+    out = _MIXED_SPACED.sub(r"\1\\frac{\2}{\3}", out)
+    out = _SPACE_THOUSANDS.sub(lambda m: m.group(0).replace(" ", ""), out)
     return out.rstrip(".").strip()
+
+
+# "12 3/4" is a mixed number; "2 500 000" one number (groups of exactly three digits).
+_MIXED_SPACED = re.compile(r"(?<![\d.,])(\d+) (\d+) ?/ ?(\d+)(?![\d.])")
+_SPACE_THOUSANDS = re.compile(r"(?<![\d.,] )(?<![\d.,])\d{1,3}(?: \d{3})+(?![\d.]| ?/)")
+# "S_1:S_2 = 3:5": a ratio's label; "3:5" a ratio of two numbers, read as their quotient.
+_RATIO_LABEL = re.compile(r"^\s*[A-Za-z](?:_\{?\w+\}?)?(?:\s*:\s*[A-Za-z](?:_\{?\w+\}?)?)+\s*=\s*(?=[^=]*:)")
+_RATIO = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)\s*$")
+# "4:30" reads as a time of day, not as 4/30 = 1/15 = "1:15": compared only as written, unless a
+# ratio label says otherwise ("V_1:V_2 = 11:21").
+_CLOCK = re.compile(r"(?:[01]?\d|2[0-3]):[0-5]\d")
 
 
 # ---- tokens ----------------------------------------------------------------------------------
@@ -109,7 +123,7 @@ UNIT_WORDS = {
     "square centimeters", "cubic feet", "cubic inches", "cubic centimeters",
 }
 DEGREE_WORDS = {"degree", "degrees", "deg"}
-PERCENT_WORDS = {"percent", "per cent"}
+PERCENT_WORDS = {"percent", "per cent", "pct", "percentage"}
 SEPARATOR_WORDS = {"and", "or"}
 MATH_FUNCTIONS = {
     "sin", "cos", "tan", "sec", "csc", "cot", "arcsin", "arccos", "arctan", "arcsec", "arccsc", "arccot",
@@ -122,7 +136,7 @@ GREEK = {
 }
 TEXT_COMMANDS = {"text", "textbf", "textit", "textrm", "textsf", "texttt", "mbox", "mathrm", "mathbf",
                  "mathit", "mathsf", "mathtt", "boldsymbol", "bm", "operatorname", "textnormal", "hbox",
-                 "mathbfit", "pmb", "emph"}
+                 "mathbfit", "pmb", "emph", "mathcal", "mathscr", "mathfrak"}
 IGNORED_COMMANDS = {"displaystyle", "nonumber", "notag", "phantom", "hfill", "relax"}
 MATRIX_ENVS = {"pmatrix", "bmatrix", "Bmatrix", "matrix", "smallmatrix", "array", "vmatrix"}
 
@@ -141,7 +155,7 @@ _TOKEN = re.compile(
     r"|(?P<other>.)",
     re.DOTALL,
 )
-_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d])")
+_THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?(?![\d])")  # "0,111" is no thousands
 
 
 class Token:
@@ -178,7 +192,8 @@ def _classify_text(content: str, command: str) -> list[Token]:
         return []
     if low in SEPARATOR_WORDS or low == ",":
         return [Token("sep", low, True)]
-    if command in ("mathrm", "mathbf", "mathit", "boldsymbol", "bm", "mathsf", "operatorname", "mathbfit", "pmb"):
+    if command in ("mathrm", "mathbf", "mathit", "boldsymbol", "bm", "mathsf", "operatorname", "mathbfit", "pmb",
+                   "mathcal", "mathscr", "mathfrak"):
         if command == "operatorname":
             return [Token("cmd", "\\" + inner.strip(), True)]
         return tokenize(inner)  # \mathrm{e}, \mathbf{v}, \mathrm{cm}: read as math
@@ -192,8 +207,8 @@ def _classify_text(content: str, command: str) -> list[Token]:
     choice = _CHOICE.match(inner)
     if choice:
         return [Token("text", f"({choice.group(1)})", True)]
-    if re.fullmatch(r"[-+]?\d+(?:\.\d+)?", inner):
-        return tokenize(inner)  # \text{5}: a number typeset as text
+    if re.fullmatch(r"[-+]?\d+(?:\.\d+)?|e", inner):
+        return tokenize(inner)  # \text{5}: a number typeset as text; \text{e}: Euler's number
     return [Token("text", inner, True)]
 
 
@@ -769,11 +784,26 @@ def _product(factors: list[Node]) -> Node:
     return factors[0] if len(factors) == 1 else ("mul", factors)
 
 
+def ratio_quotient(text: str) -> str | None:
+    """"3:5" -> "\\frac{3}{5}"; None when `text` is not a ratio of two numbers."""
+    ratio = _RATIO.match(text)
+    return f"\\frac{{{ratio.group(1)}}}{{{ratio.group(2)}}}" if ratio else None
+
+
+def labelled_ratio(text: str) -> bool:
+    """"V_1:V_2 = 11:21": a ratio with its label (so "11:21" beside it is no time of day)."""
+    normalized = normalize(text)
+    return _RATIO_LABEL.sub("", normalized) != normalized
+
+
 def parse_answer(text: str) -> Node:
     """The syntax tree of one answer (see module doc)."""
     if len(text) > MAX_CHARS:
         raise Hostile(f"answer of {len(text)} characters")
     normalized = normalize(text)
+    unlabelled = _RATIO_LABEL.sub("", normalized)
+    if unlabelled != normalized or not _CLOCK.fullmatch(unlabelled.strip()):
+        normalized = ratio_quotient(unlabelled) or normalized
     if not normalized:
         raise ParseError("empty answer")
     if normalized.count("{") != normalized.count("}"):

@@ -1,6 +1,7 @@
 """The SymPy backend of the comparison; imported only inside worker processes.
 
-Contract: `SympyBackend` offers the same methods as `equivalence.RationalBackend`
+Contract: `sympy_compare(gold, answer, context)` is `equivalence.compare` with this backend;
+`SympyBackend` offers the same methods as `equivalence.RationalBackend`
 (`scalar_equal`, `proportional`) on SymPy values built directly from the
 syntax tree (no string round trip through `parse_expr`). Sizes are checked before SymPy
 evaluates anything: powers whose exact value would exceed 20,000 digits and factorials above
@@ -20,8 +21,9 @@ from fractions import Fraction
 import mpmath
 import sympy as sp
 
-from curate.verify.equivalence import (
-    DIGITS, MAX_FACTORIAL, MAX_POW_DIGITS, REL_TOL_EXPONENT, _decimal_literal, _readings, approximation_places,
+from curate.verify.equivalence import Outcome, compare
+from curate.verify.numbers import (
+    DIGITS, MAX_FACTORIAL, MAX_POW_DIGITS, REL_TOL_EXPONENT, approximation_places, decimal_literal, readings,
     rounds_or_truncates,
 )
 from curate.verify.parse import Hostile, Node, ParseError
@@ -150,6 +152,13 @@ class SympyBackend:
         with mpmath.workdps(DIGITS):
             return mpmath.mpc(mpmath.mpf(real._to_mpmath(DIGITS * 4)), mpmath.mpf(imag._to_mpmath(DIGITS * 4)))
 
+    def number(self, node: Node) -> Fraction | None:
+        """A real value to 60 digits as a Fraction (for rounding), or None."""
+        value = self._numeric(self.expr(node))
+        if value is None or value.imag != 0:
+            return None
+        return Fraction(mpmath.nstr(value.real, DIGITS, min_fixed=-mpmath.inf, max_fixed=mpmath.inf))
+
     def _close(self, x: mpmath.mpc, y: mpmath.mpc) -> bool:
         with mpmath.workdps(DIGITS):
             scale = max(abs(x), abs(y))
@@ -196,7 +205,7 @@ class SympyBackend:
     def scalar_equal(self, g: Node, gflags: frozenset, a: Node, aflags: frozenset) -> tuple[bool, str, bool]:
         gv, av = self.expr(g), self.expr(a)
         first_reason = ""
-        for gr, ar, note in _readings(gv, gflags, av, aflags, lambda v: v / 100, lambda v: v * sp.pi / 180):
+        for gr, ar, note in readings(gv, gflags, av, aflags, lambda v: v / 100, lambda v: v * sp.pi / 180):
             equal, reason = self.values_equal(gr, ar)
             if equal:
                 return True, note or reason, False
@@ -208,8 +217,8 @@ class SympyBackend:
 
     def _approximation(self, g: Node, gv: sp.Expr, a: Node, av: sp.Expr) -> str | None:
         for literal_node, literal_value, other_node, exact_value in ((a, av, g, gv), (g, gv, a, av)):
-            literal = _decimal_literal(literal_node)
-            if literal is None or _decimal_literal(other_node) is not None or exact_value.free_symbols:
+            literal = decimal_literal(literal_node)
+            if literal is None or decimal_literal(other_node) is not None or exact_value.free_symbols:
                 continue
             places = approximation_places(literal)
             if places is None:
@@ -272,3 +281,15 @@ def _show(value: sp.Expr) -> str:
     except ValueError:  # a rational with more digits than Python prints
         return "a very long number"
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def sympy_compare(gold: str, answer: str, context: str = "") -> Outcome:
+    """The comparison with SymPy; run it in a worker process (it may not return)."""
+    try:
+        return compare(gold, answer, SympyBackend(), context)
+    except RecursionError:
+        return Outcome("unparseable", "nested too deeply")
+    except ParseError as error:
+        return Outcome("unparseable", f"not evaluable: {error}")
+    except (ValueError, TypeError, AttributeError, NotImplementedError) as error:
+        return Outcome("unparseable", f"SymPy could not evaluate it: {type(error).__name__}")

@@ -1,33 +1,59 @@
 """Killable SymPy worker processes: every comparison is bounded in wall time.
 
-Contract: `WorkerPool(size, timeout)` starts `size` processes (forked after SymPy is imported,
-so a replacement starts in milliseconds); `pool.run(tasks)` takes
-`(gold, answer)` string pairs and returns, in order, `(Outcome | None, elapsed_ms)` where None
-means the pair ran past `timeout` seconds: its worker was killed with SIGKILL and replaced.
+Contract: `WorkerPool(size, timeout, compare)` starts `size` processes (forked after SymPy is
+imported, so a replacement starts in milliseconds); `pool.run(tasks)` takes argument tuples of
+`compare` (default `symbolic.sympy_compare(gold, answer, context)`) and returns, in order,
+`(Outcome | None, elapsed_ms)` where None means the task ran past `timeout` seconds: its worker
+was killed with SIGKILL and replaced.
 A signal alarm cannot do this: SymPy can hang inside C-level loops that never return to the
 interpreter, and alarms only work on the main thread.
 
 Each worker limits its own address space (4 GiB) so a runaway allocation fails inside the
-worker instead of swapping the machine.
+worker instead of swapping the machine, and dies with its parent: the kernel sends it SIGKILL
+when the parent exits (PR_SET_PDEATHSIG, Linux), and a watchdog thread exits when the parent's
+pid changes (other systems, or a parent that died before the signal was armed). A worker stuck
+in SymPy never reads its pipe, so the pipe alone cannot tell it that the parent is gone.
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import multiprocessing as mp
 import os
+import signal
 import sys
+import threading
 import time
 from collections import deque
 from multiprocessing.connection import Connection, wait
 
-from curate.verify.equivalence import Outcome, sympy_compare
+from curate.verify.equivalence import Outcome
 
 MEMORY_LIMIT_BYTES = 4 * 1024**3
 _PRELOAD = "curate.verify.symbolic"
+_PR_SET_PDEATHSIG = 1
+WATCHDOG_INTERVAL_S = 0.5
 
 
-def _worker_main(conn: Connection, compare) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """Arm PR_SET_PDEATHSIG and start the watchdog thread (module doc)."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # no prctl in this libc: the watchdog still covers it
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(WATCHDOG_INTERVAL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _worker_main(conn: Connection, compare, parent_pid: int) -> None:
+    _die_with_parent(parent_pid)
     try:
         import resource
 
@@ -41,10 +67,10 @@ def _worker_main(conn: Connection, compare) -> None:
             return
         if message is None:
             return
-        task_id, gold, answer = message
+        task_id, *arguments = message
         started = time.perf_counter()
         try:
-            outcome = compare(gold, answer)
+            outcome = compare(*arguments)
         except MemoryError:
             outcome = Outcome("unparseable", "too large to evaluate (memory limit)")
         except Exception as error:  # a SymPy failure on one pair must not end the worker
@@ -60,12 +86,15 @@ _WARM_UP = [("\\sin 2x", "2\\sin x\\cos x"), ("\\log_2 8", "3"), ("\\sqrt{3+2\\s
 _warmed = False
 
 
+def _sympy_compare():
+    return importlib.import_module(_PRELOAD).sympy_compare
+
+
 def _warm_up() -> None:
     global _warmed
     if not _warmed:
-        importlib.import_module(_PRELOAD)
         for gold, answer in _WARM_UP:
-            sympy_compare(gold, answer)
+            _sympy_compare()(gold, answer)
         _warmed = True
 
 
@@ -82,7 +111,7 @@ def _context() -> mp.context.BaseContext:
 class _Worker:
     def __init__(self, context: mp.context.BaseContext, compare):
         parent, child = context.Pipe(duplex=True)
-        self.process = context.Process(target=_worker_main, args=(child, compare), daemon=True)
+        self.process = context.Process(target=_worker_main, args=(child, compare, os.getpid()), daemon=True)
         self.process.start()
         child.close()
         self.conn = parent
@@ -109,19 +138,19 @@ class _Worker:
 class WorkerPool:
     """A fixed number of SymPy worker processes with a hard per-pair timeout."""
 
-    def __init__(self, size: int | None = None, timeout: float = 5.0, compare=sympy_compare):
+    def __init__(self, size: int | None = None, timeout: float = 5.0, compare=None):
         self.size = max(1, size or os.cpu_count() or 1)
         self.timeout = timeout
-        self.compare = compare  # (gold, answer) -> Outcome, run inside the worker
         self._context = _context()
+        self.compare = compare or _sympy_compare()  # (*task) -> Outcome, run inside the worker
         self._workers: list[_Worker] = []
 
     def _ensure_started(self) -> None:
         while len(self._workers) < self.size:
             self._workers.append(_Worker(self._context, self.compare))
 
-    def run(self, tasks: list[tuple[str, str]], on_done=None) -> list[tuple[Outcome | None, float]]:
-        """Outcomes of (gold, answer) pairs in order; None for a pair that timed out.
+    def run(self, tasks: list[tuple], on_done=None) -> list[tuple[Outcome | None, float]]:
+        """Outcomes of `compare`'s argument tuples in order; None for a task that timed out.
 
         `on_done(count)` is called as results arrive (for progress bars)."""
         results: list[tuple[Outcome | None, float] | None] = [None] * len(tasks)

@@ -172,6 +172,17 @@ def test_strict_form_counts_unsimplified_answers_wrong(db_path: Path, server, tm
     assert stored(db_path, "SELECT form_ok FROM eval_samples WHERE eval_run_id = 'strict'")["form_ok"][0] is False
 
 
+def test_the_question_reaches_the_verifier(db_path: Path, server, tmp_path: Path) -> None:
+    path = tmp_path / "order.jsonl"
+    path.write_text(json.dumps({"id": "o", "question": "Omega: list the roots in increasing order.",
+                                "answer": "1, 2, 3"}) + "\n")
+    server.script["Omega"] = ["\\boxed{3, 1, 2}"]
+    config = EvalConfig(name="order", model="scripted", base_url=server.url, problems=str(path), max_tokens=64,
+                        progress=False)
+    assert run_eval(db_path, config)[0].pass_at_1.mean == 0.0  # a set reading would say correct
+    assert "entry 1" in stored(db_path, "SELECT reason FROM eval_samples WHERE eval_run_id = 'order'")["reason"][0]
+
+
 def test_run_names() -> None:
     config = EvalConfig(name="s", model="m", problems="test", seeds=(0, 1), length_levels=2)
     assert [r.eval_run_id for r in sub_runs(config)] == ["s/seed-0/len-1", "s/seed-0/len-2", "s/seed-1/len-1",

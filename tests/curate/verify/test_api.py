@@ -16,7 +16,7 @@ def test_check_reports_answer_source_reason_and_form():
     assert isinstance(verdict, Verdict)
     assert (verdict.verdict, verdict.answer, verdict.answer_source) == ("correct", "\\frac{6}{8}", "boxed")
     assert verdict.form_ok is False and "lowest terms" in verdict.form_reason
-    assert VERIFIER_VERSION == "sympy/1"
+    assert VERIFIER_VERSION == "sympy/2"
 
 
 def test_strict_form_turns_an_unsimplified_correct_answer_into_incorrect():
@@ -93,3 +93,43 @@ def test_timeout_verdict_names_the_limit():
         verifier._pool_for().compare = _never_returns
         verdict, = verifier.verdicts([("\\boxed{x+1}", "1+x")])
     assert verdict.verdict == "timeout" and "0.3 s" in verdict.reason
+
+
+def test_workers_die_with_their_parent_even_mid_comparison(tmp_path):
+    """kill -9 of the process that owns the pool: its worker (stuck in a comparison) must go too."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "owner.py"
+    script.write_text(
+        "import sys, time\n"
+        "from curate.verify.workers import WorkerPool\n"
+        "from tests.curate.verify.test_api import _never_returns\n"
+        "pool = WorkerPool(2, timeout=600, compare=_never_returns)\n"
+        "pool._ensure_started()\n"
+        "print(' '.join(str(w.process.pid) for w in pool._workers), flush=True)\n"
+        "pool.run([('1', '1'), ('2', '2')])\n")
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    pids = [int(p) for p in owner.stdout.readline().split()]
+    time.sleep(0.5)  # both workers are now inside the comparison
+    owner.send_signal(signal.SIGKILL)
+    owner.wait()
+    deadline = time.monotonic() + 10
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in pids if _alive(pid)]
+        time.sleep(0.1)
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)  # clean up before failing
+    assert alive == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False

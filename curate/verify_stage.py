@@ -1,15 +1,23 @@
-"""`curate verify`: a verdict for every sample that has none for the current verifier version.
+"""`curate verify`: a verdict for every sample that has none for its current content.
 
-Inputs: `samples` (reasoning + content joined with `curate.traces.full_response`) and
-`problems.gold_answer`. Outputs: one `verdicts` row per sample and verifier name
-("sympy/1", or "sympy/1+strict-form" with --strict-form), one `runs` row (kind "verify") with
-the counts. Samples whose problem has no gold answer are skipped and counted.
+Inputs: `samples` (reasoning + content joined with `curate.traces.full_response`, and the
+finish reason: a response cut off at the token limit has no final answer), `problems.gold_answer`
+and `problems.question` (the verifier reads order words, options and rounding from it).
+Outputs: one `verdicts` row per sample and verifier name ("sympy/2", or "sympy/2+strict-form"
+with --strict-form) with the `content_hash` of what was verified (CONTENT_HASH_SQL), one `runs`
+row (kind "verify") with the counts. Samples whose problem has no gold answer are skipped and
+counted.
+
+Pending: a sample with no verdict of this verifier for its current content (new, regenerated,
+or its gold or question changed). A sample whose only verdict comes from an older verifier
+version (e.g. "sympy/1") is re-verified only with --reverify-older; the counts say how many such
+samples remain (`older_version`), and `verdict_current` marks their rows `older_version`.
 
 Resumable: samples are verified in batches of BATCH_SIZE, each batch written and committed in
 its own transaction, so an interrupted run keeps the finished batches and the next run starts
 where it stopped. --reverify recomputes (and replaces) existing verdicts of this verifier.
 Command: `curate verify [--db PATH] [--workers W] [--timeout S] [--strict-form] [--model M]
-[--reverify] [--limit N]`.
+[--reverify] [--reverify-older] [--limit N]`.
 """
 
 from __future__ import annotations
@@ -21,35 +29,52 @@ import polars as pl
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from curate.traces import full_response
-from curate.verify.checker import Verifier, verifier_name
+from curate.verify.checker import STRICT_SUFFIX, VERIFIER_VERSION, Verifier, verifier_name
 from db import BadInput, Store
 from db.console import stderr
 
 BATCH_SIZE = 500
 VERDICTS = ("correct", "incorrect", "unparseable", "no_answer", "timeout")
+# What a verdict was computed from (s: samples, p: problems). The view verdict_current
+# (db/migrations/014) repeats this expression; tests/curate/test_verify_stage.py checks they agree.
+CONTENT_HASH_SQL = ("md5(concat_ws(chr(31), coalesce(s.reasoning, chr(0)), coalesce(s.content, chr(0)), "
+                    "coalesce(s.finish_reason, chr(0)), coalesce(p.gold_answer, chr(0)), coalesce(p.question, chr(0))))")
+# Verifier names of older versions with the same strictness: 'sympy/1' for 'sympy/2'.
+_OLDER_SQL = ("v.verifier LIKE 'sympy/%' AND v.verifier <> ? AND (v.verifier LIKE '%+strict-form') = ? "
+              "AND TRY_CAST(regexp_extract(v.verifier, '^sympy/([0-9]+)', 1) AS INTEGER) < ?")
 
 
-def _pending_ids(store, verifier: str, model: str | None, reverify: bool, limit: int | None) -> tuple[list[str], int]:
-    """(sample ids to verify, samples skipped because their problem has no gold answer)."""
-    conditions = ["TRUE"]
-    params: list = []
-    if model is not None:
-        conditions.append("s.model = ?")
-        params.append(model)
-    if not reverify:
-        conditions.append("NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.sample_id = s.sample_id AND v.verifier = ?)")
-        params.append(verifier)
-    where = " AND ".join(conditions)
+def _version_number() -> int:
+    return int(VERIFIER_VERSION.split("/")[1])
+
+
+def _pending_ids(store, verifier: str, model: str | None, reverify: bool, reverify_older: bool,
+                 limit: int | None) -> tuple[list[str], int, int]:
+    """(sample ids to verify, samples skipped for lack of a gold answer, samples left with only an
+    older-version verdict)."""
+    strict = verifier.endswith(STRICT_SUFFIX)
+    current = (f"EXISTS (SELECT 1 FROM verdicts v WHERE v.sample_id = s.sample_id AND v.verifier = ? "
+               f"AND v.content_hash = {CONTENT_HASH_SQL})")
+    older = (f"EXISTS (SELECT 1 FROM verdicts v WHERE v.sample_id = s.sample_id AND {_OLDER_SQL} "
+             f"AND (v.content_hash IS NULL OR v.content_hash = {CONTENT_HASH_SQL}))")
+    model_filter = "s.model = ?" if model is not None else "TRUE"
     rows = store.execute(
-        f"SELECT s.sample_id, p.gold_answer IS NULL OR trim(p.gold_answer) = '' AS no_gold "
-        f"FROM samples s JOIN problems p ON p.problem_id = s.problem_id WHERE {where} ORDER BY s.sample_id",
-        params,
+        f"SELECT s.sample_id, p.gold_answer IS NULL OR trim(p.gold_answer) = '' AS no_gold, "
+        f"{current} AS has_current, {older} AS has_older "
+        f"FROM samples s JOIN problems p ON p.problem_id = s.problem_id WHERE {model_filter} ORDER BY s.sample_id",
+        [verifier, verifier, strict, _version_number()] + ([model] if model is not None else []),
     ).fetchall()
-    ids = [sample_id for sample_id, no_gold in rows if not no_gold]
-    skipped = sum(1 for _, no_gold in rows if no_gold)
+    ids, skipped, older_left = [], 0, 0
+    for sample_id, no_gold, has_current, has_older in rows:
+        if no_gold:
+            skipped += 1
+        elif reverify or not (has_current or has_older) or (has_older and not has_current and reverify_older):
+            ids.append(sample_id)
+        elif has_older and not has_current:
+            older_left += 1
     if limit is not None:
         ids = ids[:limit]
-    return ids, skipped
+    return ids, skipped, older_left
 
 
 @dataclass(frozen=True)
@@ -61,13 +86,15 @@ class VerifyConfig:
     strict_form: bool = False       # a correct but unsimplified answer counts as incorrect
     model: str | None = None        # only samples of this model
     reverify: bool = False          # recompute verdicts that exist for this verifier version
+    reverify_older: bool = False    # also verify samples whose verdict came from an older version
     limit: int | None = None        # at most this many samples
     progress: bool = True           # progress bar on stderr
 
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """Counts per verdict (and samples skipped for want of a gold answer), as stored in `runs`."""
+    """Counts per verdict (and samples skipped for want of a gold answer, and samples left with an
+    older-version verdict), as stored in `runs`."""
 
     run_id: str
     counts: dict[str, int]
@@ -86,10 +113,13 @@ def run(store: Store, config: VerifyConfig) -> VerifyResult:
     model = config.model
     if model is not None and not store.scalar("SELECT count(*) FROM samples WHERE model = ?", [model]):
         raise BadInput(f"no samples of model {model!r}", field="--model")
-    ids, skipped = _pending_ids(store, verifier, model, config.reverify, config.limit)
+    ids, skipped, older_left = _pending_ids(store, verifier, model, config.reverify, config.reverify_older,
+                                            config.limit)
     counts["skipped_no_gold"] = skipped
+    counts["older_version"] = older_left
     stored = {"verifier": verifier, "workers": config.workers, "timeout": config.timeout,
-              "strict_form": config.strict_form, "model": model, "reverify": config.reverify, "limit": config.limit}
+              "strict_form": config.strict_form, "model": model, "reverify": config.reverify,
+              "reverify_older": config.reverify_older, "limit": config.limit}
     with store.run("verify", stored) as record:
         record.counts_of = lambda: dict(counts)
         with Verifier(workers=config.workers, timeout=config.timeout, strict_form=config.strict_form) as checker, \
@@ -105,12 +135,14 @@ def run(store: Store, config: VerifyConfig) -> VerifyResult:
 def _verify_batch(store, checker: Verifier, ids: list[str], verifier: str, run_id: str, counts: Counter,
                   advance) -> None:
     rows = store.query(
-        "SELECT s.sample_id, s.reasoning, s.content, p.gold_answer FROM samples s "
+        f"SELECT s.sample_id, s.reasoning, s.content, s.finish_reason, p.gold_answer, p.question, "
+        f"{CONTENT_HASH_SQL} AS content_hash FROM samples s "
         "JOIN problems p ON p.problem_id = s.problem_id WHERE s.sample_id IN (SELECT unnest(?)) ORDER BY s.sample_id",
         [ids],
     )
-    pairs = [(full_response(r["reasoning"], r["content"]), r["gold_answer"]) for r in rows.iter_rows(named=True)]
-    verdicts = checker.verdicts(pairs, on_done=advance)
+    items = [(full_response(r["reasoning"], r["content"]), r["gold_answer"], r["question"], r["finish_reason"])
+             for r in rows.iter_rows(named=True)]
+    verdicts = checker.verdicts(items, on_done=advance)
     frame = pl.DataFrame(
         {
             "sample_id": rows["sample_id"],
@@ -123,6 +155,7 @@ def _verify_batch(store, checker: Verifier, ids: list[str], verifier: str, run_i
             "form_reason": pl.Series([v.form_reason for v in verdicts], dtype=pl.String),
             "elapsed_ms": [float(v.elapsed_ms) for v in verdicts],
             "run_id": [run_id] * rows.height,
+            "content_hash": rows["content_hash"],
         },
         schema_overrides={"answer": pl.String, "answer_source": pl.String},
     )
@@ -141,5 +174,5 @@ def _progress(show: bool) -> Progress:
 
 def summary_rows(counts: dict[str, int]) -> list[tuple[str, int]]:
     """Counts in a fixed order for printing."""
-    order = ["verified", *VERDICTS, "skipped_no_gold"]
+    order = ["verified", *VERDICTS, "skipped_no_gold", "older_version"]
     return [(name, counts.get(name, 0)) for name in order]

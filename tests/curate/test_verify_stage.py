@@ -8,10 +8,14 @@ from typer.testing import CliRunner
 
 from curate.cli import app
 from curate.stages import run_stage
-from curate.verify.stage import VerifyConfig
+from curate.verify_stage import VerifyConfig
 from db import open_store
 
 runner = CliRunner()
+
+
+def verify_store(db_path, **options) -> dict[str, int]:
+    return run_stage("verify", db_path, VerifyConfig(workers=1, progress=False, **options)).counts
 
 
 def _fill(db_path) -> None:
@@ -35,7 +39,7 @@ def _fill(db_path) -> None:
         store.insert_rows("samples", samples)
 
 
-def _verdicts(db_path, verifier="sympy/1") -> dict[str, dict]:
+def _verdicts(db_path, verifier="sympy/2") -> dict[str, dict]:
     with open_store(db_path, read_only=True) as store:
         frame = store.query("SELECT * FROM verdicts WHERE verifier = ? ORDER BY sample_id", [verifier])
     return {row["sample_id"]: row for row in frame.iter_rows(named=True)}
@@ -71,7 +75,7 @@ def test_strict_form_writes_its_own_verifier_rows(db_path):
     _fill(db_path)
     result = runner.invoke(app, ["verify", "--db", str(db_path), "--workers", "1", "--strict-form", "--model", "r1"])
     assert result.exit_code == 0, result.output
-    rows = _verdicts(db_path, "sympy/1+strict-form")
+    rows = _verdicts(db_path, "sympy/2+strict-form")
     assert rows["c"]["verdict"] == "incorrect" and "not simplified" in rows["c"]["reason"]
     assert rows["a"]["verdict"] == "correct" and "d" not in rows
     assert _verdicts(db_path) == {}
@@ -88,3 +92,72 @@ def test_bad_flags_exit_2(db_path):
             assert exit_.code == 2
         else:
             raise AssertionError("expected exit 2")
+
+
+def _current(db_path) -> dict[str, dict]:
+    with open_store(db_path, read_only=True) as store:
+        frame = store.query("SELECT * FROM verdict_current ORDER BY sample_id")
+    return {row["sample_id"]: row for row in frame.iter_rows(named=True)}
+
+
+def test_a_regenerated_sample_is_pending_again_and_its_old_verdict_leaves_verdict_current(db_path):
+    _fill(db_path)
+    assert verify_store(db_path)["verified"] == 4
+    assert _current(db_path)["b"]["verdict"] == "no_answer"
+    with open_store(db_path) as store:  # the cut-off sample is generated again, this time complete
+        store.execute("UPDATE samples SET content = '\\boxed{2}', finish_reason = 'stop' WHERE sample_id = 'b'")
+    assert "b" not in _current(db_path)  # the stored verdict belongs to the old text
+    counts = verify_store(db_path)
+    assert counts["verified"] == 1 and counts["correct"] == 1
+    assert _current(db_path)["b"]["verdict"] == "correct"
+    assert verify_store(db_path)["verified"] == 0
+
+
+def test_a_changed_gold_makes_the_problem_s_samples_pending(db_path):
+    _fill(db_path)
+    verify_store(db_path)
+    with open_store(db_path) as store:
+        store.execute("UPDATE problems SET gold_answer = '3' WHERE problem_id = 'p1'")
+    assert verify_store(db_path)["verified"] == 2
+
+
+def test_older_version_verdicts_are_kept_until_reverify_older_and_marked_in_verdict_current(db_path):
+    _fill(db_path)
+    with open_store(db_path) as store:  # verdicts stored by the previous verifier, before hashes existed
+        store.insert_rows("verdicts", [{"sample_id": s, "verifier": "sympy/1", "verdict": "correct", "answer": "2"}
+                                       for s in ("a", "b")])
+    counts = verify_store(db_path)
+    assert counts["verified"] == 2 and counts["older_version"] == 2  # c, d verified; a, b kept
+    current = _current(db_path)
+    assert current["b"]["verifier"] == "sympy/1" and current["b"]["older_version"] is True
+    assert current["c"]["verifier_version"] == 2 and current["c"]["older_version"] is False
+    result = runner.invoke(app, ["verify", "--db", str(db_path), "--workers", "1"])
+    assert result.exit_code == 0 and "--reverify-older" in result.output
+    result = runner.invoke(app, ["verify", "--db", str(db_path), "--workers", "1", "--reverify-older"])
+    assert result.exit_code == 0, result.output
+    current = _current(db_path)
+    assert current["b"]["verifier"] == "sympy/2" and current["b"]["verdict"] == "no_answer"
+    assert not any(row["older_version"] for row in current.values())
+    assert len(_verdicts(db_path, "sympy/1")) == 2  # the old rows stay queryable
+
+
+def test_verify_passes_finish_reason_and_question(db_path):
+    _fill(db_path)
+    with open_store(db_path) as store:
+        store.execute("UPDATE samples SET finish_reason = 'length' WHERE sample_id = 'a'")
+        store.execute("UPDATE problems SET question = 'Give 22/7 to the nearest tenth.', gold_answer = '\\frac{22}{7}' "
+                      "WHERE problem_id = 'p2'")
+        store.execute("UPDATE samples SET content = '\\boxed{3.1}' WHERE sample_id = 'd'")
+    verify_store(db_path)
+    rows = _verdicts(db_path)
+    assert rows["a"]["verdict"] == "no_answer" and "length" in rows["a"]["reason"]
+    assert rows["d"]["verdict"] == "correct" and "rounded" in rows["d"]["reason"]
+
+
+def test_the_verify_package_does_not_import_db():
+    import subprocess
+    import sys
+
+    code = "import sys, curate.verify, curate.verify.checker; print('db' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
