@@ -179,7 +179,7 @@ def test_the_question_reaches_the_verifier(db_path: Path, server, tmp_path: Path
     server.script["Omega"] = ["\\boxed{3, 1, 2}"]
     config = EvalConfig(name="order", model="scripted", base_url=server.url, problems=str(path), max_tokens=64,
                         progress=False)
-    assert run_eval(db_path, config)[0].pass_at_1.mean == 0.0  # a set reading would say correct
+    assert eval_runs(db_path, config)[0].pass_at_1.mean == 0.0  # a set reading would say correct
     assert "entry 1" in stored(db_path, "SELECT reason FROM eval_samples WHERE eval_run_id = 'order'")["reason"][0]
 
 
