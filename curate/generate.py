@@ -40,24 +40,24 @@ import hashlib
 import json
 import os
 import signal
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
-from curate.chat_client import EndpointPool, EndpointRejected, Outcome, RateLimiter, RetryPolicy, complete, public_url
+from curate.chat_client import (
+    EndpointPool, EndpointRejected, Outcome, RateLimiter, RetryPolicy, complete, endpoint_urls, public_url,
+)
 from curate.pricing import Price, resolve_price
 from curate.prompts import load_template, render_prompt
 from curate.traces import split_think
+from curate.write_through import WriteThrough
 from db import BadInput
 from db.console import stderr
 from db.store import Store
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 TINY_MODEL_NAME = "SmolLM2-135M-Instruct-Q4_1"
 FINAL_STATUSES = ("ok", "truncated", "empty")
-FLUSH_INTERVAL_S = 0.5
 DISPLAY_INTERVAL_S = 0.25
 # DuckDB caches written blocks up to its memory limit (80% of RAM by default), so a long run's
 # memory would grow with the data; while writing through, the cache is held to this size.
@@ -186,51 +186,6 @@ def plan_samples(store: Store, config: GenerateConfig, digest: str) -> Plan:
     return Plan(dict(zip(problems["problem_id"].to_list(), problems["question"].to_list())), pending, done)
 
 
-# -- write-through ---------------------------------------------------------------------------
-
-class WriteThrough:
-    """Rows collected column-wise and committed in one insert_frame per flush.
-
-    `add` is called on the event loop; `flush` runs in a worker thread (DuckDB releases the GIL
-    while it writes) or, at the end, in the caller's thread; a lock keeps them apart.
-    """
-
-    def __init__(self, store: Store, table: str, schema: dict[str, pl.DataType], on_conflict: str = "replace"):
-        self.store, self.table, self.schema, self.on_conflict = store, table, schema, on_conflict
-        self._columns: dict[str, list] = {name: [] for name in schema}
-        self._buffer_lock = threading.Lock()
-        self._write_lock = threading.Lock()
-        self.committed = 0
-
-    def add(self, row: dict) -> None:
-        with self._buffer_lock:
-            for name, values in self._columns.items():
-                values.append(row.get(name))
-
-    @property
-    def pending(self) -> int:
-        return len(next(iter(self._columns.values())))
-
-    def flush(self) -> int:
-        with self._write_lock:
-            with self._buffer_lock:
-                columns, self._columns = self._columns, {name: [] for name in self.schema}
-            if not columns or not next(iter(columns.values())):
-                return 0
-            frame = pl.DataFrame(columns, schema=self.schema)
-            with self.store.transaction():
-                written = self.store.insert_frame(self.table, frame, on_conflict=self.on_conflict)
-            self.committed += frame.height
-            return written
-
-    async def run(self, interval_s: float = FLUSH_INTERVAL_S) -> None:
-        """Flush every `interval_s` until cancelled."""
-        while True:
-            await asyncio.sleep(interval_s)
-            if self.pending:
-                await asyncio.to_thread(self.flush)
-
-
 # -- progress --------------------------------------------------------------------------------
 
 class Display:
@@ -332,8 +287,7 @@ async def _run_api(store: Store, config: GenerateConfig, plan: Plan, template: s
                    price: Price | None, summary: GenerateResult, api_key: str) -> None:
     model = model_name(config)
     policy = RetryPolicy(max_retries=config.max_retries, base_s=config.backoff_s)
-    urls = config.base_urls or (os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL,)
-    pool = EndpointPool(urls, api_key, config.timeout_s, config.concurrency, policy)
+    pool = EndpointPool(endpoint_urls(config.base_urls), api_key, config.timeout_s, config.concurrency, policy)
     limiter = RateLimiter(config.rpm, config.tpm, expected_completion_tokens=min(config.max_tokens, 4000)) \
         if (config.rpm or config.tpm) else None
     writer = WriteThrough(store, "samples", SAMPLE_SCHEMA)

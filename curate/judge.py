@@ -29,9 +29,9 @@ from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
-from curate.chat_client import EndpointPool, EndpointRejected, RetryPolicy, complete, public_url
-from curate.generate import DEFAULT_BASE_URL, WriteThrough
+from curate.chat_client import EndpointPool, EndpointRejected, RetryPolicy, complete, endpoint_urls, public_url
 from curate.pricing import resolve_price
+from curate.write_through import WriteThrough
 from db import BadInput
 from db.console import stderr
 from db.store import Store
@@ -146,8 +146,7 @@ def select_candidates(store: Store, config: JudgeConfig) -> pl.DataFrame:
 async def _judge_all(store: Store, config: JudgeConfig, candidates: pl.DataFrame, summary: JudgeResult,
                      price, api_key: str) -> None:
     policy = RetryPolicy(max_retries=config.max_retries, base_s=config.backoff_s)
-    urls = config.base_urls or (os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL,)
-    pool = EndpointPool(urls, api_key, config.timeout_s, config.concurrency, policy)
+    pool = EndpointPool(endpoint_urls(config.base_urls), api_key, config.timeout_s, config.concurrency, policy)
     writer = WriteThrough(store, "verdicts", VERDICT_SCHEMA)
     params = {"temperature": config.temperature, "max_tokens": config.max_tokens}
     verifier = verifier_name(config.model)
