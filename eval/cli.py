@@ -7,11 +7,10 @@ from typing import List, Optional
 
 import typer
 
-from curate.cli import DbOption
 from db import BadInput
-from db.console import run_app, stderr, stdout
+from db.console import DbOption, ExitCodeGroup, run_app, stderr, stdout
 
-app = typer.Typer(name="evaluate", help="Evaluate base, student and teacher models.", no_args_is_help=True,
+app = typer.Typer(cls=ExitCodeGroup, name="evaluate", help="Evaluate base, student and teacher models.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 
 
