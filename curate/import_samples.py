@@ -44,7 +44,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from curate.ingest import (
+from curate.sources import (
     ANSWER_FIELDS, ID_FIELDS, QUESTION_FIELDS, check_readable, default_source, first_present, gold_value,
     make_problem_id, parse_json_line, question_hash, read_records, short_hash,
 )

@@ -142,7 +142,8 @@ def check_problems(table: dict, source: str) -> None:
 
 
 def run_problems(context: StageContext, table: dict) -> dict:
-    from curate.ingest import IngestConfig, default_source
+    from curate.ingest import IngestConfig
+    from curate.sources import default_source
 
     added = rows = 0
     sources = []

@@ -11,9 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from curate.cli import app
-from curate.ingest import (
-    IngestConfig, default_source, last_boxed, make_problem_id, normalise_question, question_hash,
-)
+from curate.ingest import IngestConfig, last_boxed
+from curate.sources import default_source, make_problem_id, normalise_question, question_hash
 from curate.stages import run_stage
 from db import BadInput, open_store
 
