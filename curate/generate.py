@@ -44,6 +44,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import polars as pl
+from rich.markup import escape
 
 from curate.chat_client import (
     EndpointPool, EndpointRejected, Outcome, RateLimiter, RetryPolicy, complete, endpoint_urls, public_url,
@@ -53,7 +54,7 @@ from curate.prompts import load_template, render_prompt
 from curate.traces import split_think
 from curate.write_through import WriteThrough
 from db import BadInput
-from db.console import stderr
+from db.console import progress_bar, stderr
 from db.store import Store
 
 TINY_MODEL_NAME = "SmolLM2-135M-Instruct-Q4_1"
@@ -197,14 +198,8 @@ class Display:
         self.projected: float | None = None
         self._progress = None
         if enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._progress = Progress(
-                TextColumn(f"[bold]{model}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                TextColumn("{task.fields[detail]}"),
-                console=stderr, auto_refresh=False, transient=False,
-            )
-            self._task = self._progress.add_task("generate", total=total, detail="")
+            self._progress = progress_bar("{task.fields[detail]}", auto_refresh=False)
+            self._task = self._progress.add_task(escape(model), total=total, detail="")
             self._progress.start()
 
     def detail(self) -> str:

@@ -1,5 +1,5 @@
-"""Shared CLI plumbing: the stderr/stdout consoles, the `--db` option and the one
-error-to-exit-code map of the `curate`, `train` and `evaluate` commands.
+"""Shared CLI plumbing: the stderr/stdout consoles, the `--db` option, the progress bar and the
+one error-to-exit-code map of the `curate`, `train` and `evaluate` commands.
 
 Every CLI builds its app with `typer.Typer(cls=ExitCodeGroup, ...)` and its `main()` calls
 `run_app(app)`; stages raise `BadInput` / `StoreLocked` and never call sys.exit themselves, so
@@ -16,6 +16,7 @@ import duckdb
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from typer.core import TyperGroup
 from typer.exceptions import Abort, Exit, TyperException
 
@@ -63,6 +64,24 @@ def report_error(error: BaseException) -> int | None:
         text = str(error)
     stderr.print(f"[bold red]{label}:[/] {escape(text)}", highlight=False, soft_wrap=True)
     return code
+
+
+def progress_bar(*fields: str, enabled: bool = True, elapsed: bool = True, eta: bool = False,
+                 auto_refresh: bool = True) -> Progress:
+    """The one progress display of the commands: a rich bar on stderr.
+
+    Columns: the task's description in bold, the bar, done/total, elapsed time (`elapsed`), then
+    one text column per `fields` template (e.g. "loss {task.fields[loss]}"), then the estimated
+    time left (`eta`). Disabled (`enabled=False`, e.g. --no-progress) it draws nothing; it is
+    not transient, so the last state stays on screen. Start it with `with` or `.start()`.
+    """
+    columns = [TextColumn("[bold]{task.description}[/]"), BarColumn(), MofNCompleteColumn()]
+    if elapsed:
+        columns.append(TimeElapsedColumn())
+    columns.extend(TextColumn(template) for template in fields)
+    if eta:
+        columns.extend([TextColumn("eta"), TimeRemainingColumn()])
+    return Progress(*columns, console=stderr, disable=not enabled, transient=False, auto_refresh=auto_refresh)
 
 
 def run_app(app: typer.Typer, argv: list[str] | None = None) -> None:

@@ -462,13 +462,9 @@ class _Bar:
         self.progress = None
         if not enabled:
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from db.console import progress_bar
 
-        from db.console import stderr
-
-        self.progress = Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[tps]} tok/s"),
-                                 TextColumn("eta"), TimeRemainingColumn(), console=stderr, transient=False)
+        self.progress = progress_bar("loss {task.fields[loss]}", "{task.fields[tps]} tok/s", elapsed=False, eta=True)
         self.progress.start()
         self.task = self.progress.add_task("train", total=total, completed=done, loss="-", tps="-")
 
