@@ -40,7 +40,7 @@ EXIT_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
 
 def exit_code(error: BaseException) -> int | None:
     """The exit code `EXIT_CODES` gives `error`; None for errors it does not map (SystemExit)."""
-    return next((code for kind, code, _ in EXIT_CODES if isinstance(error, kind)), None)
+    return next((code for kind, code, _label in EXIT_CODES if isinstance(error, kind)), None)
 
 
 def report_error(error: BaseException) -> int | None:
@@ -48,11 +48,10 @@ def report_error(error: BaseException) -> int | None:
 
     Re-raises an unexpected error (the `Exception` row) when CURATE_DEBUG is set.
     """
-    for kind, code, label in EXIT_CODES:
-        if isinstance(error, kind):
-            break
-    else:
+    row = next((row for row in EXIT_CODES if isinstance(error, row[0])), None)
+    if row is None:
         return None
+    kind, code, label = row
     if isinstance(error, KeyboardInterrupt):
         stderr.print("interrupted; finished work is kept", highlight=False)
         return code
