@@ -125,6 +125,8 @@ def public_url(url: str) -> str:
 
 @dataclass
 class Endpoint:
+    """One endpoint's client and its load: requests outstanding, consecutive failures, rest until."""
+
     url: str
     client: openai.AsyncOpenAI
     outstanding: int = 0
@@ -203,6 +205,7 @@ class TokenBucket:
         self.updated = now
 
     async def take(self, amount: float) -> None:
+        """Wait until `amount` units are available and take them (capped at the bucket's capacity)."""
         amount = min(amount, self.capacity)
         async with self._lock:
             while True:

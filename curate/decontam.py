@@ -50,12 +50,15 @@ def normalise(text: str) -> str:
 
 
 def ngrams(text: str, n: int) -> set[tuple[str, ...]]:
+    """The set of word n-grams of the normalised text (words are runs of letters and digits)."""
     words = _WORD.findall(normalise(text))
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
 
 
 @dataclass(frozen=True)
 class Benchmark:
+    """Items of one benchmark: its name (file or split), item ids and question texts."""
+
     name: str
     ids: list[str]
     questions: list[str]
@@ -81,6 +84,7 @@ def read_benchmark(path: str | Path) -> Benchmark:
 
 
 def store_benchmark(store: Store, split: str) -> Benchmark:
+    """The store's own problems of `split` as a benchmark; BadInput when the split is empty."""
     frame = store.query("SELECT problem_id, question FROM problems WHERE split = ? ORDER BY problem_id", [split])
     if frame.height == 0:
         raise BadInput(f"the store has no problems in split {split!r}", field="--against-split")

@@ -138,15 +138,18 @@ def generation_params(config: GenerateConfig, template: str) -> dict:
 
 
 def params_hash(params: dict) -> str:
+    """16 hex digits of SHA-256 over the sorted-key JSON of the output-changing parameters."""
     return hashlib.sha256(json.dumps(params, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 def sample_id(problem_id: str, model: str, params_digest: str, sample_index: int) -> str:
+    """The sample's stable id: a hash of (problem_id, model, params_hash, sample_index)."""
     key = "\x1f".join((problem_id, model, params_digest, str(sample_index)))
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
 def model_name(config: GenerateConfig) -> str:
+    """The model name stored with samples ('tiny' on the local backend is the bundled SmolLM2 file)."""
     return TINY_MODEL_NAME if config.backend == "local" and config.model == "tiny" else config.model
 
 
@@ -154,6 +157,8 @@ def model_name(config: GenerateConfig) -> str:
 
 @dataclass(frozen=True)
 class Plan:
+    """What a run must generate: the questions, the pending samples and how many were already done."""
+
     questions: dict[str, str]               # problem_id -> question
     pending: list[tuple[str, int, str]]     # (problem_id, sample_index, sample_id)
     already_done: int
@@ -203,6 +208,7 @@ class Display:
             self._progress.start()
 
     def detail(self) -> str:
+        """The text after the bar: tokens/s, requests in flight, cost and projection, failures and retries."""
         s = self.summary
         elapsed = max(1e-9, time.monotonic() - self.started)
         parts = [f"{s.completion_tokens / elapsed:,.0f} tok/s", f"in flight {self.in_flight}"]
@@ -214,6 +220,7 @@ class Display:
         return " | ".join(parts)
 
     def refresh(self) -> None:
+        """Redraw the line now."""
         if self._progress is not None:
             self._progress.update(self._task, completed=self.summary.written, detail=self.detail())
             self._progress.refresh()
@@ -224,6 +231,7 @@ class Display:
             self.refresh()
 
     def stop(self) -> None:
+        """Draw the final state and release the terminal."""
         if self._progress is not None:
             self.refresh()
             self._progress.stop()
@@ -233,6 +241,8 @@ class Display:
 
 @dataclass
 class Budget:
+    """Spend so far and the projection `--budget-usd` is checked against before each request."""
+
     limit_usd: float | None
     price: Price | None
     max_tokens: int
@@ -241,12 +251,14 @@ class Budget:
     finished: int = 0
 
     def mean_cost(self, prompt_chars: int) -> float:
+        """Mean cost per sample so far; before the first answer, the worst case (a full max_tokens reply)."""
         if self.finished:
             return self.spent / self.finished
         # Before the first answer: the worst case, a full max_tokens completion.
         return self.price.cost(prompt_chars // 4, self.max_tokens) if self.price else 0.0
 
     def allows_another(self, prompt_chars: int) -> bool:
+        """Whether one more request keeps spend plus the projected cost of those in flight within the budget."""
         if self.limit_usd is None:
             return True
         return self.spent + (self.in_flight + 1) * self.mean_cost(prompt_chars) <= self.limit_usd

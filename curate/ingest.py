@@ -128,6 +128,7 @@ def detect_fields(
 
 
 def question_of(path: Path, line: int, record: dict, fields: FieldMap) -> str:
+    """The record's question text (the context prefixed when present); BadInput naming line and field when missing."""
     value = record.get(fields.question)
     if not isinstance(value, str) or not value.strip():
         what = "missing" if value is None else ("empty" if isinstance(value, str) else f"a {type(value).__name__}, not text")

@@ -30,10 +30,13 @@ from db.errors import BadInput
 
 @dataclass(frozen=True)
 class Price:
+    """USD per million prompt and completion tokens."""
+
     input_per_m: float   # USD per million prompt tokens
     output_per_m: float  # USD per million completion tokens
 
     def cost(self, prompt_tokens: int | None, completion_tokens: int | None) -> float:
+        """USD for one request's usage (unknown counts count as zero)."""
         return ((prompt_tokens or 0) * self.input_per_m + (completion_tokens or 0) * self.output_per_m) / 1_000_000
 
 

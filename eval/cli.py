@@ -121,6 +121,7 @@ def compare(
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The `evaluate` script: runs the app with the shared exit codes."""
     run_app(app, argv)
 
 

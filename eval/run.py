@@ -114,6 +114,7 @@ class EvalConfig:
 
     @property
     def backend(self) -> str:
+        """'openai' with a base URL, else 'local'."""
         return "openai" if self.base_url else "local"
 
 
@@ -138,6 +139,8 @@ class Job:
 
 @dataclass(frozen=True)
 class Generated:
+    """One finished sample as a backend returns it, before verification."""
+
     problem_id: str
     sample_index: int
     prompt: str
@@ -181,6 +184,8 @@ class EvalResult:
 
 
 class Backend(Protocol):
+    """Where samples come from: an OpenAI-compatible endpoint or a local model."""
+
     name: str
 
     def generate(self, jobs: list[Job], *, seed: int, config: EvalConfig,
@@ -235,6 +240,7 @@ def sub_runs(config: EvalConfig) -> list[SubRun]:
 
 
 def length_prompt(prompt: str, word_budget: int | None) -> str:
+    """The prompt with the length study's word-budget sentence appended (unchanged without a budget)."""
     return prompt if word_budget is None else f"{prompt}\n\n{LENGTH_INSTRUCTION.format(words=word_budget)}"
 
 
@@ -323,6 +329,7 @@ def ensure_run_row(store: Store, config: EvalConfig, sub: SubRun, template: str,
 
 
 def plan_jobs(store: Store, sub: SubRun, problems: pl.DataFrame, samples: int, template: str) -> list[Job]:
+    """One job per problem listing the sample indices the run still lacks (this is what makes a rerun resume)."""
     done = store.query("SELECT problem_id, sample_index FROM eval_samples WHERE eval_run_id = ?", [sub.eval_run_id])
     have: dict[str, set[int]] = {}
     for problem_id, index in done.iter_rows():
