@@ -90,3 +90,13 @@ def test_architecture_page_names_every_command():
         group = typer.main.get_command(importlib.import_module(module).app)
         missing += [f"{script} {name}" for name in group.commands if f"`{script} {name}" not in page]
     assert not missing, f"add these commands to docs/ARCHITECTURE.md's stage table: {missing}"
+
+
+def test_architecture_page_names_every_stage_config():
+    from curate.stages import STAGES
+
+    page = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    for stage in STAGES.values():
+        row = next((line for line in page.splitlines() if line.startswith(f"| `curate {stage.command}")), "")
+        assert f"`{stage.config}`" in row, f"the row of curate {stage.command} must name {stage.config}"
+        assert "curate/" + stage.module.split(".", 1)[1].replace(".", "/") in row, stage.module
