@@ -450,23 +450,13 @@ class OpenAIBackend:
     async def _generate(self, jobs: list[Job], seed: int, config: EvalConfig,
                         sink: Callable[[list[Generated]], None]) -> list[str]:
         from curate.chat_client import EndpointPool, RetryPolicy, complete
+        from curate.write_through import Batches
 
         policy = RetryPolicy(max_retries=config.max_retries, base_s=config.backoff_s)
         pool = EndpointPool([config.base_url], self.api_key, config.request_timeout_s, config.concurrency, policy)
         gate = asyncio.Semaphore(config.concurrency)
-        buffer: list[Generated] = []
+        batches = Batches(sink)
         errors: list[str] = []
-
-        async def flush_every_interval() -> None:
-            while True:
-                await asyncio.sleep(self.FLUSH_INTERVAL_S)
-                await flush()
-
-        async def flush() -> None:
-            if buffer:
-                batch = buffer[:]
-                del buffer[:len(batch)]
-                await asyncio.to_thread(sink, batch)
 
         async def one_problem(job: Job) -> None:
             remaining = list(job.sample_indices)
@@ -489,12 +479,12 @@ class OpenAIBackend:
                 else:
                     kept = replies  # out of retries: empty answers are the model's answers
                 for reply, index in zip(kept, remaining):
-                    buffer.append(Generated(job.problem_id, index, job.prompt, reply.reasoning, reply.content,
-                                            reply.finish_reason, reply.prompt_tokens, reply.completion_tokens,
-                                            reply.latency_s))
+                    batches.add(Generated(job.problem_id, index, job.prompt, reply.reasoning, reply.content,
+                                          reply.finish_reason, reply.prompt_tokens, reply.completion_tokens,
+                                          reply.latency_s))
                 remaining = remaining[len(kept):]
 
-        flusher = asyncio.create_task(flush_every_interval())
+        flusher = asyncio.create_task(batches.run(self.FLUSH_INTERVAL_S))
         try:
             async with asyncio.TaskGroup() as group:
                 for job in jobs:
@@ -504,7 +494,8 @@ class OpenAIBackend:
             raise first from None
         finally:
             flusher.cancel()
-            await flush()
+            await asyncio.gather(flusher, return_exceptions=True)
+            await asyncio.to_thread(batches.flush)
             await pool.close()
         return errors
 
