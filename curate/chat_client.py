@@ -75,6 +75,27 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class EndpointConfig:
+    """The options of every command that calls chat endpoints through this client (generate, judge).
+
+    Stage configs extend it; flags: --model, --base-url (repeatable: `base_urls`), --api-key-env
+    (the variable's name is stored, never the key), --concurrency, --timeout (`timeout_s`),
+    --max-retries, --backoff (`backoff_s`), --price-in / --price-out / --price-file.
+    """
+
+    model: str
+    base_urls: tuple[str, ...] = ()
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = 16
+    timeout_s: float = 3600.0
+    max_retries: int = 6
+    backoff_s: float = 1.0
+    price_in: float | None = None
+    price_out: float | None = None
+    price_file: str | None = None
+
+
+@dataclass(frozen=True)
 class ChatReply:
     """One completion as stored: reasoning and final content apart."""
 

@@ -47,7 +47,8 @@ import polars as pl
 from rich.markup import escape
 
 from curate.chat_client import (
-    EndpointPool, EndpointRejected, Outcome, RateLimiter, RetryPolicy, complete, endpoint_urls, public_url,
+    EndpointConfig, EndpointPool, EndpointRejected, Outcome, RateLimiter, RetryPolicy, complete, endpoint_urls,
+    public_url,
 )
 from curate.pricing import Price, resolve_price
 from curate.prompts import load_template, render_prompt
@@ -74,15 +75,11 @@ SAMPLE_SCHEMA: dict[str, pl.DataType] = {
 
 
 @dataclass(frozen=True)
-class GenerateConfig:
-    """`curate generate` options (flag --timeout is `timeout_s`, --backoff `backoff_s`, --base-url `base_urls`)."""
+class GenerateConfig(EndpointConfig):
+    """`curate generate` options: the endpoint options of `EndpointConfig` and these."""
 
-    model: str
-    base_urls: tuple[str, ...] = ()
-    api_key_env: str = "OPENAI_API_KEY"
     backend: str = "openai"  # openai | local
     samples: int = 4
-    concurrency: int = 16
     max_tokens: int = 32768
     temperature: float = 0.6
     top_p: float = 0.95
@@ -93,12 +90,6 @@ class GenerateConfig:
     rpm: float | None = None
     tpm: float | None = None
     prompt_template: str | None = None  # a template file; None is curate.prompts.DEFAULT_TEMPLATE
-    price_in: float | None = None
-    price_out: float | None = None
-    price_file: str | None = None
-    timeout_s: float = 3600.0
-    max_retries: int = 6
-    backoff_s: float = 1.0
     batch_size: int = 16  # local backend
     progress: bool = True
 
