@@ -36,7 +36,7 @@ import polars as pl
 from curate.sources import (
     ANSWER_FIELDS, CONTEXT_FIELD, DIFFICULTY_FIELDS, ID_FIELDS, QUESTION_FIELDS, SECTION_FIELDS, SOLUTION_FIELD,
     YEAR_FIELDS, check_readable, default_source, first_present, gold_text, gold_value, id_text, make_problem_id,
-    question_hash, read_records,
+    normalise_question, question_hash, read_records,
 )
 from db import BadInput, Store
 from db.console import stderr
