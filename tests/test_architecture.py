@@ -69,9 +69,15 @@ def test_the_cycle_finder_finds_a_cycle():
     assert import_cycles(graph) == [["p.a", "p.b"]]
 
 
+# Cycles that exist on main and are being removed: issue 12 breaks this one (private helpers
+# imported across); delete the entry when it lands. Any other cycle fails.
+KNOWN_CYCLES = [["curate.verify.equivalence", "curate.verify.symbolic"]]
+
+
 def test_no_import_cycle_between_modules():
     graph = grimp.build_graph(*PACKAGES, exclude_type_checking_imports=True)
-    assert import_cycles(graph) == []
+    new = [cycle for cycle in import_cycles(graph) if cycle not in KNOWN_CYCLES]
+    assert new == [], f"import cycle(s): {new}"
 
 
 def test_import_linter_contracts_hold():
