@@ -1,6 +1,8 @@
-"""OpenAI-compatible chat requests with the retry, rate-limit and endpoint rules of this project.
+"""The one OpenAI-compatible client: chat requests with the retry, rate-limit and endpoint rules
+of this project.
 
-Used by `curate generate` (teacher sampling) and `curate judge` (the judge model).
+Used by `curate generate` (teacher sampling), `curate judge` (the judge model) and
+`evaluate run` (endpoint backend, several choices per request with `n`).
 
 Contract
 - `EndpointPool(urls, api_key, timeout_s, concurrency)`: one shared `openai.AsyncOpenAI`
@@ -13,7 +15,11 @@ Contract
   `insufficient_system_resource` finish are retried with exponential backoff and full jitter,
   up to `RetryPolicy.max_retries` retries; a `length` finish is returned as is (never retried);
   other 4xx answers fail the request at once; 401/403/404 raise `EndpointRejected`, which stops
-  the whole run (every other request would fail the same way).
+  the whole run (every other request would fail the same way) and, being `BadInput` (a wrong
+  key, model name or URL), exits 2 in every CLI. `params` may carry `n`: `Outcome.replies`
+  holds every choice; with `retry_empty=False` empty replies are returned for the caller to
+  handle (eval keeps the non-empty choices of a request and asks again for the rest).
+- `endpoint_urls(base_urls)`: the URLs given, else `$OPENAI_BASE_URL`, else `DEFAULT_BASE_URL`.
 - `RateLimiter(rpm, tpm)`: token buckets for requests and tokens per minute. Tokens are reserved
   before a request (prompt estimate + mean completion so far) and settled with the real usage.
 - Reasoning comes from `reasoning_content` (DeepSeek), `reasoning` (vLLM) or an inline
@@ -28,11 +34,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
@@ -45,14 +52,18 @@ except ImportError:
 
 from curate.pricing import Price
 from curate.traces import split_think
+from db.errors import BadInput
 from db.redact import redact_url
 
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
 RETRYABLE_FINISHES = ("insufficient_system_resource",)
 KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9*._\-]{4,}")
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How often and how long to retry: exponential backoff with full jitter."""
+
     max_retries: int = 6
     base_s: float = 1.0   # first backoff; doubles with each retry
     cap_s: float = 60.0   # longest single backoff
@@ -61,6 +72,27 @@ class RetryPolicy:
         """Full jitter: uniform in [base*2^retry / 2, base*2^retry], capped."""
         ceiling = min(self.cap_s, self.base_s * (2 ** retry))
         return random.uniform(ceiling / 2, ceiling)
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """The options of every command that calls chat endpoints through this client (generate, judge).
+
+    Stage configs extend it; flags: --model, --base-url (repeatable: `base_urls`), --api-key-env
+    (the variable's name is stored, never the key), --concurrency, --timeout (`timeout_s`),
+    --max-retries, --backoff (`backoff_s`), --price-in / --price-out / --price-file.
+    """
+
+    model: str
+    base_urls: tuple[str, ...] = ()
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = 16
+    timeout_s: float = 3600.0
+    max_retries: int = 6
+    backoff_s: float = 1.0
+    price_in: float | None = None
+    price_out: float | None = None
+    price_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +110,7 @@ class ChatReply:
 
     @property
     def empty(self) -> bool:
+        """No final content (reasoning alone does not count)."""
         return not (self.content or "").strip()
 
 
@@ -90,10 +123,19 @@ class Outcome:
     attempts: int
     cost_usd: float | None  # every billed attempt, retries of empty replies included
     endpoint: str | None
+    replies: list[ChatReply] = field(default_factory=list)  # every choice of the answer (`n` > 1); reply is the first
 
 
-class EndpointRejected(Exception):
-    """The endpoint refused the request for good (bad key, no access, unknown model)."""
+class EndpointRejected(BadInput):
+    """The endpoint refused the request for good (bad key, no access, unknown model): exit 2."""
+
+    def __init__(self, message: str):
+        super().__init__(message, field="--model/--base-url")
+
+
+def endpoint_urls(base_urls: tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    """The endpoints to use: those given, else $OPENAI_BASE_URL, else DEFAULT_BASE_URL."""
+    return tuple(base_urls) if base_urls else (os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL,)
 
 
 def public_url(url: str) -> str:
@@ -104,6 +146,8 @@ def public_url(url: str) -> str:
 
 @dataclass
 class Endpoint:
+    """One endpoint's client and its load: requests outstanding, consecutive failures, rest until."""
+
     url: str
     client: openai.AsyncOpenAI
     outstanding: int = 0
@@ -137,6 +181,7 @@ class EndpointPool:
         return KEY_LIKE.sub("sk-***", text)
 
     async def acquire(self) -> Endpoint:
+        """The ready endpoint with the fewest outstanding requests (round robin on ties); waits while all rest."""
         while True:
             now = time.monotonic()
             ready = [e for e in self.endpoints if e.resting_until <= now]
@@ -150,6 +195,7 @@ class EndpointPool:
             await asyncio.sleep(max(0.01, min(e.resting_until for e in self.endpoints) - now))
 
     def release(self, endpoint: Endpoint, *, healthy: bool, rest_s: float | None = None) -> None:
+        """Report a request's end; an unhealthy endpoint rests `rest_s` (else backoff by failures)."""
         endpoint.outstanding -= 1
         if healthy:
             endpoint.failures = 0
@@ -159,6 +205,7 @@ class EndpointPool:
         endpoint.resting_until = max(endpoint.resting_until, time.monotonic() + rest)
 
     async def close(self) -> None:
+        """Close every endpoint's client (its connection pool)."""
         for endpoint in self.endpoints:
             await endpoint.client.close()
 
@@ -179,6 +226,7 @@ class TokenBucket:
         self.updated = now
 
     async def take(self, amount: float) -> None:
+        """Wait until `amount` units are available and take them (capped at the bucket's capacity)."""
         amount = min(amount, self.capacity)
         async with self._lock:
             while True:
@@ -195,6 +243,8 @@ class TokenBucket:
 
 
 class RateLimiter:
+    """Requests- and tokens-per-minute buckets; either may be None (no limit)."""
+
     def __init__(self, rpm: float | None = None, tpm: float | None = None, expected_completion_tokens: int = 1000):
         self.requests = TokenBucket(rpm) if rpm else None
         self.tokens = TokenBucket(tpm) if tpm else None
@@ -203,6 +253,7 @@ class RateLimiter:
         self._expected = expected_completion_tokens
 
     def estimate(self, prompt: str) -> int:
+        """Tokens a request will use: prompt chars / 4 plus the mean completion so far."""
         mean = self._completion_total / self._completions if self._completions else self._expected
         return len(prompt) // 4 + int(mean)
 
@@ -216,6 +267,7 @@ class RateLimiter:
         return reserved
 
     def used(self, reserved: int, prompt_tokens: int | None, completion_tokens: int | None) -> None:
+        """Settle a reservation with the usage the server reported."""
         if completion_tokens is not None:
             self._completion_total += completion_tokens
             self._completions += 1
@@ -247,8 +299,9 @@ def parse_response(response: object, latency_s: float, endpoint: str) -> list[Ch
             reasoning=reasoning,
             content=content,
             finish_reason=choice.finish_reason,
-            # usage covers all choices; with n > 1 it is shared, so it is only attributed when n == 1
-            prompt_tokens=getattr(usage, "prompt_tokens", None) if len(choices) == 1 else None,
+            # usage covers all choices; every choice had the whole prompt, but with n > 1 the
+            # completion total is shared, so completion tokens are only attributed when n == 1
+            prompt_tokens=getattr(usage, "prompt_tokens", None),
             completion_tokens=getattr(usage, "completion_tokens", None) if len(choices) == 1 else None,
             reasoning_tokens=getattr(details, "reasoning_tokens", None) if len(choices) == 1 else None,
             latency_s=latency_s,
@@ -310,8 +363,12 @@ async def complete(
     limiter: RateLimiter | None = None,
     price: Price | None = None,
     on_retry: Callable[[str | None], None] | None = None,
+    retry_empty: bool = True,
 ) -> Outcome:
-    """One chat completion under the retry rules; see the module docstring."""
+    """One chat completion under the retry rules; see the module docstring.
+
+    `params` go to the request as they are (temperature, max_tokens, n, seed, ...).
+    """
     prompt_text = "\n".join(str(m.get("content") or "") for m in messages)
     cost = 0.0 if price is not None else None
     last_error, last_endpoint, reply = None, None, None
@@ -354,13 +411,14 @@ async def complete(
         if price is not None:
             cost += price.cost(reply.prompt_tokens, reply.completion_tokens)
         retry_finish = reply.finish_reason in RETRYABLE_FINISHES
-        if reply.finish_reason != "length" and (reply.empty or retry_finish) and attempt < policy.max_retries:
+        if (retry_empty and reply.finish_reason != "length" and (reply.empty or retry_finish)
+                and attempt < policy.max_retries):
             last_error = f"finish_reason {reply.finish_reason}" if retry_finish else "empty content"
             await asyncio.sleep(policy.backoff(attempt))
             continue
-        return Outcome(reply, None, attempt + 1, cost, last_endpoint)
+        return Outcome(reply, None, attempt + 1, cost, last_endpoint, replies)
     if reply is not None:
         # The last attempt answered, emptily: keep that answer (status empty), not an error.
-        return Outcome(reply, None, policy.max_retries + 1, cost, last_endpoint)
+        return Outcome(reply, None, policy.max_retries + 1, cost, last_endpoint, replies)
     return Outcome(None, f"gave up after {policy.max_retries + 1} attempts; last: {last_error}",
                    policy.max_retries + 1, cost, last_endpoint)

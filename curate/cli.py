@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from db.console import ExitCodeGroup, run_app
+from db.console import DbOption, ExitCodeGroup, run_app
 
 app = typer.Typer(
     cls=ExitCodeGroup,  # bad input exits 2 however the app is invoked (CliRunner included)
@@ -23,7 +23,6 @@ app = typer.Typer(
     add_completion=False,
 )
 
-DbOption = typer.Option(None, "--db", help="Store path (default: $CURATE_DB or ./traces.duckdb).", show_default=False)
 WaitOption = typer.Option(
     None, "--wait", help="Seconds to wait, with a countdown, for another process to release the store.",
     show_default=False)

@@ -8,8 +8,9 @@ to `problem_duplicates` (rewritten in full), which `curate select` and `curate e
 
 Decontamination (`curate decontam --against FILE... [--against-split test] [--ngram 8]
 [--min-share 0.2] [--fuzzy 95]`): every training candidate is compared with every item of each
-benchmark: a JSONL (or JSON list) file whose rows carry the question in `problem`, `question`
-or `prompt` (the shapes of tests/data/public), or the store's own problems of a split. Methods:
+benchmark: a file `curate.sources` reads (JSONL, JSON, CSV, Parquet) whose rows carry the
+question in one of its `QUESTION_FIELDS` (`problem`, `question`, `prompt`, ...: the shapes of
+tests/data/public), or the store's own problems of a split. Methods:
 - exact: equal after normalisation (lowercase, whitespace collapsed, the standard
   "Please reason step by step..." instruction removed);
 - ngram: the share of the problem's word n-grams (words = runs of letters and digits, so LaTeX
@@ -24,7 +25,6 @@ problem with a contamination row unless `--include-contaminated`.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -35,11 +35,10 @@ import polars as pl
 from rapidfuzz import fuzz, process
 from rich.table import Table
 
+from curate.sources import ID_FIELDS, QUESTION_FIELDS, check_readable, id_text, normalise_question, read_records
 from db.errors import BadInput
 from db.store import Store
 
-QUESTION_FIELDS = ("problem", "question", "prompt")
-ID_FIELDS = ("unique_id", "id", "idx", "problem_id")
 _INSTRUCTION = re.compile(r"please reason step by step,? and put your final answer within \\boxed\{\}\.?", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 CANDIDATES_SQL = "SELECT problem_id, question, question_hash FROM problems WHERE coalesce(split, '') <> 'test'"
@@ -47,57 +46,37 @@ CANDIDATES_SQL = "SELECT problem_id, question, question_hash FROM problems WHERE
 
 def normalise(text: str) -> str:
     """Lowercase, instruction removed, whitespace collapsed: the text fuzzy and exact compare."""
-    return " ".join(_INSTRUCTION.sub(" ", text).lower().split())
+    return normalise_question(_INSTRUCTION.sub(" ", text))
 
 
 def ngrams(text: str, n: int) -> set[tuple[str, ...]]:
+    """The set of word n-grams of the normalised text (words are runs of letters and digits)."""
     words = _WORD.findall(normalise(text))
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
 
 
 @dataclass(frozen=True)
 class Benchmark:
+    """Items of one benchmark: its name (file or split), item ids and question texts."""
+
     name: str
     ids: list[str]
     questions: list[str]
 
 
 def read_benchmark(path: str | Path) -> Benchmark:
-    """Items of a JSONL / JSON-list benchmark file; the name is `parent/file`."""
+    """Items of a benchmark file (JSONL, JSON, CSV or Parquet, read by `curate.sources`); the name is `parent/file`."""
     path = Path(path)
     if not path.is_file():
         raise BadInput("no such benchmark file", file=str(path), field="--against")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise BadInput(f"cannot read: {error}", file=str(path)) from error
-    if path.suffix == ".json":
-        try:
-            rows = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise BadInput(f"not valid JSON: {error.msg}", file=str(path), line=error.lineno) from error
-        if not isinstance(rows, list):
-            raise BadInput("a .json benchmark must hold a list of objects", file=str(path))
-        numbered = list(enumerate(rows, start=1))
-    else:
-        numbered = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                numbered.append((number, json.loads(line)))
-            except json.JSONDecodeError as error:
-                raise BadInput(f"not valid JSON: {error.msg}", file=str(path), line=number) from error
     ids, questions = [], []
-    for number, row in numbered:
-        if not isinstance(row, dict):
-            raise BadInput("each row must be a JSON object", file=str(path), line=number)
+    for number, row in read_records(path, check_readable(path, "auto")):
         question = next((row[f] for f in QUESTION_FIELDS if isinstance(row.get(f), str) and row[f].strip()), None)
         if question is None:
             raise BadInput(f"no question text; expected one of {', '.join(QUESTION_FIELDS)}", file=str(path),
                            line=number, field="problem")
-        item_id = next((row[f] for f in ID_FIELDS if row.get(f) is not None), None)
-        ids.append(str(item_id) if item_id is not None else f"line {number}")
+        item_id = id_text(next((row[f] for f in ID_FIELDS if row.get(f) is not None), None))
+        ids.append(item_id if item_id is not None else f"line {number}")
         questions.append(question)
     if not questions:
         raise BadInput("the benchmark file has no rows", file=str(path))
@@ -105,6 +84,7 @@ def read_benchmark(path: str | Path) -> Benchmark:
 
 
 def store_benchmark(store: Store, split: str) -> Benchmark:
+    """The store's own problems of `split` as a benchmark; BadInput when the split is empty."""
     frame = store.query("SELECT problem_id, question FROM problems WHERE split = ? ORDER BY problem_id", [split])
     if frame.height == 0:
         raise BadInput(f"the store has no problems in split {split!r}", field="--against-split")

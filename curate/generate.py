@@ -40,24 +40,26 @@ import hashlib
 import json
 import os
 import signal
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 
 import polars as pl
+from rich.markup import escape
 
-from curate.chat_client import EndpointPool, EndpointRejected, Outcome, RateLimiter, RetryPolicy, complete, public_url
+from curate.chat_client import (
+    EndpointConfig, EndpointPool, EndpointRejected, Outcome, RateLimiter, RetryPolicy, complete, endpoint_urls,
+    public_url,
+)
 from curate.pricing import Price, resolve_price
 from curate.prompts import load_template, render_prompt
 from curate.traces import split_think
+from curate.write_through import WriteThrough
 from db import BadInput
-from db.console import stderr
+from db.console import progress_bar, stderr
 from db.store import Store
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 TINY_MODEL_NAME = "SmolLM2-135M-Instruct-Q4_1"
 FINAL_STATUSES = ("ok", "truncated", "empty")
-FLUSH_INTERVAL_S = 0.5
 DISPLAY_INTERVAL_S = 0.25
 # DuckDB caches written blocks up to its memory limit (80% of RAM by default), so a long run's
 # memory would grow with the data; while writing through, the cache is held to this size.
@@ -73,15 +75,11 @@ SAMPLE_SCHEMA: dict[str, pl.DataType] = {
 
 
 @dataclass(frozen=True)
-class GenerateConfig:
-    """`curate generate` options (flag --timeout is `timeout_s`, --backoff `backoff_s`, --base-url `base_urls`)."""
+class GenerateConfig(EndpointConfig):
+    """`curate generate` options: the endpoint options of `EndpointConfig` and these."""
 
-    model: str
-    base_urls: tuple[str, ...] = ()
-    api_key_env: str = "OPENAI_API_KEY"
     backend: str = "openai"  # openai | local
     samples: int = 4
-    concurrency: int = 16
     max_tokens: int = 32768
     temperature: float = 0.6
     top_p: float = 0.95
@@ -92,12 +90,6 @@ class GenerateConfig:
     rpm: float | None = None
     tpm: float | None = None
     prompt_template: str | None = None  # a template file; None is curate.prompts.DEFAULT_TEMPLATE
-    price_in: float | None = None
-    price_out: float | None = None
-    price_file: str | None = None
-    timeout_s: float = 3600.0
-    max_retries: int = 6
-    backoff_s: float = 1.0
     batch_size: int = 16  # local backend
     progress: bool = True
 
@@ -137,15 +129,18 @@ def generation_params(config: GenerateConfig, template: str) -> dict:
 
 
 def params_hash(params: dict) -> str:
+    """16 hex digits of SHA-256 over the sorted-key JSON of the output-changing parameters."""
     return hashlib.sha256(json.dumps(params, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 def sample_id(problem_id: str, model: str, params_digest: str, sample_index: int) -> str:
+    """The sample's stable id: a hash of (problem_id, model, params_hash, sample_index)."""
     key = "\x1f".join((problem_id, model, params_digest, str(sample_index)))
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
 def model_name(config: GenerateConfig) -> str:
+    """The model name stored with samples ('tiny' on the local backend is the bundled SmolLM2 file)."""
     return TINY_MODEL_NAME if config.backend == "local" and config.model == "tiny" else config.model
 
 
@@ -153,6 +148,8 @@ def model_name(config: GenerateConfig) -> str:
 
 @dataclass(frozen=True)
 class Plan:
+    """What a run must generate: the questions, the pending samples and how many were already done."""
+
     questions: dict[str, str]               # problem_id -> question
     pending: list[tuple[str, int, str]]     # (problem_id, sample_index, sample_id)
     already_done: int
@@ -186,51 +183,6 @@ def plan_samples(store: Store, config: GenerateConfig, digest: str) -> Plan:
     return Plan(dict(zip(problems["problem_id"].to_list(), problems["question"].to_list())), pending, done)
 
 
-# -- write-through ---------------------------------------------------------------------------
-
-class WriteThrough:
-    """Rows collected column-wise and committed in one insert_frame per flush.
-
-    `add` is called on the event loop; `flush` runs in a worker thread (DuckDB releases the GIL
-    while it writes) or, at the end, in the caller's thread; a lock keeps them apart.
-    """
-
-    def __init__(self, store: Store, table: str, schema: dict[str, pl.DataType], on_conflict: str = "replace"):
-        self.store, self.table, self.schema, self.on_conflict = store, table, schema, on_conflict
-        self._columns: dict[str, list] = {name: [] for name in schema}
-        self._buffer_lock = threading.Lock()
-        self._write_lock = threading.Lock()
-        self.committed = 0
-
-    def add(self, row: dict) -> None:
-        with self._buffer_lock:
-            for name, values in self._columns.items():
-                values.append(row.get(name))
-
-    @property
-    def pending(self) -> int:
-        return len(next(iter(self._columns.values())))
-
-    def flush(self) -> int:
-        with self._write_lock:
-            with self._buffer_lock:
-                columns, self._columns = self._columns, {name: [] for name in self.schema}
-            if not columns or not next(iter(columns.values())):
-                return 0
-            frame = pl.DataFrame(columns, schema=self.schema)
-            with self.store.transaction():
-                written = self.store.insert_frame(self.table, frame, on_conflict=self.on_conflict)
-            self.committed += frame.height
-            return written
-
-    async def run(self, interval_s: float = FLUSH_INTERVAL_S) -> None:
-        """Flush every `interval_s` until cancelled."""
-        while True:
-            await asyncio.sleep(interval_s)
-            if self.pending:
-                await asyncio.to_thread(self.flush)
-
-
 # -- progress --------------------------------------------------------------------------------
 
 class Display:
@@ -242,17 +194,12 @@ class Display:
         self.projected: float | None = None
         self._progress = None
         if enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._progress = Progress(
-                TextColumn(f"[bold]{model}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                TextColumn("{task.fields[detail]}"),
-                console=stderr, auto_refresh=False, transient=False,
-            )
-            self._task = self._progress.add_task("generate", total=total, detail="")
+            self._progress = progress_bar("{task.fields[detail]}", auto_refresh=False)
+            self._task = self._progress.add_task(escape(model), total=total, detail="")
             self._progress.start()
 
     def detail(self) -> str:
+        """The text after the bar: tokens/s, requests in flight, cost and projection, failures and retries."""
         s = self.summary
         elapsed = max(1e-9, time.monotonic() - self.started)
         parts = [f"{s.completion_tokens / elapsed:,.0f} tok/s", f"in flight {self.in_flight}"]
@@ -264,6 +211,7 @@ class Display:
         return " | ".join(parts)
 
     def refresh(self) -> None:
+        """Redraw the line now."""
         if self._progress is not None:
             self._progress.update(self._task, completed=self.summary.written, detail=self.detail())
             self._progress.refresh()
@@ -274,6 +222,7 @@ class Display:
             self.refresh()
 
     def stop(self) -> None:
+        """Draw the final state and release the terminal."""
         if self._progress is not None:
             self.refresh()
             self._progress.stop()
@@ -283,6 +232,8 @@ class Display:
 
 @dataclass
 class Budget:
+    """Spend so far and the projection `--budget-usd` is checked against before each request."""
+
     limit_usd: float | None
     price: Price | None
     max_tokens: int
@@ -291,12 +242,14 @@ class Budget:
     finished: int = 0
 
     def mean_cost(self, prompt_chars: int) -> float:
+        """Mean cost per sample so far; before the first answer, the worst case (a full max_tokens reply)."""
         if self.finished:
             return self.spent / self.finished
         # Before the first answer: the worst case, a full max_tokens completion.
         return self.price.cost(prompt_chars // 4, self.max_tokens) if self.price else 0.0
 
     def allows_another(self, prompt_chars: int) -> bool:
+        """Whether one more request keeps spend plus the projected cost of those in flight within the budget."""
         if self.limit_usd is None:
             return True
         return self.spent + (self.in_flight + 1) * self.mean_cost(prompt_chars) <= self.limit_usd
@@ -332,8 +285,7 @@ async def _run_api(store: Store, config: GenerateConfig, plan: Plan, template: s
                    price: Price | None, summary: GenerateResult, api_key: str) -> None:
     model = model_name(config)
     policy = RetryPolicy(max_retries=config.max_retries, base_s=config.backoff_s)
-    urls = config.base_urls or (os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL,)
-    pool = EndpointPool(urls, api_key, config.timeout_s, config.concurrency, policy)
+    pool = EndpointPool(endpoint_urls(config.base_urls), api_key, config.timeout_s, config.concurrency, policy)
     limiter = RateLimiter(config.rpm, config.tpm, expected_completion_tokens=min(config.max_tokens, 4000)) \
         if (config.rpm or config.tpm) else None
     writer = WriteThrough(store, "samples", SAMPLE_SCHEMA)

@@ -44,7 +44,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from curate.ingest import (
+from curate.sources import (
     ANSWER_FIELDS, ID_FIELDS, QUESTION_FIELDS, check_readable, default_source, first_present, gold_value,
     make_problem_id, parse_json_line, question_hash, read_records, short_hash,
 )
@@ -455,7 +455,7 @@ def _resolve_problems(
             by_hash[qhash] = problem_id
 
     problem_of, new_rows, matched = [], {}, 0
-    for rkey, sid, question, qhash, gold_json, first_row in zip(
+    for _rkey, sid, question, qhash, gold_json, first_row in zip(
             keys["rkey"], source_ids, questions, hashes, keys["gold_json"], keys["first_row"]):
         found = None
         if sid and sid in stored_ids:

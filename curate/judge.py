@@ -29,9 +29,11 @@ from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
-from curate.chat_client import EndpointPool, EndpointRejected, RetryPolicy, complete, public_url
-from curate.generate import DEFAULT_BASE_URL, WriteThrough
+from curate.chat_client import (
+    EndpointConfig, EndpointPool, EndpointRejected, RetryPolicy, complete, endpoint_urls, public_url,
+)
 from curate.pricing import resolve_price
+from curate.write_through import WriteThrough
 from db import BadInput
 from db.console import stderr
 from db.store import Store
@@ -68,23 +70,13 @@ VERDICT_SCHEMA: dict[str, pl.DataType] = {
 
 
 @dataclass(frozen=True)
-class JudgeConfig:
-    """`curate judge` options (flag --timeout is `timeout_s`, --backoff `backoff_s`, --base-url `base_urls`)."""
+class JudgeConfig(EndpointConfig):
+    """`curate judge` options: the endpoint options of `EndpointConfig` and these."""
 
-    model: str
-    base_urls: tuple[str, ...] = ()
-    api_key_env: str = "OPENAI_API_KEY"
     include_incorrect: bool = False
     limit: int | None = None
-    concurrency: int = 16
     max_tokens: int = 8192
     temperature: float = 0.0
-    timeout_s: float = 3600.0
-    max_retries: int = 6
-    backoff_s: float = 1.0
-    price_in: float | None = None
-    price_out: float | None = None
-    price_file: str | None = None
 
 
 @dataclass
@@ -146,8 +138,7 @@ def select_candidates(store: Store, config: JudgeConfig) -> pl.DataFrame:
 async def _judge_all(store: Store, config: JudgeConfig, candidates: pl.DataFrame, summary: JudgeResult,
                      price, api_key: str) -> None:
     policy = RetryPolicy(max_retries=config.max_retries, base_s=config.backoff_s)
-    urls = config.base_urls or (os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL,)
-    pool = EndpointPool(urls, api_key, config.timeout_s, config.concurrency, policy)
+    pool = EndpointPool(endpoint_urls(config.base_urls), api_key, config.timeout_s, config.concurrency, policy)
     writer = WriteThrough(store, "verdicts", VERDICT_SCHEMA)
     params = {"temperature": config.temperature, "max_tokens": config.max_tokens}
     verifier = verifier_name(config.model)

@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
 from pathlib import Path
@@ -43,6 +42,7 @@ from typing import Any, Callable
 
 from curate.stages import run_stage
 from db import BadInput, open_store, stage_store
+from db.config_file import read_toml
 from db.store import recorded_run
 from db.console import stderr
 
@@ -142,7 +142,8 @@ def check_problems(table: dict, source: str) -> None:
 
 
 def run_problems(context: StageContext, table: dict) -> dict:
-    from curate.ingest import IngestConfig, default_source
+    from curate.ingest import IngestConfig
+    from curate.sources import default_source
 
     added = rows = 0
     sources = []
@@ -482,14 +483,7 @@ PIPELINE_KEYS = frozenset({"dir", "db"})
 
 def load_config(path: str | Path, run_dir: str | Path | None = None) -> PipelineConfig:
     """Read and check a TOML config file; `run_dir` overrides its `[pipeline] dir`."""
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise BadInput("no such config file", file=str(path)) from error
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise BadInput(f"not valid TOML: {error}", file=str(path)) from error
-    return parse_config(raw, source=str(path), run_dir=run_dir)
+    return parse_config(read_toml(path), source=str(path), run_dir=run_dir)
 
 
 def parse_config(raw: dict[str, Any], source: str = "<config>", run_dir: str | Path | None = None) -> PipelineConfig:

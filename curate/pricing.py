@@ -21,19 +21,22 @@ cost about half); the defaults are cache-miss list prices of DeepSeek's API for 
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from db.config_file import read_toml
 from db.errors import BadInput
 
 
 @dataclass(frozen=True)
 class Price:
+    """USD per million prompt and completion tokens."""
+
     input_per_m: float   # USD per million prompt tokens
     output_per_m: float  # USD per million completion tokens
 
     def cost(self, prompt_tokens: int | None, completion_tokens: int | None) -> float:
+        """USD for one request's usage (unknown counts count as zero)."""
         return ((prompt_tokens or 0) * self.input_per_m + (completion_tokens or 0) * self.output_per_m) / 1_000_000
 
 
@@ -49,12 +52,7 @@ DEFAULT_PRICES: dict[str, Price] = {
 
 def load_price_table(path: str | Path) -> dict[str, Price]:
     """Prices from a TOML file with one `[models."NAME"]` table (input, output) per model."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as error:
-        raise BadInput(f"cannot read price table: {error}", file=str(path)) from error
-    except tomllib.TOMLDecodeError as error:
-        raise BadInput(f"not valid TOML: {error}", file=str(path)) from error
+    data = read_toml(path, field="--price-file")
     models = data.get("models")
     if not isinstance(models, dict) or not models:
         raise BadInput('expected [models."NAME"] tables with input and output prices', file=str(path), field="models")

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from db.config_file import config_values, read_toml
 from db.errors import BadInput
 from db.store import Store
 
@@ -84,19 +84,9 @@ def load_config(path: str | Path | None, overrides: dict) -> SelectConfig:
     """Parameters from a TOML file (top level or a [select] table), then flags that were given."""
     values: dict = {}
     if path is not None:
-        try:
-            document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as error:
-            raise BadInput(f"cannot read config: {error}", file=str(path)) from error
-        except tomllib.TOMLDecodeError as error:
-            raise BadInput(f"not valid TOML: {error}", file=str(path)) from error
-        values = document.get("select", document)
-        known = {f.name for f in fields(SelectConfig)}
-        for key in list(values):
-            name = key.replace("-", "_")
-            if name not in known:
-                raise BadInput(f"unknown select parameter; known: {', '.join(sorted(known))}", file=str(path), field=key)
-            values[name] = values.pop(key)
+        document = read_toml(path, field="--config")
+        values = config_values(document.get("select", document), SelectConfig, file=str(path),
+                               what="select parameter")
     values.update({key: value for key, value in overrides.items() if value is not None})
     if "policy" not in values:
         raise BadInput("give --policy (or `policy` in the config file)", field="--policy")

@@ -26,12 +26,11 @@ from collections import Counter
 from dataclasses import dataclass
 
 import polars as pl
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from curate.traces import full_response
 from curate.verify.checker import STRICT_SUFFIX, VERIFIER_VERSION, Verifier, verifier_name
 from db import BadInput, Store
-from db.console import stderr
+from db.console import progress_bar
 
 BATCH_SIZE = 500
 VERDICTS = ("correct", "incorrect", "unparseable", "no_answer", "timeout")
@@ -123,7 +122,7 @@ def run(store: Store, config: VerifyConfig) -> VerifyResult:
     with store.run("verify", stored) as record:
         record.counts_of = lambda: dict(counts)
         with Verifier(workers=config.workers, timeout=config.timeout, strict_form=config.strict_form) as checker, \
-                _progress(config.progress) as progress:
+                progress_bar(enabled=config.progress, eta=True) as progress:
             task = progress.add_task("verify", total=len(ids))
             for start in range(0, len(ids), BATCH_SIZE):
                 batch = ids[start:start + BATCH_SIZE]
@@ -163,13 +162,6 @@ def _verify_batch(store, checker: Verifier, ids: list[str], verifier: str, run_i
         store.insert_frame("verdicts", frame, on_conflict="replace")
     counts["verified"] += rows.height
     counts.update(v.verdict for v in verdicts)
-
-
-def _progress(show: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TimeRemainingColumn(), console=stderr, disable=not show, transient=False,
-    )
 
 
 def summary_rows(counts: dict[str, int]) -> list[tuple[str, int]]:

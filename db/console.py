@@ -1,7 +1,10 @@
-"""Shared CLI plumbing: stderr console, exit codes (0 ok, 2 bad input, 1 other failure).
+"""Shared CLI plumbing: the stderr/stdout consoles, the `--db` option, the progress bar and the
+one error-to-exit-code map of the `curate`, `train` and `evaluate` commands.
 
-Every CLI's `main()` calls `run_app(app)`; stages raise `BadInput` / `StoreLocked` and never
-call sys.exit themselves, so tests can call the stage functions directly.
+Every CLI builds its app with `typer.Typer(cls=ExitCodeGroup, ...)` and its `main()` calls
+`run_app(app)`; stages raise `BadInput` / `StoreLocked` and never call sys.exit themselves, so
+tests can call the stage functions directly. `EXIT_CODES` is the only mapping (README.md,
+"Exit codes", shows the same table; tests/db/test_console.py checks they agree).
 """
 
 from __future__ import annotations
@@ -9,56 +12,103 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import duckdb
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from typer.core import TyperGroup
+from typer.exceptions import Abort, Exit, TyperException
 
 from db.errors import BadInput, StoreLocked
 
 stderr = Console(stderr=True)
 stdout = Console()
 
+DbOption = typer.Option(None, "--db", help="Store path (default: $CURATE_DB or ./traces.duckdb).", show_default=False)
+
+# (error, exit code, what the one-line message starts with); the first matching row wins.
+# Usage errors that click finds itself (unknown option, missing argument) exit 2 as well.
+EXIT_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
+    (BadInput, 2, "error"),                # bad usage or input; the message names file, line and field
+    (StoreLocked, 1, "error"),             # another process holds the store's write lock
+    (duckdb.Error, 1, "database error"),
+    (KeyboardInterrupt, 130, "interrupted"),  # Ctrl-C (and SIGTERM in generate): finished work is kept
+    (Exception, 1, "error"),               # any other failure; CURATE_DEBUG=1 shows the traceback
+)
+
+
+def exit_code(error: BaseException) -> int | None:
+    """The exit code `EXIT_CODES` gives `error`; None for errors it does not map (SystemExit)."""
+    return next((code for kind, code, _label in EXIT_CODES if isinstance(error, kind)), None)
+
+
+def report_error(error: BaseException) -> int | None:
+    """Print the one-line message for `error` on stderr and return its exit code (None: not ours).
+
+    Re-raises an unexpected error (the `Exception` row) when CURATE_DEBUG is set.
+    """
+    row = next((row for row in EXIT_CODES if isinstance(error, row[0])), None)
+    if row is None:
+        return None
+    kind, code, label = row
+    if isinstance(error, KeyboardInterrupt):
+        stderr.print("interrupted; finished work is kept", highlight=False)
+        return code
+    if kind is Exception:
+        if os.environ.get("CURATE_DEBUG"):
+            raise error
+        text = f"{type(error).__name__}: {error}"
+    else:
+        text = str(error)
+    stderr.print(f"[bold red]{label}:[/] {escape(text)}", highlight=False, soft_wrap=True)
+    return code
+
+
+def progress_bar(*fields: str, enabled: bool = True, elapsed: bool = True, eta: bool = False,
+                 auto_refresh: bool = True) -> Progress:
+    """The one progress display of the commands: a rich bar on stderr.
+
+    Columns: the task's description in bold, the bar, done/total, elapsed time (`elapsed`), then
+    one text column per `fields` template (e.g. "loss {task.fields[loss]}"), then the estimated
+    time left (`eta`). Disabled (`enabled=False`, e.g. --no-progress) it draws nothing; it is
+    not transient, so the last state stays on screen. Start it with `with` or `.start()`.
+    """
+    columns = [TextColumn("[bold]{task.description}[/]"), BarColumn(), MofNCompleteColumn()]
+    if elapsed:
+        columns.append(TimeElapsedColumn())
+    columns.extend(TextColumn(template) for template in fields)
+    if eta:
+        columns.extend([TextColumn("eta"), TimeRemainingColumn()])
+    return Progress(*columns, console=stderr, disable=not enabled, transient=False, auto_refresh=auto_refresh)
+
 
 def run_app(app: typer.Typer, argv: list[str] | None = None) -> None:
-    """Run a Typer app, mapping project errors to exit codes with a one-line message."""
+    """Run a Typer app as a script: project errors become exit codes by `EXIT_CODES`."""
     try:
         app(args=argv, standalone_mode=True)
-    except BadInput as error:
-        stderr.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
-        sys.exit(2)
-    except StoreLocked as error:
-        stderr.print(f"[bold red]error:[/] {error}", highlight=False)
-        sys.exit(1)
-    except duckdb.Error as error:
-        stderr.print(f"[bold red]database error:[/] {error}", highlight=False)
-        sys.exit(1)
-    except Exception as error:  # any other failure: one line, exit 1; CURATE_DEBUG=1 shows the traceback
-        if os.environ.get("CURATE_DEBUG"):
+    except BaseException as error:  # raised outside a command (an app built without ExitCodeGroup)
+        code = report_error(error)
+        if code is None:
             raise
-        stderr.print(f"[bold red]error:[/] {type(error).__name__}: {error}", highlight=False)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        stderr.print("interrupted; finished work is kept")
-        sys.exit(130)
+        sys.exit(code)
 
 
 class ExitCodeGroup(TyperGroup):
-    """A Typer group that maps project errors to exit codes inside click itself.
+    """A Typer group that applies `EXIT_CODES` inside click itself.
 
-    `run_app` does this for the installed scripts; this class makes commands invoked any other
-    way (typer.testing.CliRunner on the app, `python -m`) exit 2 on bad input as well.
-    Use it as `typer.Typer(cls=ExitCodeGroup, ...)`.
+    Commands invoked any way (the installed scripts, `python -m`, typer.testing.CliRunner on the
+    app) exit with the same codes and messages. Use it as `typer.Typer(cls=ExitCodeGroup, ...)`.
     """
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
+        """Invoke the command; a project error prints one line and exits with its code."""
         try:
             return super().invoke(ctx)
-        except BadInput as error:
-            stderr.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-            ctx.exit(2)
-        except StoreLocked as error:
-            stderr.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-            ctx.exit(1)
+        except (Exit, Abort, TyperException):  # click's own exits and usage errors keep their codes
+            raise
+        except BaseException as error:
+            code = report_error(error)
+            if code is None:
+                raise
+            ctx.exit(code)

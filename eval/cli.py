@@ -7,11 +7,10 @@ from typing import List, Optional
 
 import typer
 
-from curate.cli import DbOption
 from db import BadInput
-from db.console import run_app, stderr, stdout
+from db.console import DbOption, ExitCodeGroup, run_app, stderr, stdout
 
-app = typer.Typer(name="evaluate", help="Evaluate base, student and teacher models.", no_args_is_help=True,
+app = typer.Typer(cls=ExitCodeGroup, name="evaluate", help="Evaluate base, student and teacher models.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 
 
@@ -54,6 +53,7 @@ def run(
     concurrency: int = typer.Option(16, "--concurrency", help="Requests in flight (endpoint)."),
     n_per_request: int = typer.Option(0, "--n-per-request", help="Samples per request (endpoint); 0 = all of a problem's."),
     max_retries: int = typer.Option(5, "--max-retries", help="Retries of a failed or empty request (endpoint)."),
+    backoff: float = typer.Option(1.0, "--backoff", help="First retry delay in seconds; doubles per retry, jittered (endpoint)."),
     request_timeout: float = typer.Option(3600.0, "--request-timeout", help="Seconds per request (endpoint)."),
     api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."),
     batch_size: int = typer.Option(16, "--batch-size", help="Prompts per generate call (local)."),
@@ -73,7 +73,7 @@ def run(
         top_p=top_p, max_tokens=max_tokens, prompt_template=str(prompt_template) if prompt_template else None,
         strict_form=strict_form, limit=limit, length_levels=levels, word_budgets=budgets or DEFAULT_WORD_BUDGETS,
         api_key_env=api_key_env, concurrency=concurrency, n_per_request=n_per_request, max_retries=max_retries,
-        request_timeout_s=request_timeout, batch_size=batch_size, device=device, verify_workers=verify_workers,
+        backoff_s=backoff, request_timeout_s=request_timeout, batch_size=batch_size, device=device, verify_workers=verify_workers,
     )
     with stage_store(db) as store:
         results = run_eval(store, config).runs
@@ -121,6 +121,7 @@ def compare(
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The `evaluate` script: runs the app with the shared exit codes."""
     run_app(app, argv)
 
 

@@ -241,7 +241,7 @@ def length_section_table(runs: pl.DataFrame, samples: pl.DataFrame) -> str:
     if frame.height == 0 or frame["section"].drop_nulls().n_unique() < 2:
         return ""
     cells: dict[tuple[str, str], dict[int, list[float]]] = {}
-    for (run_id, label, level), run in frame.group_by(["eval_run_id", "label", "length_level"], maintain_order=True):
+    for (_run_id, label, level), run in frame.group_by(["eval_run_id", "label", "length_level"], maintain_order=True):
         grouped = run.group_by("problem_id", maintain_order=True).agg("correct", pl.col("section").first())
         for section, estimate in pass_at_1_by(grouped["section"].to_list(), grouped["correct"].to_list()).items():
             cells.setdefault((label, section), {}).setdefault(level, []).append(estimate.mean)

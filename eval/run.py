@@ -28,11 +28,13 @@ Contract
   index) with each request (vLLM honours it; DeepSeek's API ignores it).
 - Endpoint requests: one request per problem asks for all its missing samples (`n`); a server
   that returns fewer choices is asked again for the rest (`--n-per-request 1` sends one sample
-  per request). The `openai` client retries 429 (honouring Retry-After), 5xx, timeouts and
-  connection errors with exponential backoff (`--max-retries`); an empty answer (no reasoning,
-  no content, not cut by length) is asked again up to `--max-retries` times, then stored as
-  is. 400/401/403/404 stop the run (exit 2): every request would fail the same way. Samples
-  still failing after the retries are left missing and counted; rerun to fill them in.
+  per request). Requests go through `curate.chat_client`, the client `curate generate` uses:
+  429 (honouring Retry-After), 5xx, timeouts, connection errors and malformed bodies are
+  retried with exponential backoff (`--max-retries`, `--backoff`); an empty answer (no
+  reasoning, no content, not cut by length) is asked again up to `--max-retries` times, then
+  stored as is. 401/403/404 stop the run (exit 2): every request would fail the same way;
+  another 4xx fails that problem's request at once. Samples still failing after the retries
+  are left missing and counted; rerun to fill them in.
 
 Caveats: finished samples are committed as they arrive so a crash or Ctrl-C keeps them; the
 eval run stays in status "running" (or "failed") until a rerun completes it. With `n` > 1 an
@@ -47,8 +49,6 @@ import asyncio
 import hashlib
 import json
 import os
-import random
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
@@ -102,6 +102,7 @@ class EvalConfig:
     concurrency: int = 16
     n_per_request: int = 0  # 0: all of a problem's missing samples in one request
     max_retries: int = 5
+    backoff_s: float = 1.0  # first retry delay; doubles per retry, jittered (curate.chat_client.RetryPolicy)
     request_timeout_s: float = 3600.0
     # local backend
     batch_size: int = 16
@@ -113,6 +114,7 @@ class EvalConfig:
 
     @property
     def backend(self) -> str:
+        """'openai' with a base URL, else 'local'."""
         return "openai" if self.base_url else "local"
 
 
@@ -137,6 +139,8 @@ class Job:
 
 @dataclass(frozen=True)
 class Generated:
+    """One finished sample as a backend returns it, before verification."""
+
     problem_id: str
     sample_index: int
     prompt: str
@@ -180,6 +184,8 @@ class EvalResult:
 
 
 class Backend(Protocol):
+    """Where samples come from: an OpenAI-compatible endpoint or a local model."""
+
     name: str
 
     def generate(self, jobs: list[Job], *, seed: int, config: EvalConfig,
@@ -234,6 +240,7 @@ def sub_runs(config: EvalConfig) -> list[SubRun]:
 
 
 def length_prompt(prompt: str, word_budget: int | None) -> str:
+    """The prompt with the length study's word-budget sentence appended (unchanged without a budget)."""
     return prompt if word_budget is None else f"{prompt}\n\n{LENGTH_INSTRUCTION.format(words=word_budget)}"
 
 
@@ -322,6 +329,7 @@ def ensure_run_row(store: Store, config: EvalConfig, sub: SubRun, template: str,
 
 
 def plan_jobs(store: Store, sub: SubRun, problems: pl.DataFrame, samples: int, template: str) -> list[Job]:
+    """One job per problem listing the sample indices the run still lacks (this is what makes a rerun resume)."""
     done = store.query("SELECT problem_id, sample_index FROM eval_samples WHERE eval_run_id = ?", [sub.eval_run_id])
     have: dict[str, set[int]] = {}
     for problem_id, index in done.iter_rows():
@@ -429,7 +437,7 @@ class LocalBackend:
 
 
 class OpenAIBackend:
-    """Any OpenAI-compatible chat endpoint through the official async `openai` client."""
+    """Any OpenAI-compatible chat endpoint through `curate.chat_client` (one request per problem, `n` choices)."""
 
     name = "openai"
     FLUSH_INTERVAL_S = 0.5
@@ -443,64 +451,42 @@ class OpenAIBackend:
 
     async def _generate(self, jobs: list[Job], seed: int, config: EvalConfig,
                         sink: Callable[[list[Generated]], None]) -> list[str]:
-        import openai
+        from curate.chat_client import EndpointPool, RetryPolicy, complete
+        from curate.write_through import Batches
 
-        client = openai.AsyncOpenAI(
-            base_url=config.base_url, api_key=self.api_key, max_retries=config.max_retries,
-            timeout=config.request_timeout_s,
-            http_client=openai.DefaultAsyncHttpxClient(limits=_limits(config.concurrency)),
-        )
+        policy = RetryPolicy(max_retries=config.max_retries, base_s=config.backoff_s)
+        pool = EndpointPool([config.base_url], self.api_key, config.request_timeout_s, config.concurrency, policy)
         gate = asyncio.Semaphore(config.concurrency)
-        buffer: list[Generated] = []
+        batches = Batches(sink)
         errors: list[str] = []
-
-        async def flush_every_interval() -> None:
-            while True:
-                await asyncio.sleep(self.FLUSH_INTERVAL_S)
-                await flush()
-
-        async def flush() -> None:
-            if buffer:
-                batch = buffer[:]
-                del buffer[:len(batch)]
-                await asyncio.to_thread(sink, batch)
 
         async def one_problem(job: Job) -> None:
             remaining = list(job.sample_indices)
             empty_retries = 0
             while remaining:
                 ask = len(remaining) if config.n_per_request == 0 else min(config.n_per_request, len(remaining))
+                params = {"n": ask, "temperature": config.temperature, "top_p": config.top_p,
+                          "max_tokens": config.max_tokens, "seed": derived_seed(seed, job.problem_id, remaining[0])}
                 async with gate:
-                    started = time.perf_counter()
-                    try:
-                        response = await client.chat.completions.create(
-                            model=config.model, messages=[{"role": "user", "content": job.prompt}], n=ask,
-                            temperature=config.temperature, top_p=config.top_p, max_tokens=config.max_tokens,
-                            seed=derived_seed(seed, job.problem_id, remaining[0]),
-                        )
-                    except (openai.BadRequestError, openai.AuthenticationError, openai.PermissionDeniedError,
-                            openai.NotFoundError) as error:
-                        raise BadInput(f"{config.base_url} refused the request: HTTP {error.status_code} "
-                                       f"{str(error.message)[:300]}", field="--model/--base-url") from None
-                    except (openai.APIError, ValueError) as error:
-                        errors.append(f"{job.problem_id}: {type(error).__name__}: {str(error)[:200]}")
-                        return
-                    latency = time.perf_counter() - started
-                replies = _choices(response, latency)
+                    outcome = await complete(pool, model=config.model, messages=[{"role": "user", "content": job.prompt}],
+                                             params=params, policy=policy, retry_empty=False)
+                if outcome.reply is None:
+                    errors.append(f"{job.problem_id}: {outcome.error}")
+                    return
+                replies = outcome.replies
                 kept = [r for r in replies if not _empty(r)]
                 if len(kept) < len(replies) and empty_retries < config.max_retries:
                     empty_retries += 1
-                    await asyncio.sleep(min(30.0, 0.5 * 2 ** empty_retries) * random.uniform(0.5, 1.0))
+                    await asyncio.sleep(policy.backoff(empty_retries))
                 else:
                     kept = replies  # out of retries: empty answers are the model's answers
-                if not replies:
-                    errors.append(f"{job.problem_id}: the server returned no choices")
-                    return
                 for reply, index in zip(kept, remaining):
-                    buffer.append(Generated(job.problem_id, index, job.prompt, *reply))
+                    batches.add(Generated(job.problem_id, index, job.prompt, reply.reasoning, reply.content,
+                                          reply.finish_reason, reply.prompt_tokens, reply.completion_tokens,
+                                          reply.latency_s))
                 remaining = remaining[len(kept):]
 
-        flusher = asyncio.create_task(flush_every_interval())
+        flusher = asyncio.create_task(batches.run(self.FLUSH_INTERVAL_S))
         try:
             async with asyncio.TaskGroup() as group:
                 for job in jobs:
@@ -510,30 +496,15 @@ class OpenAIBackend:
             raise first from None
         finally:
             flusher.cancel()
-            await flush()
-            await client.close()
+            await asyncio.gather(flusher, return_exceptions=True)
+            await asyncio.to_thread(batches.flush)
+            await pool.close()
         return errors
 
 
-def _limits(concurrency: int):
-    import httpx2
-
-    return httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-
-
-def _choices(response: object, latency_s: float) -> list[tuple]:
-    """(reasoning, content, finish_reason, prompt_tokens, completion_tokens, latency_s) per choice."""
-    from curate.chat_client import parse_response
-
-    usage = getattr(response, "usage", None)
-    prompt_tokens = getattr(usage, "prompt_tokens", None)
-    replies = parse_response(response, latency_s, "")
-    return [(r.reasoning, r.content, r.finish_reason, prompt_tokens, r.completion_tokens, latency_s) for r in replies]
-
-
-def _empty(reply: tuple) -> bool:
-    reasoning, content, finish_reason = reply[0], reply[1], reply[2]
-    return finish_reason != "length" and not (content or "").strip() and not (reasoning or "").strip()
+def _empty(reply) -> bool:
+    """No reasoning and no content, and not cut by the length limit: worth asking again."""
+    return reply.finish_reason != "length" and not (reply.content or "").strip() and not (reply.reasoning or "").strip()
 
 
 def make_backend(config: EvalConfig) -> Backend:

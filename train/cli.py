@@ -11,8 +11,7 @@ from typing import Optional
 
 import typer
 
-from curate.cli import DbOption
-from db.console import ExitCodeGroup, run_app
+from db.console import DbOption, ExitCodeGroup, run_app
 
 app = typer.Typer(cls=ExitCodeGroup, name="train", help="LoRA SFT of the student on an export.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)

@@ -32,19 +32,19 @@ import random
 import shutil
 import statistics
 import time
-import tomllib
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
 
+from db.config_file import config_values, read_toml
 from db.errors import BadInput
 from db.store import recorded_run
 from train.data import read_export, render_all
-from train.model import (ALL_LINEAR, ATTENTION, PackedLoss, attach_lora, causal_lm_of, enable_checkpointing,
+from train.model import (ALL_LINEAR, ATTENTION, PackedLoss, attach_lora, enable_checkpointing,
                          load_model, load_tokenizer, resolve_model, set_row_checkpointing)
 from train.pack import PackedRow, pack_rows, shuffled
 
@@ -107,18 +107,8 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> SFTConfig:
     """An SFTConfig from a TOML file (if any) with non-None `overrides` on top."""
     values: dict[str, Any] = {}
     if path is not None:
-        path = Path(path)
-        try:
-            table = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as error:
-            raise BadInput(str(error), file=str(path), field="--config") from None
-        table = table.get("sft", table)
-        known = {f.name for f in fields(SFTConfig)}
-        for key, value in table.items():
-            name = key.replace("-", "_")
-            if name not in known:
-                raise BadInput(f"unknown setting (known: {', '.join(sorted(known))})", file=str(path), field=key)
-            values[name] = value
+        table = read_toml(path, field="--config")
+        values = config_values(table.get("sft", table), SFTConfig, file=str(path))
     values.update({k: v for k, v in overrides.items() if v is not None})
     if "target_modules" in values:
         targets = values["target_modules"]
@@ -472,13 +462,9 @@ class _Bar:
         self.progress = None
         if not enabled:
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from db.console import progress_bar
 
-        from db.console import stderr
-
-        self.progress = Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[tps]} tok/s"),
-                                 TextColumn("eta"), TimeRemainingColumn(), console=stderr, transient=False)
+        self.progress = progress_bar("loss {task.fields[loss]}", "{task.fields[tps]} tok/s", elapsed=False, eta=True)
         self.progress.start()
         self.task = self.progress.add_task("train", total=total, completed=done, loss="-", tps="-")
 

@@ -23,10 +23,10 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from db.config_file import read_toml
 from db.errors import BadInput
 
 from curate.review.keys import KeyAction, key_table
@@ -75,10 +75,7 @@ def load_config(path: str | os.PathLike | None = None) -> ReviewConfig:
         if path is not None:
             raise BadInput("no such config file", file=str(config_path), field="--config")
         return ReviewConfig(path=config_path)
-    try:
-        data = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise BadInput(f"not valid TOML: {error}", file=str(config_path)) from error
+    data = read_toml(config_path, field="--config")
     known = {"reviewer", "theme", "wait_s", "keys", "filters"}
     unknown = sorted(set(data) - known)
     if unknown:

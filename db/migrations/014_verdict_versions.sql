@@ -8,8 +8,10 @@
 -- mix silently.
 ALTER TABLE verdicts ADD COLUMN content_hash VARCHAR;
 
+-- One column per EXCLUDE: DuckDB renders a multi-column EXCLUDE list in no fixed order.
 CREATE OR REPLACE VIEW verdict_current AS
-SELECT * EXCLUDE (rn, newest_version),
+SELECT * EXCLUDE (rn) FROM (
+SELECT * EXCLUDE (newest_version),
        verifier_version < newest_version AS older_version
 FROM (
     SELECT v.*,
@@ -26,4 +28,4 @@ FROM (
       AND (v.content_hash IS NULL OR v.content_hash = md5(concat_ws(chr(31),
               coalesce(s.reasoning, chr(0)), coalesce(s.content, chr(0)), coalesce(s.finish_reason, chr(0)),
               coalesce(p.gold_answer, chr(0)), coalesce(p.question, chr(0)))))
-) WHERE rn = 1;
+)) WHERE rn = 1;

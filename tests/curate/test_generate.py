@@ -174,13 +174,14 @@ def test_failure_after_retries_is_an_error_row_retried_on_rerun(db_path, server)
     assert frame["status"].to_list() == ["ok"] and frame["error"].to_list() == [None]
 
 
-def test_wrong_key_stops_the_run_with_exit_1(db_path, monkeypatch):
+def test_wrong_key_stops_the_run_with_exit_2(db_path, monkeypatch):
+    """A refused key is bad input, exit 2 as in `evaluate run` (it was 1 here and 2 there)."""
     add_problems(db_path, 3)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-4c1d2e")
     with OpenAIServer(api_key="sk-right") as server:
         with pytest.raises(SystemExit) as stop:
             main(["generate", "--model", MODEL, "--base-url", server.base_url, "--no-progress"])
-    assert stop.value.code == 1
+    assert stop.value.code == 2
     with open_store(db_path, read_only=True) as store:
         run = store.query("SELECT status, error FROM runs WHERE kind = 'generate'").row(0, named=True)
         assert value(store, "SELECT count(*) FROM samples") == 0

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from curate.cli import app
 from curate.generate import sample_id as generate_sample_id
 from curate.import_samples import ImportConfig
+from curate.sources import short_hash
 from curate.stages import run_stage
-from curate.ingest import short_hash
 from curate.traces import split_think
 from db import BadInput, open_store
 

@@ -11,9 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from curate.cli import app
-from curate.ingest import (
-    IngestConfig, default_source, last_boxed, make_problem_id, normalise_question, question_hash,
-)
+from curate.ingest import IngestConfig, last_boxed
+from curate.sources import default_source, make_problem_id, normalise_question, question_hash
 from curate.stages import run_stage
 from db import BadInput, open_store
 
@@ -59,7 +58,7 @@ def test_every_public_set_loads_with_its_row_count(db_path: Path, shared_data: P
     for relative, source, expected in PUBLIC_SETS:
         result = ingest(str(shared_data / relative), "--db", str(db_path), "--split", "test")
         assert result.exit_code == 0, result.output
-        assert f"added {expected}," in result.stdout
+        assert result.stdout.startswith(f"{source}: ") and f"added {expected}," in result.stdout
     with open_store(db_path, read_only=True) as store:
         counts = dict(store.query("SELECT source, count(*) AS n FROM problems GROUP BY source").iter_rows())
         assert store.scalar("SELECT count(*) FROM problems WHERE gold_answer IS NULL OR gold_answer = ''") == 0

@@ -153,7 +153,7 @@ max_retries = 1
 backoff_s = 0.01
 """, encoding="utf-8")
         first = runner.invoke(app, ["run", str(config_file)])
-        assert first.exit_code == 1 and "1 sample(s) failed after retries" in str(first.exception)
+        assert first.exit_code == 1 and "1 sample(s) failed after retries" in first.stderr  # one line, no traceback
         db = tmp_path / "run" / "traces.duckdb"
         # Before, the stage was recorded ok with its sample failed, and a rerun skipped it.
         assert stage_runs(db) == [("problems", "ok"), ("generate", "failed")]

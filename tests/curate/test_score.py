@@ -151,6 +151,15 @@ def test_score_labels_gold_problems_by_verdict_and_others_by_majority(db_path):
     store.close()
 
 
+def test_pass_rate_is_passed_over_all_samples_in_problem_stats_too(db_path):
+    """problem_stats divided by verified samples only (1/3 here) while problem_scores divides by all."""
+    store = _problem_store(db_path)  # gold: g1 correct, g2 not verified, g3 incorrect, g4 no_answer
+    row = store.query("SELECT n_samples, n_verified, pass_rate, verified_pass_rate FROM problem_stats "
+                      "WHERE problem_id = 'gold'").row(0, named=True)
+    assert row == {"n_samples": 4, "n_verified": 3, "pass_rate": 0.25, "verified_pass_rate": 1 / 3}
+    store.close()
+
+
 def test_score_twice_rewrites_instead_of_piling_up(db_path):
     store = _problem_store(db_path)
     score(store)

@@ -1,0 +1,68 @@
+"""The one error-to-exit-code map: every CLI applies it the same way, and README.md shows it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from db import BadInput, StoreLocked
+from db.console import EXIT_CODES, ExitCodeGroup
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+runner = CliRunner()
+
+
+def _readme_table() -> dict[int, str]:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    return {int(code): when for code, when in re.findall(r"^\| (\d+) \| (.+) \|$", section, re.M)}
+
+
+def test_readme_exit_code_table_is_the_code_table():
+    table = _readme_table()
+    assert set(table) == {0} | {code for _, code, _ in EXIT_CODES}
+    for kind, code, _ in EXIT_CODES:
+        name = "duckdb.Error" if kind is duckdb.Error else kind.__name__
+        assert f"`{name}`" in table[code], (name, code)
+
+
+def _app(error: BaseException) -> typer.Typer:
+    app = typer.Typer(cls=ExitCodeGroup, add_completion=False)
+
+    @app.command()
+    def fail() -> None:
+        raise error
+
+    @app.command()
+    def other() -> None:
+        """A second command, so `fail` is a subcommand as in the real CLIs."""
+
+    return app
+
+
+@pytest.mark.parametrize("error, code, text", [
+    (BadInput("bad value", file="f.jsonl", line=3, field="answer"), 2, "f.jsonl:3, field 'answer': bad value"),
+    (StoreLocked("held by process 7"), 1, "held by process 7"),
+    (RuntimeError("boom"), 1, "RuntimeError: boom"),
+    (KeyboardInterrupt(), 130, "interrupted"),
+])
+def test_each_error_gets_its_code_and_one_line(error, code, text, monkeypatch):
+    monkeypatch.delenv("CURATE_DEBUG", raising=False)
+    result = runner.invoke(_app(error), ["fail"])
+    assert result.exit_code == code
+    assert text in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("module", ["curate.cli", "train.cli", "eval.cli"])
+def test_every_cli_uses_the_one_map(module):
+    import importlib
+
+    app = importlib.import_module(module).app
+    assert app.info.cls is ExitCodeGroup
+    result = runner.invoke(app, ["--no-such-flag"])
+    assert result.exit_code == 2  # click's own usage errors keep code 2
