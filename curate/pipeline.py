@@ -236,8 +236,7 @@ def run_import(context: StageContext, table: dict) -> dict:
     added = 0
     for entry in table["files"]:
         path = context.input_path(entry["path"], "import.files.path")
-        result = run_stage("import-samples", context.db,
-                           ImportConfig(**{**entry, "path": path}))
+        result = run_stage("import-samples", context.db, ImportConfig(**{**entry, "path": path}))
         stderr.print(summary_line(result))
         added += result.added
     return {"added": added}
