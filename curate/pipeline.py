@@ -35,12 +35,12 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
-from curate.stages import run_stage
+from curate.stages import STAGES as COMMANDS, run_stage
 from db import BadInput, open_store, stage_store
 from db.config_file import read_toml
 from db.store import recorded_run
@@ -114,6 +114,34 @@ def _check_keys(table: dict, known: frozenset[str], where: str, source: str) -> 
                        file=source, field=f"{section}.{unknown[0]}")
 
 
+def _check_table(table: dict, source: str, where: str, config: type, *, drop: tuple[str, ...] = (),
+                 add: tuple[str, ...] = (), filled: tuple[str, ...] = ()) -> None:
+    """Refuse keys the stage's config class lacks, and its required fields (`filled`: the pipeline's)."""
+    _check_keys(table, _keys(config, drop=drop, add=add), where, source)
+    missing = [f.name for f in fields(config) if f.default is MISSING and f.default_factory is MISSING
+               and f.name not in table and f.name not in filled]
+    if missing:
+        each = "each " if where.startswith("[[") else ""
+        raise BadInput(f"{each}{where} needs {', '.join(missing)}", file=source, field=f"{where.strip('[]')}.{missing[0]}")
+
+
+def _table_check(command: str, **options: tuple[str, ...]) -> Callable[[dict, str], None]:
+    """The check of a stage whose table is one config of `command` (see curate/stages.py)."""
+
+    def check(table: dict, source: str) -> None:
+        _check_table(table, source, f"[{command}]", COMMANDS[command].config_class(), **options)
+
+    return check
+
+
+def _check_files(table: dict, source: str, section: str, command: str) -> None:
+    """A stage of `[[SECTION.files]]` entries, each one config of `command` naming an input file."""
+    _check_keys(table, frozenset({"files"}), f"[{section}]", source)
+    for entry in _entries(table, "files", section, source):
+        _check_table(entry, source, f"[[{section}.files]]", COMMANDS[command].config_class())
+        resolve_input(entry["path"], source, f"{section}.files.path")
+
+
 def _entries(table: dict, key: str, where: str, source: str) -> list[dict]:
     entries = table.get(key, [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries) or not entries:
@@ -126,19 +154,8 @@ def _entries(table: dict, key: str, where: str, source: str) -> list[dict]:
 # calls the stage module and returns JSON-able outputs.
 
 
-def _ingest_keys() -> frozenset[str]:
-    from curate.ingest import IngestConfig
-
-    return _keys(IngestConfig)
-
-
 def check_problems(table: dict, source: str) -> None:
-    _check_keys(table, frozenset({"files"}), "[problems]", source)
-    for entry in _entries(table, "files", "problems", source):
-        _check_keys(entry, _ingest_keys(), "[[problems.files]]", source)
-        if "path" not in entry:
-            raise BadInput("each [[problems.files]] needs a path", file=source, field="problems.files.path")
-        resolve_input(entry["path"], source, "problems.files.path")
+    _check_files(table, source, "problems", "ingest")
 
 
 def run_problems(context: StageContext, table: dict) -> dict:
@@ -184,18 +201,6 @@ def _split_rows(path: Path, context: StageContext) -> dict[str, Path]:
     return parts
 
 
-def _generate_keys() -> frozenset[str]:
-    from curate.generate import GenerateConfig
-
-    return _keys(GenerateConfig, drop=("progress",), add=("base_url",))
-
-
-def check_generate(table: dict, source: str) -> None:
-    _check_keys(table, _generate_keys(), "[generate]", source)
-    if "model" not in table:
-        raise BadInput("[generate] needs model", file=source, field="generate.model")
-
-
 def _with_base_urls(table: dict) -> dict:
     values = dict(table)
     if "base_url" in values:
@@ -216,19 +221,8 @@ def run_generate(context: StageContext, table: dict) -> dict:
     return {"run_id": summary.run_id, **summary.counts, "cost_usd": summary.cost_usd}
 
 
-def _import_keys() -> frozenset[str]:
-    from curate.import_samples import ImportConfig
-
-    return _keys(ImportConfig)
-
-
 def check_import(table: dict, source: str) -> None:
-    _check_keys(table, frozenset({"files"}), "[import]", source)
-    for entry in _entries(table, "files", "import", source):
-        _check_keys(entry, _import_keys(), "[[import.files]]", source)
-        if "path" not in entry or "model" not in entry:
-            raise BadInput("each [[import.files]] needs path and model", file=source, field="import.files")
-        resolve_input(entry["path"], source, "import.files.path")
+    _check_files(table, source, "import", "import-samples")
 
 
 def run_import(context: StageContext, table: dict) -> dict:
@@ -237,35 +231,16 @@ def run_import(context: StageContext, table: dict) -> dict:
     added = 0
     for entry in table["files"]:
         path = context.input_path(entry["path"], "import.files.path")
-        result = run_stage("import-samples", context.db,
-                           ImportConfig(**{**entry, "path": path}))
+        result = run_stage("import-samples", context.db, ImportConfig(**{**entry, "path": path}))
         stderr.print(summary_line(result))
         added += result.added
     return {"added": added}
-
-
-def check_verify(table: dict, source: str) -> None:
-    from curate.verify_stage import VerifyConfig
-
-    _check_keys(table, _keys(VerifyConfig, drop=("progress",)), "[verify]", source)
 
 
 def run_verify(context: StageContext, table: dict) -> dict:
     from curate.verify_stage import VerifyConfig
 
     return _jsonable(run_stage("verify", context.db, VerifyConfig(**table)).counts)
-
-
-def _judge_keys() -> frozenset[str]:
-    from curate.judge import JudgeConfig
-
-    return _keys(JudgeConfig, add=("base_url",))
-
-
-def check_judge(table: dict, source: str) -> None:
-    _check_keys(table, _judge_keys(), "[judge]", source)
-    if "model" not in table:
-        raise BadInput("[judge] needs model", file=source, field="judge.model")
 
 
 def run_judge(context: StageContext, table: dict) -> dict:
@@ -278,16 +253,6 @@ def run_judge(context: StageContext, table: dict) -> dict:
     return {"run_id": summary.run_id, **summary.counts, "cost_usd": summary.cost_usd}
 
 
-def _score_keys() -> frozenset[str]:
-    from curate.score import ScoreConfig
-
-    return _keys(ScoreConfig)
-
-
-def check_score(table: dict, source: str) -> None:
-    _check_keys(table, _score_keys(), "[score]", source)
-
-
 def run_score(context: StageContext, table: dict) -> dict:
     from curate.score import ScoreConfig
 
@@ -296,9 +261,7 @@ def run_score(context: StageContext, table: dict) -> dict:
 
 
 def check_decontam(table: dict, source: str) -> None:
-    from curate.decontam import DecontamConfig
-
-    _check_keys(table, _keys(DecontamConfig), "[decontam]", source)
+    _table_check("decontam")(table, source)
     for path in table.get("against", []):
         resolve_input(path, source, "decontam.against")
 
@@ -311,34 +274,12 @@ def run_decontam(context: StageContext, table: dict) -> dict:
     return {"run_id": result.run_id, "checked": result.checked, "contaminated": result.contaminated}
 
 
-def _select_keys() -> frozenset[str]:
-    from curate.select import SelectConfig
-
-    return _keys(SelectConfig)
-
-
-def check_select(table: dict, source: str) -> None:
-    _check_keys(table, _select_keys(), "[select]", source)
-    if "policy" not in table:
-        raise BadInput("[select] needs policy", file=source, field="select.policy")
-
-
 def run_select(context: StageContext, table: dict) -> dict:
     from curate.select import SelectConfig
 
     result = run_stage("select", context.db, SelectConfig(**table))
     return {"selection_id": result.selection_id, "samples": result.n_samples, "problems": result.n_problems,
             "pool": result.pool, "dropped": result.dropped}
-
-
-def _export_keys() -> frozenset[str]:
-    from curate.export import ExportConfig
-
-    return _keys(ExportConfig)
-
-
-def check_export(table: dict, source: str) -> None:
-    _check_keys(table, _export_keys(), "[export]", source)
 
 
 def run_export(context: StageContext, table: dict) -> dict:
@@ -463,14 +404,14 @@ class Stage:
 
 STAGES: dict[str, Stage] = {
     "problems": Stage(check_problems, run_problems),
-    "generate": Stage(check_generate, run_generate),
+    "generate": Stage(_table_check("generate", drop=("progress",), add=("base_url",)), run_generate),
     "import": Stage(check_import, run_import),
-    "verify": Stage(check_verify, run_verify),
-    "judge": Stage(check_judge, run_judge),
-    "score": Stage(check_score, run_score),
+    "verify": Stage(_table_check("verify", drop=("progress",)), run_verify),
+    "judge": Stage(_table_check("judge", add=("base_url",)), run_judge),
+    "score": Stage(_table_check("score"), run_score),
     "decontam": Stage(check_decontam, run_decontam),
-    "select": Stage(check_select, run_select),
-    "export": Stage(check_export, run_export),
+    "select": Stage(_table_check("select"), run_select),
+    "export": Stage(_table_check("export", filled=("out",)), run_export),
     "train": Stage(check_train, run_train),
     "eval": Stage(check_eval, run_eval_stage),
     "report": Stage(check_report, run_report),

@@ -72,3 +72,15 @@ def test_the_pipeline_runs_every_curate_stage_through_the_command_table():
     source = inspect.getsource(inspect.getmodule(PIPELINE_STAGES["score"].run))
     for command in ("ingest", "import-samples", "generate", "judge", "verify", "score", "decontam", "select", "export"):
         assert f'run_stage("{command}"' in source, command
+
+
+@pytest.mark.parametrize(("raw", "field"), [
+    ({"generate": {}}, "generate.model"),
+    ({"select": {}}, "select.policy"),
+    ({"import": {"files": [{"path": "bundled:demo_traces.jsonl"}]}}, "import.files.model"),
+    ({"problems": {"files": [{"split": "train"}]}}, "problems.files.path"),
+])
+def test_pipeline_refuses_a_table_without_its_configs_required_fields(raw: dict, field: str):
+    with pytest.raises(BadInput, match="needs") as refused:
+        parse_config(raw)
+    assert refused.value.field == field

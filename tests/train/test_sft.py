@@ -142,3 +142,17 @@ def test_killed_run_resumes_from_its_checkpoint_step(tmp_path, tiny_student, exp
     assert steps == list(range(1, 61))
     with open_store(db_path, read_only=True) as store:
         assert store.query("SELECT status, last_step FROM train_runs").rows() == [("ok", 60)]
+
+
+def test_curate_run_trains_as_train_sft_does_and_records_both_runs(tmp_path, tiny_student, export_file):
+    from curate.pipeline import parse_config, run_pipeline
+
+    config = parse_config({"train": {"model": str(tiny_student), "data": str(export_file), "max_steps": 2,
+                                     "tokens_per_batch": 256, "seq_len": 256, "lora_rank": 8}},
+                          source="test", run_dir=tmp_path)
+    [result] = run_pipeline(config)
+    assert result.outputs["adapters"] == [str(tmp_path / "adapter" / "adapter")]
+    with open_store(config.db, read_only=True) as store:
+        runs = dict(store.execute("SELECT kind, status FROM runs").fetchall())
+        counts = json.loads(store.scalar("SELECT counts FROM runs WHERE kind = 'train'"))
+    assert runs == {"pipeline-stage": "ok", "train": "ok"} and counts["runs"] == 1
