@@ -24,6 +24,9 @@ class ProblemPanel(VerticalScroll, can_focus=False):
     def compose(self) -> ComposeResult:
         yield Static(id="problem-text")
 
+    def show_message(self, message: str) -> None:
+        self.query_one("#problem-text", Static).update(Content.styled(message, "$text-muted"))
+
     def show(self, sample: dict | None) -> None:
         """Show a sample's problem (the samples row joined with its problem), or a placeholder."""
         text = self.query_one("#problem-text", Static)
