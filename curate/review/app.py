@@ -519,7 +519,8 @@ class ReviewApp(App[None]):
         kind = self.queue.kind if self.queue is not None else self.settings.queue
 
         def failed(error: Exception) -> None:
-            reply(error.detail if isinstance(error, BadInput) else str(error))
+            # The dialog lists the columns already: the error's own first part is enough.
+            reply(error.detail.split(" (columns:")[0] if isinstance(error, BadInput) else str(error))
 
         self.submit(lambda: self.data.check(kind, where or None), lambda _: reply(None), failed)
 

@@ -65,7 +65,7 @@ class CompareScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(ProblemPanel).show(self.left.sample)
+        self.query_one(ProblemPanel).show(self.left.sample, self._unicode)
         self._set_trace("#left-trace", self.left)
         self.query_one("#left-trace", TraceView).focus()
         self._request_right()
@@ -143,6 +143,7 @@ class CompareScreen(Screen[None]):
     def show_unicode(self, unicode: bool) -> None:
         if unicode != self._unicode:
             self._unicode = unicode
+            self.query_one(ProblemPanel).show(self.left.sample, unicode)
             if self.right is not None and self.right.sample_id == self.right_id:
                 self._show_traces()
             else:

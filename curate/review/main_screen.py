@@ -57,7 +57,7 @@ class MainScreen(Screen[None]):
         self.shown_id = None
         self._shown = None
         self.query_one(ProblemPanel).show_message("no sample")
-        self.trace.set_sections([(message, None)])
+        self.trace.set_sections([("empty queue", message)])
         self.trace.border_title = "Trace"
         self.query_one(DetailsPanel).update("")
         self.query_one(SiblingList).clear_options()
@@ -77,7 +77,7 @@ class MainScreen(Screen[None]):
         if detail.sample_id != self.shown_id or unicode != self._unicode:
             self.shown_id = detail.sample_id
             self._unicode = unicode
-            self.query_one(ProblemPanel).show(sample)
+            self.query_one(ProblemPanel).show(sample, unicode)
             self._set_trace(detail)
         self._shown = detail
         # Titles are Content, not markup: model names and ids may hold brackets.
@@ -94,6 +94,7 @@ class MainScreen(Screen[None]):
     def show_unicode(self, unicode: bool) -> None:
         if self._shown is not None and unicode != self._unicode:
             self._unicode = unicode
+            self.query_one(ProblemPanel).show(self._shown.sample, unicode)
             self._set_trace(self._shown)
         self._unicode = unicode
 
