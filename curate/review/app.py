@@ -18,6 +18,7 @@ last key.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
@@ -43,6 +44,7 @@ from curate.review.text_prompt import TextPrompt
 
 PREFETCH_RADIUS = 2
 RETRY_S = 2.0  # how often an unsaved decision is retried
+HELD_S = 0.05  # moves closer together than this are a held key: the screen follows once they stop
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ class ReviewApp(App[None]):
         self._counting = False
         self._quit_armed = False
         self._wanted: frozenset[str] = frozenset()  # the cursor's sample and its neighbours: fetches worth doing
+        self._last_move = 0.0
+        self._settle_timer = None  # while a key is held: shows the cursor's sample once it stops
         self.prefetch_radius = PREFETCH_RADIUS  # samples fetched ahead on each side of the cursor
         self.in_flight = 0  # jobs submitted whose message has not been handled yet
         self.writes_in_flight = 0
@@ -124,8 +128,9 @@ class ReviewApp(App[None]):
 
     @property
     def busy(self) -> bool:
-        """True while a store job or its message is outstanding (tests and the bench wait on it)."""
-        return self.in_flight > 0
+        """True while a store job or its message is outstanding, or a held key's screen is still
+        to settle (tests and the bench wait on it)."""
+        return self.in_flight > 0 or self._settle_timer is not None
 
     @property
     def current_id(self) -> str | None:
@@ -218,11 +223,11 @@ class ReviewApp(App[None]):
         detail = self.cache.get(sample_id)
         if detail is not None:
             self._show_detail(detail)
+            # Prefetch once this frame is painted, so the background fetch does not compete with it.
+            self.call_after_refresh(self._prefetch_neighbours)
         else:
             self._main.show_loading(self.queue.row(self.index))
-            self._fetch([sample_id], URGENT)
-        # Prefetch once this frame is painted, so the background fetch does not compete with it.
-        self.call_after_refresh(self._prefetch_neighbours)
+            self._fetch([sample_id], URGENT)  # its neighbours are prefetched once it is shown
 
     def _prefetch_neighbours(self) -> None:
         if self.queue is not None and len(self.queue):
@@ -254,6 +259,7 @@ class ReviewApp(App[None]):
                 self.cache.put(detail)
                 if detail.sample_id == self.current_id:
                     self._show_detail(detail)
+                    self.call_after_refresh(self._prefetch_neighbours)
                 for callback in self._waiting.pop(detail.sample_id, []):
                     callback(detail)
             self._catch_up()
@@ -495,13 +501,34 @@ class ReviewApp(App[None]):
     # -- moving --------------------------------------------------------------------------------
     def action_move(self, delta: int) -> None:
         if self.queue is not None and len(self.queue):
-            self.index = self.queue.step(self.index, delta)
-            self.show_current()
+            self._move_to(self.queue.step(self.index, delta))
 
     def action_move_problem(self, delta: int) -> None:
         if self.queue is not None and len(self.queue):
-            self.index = self.queue.step_problem(self.index, delta)
+            self._move_to(self.queue.step_problem(self.index, delta))
+
+    def _move_to(self, index: int) -> None:
+        """Move the cursor. A single move shows its sample at once; moves that follow each other
+        faster than HELD_S (a held key) only update the position, and the sample is shown (and
+        fetched, and its neighbours prefetched) HELD_S after the last one: nothing is drawn or
+        fetched for the samples passed over."""
+        now = time.monotonic()
+        held = now - self._last_move < HELD_S
+        self._last_move = now
+        self.index = index
+        if not held and self._settle_timer is None:
             self.show_current()
+            return
+        self._wanted = frozenset([self.current_id])  # queued prefetches for passed-over samples are dropped
+        self._refresh_status()
+        self._main.show_loading(self.queue.row(self.index))
+        if self._settle_timer is not None:
+            self._settle_timer.stop()
+        self._settle_timer = self.set_timer(HELD_S, self._settle)
+
+    def _settle(self) -> None:
+        self._settle_timer = None
+        self.show_current()
 
     def _queue_where(self) -> str | None:
         return self.queue.where if self.queue is not None else self.settings.where
