@@ -72,10 +72,10 @@ class DetailsPanel(Static):
         parts += ["\n", ("Reviews", "bold underline"), "\n"]
         if unsaved:
             parts += [(f"you: {unsaved} NOT SAVED yet (retrying)", "bold reverse $text-error"), "\n"]
-        live = _live_decisions(detail.events)
-        if not live:
+        if not detail.decisions:
             parts += [("none yet", "$text-muted"), "\n"]
-        for who, event in live.items():
+        for event in detail.decisions:
+            who = event["reviewer"]
             label = f"{who} (you)" if who == reviewer else who
             parts += [f"{label}: ", (event["decision"], DECISION_STYLE.get(event["decision"], "")), "\n"]
             if event.get("corrected_answer"):
@@ -94,13 +94,3 @@ def different_boxed_answers(sample: dict) -> list[str]:
         if spans:
             return distinct_answers(spans)
     return []
-
-
-def _live_decisions(events: list[dict]) -> dict[str, dict]:
-    """Each reviewer's current event on this sample (reverted events and reverts left out)."""
-    reverted = {e["reverts_event_id"] for e in events if e["reverts_event_id"] is not None}
-    current: dict[str, dict] = {}
-    for event in events:
-        if event["decision"] != "revert" and event["event_id"] not in reverted:
-            current[event["reviewer"]] = event
-    return current

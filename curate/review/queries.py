@@ -151,6 +151,7 @@ class SampleDetail:
     events: list[dict]  # this sample's review events, oldest first
     siblings: list[dict]  # every sample of the problem, this one included
     verdict: dict | None = None  # the current verdict: the view verdict_current's row
+    decisions: list[dict] = ()  # each reviewer's current decision (view review_reviewer_current), by event
 
 
     @property
@@ -182,6 +183,11 @@ def sample_details(store: Store, sample_ids: list[str]) -> list[SampleDetail]:
     events = store.query(
         "SELECT event_id, sample_id, reviewer, decision, note, corrected_answer, reverts_event_id, batch_id "
         "FROM review_events WHERE list_contains($ids, sample_id) ORDER BY event_id",
+        ids,
+    ).to_dicts()
+    mine = store.query(
+        "SELECT sample_id, reviewer, decision, note, corrected_answer, event_id FROM review_reviewer_current "
+        "WHERE list_contains($ids, sample_id) ORDER BY event_id",
         ids,
     ).to_dicts()
     # Every sample of these problems (the requested ones among them), with verdict, decision, scores.
@@ -219,6 +225,7 @@ def sample_details(store: Store, sample_ids: list[str]) -> list[SampleDetail]:
                 events=[e for e in events if e["sample_id"] == sample_id],
                 siblings=siblings[row["problem_id"]],
                 verdict=current.get(sample_id),
+                decisions=[d for d in mine if d["sample_id"] == sample_id],
             )
         )
     return details
