@@ -57,7 +57,9 @@ class ReviewData:
         """Bad input (exit 2) for a missing store or a queue/filter that cannot run. A store
         older than this code's migrations is migrated first (the app only reads between writes)."""
         with self._read() as store:
-            behind = store.schema_version() < migrations()[-1][0]
+            # By version set, not the highest: a migration numbered below the store's newest can be new to it.
+            applied = {row[0] for row in store.execute("SELECT version FROM schema_version").fetchall()}
+            behind = bool({version for version, _, _ in migrations()} - applied)
         if behind:
             with self._write():
                 pass
