@@ -12,8 +12,14 @@ Built once under --dir and reused.
    store and fetches the sample), which is what the open-per-operation design costs without it.
 3. A 100 KB trace: time to show it, then --scroll-steps page-down presses, each timed. Baseline:
    Textual's own read-only TextArea (soft wrap) holding the same text, same size and keys.
+4. Held key: --held `j` presses 33 ms apart (a terminal's key repeat), from a cold cache, then
+   the time from the last press to the frame that shows the target. Goal: under 150 ms. Beside
+   it: one uncached step (the no-prefetch next/previous median), the floor of any settle.
+5. Idle: the app's CPU time (all threads) over --idle-s seconds with nothing pressed. Goal:
+   under 2% of a core. Baseline: the one-line Textual app, idle as long.
 
-Run: `python bench/review.py [--samples 100000] [--steps 40] [--scroll-steps 40] [--dir DIR]`.
+Run: `python bench/review.py [--samples 100000] [--steps 40] [--scroll-steps 40] [--held 40]
+[--idle-s 30] [--dir DIR]`.
 Times are wall clock from the key press (`App.simulate_key`) or the app's start to the first
 composed frame that shows the new state (see `Paints`); the process's CPU time is printed beside
 the first screen and the presses, as the figure a busy machine disturbs least.
@@ -160,6 +166,40 @@ async def first_screen_and_steps(db: Path, steps: int, prefetch: bool) -> dict:
     return {"first": first, "first_cpu": first_cpu, "steps": step_times, "step_cpu": step_cpu}
 
 
+async def held_key_settle(db: Path, presses: int, interval_s: float = 0.033) -> dict:
+    """`presses` j presses `interval_s` apart from a cold cache; last press to the target on screen."""
+    config = ReviewConfig(path=db.parent / "no-config.toml")
+    app = review_app.ReviewApp(ReviewSettings(db, "bench", "all"), config)
+    paints = Paints(app)
+    paints.probe = lambda: shown_id(app)
+    async with app.run_test(size=SIZE):
+        await wait_until(lambda: shown_id(app) is not None)
+        await wait_idle(app)
+        app.index = len(app.queue) // 2  # somewhere nothing was prefetched
+        app.cache = type(app.cache)()
+        app.show_current()
+        await wait_until(lambda: shown_id(app) == app.current_id)
+        await wait_idle(app)
+        target = app.queue.sample_ids[app.index + presses]
+        for _ in range(presses):
+            app.simulate_key("j")
+            last = time.perf_counter()
+            await asyncio.sleep(interval_s)
+        settle = await paints.shown(last, lambda state: state == target) - last
+        await wait_idle(app)
+    return {"settle": settle}
+
+
+async def idle_cpu(app: App, seconds: float, ready) -> float:
+    """Share of one core the app's process uses over `seconds` of doing nothing."""
+    async with app.run_test(size=SIZE):
+        await wait_until(ready)
+        await asyncio.sleep(1.0)
+        t, t_cpu = time.perf_counter(), time.process_time()
+        await asyncio.sleep(seconds)
+        return (time.process_time() - t_cpu) / (time.perf_counter() - t)
+
+
 async def big_trace_review(db: Path, scroll_steps: int) -> dict:
     config = ReviewConfig(path=db.parent / "no-config.toml")
     app = review_app.ReviewApp(ReviewSettings(db, "bench", "all", f"problem_id = '{BIG_PROBLEM}'"), config)
@@ -235,6 +275,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100_000)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--scroll-steps", type=int, default=40)
+    parser.add_argument("--held", type=int, default=40)
+    parser.add_argument("--idle-s", type=float, default=30.0)
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "review-bench")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
@@ -252,6 +294,10 @@ def main() -> None:
     with open_store(db, read_only=True) as store:
         text = store.scalar("SELECT reasoning FROM samples WHERE sample_id = 'big-0'")
     baseline = asyncio.run(text_area_baseline(text, args.scroll_steps))
+    held = asyncio.run(held_key_settle(db, args.held))
+    idle_app = review_app.ReviewApp(ReviewSettings(db, "bench", "all"), ReviewConfig(path=db.parent / "no-config.toml"))
+    idle = asyncio.run(idle_cpu(idle_app, args.idle_s, lambda: shown_id(idle_app) is not None and not idle_app.busy))
+    idle_base = asyncio.run(idle_cpu(StaticBaseline(), args.idle_s, lambda: True))
 
     print(f"store: {db} ({len(loaded.queue):,} samples in the queue), terminal {SIZE[0]}x{SIZE[1]}; "
           f"{os.cpu_count()} CPUs, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
@@ -268,6 +314,10 @@ def main() -> None:
           f"{big['show'] * 1000:.0f} ms (fetch + wrap + draw){'':<13} TextArea load: {baseline['show'] * 1000:.0f} ms")
     print(f"{'100 KB trace: ' + str(args.scroll_steps) + ' page-downs':<44} "
           f"{summary(big['scrolls']):<44} TextArea: {summary(baseline['scrolls'])}")
+    print(f"{'held j: ' + str(args.held) + ' presses 33 ms apart, settle (goal < 150 ms)':<44} "
+          f"{held['settle'] * 1000:.0f} ms after the last press{'':<17} one uncached step: {statistics.median(without_prefetch['steps']) * 1000:.0f} ms")
+    print(f"{'idle CPU over ' + format(args.idle_s, 'g') + ' s (goal < 2% of a core)':<44} "
+          f"{idle * 100:.2f}%{'':<39} one-line Textual app: {idle_base * 100:.2f}%")
     print(f"{'100 KB trace: total of the page-downs':<44} {sum(big['scrolls']) * 1000:.0f} ms{'':<38} "
           f"TextArea: {sum(baseline['scrolls']) * 1000:.0f} ms")
 

@@ -5,33 +5,56 @@ screens lay it out. Every store operation is a job for one background thread wor
 `data.JobRunner`) that opens the store, works, closes it and posts a message back; the UI
 thread never touches DuckDB, so a slow disk or a locked file never freezes the screen. A
 decision moves on to the next sample at once; the footer's progress changes when the write is
-saved, and a write that cannot get the store (another process holds it past `wait_s`) is
-reported as a notification and leaves the store as it was.
+saved. A write that cannot get the store (another process holds it past `wait_s`) leaves the
+store as it was: the decision is kept as unsaved, the cursor goes back to its sample, and it
+is retried every few seconds until it is saved (the status bar counts what waits).
+
+A decision always names the sample whose trace is on screen (while the sample under the cursor
+is still loading, that is the one shown before it); a fetch the cursor has moved away from is
+dropped before it opens the store, so holding `j` settles on its target one fetch after the
+last key.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from textual.app import App
 from textual.message import Message
 from textual.worker import get_current_worker
 
+from db.errors import BadInput, StoreLocked
 from db.store import resolve_db_path
 from curate.review.bindings import install_keys
+from curate.review.commands import KeyTableCommands
 from curate.review.compare_screen import CompareScreen
-from curate.review.config import ReviewConfig, ReviewSettings, load_config, resolve_reviewer, save_filter
-from curate.review.data import PREFETCH, URGENT, DetailCache, JobRunner, LoadedQueue, Queue, ReviewData, Saved, Undone
+from curate.review.config import ReviewConfig, ReviewSettings, load_config, resolve_reviewer, save_filter, write_config
+from curate.review.data import PREFETCH, URGENT, BulkSaved, DetailCache, JobRunner, LoadedQueue, Queue, ReviewData, Saved, Undone
 from curate.review.filter_screen import FilterScreen
 from curate.review.help_screen import HelpScreen
 from curate.review.main_screen import MainScreen
 from curate.review.queries import Progress, SampleDetail
 from curate.review.sibling_list import SiblingList
+from curate.review.queue_tabs import QueueTabs
 from curate.review.status_bar import StatusBar
 from curate.review.text_prompt import TextPrompt
 
 PREFETCH_RADIUS = 2
+RETRY_S = 2.0  # how often an unsaved decision is retried
+HELD_S = 0.05  # moves closer together than this are a held key: the screen follows once they stop
+
+
+@dataclass(frozen=True)
+class Unsaved:
+    """A decision the store refused (held by another writer), kept until a retry saves it."""
+
+    sample_id: str
+    decision: str
+    note: str | None
+    corrected_answer: str | None
 
 
 class JobDone(Message):
@@ -49,6 +72,7 @@ class JobFailed(Message):
 class ReviewApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "curate review"
+    COMMANDS = App.COMMANDS | {KeyTableCommands}
 
     def __init__(self, settings: ReviewSettings, config: ReviewConfig):
         super().__init__()
@@ -63,6 +87,16 @@ class ReviewApp(App[None]):
         self.index = 0
         self.progress: Progress | None = None
         self.staged_notes: dict[str, str] = {}
+        self.unsaved: dict[str, Unsaved] = {}  # sample id -> its decision not yet saved, oldest first
+        self.counts: dict[str, int] | None = None  # samples per queue, under the filter
+        self.unicode = False  # LaTeX shown as Unicode (the `m` key); raw by default
+        self._retry_timer = None
+        self._retrying = False
+        self._counting = False
+        self._quit_armed = False
+        self._wanted: frozenset[str] = frozenset()  # the cursor's sample and its neighbours: fetches worth doing
+        self._last_move = 0.0
+        self._settle_timer = None  # while a key is held: shows the cursor's sample once it stops
         self.prefetch_radius = PREFETCH_RADIUS  # samples fetched ahead on each side of the cursor
         self.in_flight = 0  # jobs submitted whose message has not been handled yet
         self.writes_in_flight = 0
@@ -77,6 +111,16 @@ class ReviewApp(App[None]):
         self.push_screen(self._main)
         self.run_worker(self._run_jobs, thread=True, name="store", group="store", exit_on_error=False)
         self._load_queue(self.settings.queue, self.settings.where, keep=None)
+        self.theme_changed_signal.subscribe(self, self._save_theme)
+
+    def _save_theme(self, theme) -> None:
+        if theme.name == self.config.theme:
+            return
+        try:
+            self.config = replace(self.config, theme=theme.name)
+            write_config(self.config)
+        except OSError as error:  # an unwritable config: the theme still changes, the reviewer is told
+            self._report_failure(error)
 
     def _run_jobs(self) -> None:
         worker = get_current_worker()
@@ -84,8 +128,9 @@ class ReviewApp(App[None]):
 
     @property
     def busy(self) -> bool:
-        """True while a store job or its message is outstanding (tests and the bench wait on it)."""
-        return self.in_flight > 0
+        """True while a store job or its message is outstanding, or a held key's screen is still
+        to settle (tests and the bench wait on it)."""
+        return self.in_flight > 0 or self._settle_timer is not None
 
     @property
     def current_id(self) -> str | None:
@@ -127,12 +172,15 @@ class ReviewApp(App[None]):
     # -- the queue -----------------------------------------------------------------------------
     def _load_queue(self, kind: str, where: str | None, keep: str | None) -> None:
         def loaded(result: LoadedQueue) -> None:
+            if self.queue is None or self.queue.where != result.queue.where:
+                self.counts = None
             self.queue = result.queue
             self.progress = result.progress
             self.index = result.start
             for detail in result.details:
                 self.cache.put(detail)
             self.show_current()
+            self._count_queues()
 
         def failed(error: Exception) -> None:
             self._report_failure(error)
@@ -140,23 +188,46 @@ class ReviewApp(App[None]):
 
         self.submit(lambda: self.data.load_queue(kind, where, keep, self.prefetch_radius), loaded, failed)
 
+    def _count_queues(self) -> None:
+        """Count the samples of every queue in the background (after the sample is on screen)."""
+        if self.queue is None or self._counting:
+            return
+        self._counting = True
+        where = self.queue.where
+
+        def counted(counts: dict[str, int]) -> None:
+            self._counting = False
+            if self.queue is not None and self.queue.where == where:
+                self.counts = counts
+                self._refresh_status()
+
+        def failed(error: Exception) -> None:
+            self._counting = False
+            self._report_failure(error)
+
+        self.submit(lambda: self.data.queue_counts(where), counted, failed, priority=PREFETCH)
+
     def show_current(self) -> None:
         """Show the sample under the cursor: from the cache, else fetch it; prefetch its neighbours."""
         self._refresh_status()
         if self.queue is None:
             return
         if not len(self.queue):
-            self._main.show_empty("Nothing to review in this queue (1-4 switch queues, w filters, q quits)")
+            self._wanted = frozenset()
+            self._main.show_empty(f"Nothing to review in the {self.queue.kind} queue"
+                                  + (" under this filter" if self.queue.where else "")
+                                  + " (1-4 switch queues, w filters, q quits)")
             return
         sample_id = self.current_id
+        self._wanted = frozenset([sample_id, *self.queue.neighbours(self.index, self.prefetch_radius)])
         detail = self.cache.get(sample_id)
         if detail is not None:
             self._show_detail(detail)
+            # Prefetch once this frame is painted, so the background fetch does not compete with it.
+            self.call_after_refresh(self._prefetch_neighbours)
         else:
             self._main.show_loading(self.queue.row(self.index))
-            self._fetch([sample_id], URGENT)
-        # Prefetch once this frame is painted, so the background fetch does not compete with it.
-        self.call_after_refresh(self._prefetch_neighbours)
+            self._fetch([sample_id], URGENT)  # its neighbours are prefetched once it is shown
 
     def _prefetch_neighbours(self) -> None:
         if self.queue is not None and len(self.queue):
@@ -164,14 +235,23 @@ class ReviewApp(App[None]):
             self._fetch(missing, PREFETCH)
 
     def _show_detail(self, detail: SampleDetail) -> None:
-        selected = bool(self.queue.row(self.index)["selected"]) if self.queue else False
-        self._main.show_detail(detail, self.settings.reviewer, self.staged_notes.get(detail.sample_id), selected)
+        selected = bool(self.queue.row(self.index)["selected"]) if self.queue is not None and len(self.queue) else False
+        unsaved = self.unsaved.get(detail.sample_id)
+        self._main.show_detail(detail, self.settings.reviewer, self.staged_notes.get(detail.sample_id), selected,
+                               unicode=self.unicode, unsaved=unsaved.decision if unsaved else None)
 
-    def _fetch(self, sample_ids: list[str], priority: int) -> None:
+    def _fetch(self, sample_ids: list[str], priority: int, keep: bool = False) -> None:
+        """Fetch details in the background. Unless `keep`, a sample the cursor has moved away
+        from by the time the job starts is not fetched (see `_wanted`)."""
         wanted = [i for i in sample_ids if i not in self._requested]
         if not wanted:
             return
         self._requested.update(wanted)
+
+        def work() -> list[SampleDetail]:
+            # On the store thread: `_wanted` is replaced whole on the UI thread, never mutated.
+            still = wanted if keep else [i for i in wanted if i in self._wanted]
+            return self.data.details(still) if still else []
 
         def loaded(details: list[SampleDetail]) -> None:
             self._requested.difference_update(wanted)
@@ -179,14 +259,23 @@ class ReviewApp(App[None]):
                 self.cache.put(detail)
                 if detail.sample_id == self.current_id:
                     self._show_detail(detail)
+                    self.call_after_refresh(self._prefetch_neighbours)
                 for callback in self._waiting.pop(detail.sample_id, []):
                     callback(detail)
+            self._catch_up()
 
         def failed(error: Exception) -> None:
             self._requested.difference_update(wanted)
             self._report_failure(error)
 
-        self.submit(lambda: self.data.details(wanted), loaded, failed, priority=priority)
+        self.submit(work, loaded, failed, priority=priority)
+
+    def _catch_up(self) -> None:
+        """After a fetch: if the cursor's sample is neither cached nor on its way (its fetch was
+        dropped as stale while the cursor moved), fetch it now."""
+        sample_id = self.current_id
+        if sample_id is not None and sample_id not in self.cache and sample_id not in self._requested:
+            self._fetch([sample_id], URGENT)
 
     def with_detail(self, sample_id: str, callback: Callable[[SampleDetail], None]) -> None:
         """Call `callback` with the sample's detail now if cached, else when it arrives."""
@@ -195,48 +284,139 @@ class ReviewApp(App[None]):
             callback(detail)
             return
         self._waiting.setdefault(sample_id, []).append(callback)
-        self._fetch([sample_id], URGENT)
+        self._fetch([sample_id], URGENT, keep=True)
 
     def _refresh_status(self) -> None:
         if not self._main.is_mounted:
             return
+        loaded = self.queue is not None  # an empty queue is still the queue (bug: it read as "none")
         self._main.query_one(StatusBar).show(
-            queue_kind=self.queue.kind if self.queue else self.settings.queue,
-            position=self.index,
-            length=len(self.queue) if self.queue else 0,
-            where=self.queue.where if self.queue else self.settings.where,
+            where=self.queue.where if loaded else self.settings.where,
             progress=self.progress,
             busy=self.writes_in_flight > 0,
+            unsaved=len(self.unsaved),
+        )
+        self._main.query_one(QueueTabs).show(
+            kind=self.queue.kind if loaded else self.settings.queue,
+            position=self.index,
+            length=len(self.queue) if loaded else None,
+            counts=self.counts,
+            progress=self.progress,
         )
 
     # -- decisions -----------------------------------------------------------------------------
+    def decision_target(self) -> str | None:
+        """The sample a decision key applies to: the one whose trace is on screen (in compare,
+        the focused side's), never one still loading."""
+        if isinstance(self.screen, CompareScreen):
+            return self.screen.focused_sample_id
+        return self._main.shown_id
+
     def action_decide(self, decision: str, corrected_answer: str | None = None) -> None:
-        sample_id = self.current_id
+        sample_id = self.decision_target()
         if sample_id is None:
-            self.notify("nothing to decide: the queue is empty", severity="warning")
+            message = "the queue is empty" if self.queue is not None and not len(self.queue) else "no sample on screen yet"
+            self.notify(f"nothing to decide: {message}", severity="warning")
             return
-        note = self.staged_notes.pop(sample_id, None)
+        on_main = not isinstance(self.screen, CompareScreen)
+        self._decide(Unsaved(sample_id, decision, self.staged_notes.pop(sample_id, None), corrected_answer))
+        if not on_main:
+            return
+        # Move on only from the sample under the cursor; if the cursor already moved on (its
+        # sample still loading), it stays where the reviewer sent it.
+        if sample_id == self.current_id:
+            if self.index < len(self.queue) - 1:
+                self.index += 1
+                self.show_current()
+            else:
+                self.notify("that was the last sample of this queue", timeout=4)
+                self._refresh_status()
+        elif self.current_id in self.cache:
+            self.show_current()
+
+    def _decide(self, pending: Unsaved, retry: bool = False) -> None:
+        """Write one decision; a store held by another writer keeps it unsaved (see the module docstring)."""
+        sample_id = pending.sample_id
+        if not retry and (old := self.unsaved.pop(sample_id, None)) is not None:
+            # A new decision on a sample replaces its unsaved one (keeping that one's note).
+            pending = replace(pending, note=pending.note if pending.note is not None else old.note)
         problem_id = self._problem_of(sample_id)
 
         def saved(result: Saved) -> None:
             self.progress = result.progress
+            if retry:
+                self._retrying = False
+                if self.unsaved.get(sample_id) == pending:
+                    del self.unsaved[sample_id]
+                self.notify(f"{pending.decision} on {sample_id} is saved now", timeout=4)
+                self._retry_next()
             self._refresh_problem(problem_id)
+            self._count_queues()
 
         def failed(error: Exception) -> None:
-            if note is not None:
-                self.staged_notes.setdefault(sample_id, note)
-            self.notify(
-                f"{decision} on {sample_id} was NOT saved: {error}",
-                title="Not saved", severity="error", timeout=15,
-            )
-
-        self.submit(lambda: self.data.decide(sample_id, decision, note, corrected_answer), saved, failed, is_write=True)
-        if self.index < len(self.queue) - 1:
-            self.index += 1
-            self.show_current()
-        else:
-            self.notify("that was the last sample of this queue", timeout=4)
+            if retry:
+                self._retrying = False
+            if not isinstance(error, StoreLocked):
+                if retry:
+                    self.unsaved.pop(sample_id, None)
+                if pending.note is not None:
+                    self.staged_notes.setdefault(sample_id, pending.note)
+                self.notify(f"{pending.decision} on {sample_id} was NOT saved: {error}",
+                            title="Not saved", severity="error", timeout=15)
+                return
+            first = sample_id not in self.unsaved
+            self.unsaved.setdefault(sample_id, pending)
+            if first and not retry:
+                self.notify(f"{pending.decision} on {sample_id} is NOT saved yet: {error} "
+                            f"It is retried every {RETRY_S:g} s until it is.",
+                            title="Not saved", severity="error", timeout=15)
+                self._go_back_to(sample_id)
+            if self._retry_timer is None:
+                self._retry_timer = self.set_interval(RETRY_S, self._retry_next)
             self._refresh_status()
+
+        self.submit(lambda: self.data.decide(sample_id, pending.decision, pending.note, pending.corrected_answer),
+                    saved, failed, is_write=True)
+
+    def _go_back_to(self, sample_id: str) -> None:
+        """Put the cursor back on a sample whose decision did not save (it must not look decided)."""
+        if isinstance(self.screen, CompareScreen) or self.queue is None:
+            return
+        position = self.queue.index_of(sample_id)
+        if position is not None:
+            self.index = position
+            self.show_current()
+
+    def _retry_next(self) -> None:
+        """Retry the oldest unsaved decision (one at a time, so they land in the order made)."""
+        if not self.unsaved:
+            if self._retry_timer is not None:
+                self._retry_timer.stop()
+                self._retry_timer = None
+            self._refresh_status()
+            return
+        if self._retrying:
+            return
+        self._retrying = True
+        self._decide(next(iter(self.unsaved.values())), retry=True)
+
+    def action_bulk_accept(self) -> None:
+        sample_id = self.decision_target()
+        problem_id = self._problem_of(sample_id) if sample_id else None
+        if problem_id is None:
+            self.notify("nothing to accept: no sample on screen", severity="warning")
+            return
+
+        def saved(result: BulkSaved) -> None:
+            self.progress = result.progress
+            if result.accepted:
+                self.notify(f"accepted {len(result.accepted)} correct sample(s) of {problem_id} (u undoes them together)", timeout=5)
+            else:
+                self.notify(f"no correct sample of {problem_id} left undecided by you", timeout=4)
+            self._refresh_problem(problem_id)
+            self._count_queues()
+
+        self.submit(lambda: self.data.bulk_accept(problem_id), saved, is_write=True)
 
     def action_undo(self) -> None:
         def undone(result: Undone) -> None:
@@ -248,12 +428,15 @@ class ReviewApp(App[None]):
             sample_id = result.reverted.sample_id
             problem_id = self._problem_of(sample_id)
             position = self.queue.index_of(sample_id) if self.queue is not None else None
-            if position is not None:
+            if position is not None and not isinstance(self.screen, CompareScreen):
                 self.index = position
             if problem_id is not None:
                 self.cache.drop_problem(problem_id)
             self.show_current()
-            self.notify(f"undid {result.reverted.decision} on {sample_id}", timeout=3)
+            self._count_queues()
+            taken = len(result.reverted.samples)
+            what = f"{result.reverted.decision} on {sample_id}" if taken <= 1 else f"the bulk accept of {taken} samples"
+            self.notify(f"undid {what}", timeout=3)
 
         self.submit(self.data.undo, undone, is_write=True)
 
@@ -269,12 +452,17 @@ class ReviewApp(App[None]):
         if problem_id is None or self.queue is None or not len(self.queue):
             return
         self.cache.drop_problem(problem_id)
+        shown = self._main.shown_id
+        if shown is not None and shown != self.current_id and shown not in self.cache:
+            self._fetch([shown], URGENT, keep=True)  # the sample on screen, decided while the cursor's loads
         if self.current_id not in self.cache:
             self._fetch([self.current_id], URGENT)
         self._prefetch_neighbours()
+        if isinstance(self.screen, CompareScreen):
+            self.screen.refresh_samples()
 
     def action_note(self) -> None:
-        sample_id = self.current_id
+        sample_id = self.decision_target()
         if sample_id is None:
             return
 
@@ -285,7 +473,7 @@ class ReviewApp(App[None]):
                 self.staged_notes[sample_id] = text
             else:
                 self.staged_notes.pop(sample_id, None)
-            if sample_id == self.current_id and (detail := self.cache.get(sample_id)) is not None:
+            if sample_id == self._main.shown_id and (detail := self.cache.get(sample_id)) is not None:
                 self._show_detail(detail)
 
         self.push_screen(
@@ -295,14 +483,14 @@ class ReviewApp(App[None]):
         )
 
     def action_correct(self) -> None:
-        sample_id = self.current_id
+        sample_id = self.decision_target()
         if sample_id is None:
             return
         detail = self.cache.get(sample_id)
         extracted = ((detail.verdict or {}).get("answer") if detail else None) or ""
 
         def corrected(text: str | None) -> None:
-            if text is not None and text.strip():  # the dialog is modal: the cursor is still on sample_id
+            if text is not None and text.strip():  # the dialog is modal: the same sample is on screen
                 self.action_decide("accept", text.strip())
 
         self.push_screen(
@@ -312,23 +500,56 @@ class ReviewApp(App[None]):
 
     # -- moving --------------------------------------------------------------------------------
     def action_move(self, delta: int) -> None:
-        if self.queue and len(self.queue):
-            self.index = self.queue.step(self.index, delta)
-            self.show_current()
+        if self.queue is not None and len(self.queue):
+            self._move_to(self.queue.step(self.index, delta))
 
     def action_move_problem(self, delta: int) -> None:
-        if self.queue and len(self.queue):
-            self.index = self.queue.step_problem(self.index, delta)
+        if self.queue is not None and len(self.queue):
+            self._move_to(self.queue.step_problem(self.index, delta))
+
+    def _move_to(self, index: int) -> None:
+        """Move the cursor. A single move shows its sample at once; moves that follow each other
+        faster than HELD_S (a held key) only update the position, and the sample is shown (and
+        fetched, and its neighbours prefetched) HELD_S after the last one: nothing is drawn or
+        fetched for the samples passed over."""
+        now = time.monotonic()
+        held = now - self._last_move < HELD_S
+        self._last_move = now
+        self.index = index
+        if not held and self._settle_timer is None:
             self.show_current()
+            return
+        self._wanted = frozenset([self.current_id])  # queued prefetches for passed-over samples are dropped
+        self._refresh_status()
+        self._main.show_loading(self.queue.row(self.index))
+        if self._settle_timer is not None:
+            self._settle_timer.stop()
+        self._settle_timer = self.set_timer(HELD_S, self._settle)
+
+    def _settle(self) -> None:
+        self._settle_timer = None
+        self.show_current()
+
+    def _queue_where(self) -> str | None:
+        return self.queue.where if self.queue is not None else self.settings.where
 
     def action_queue(self, kind: str) -> None:
-        self._load_queue(kind, self.queue.where if self.queue else self.settings.where, keep=self.current_id)
+        self._load_queue(kind, self._queue_where(), keep=self.current_id)
 
     def action_reload(self) -> None:
-        kind = self.queue.kind if self.queue else self.settings.queue
-        where = self.queue.where if self.queue else self.settings.where
+        kind = self.queue.kind if self.queue is not None else self.settings.queue
         self.cache = DetailCache()
-        self._load_queue(kind, where, keep=self.current_id)
+        self._load_queue(kind, self._queue_where(), keep=self.current_id)
+
+    def check_filter(self, where: str, reply: Callable[[str | None], None]) -> None:
+        """Check a filter in the background; `reply` gets None, or the error to show in the dialog."""
+        kind = self.queue.kind if self.queue is not None else self.settings.queue
+
+        def failed(error: Exception) -> None:
+            # The dialog lists the columns already: the error's own first part is enough.
+            reply(error.detail.split(" (columns:")[0] if isinstance(error, BadInput) else str(error))
+
+        self.submit(lambda: self.data.check(kind, where or None), lambda _: reply(None), failed)
 
     def action_filter(self) -> None:
         def chosen(result: tuple[str, str] | None) -> None:
@@ -341,10 +562,10 @@ class ReviewApp(App[None]):
                     self.notify(f"saved filter {name!r} to {self.config.path}", timeout=4)
                 except Exception as error:  # a bad name or an unwritable file: say so, keep going
                     self._report_failure(error)
-            kind = self.queue.kind if self.queue else self.settings.queue
+            kind = self.queue.kind if self.queue is not None else self.settings.queue
             self._load_queue(kind, where or None, keep=self.current_id)
 
-        self.push_screen(FilterScreen(self.keys, self.queue.where if self.queue else None, self.config.filters), chosen)
+        self.push_screen(FilterScreen(self.keys, self._queue_where(), self.config.filters, self.check_filter), chosen)
 
     # -- the trace -----------------------------------------------------------------------------
     def action_search(self) -> None:
@@ -365,9 +586,21 @@ class ReviewApp(App[None]):
     def action_scroll_trace(self, how: str) -> None:
         getattr(self._main.trace, f"scroll_{how}")(animate=False)
 
+    def action_jump_answer(self) -> None:
+        if not self.screen.jump_answer():
+            self.notify("no final answer found in this trace", timeout=3)
+
+    def action_toggle_unicode(self) -> None:
+        self.unicode = not self.unicode
+        for screen in self.screen_stack:
+            if isinstance(screen, (MainScreen, CompareScreen)):
+                screen.show_unicode(self.unicode)
+        self.notify("LaTeX shown as Unicode" if self.unicode else "LaTeX shown raw", timeout=2)
+
     # -- other screens -------------------------------------------------------------------------
     def action_compare(self, right_id: str | None = None) -> None:
-        detail = self.cache.get(self.current_id) if self.current_id else None
+        shown = self._main.shown_id
+        detail = self.cache.get(shown) if shown else None
         if detail is None:
             self.notify("the sample is still loading", timeout=3)
             return
@@ -375,10 +608,10 @@ class ReviewApp(App[None]):
         if not others:
             self.notify("this problem has no other sample to compare with", timeout=4)
             return
-        self.push_screen(CompareScreen(self.keys, detail, right_id if right_id in others else others[0]))
+        self.push_screen(CompareScreen(self.keys, detail, right_id if right_id in others else others[0], self.unicode))
 
     def on_sibling_list_compare_requested(self, message: SiblingList.CompareRequested) -> None:
-        if message.sample_id != self.current_id:
+        if message.sample_id != self._main.shown_id:
             self.action_compare(message.sample_id)
 
     def action_help(self) -> None:
@@ -388,7 +621,18 @@ class ReviewApp(App[None]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
     def action_quit_review(self) -> None:
-        """Quit once every decision already queued is written (the exit job runs after them)."""
+        """Quit once every decision already queued is written (the exit job runs after them). A
+        staged note or an unsaved decision would be lost: the first quit says so, a second quits."""
+        losing = []
+        if self.staged_notes:
+            losing.append(f"{len(self.staged_notes)} note(s) not yet saved with a decision ({', '.join(self.staged_notes)})")
+        if self.unsaved:
+            losing.append(f"{len(self.unsaved)} decision(s) the store has not taken yet ({', '.join(self.unsaved)})")
+        if losing and not self._quit_armed:
+            self._quit_armed = True
+            self.notify("Quitting now loses " + " and ".join(losing) + ". Press quit again to quit anyway.",
+                        title="Not saved", severity="warning", timeout=10)
+            return
         self.submit(lambda: None, lambda _: self.exit())
 
 

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import polars as pl
 
 from db import open_store
+from db.store import migrations
 from curate.review import queries
 from curate.review.queries import Progress, Reverted, SampleDetail
 
@@ -53,9 +54,21 @@ class ReviewData:
         return LoadedQueue(queue, progress, start, details)
 
     def check(self, kind: str, where: str | None) -> None:
-        """Bad input (exit 2) for a missing store or a queue/filter that cannot run."""
+        """Bad input (exit 2) for a missing store or a queue/filter that cannot run. A store
+        older than this code's migrations is migrated first (the app only reads between writes)."""
+        with self._read() as store:
+            # By version set, not the highest: a migration numbered below the store's newest can be new to it.
+            applied = {row[0] for row in store.execute("SELECT version FROM schema_version").fetchall()}
+            behind = bool({version for version, _, _ in migrations()} - applied)
+        if behind:
+            with self._write():
+                pass
         with self._read() as store:
             queries.check_filter(store, self.reviewer, kind, where)
+
+    def queue_counts(self, where: str | None) -> dict[str, int]:
+        with self._read() as store:
+            return queries.queue_counts(store, self.reviewer, where)
 
     def details(self, sample_ids: list[str]) -> list[SampleDetail]:
         with self._read() as store:
@@ -65,6 +78,11 @@ class ReviewData:
         with self._write() as store:
             event_id = queries.record_decision(store, sample_id, self.reviewer, decision, note, corrected_answer)
             return Saved(sample_id, decision, event_id, queries.progress(store, self.reviewer))
+
+    def bulk_accept(self, problem_id: str) -> "BulkSaved":
+        with self._write() as store:
+            accepted = queries.bulk_accept(store, problem_id, self.reviewer)
+            return BulkSaved(problem_id, accepted, queries.progress(store, self.reviewer))
 
     def undo(self) -> "Undone":
         with self._write() as store:
@@ -91,6 +109,13 @@ class Saved:
     sample_id: str
     decision: str
     event_id: int
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class BulkSaved:
+    problem_id: str
+    accepted: list[str]
     progress: Progress
 
 

@@ -1,4 +1,5 @@
-"""DetailsPanel: the sample's extracted answer, verdicts, form check, scores and review history.
+"""DetailsPanel: the sample's extracted answer, verdicts and the verifier's reason, the boxed
+answers when they differ, form check, scores and review history.
 
 Every value stored by another stage may be missing (verify or score not run yet): it shows as
 "—". Answers are raw text. No timestamps are shown, so the view of a given store is the same
@@ -10,6 +11,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
+from curate.review.answers import boxed_spans, distinct_answers
 from curate.review.queries import SampleDetail
 
 MISSING = "—"
@@ -32,7 +34,7 @@ class DetailsPanel(Static):
     DetailsPanel { padding: 0 1; }
     """
 
-    def show(self, detail: SampleDetail | None, reviewer: str, staged_note: str | None = None) -> None:
+    def show(self, detail: SampleDetail | None, reviewer: str, staged_note: str | None = None, unsaved: str | None = None) -> None:
         if detail is None:
             self.update(Content("loading…"))
             return
@@ -47,6 +49,11 @@ class DetailsPanel(Static):
             (_value(verdict.get("verdict")), VERDICT_STYLE.get(verdict.get("verdict"), "")),
             f" ({verdict['verifier']})" if verdict else "", "\n",
         ]
+        if verdict.get("reason") and verdict.get("verdict") != "correct":
+            parts += [("Why     ", "bold"), verdict["reason"], "\n"]
+        boxed = different_boxed_answers(sample)
+        if len(boxed) > 1:
+            parts += [(f"Boxed   {len(boxed)} different: ", "bold $text-warning"), " · ".join(boxed), "\n"]
         for judge in detail.judge_verdicts:
             parts += [("Judge   ", "bold"), (_value(judge["verdict"]), VERDICT_STYLE.get(judge["verdict"], "")), "\n"]
         form = verdict.get("form_ok")
@@ -63,10 +70,12 @@ class DetailsPanel(Static):
             ("Repeat  ", "bold"), _value(scores.get("repetition_ratio")), "\n",
         ]
         parts += ["\n", ("Reviews", "bold underline"), "\n"]
-        live = _live_decisions(detail.events)
-        if not live:
+        if unsaved:
+            parts += [(f"you: {unsaved} NOT SAVED yet (retrying)", "bold reverse $text-error"), "\n"]
+        if not detail.decisions:
             parts += [("none yet", "$text-muted"), "\n"]
-        for who, event in live.items():
+        for event in detail.decisions:
+            who = event["reviewer"]
             label = f"{who} (you)" if who == reviewer else who
             parts += [f"{label}: ", (event["decision"], DECISION_STYLE.get(event["decision"], "")), "\n"]
             if event.get("corrected_answer"):
@@ -78,11 +87,10 @@ class DetailsPanel(Static):
         self.update(Content.assemble(*parts))
 
 
-def _live_decisions(events: list[dict]) -> dict[str, dict]:
-    """Each reviewer's current event on this sample (reverted events and reverts left out)."""
-    reverted = {e["reverts_event_id"] for e in events if e["reverts_event_id"] is not None}
-    current: dict[str, dict] = {}
-    for event in events:
-        if event["decision"] != "revert" and event["event_id"] not in reverted:
-            current[event["reviewer"]] = event
-    return current
+def different_boxed_answers(sample: dict) -> list[str]:
+    """The different \\boxed{} answers of the final content (of the reasoning when it has none)."""
+    for column in ("content", "reasoning"):
+        spans = boxed_spans(sample.get(column) or "")
+        if spans:
+            return distinct_answers(spans)
+    return []

@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from curate.review.bindings import install_keys
-from curate.review.keys import DIALOG_SUBMIT_KEY, KeyAction, for_scope
+from curate.review.keys import DIALOG_SUBMIT_KEY, TEXTUAL_KEYS, KeyAction, for_scope
 
 SCOPE_TITLES = {
     "app": "Main and compare views",
@@ -26,11 +26,15 @@ def key_label(keys: tuple[str, ...]) -> str:
 
 
 def help_rows(table: tuple[KeyAction, ...]) -> list[tuple[str, str, str]]:
-    """(scope title, keys, description) for every entry of the table, plus Enter in dialogs."""
+    """(scope title, keys, description) for every entry of the table, plus Textual's own keys
+    the app keeps and Enter in dialogs."""
     rows = []
     for scope, title in SCOPE_TITLES.items():
         for entry in for_scope(table, scope):
             rows.append((title, key_label(entry.keys), entry.description))
+        for key_scope, keys, description in TEXTUAL_KEYS:
+            if key_scope == scope:
+                rows.append((title, key_label(keys), description))
         if scope == "dialog":
             rows.append((title, format_key(DIALOG_SUBMIT_KEY), "Save / apply the dialog"))
     return rows

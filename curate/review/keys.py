@@ -31,13 +31,15 @@ class KeyAction:
 KEY_TABLE: tuple[KeyAction, ...] = (
     KeyAction("help", "app", ("?",), "app.help", "Help: every key", footer="Help"),
     KeyAction("quit", "app", ("q", "ctrl+q", "ctrl+c"), "app.quit_review", "Save pending decisions and quit", footer="Quit"),
-    KeyAction("theme", "app", ("ctrl+t",), "app.toggle_theme", "Switch light / dark theme"),
-    # One key per decision; a decision moves on to the next sample.
-    KeyAction("accept", "main", ("a",), "app.decide('accept')", "Accept", footer="Accept"),
-    KeyAction("reject", "main", ("r",), "app.decide('reject')", "Reject", footer="Reject"),
-    KeyAction("flag", "main", ("f",), "app.decide('flag')", "Flag for a second look", footer="Flag"),
-    KeyAction("skip", "main", ("s",), "app.decide('skip')", "Skip (decide later)", footer="Skip"),
-    KeyAction("undo", "main", ("u",), "app.undo", "Undo your latest decision", footer="Undo"),
+    KeyAction("theme", "app", ("ctrl+t",), "app.toggle_theme", "Switch light / dark theme (saved in the config)"),
+    # One key per decision, on the sample on screen (in compare: the focused side); on the main
+    # view a decision moves on to the next sample.
+    KeyAction("accept", "app", ("a",), "app.decide('accept')", "Accept", footer="Accept"),
+    KeyAction("reject", "app", ("r",), "app.decide('reject')", "Reject", footer="Reject"),
+    KeyAction("flag", "app", ("f",), "app.decide('flag')", "Flag for a second look", footer="Flag"),
+    KeyAction("skip", "app", ("s",), "app.decide('skip')", "Skip (decide later)", footer="Skip"),
+    KeyAction("undo", "app", ("u",), "app.undo", "Undo your latest decision (a bulk accept as a whole)", footer="Undo"),
+    KeyAction("bulk_accept", "main", ("A",), "app.bulk_accept", "Accept every correct sample of this problem you have not decided"),
     KeyAction("note", "main", ("n",), "app.note", "Note, saved with your next decision", footer="Note"),
     KeyAction("correct", "main", ("c",), "app.correct", "Fix the answer and accept"),
     # Moving around the queue.
@@ -47,6 +49,8 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     KeyAction("previous_problem", "main", ("K", "shift+up"), "app.move_problem(-1)", "Previous problem"),
     KeyAction("compare", "main", ("v",), "app.compare", "Compare two samples of this problem"),
     # The trace.
+    KeyAction("answer", "app", ("=",), "app.jump_answer", "Jump to the final answer", footer="Answer"),
+    KeyAction("unicode", "app", ("m",), "app.toggle_unicode", "Show LaTeX as Unicode / raw (raw by default)"),
     KeyAction("search", "main", ("/",), "app.search", "Search in the trace"),
     KeyAction("search_next", "main", (".",), "app.search_step(1)", "Next search match"),
     KeyAction("search_previous", "main", (",",), "app.search_step(-1)", "Previous search match"),
@@ -68,6 +72,8 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     KeyAction("compare_previous", "compare", ("[",), "screen.cycle(-1)", "Right pane: previous sample"),
     KeyAction("compare_page_down", "compare", ("pagedown", "space"), "screen.scroll_both('page_down')", "Scroll both down a page"),
     KeyAction("compare_page_up", "compare", ("pageup", "b"), "screen.scroll_both('page_up')", "Scroll both up a page"),
+    KeyAction("compare_left", "compare", ("h", "left"), "screen.focus_side('left')", "Focus the left sample (decisions apply to it)"),
+    KeyAction("compare_right", "compare", ("l", "right"), "screen.focus_side('right')", "Focus the right sample (decisions apply to it)"),
     KeyAction("compare_close", "compare", ("escape", "v"), "screen.dismiss", "Back to the sample", footer="Back"),
     # The help screen and the text dialogs (note, corrected answer, filter, search).
     KeyAction("help_close", "help", ("escape", "?", "q"), "screen.dismiss", "Close the help", footer="Close"),
@@ -75,6 +81,16 @@ KEY_TABLE: tuple[KeyAction, ...] = (
 )
 # Enter in a dialog submits it; that key belongs to Textual's Input and is listed in the help.
 DIALOG_SUBMIT_KEY = "enter"
+# Textual's own keys the app keeps (the key table adds to them), listed in the help: (scope, keys, description).
+TEXTUAL_KEYS = (
+    ("app", ("ctrl+p",), "Command palette: search every action"),
+    ("app", ("tab", "shift+tab"), "Next / previous pane (compare: the side decisions apply to)"),
+    ("app", ("super+c",), "Copy the selected text"),
+    ("help", ("tab", "shift+tab"), "Next / previous pane"),
+    ("help", ("ctrl+c", "super+c"), "Copy the selected text"),
+    ("dialog", ("tab", "shift+tab"), "Next / previous field"),
+    ("dialog", ("ctrl+c", "super+c"), "Copy the selected text"),
+)
 
 
 def key_table(remap: dict[str, object] | None = None, *, source: str = "config") -> tuple[KeyAction, ...]:

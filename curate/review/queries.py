@@ -1,8 +1,9 @@
 """The review app's SQL, as plain functions over an open `Store` (tests call them directly).
 
 Tables read: problems, samples, verdicts (view verdict_current and the judge's rows), scores,
-selections, review_events (view review_current). Table written: review_events, append-only:
-a decision is a new row and undo is a new 'revert' row naming the event it takes back.
+selections, review_events (views review_live, review_reviewer_current, review_current). Table
+written: review_events, append-only: a decision is a new row and undo is a new 'revert' row
+naming the event it takes back (every event of a bulk accept's batch).
 Verdicts, scores and selections may be empty (their stages not run yet): every join to them
 is a LEFT JOIN and a missing value reaches the app as None.
 
@@ -25,33 +26,17 @@ QUEUES = ("pending", "all", "flagged", "disagreements")
 DECISIONS = ("accept", "reject", "flag", "skip")
 JUDGEMENTS = ("accept", "reject", "flag")  # the decisions agreement is measured on (skip is no judgement)
 
-# Live (not reverted, not revert) events; {reviewer_filter} narrows to one reviewer.
-_LIVE_EVENTS = """
-    SELECT e.* FROM review_events e
-    WHERE e.decision <> 'revert' {reviewer_filter}
-      AND e.event_id NOT IN (SELECT reverts_event_id FROM review_events WHERE reverts_event_id IS NOT NULL)
-"""
-
-# Each reviewer's current decision per sample (skip included).
-REVIEWER_CURRENT = f"""
-    SELECT sample_id, reviewer, decision, note, corrected_answer, event_id FROM (
-        SELECT l.*, row_number() OVER (PARTITION BY l.sample_id, l.reviewer ORDER BY l.event_id DESC) AS rn
-        FROM ({_LIVE_EVENTS.format(reviewer_filter='')}) l
-    ) WHERE rn = 1
-"""
+# The live-events rule (a decision not taken back by a revert) lives in the views of migration
+# 011: review_live, review_reviewer_current (each reviewer's current decision, skip included)
+# and review_current (store-wide, skips left out).
+REVIEWER_CURRENT = "SELECT sample_id, reviewer, decision, note, corrected_answer, event_id FROM review_reviewer_current"
 
 # Every column a --filter may use, one row per sample. Heavy text columns (question, reasoning,
 # content) are here for filters only; DuckDB reads them only when a filter names them.
 _QUEUE_BASE = """
-WITH mine AS (
-    SELECT sample_id, decision FROM (
-        SELECT l.sample_id, l.decision,
-               row_number() OVER (PARTITION BY l.sample_id ORDER BY l.event_id DESC) AS rn
-        FROM ({live_mine}) l
-    ) WHERE rn = 1
-),
+WITH mine AS (SELECT sample_id, decision FROM review_reviewer_current WHERE reviewer = $reviewer),
 reviewers AS (
-    SELECT sample_id, count(DISTINCT reviewer) AS n_reviewers FROM ({live_all}) GROUP BY sample_id
+    SELECT sample_id, count(DISTINCT reviewer) AS n_reviewers FROM review_live WHERE decision <> 'skip' GROUP BY sample_id
 ),
 sel AS (SELECT sample_id, min(rank) AS selection_rank FROM selections GROUP BY sample_id),
 judge AS (
@@ -100,11 +85,15 @@ _QUEUE_WHERE = {
         " OR (judge_verdict IS NOT NULL AND verdict IS NOT NULL AND judge_verdict <> verdict))"
     ),
 }
+# Problem ids in natural order: "x:2" before "x:10" (the text before a trailing number, then the
+# number); ids without a trailing number sort as text.
+PROBLEM_ORDER = (
+    "regexp_replace(problem_id, '[0-9]+$', ''), "
+    "TRY_CAST(regexp_extract(problem_id, '[0-9]+$') AS HUGEINT) NULLS FIRST, problem_id"
+)
 # Selected samples first (by problem, then rank), then the rest; skipped ones last in `pending`.
-_QUEUE_ORDER = {
-    "pending": "coalesce(my_decision = 'skip', FALSE), NOT selected, problem_id, selection_rank NULLS LAST, model, sample_index, sample_id",
-}
-_DEFAULT_ORDER = "NOT selected, problem_id, selection_rank NULLS LAST, model, sample_index, sample_id"
+_DEFAULT_ORDER = f"NOT selected, {PROBLEM_ORDER}, selection_rank NULLS LAST, model, sample_index, sample_id"
+_QUEUE_ORDER = {"pending": f"coalesce(my_decision = 'skip', FALSE), {_DEFAULT_ORDER}"}
 
 
 def queue_sql(kind: str, where: str | None) -> str:
@@ -113,13 +102,18 @@ def queue_sql(kind: str, where: str | None) -> str:
         raise BadInput(f"unknown queue {kind!r}; use one of {', '.join(QUEUES)}", field="--queue")
     user_filter = f"AND ({where}\n)" if where and where.strip() else ""
     return (
-        _QUEUE_BASE.format(
-            live_mine=_LIVE_EVENTS.format(reviewer_filter="AND e.reviewer = $reviewer"),
-            live_all=_LIVE_EVENTS.format(reviewer_filter="AND e.decision <> 'skip'"),
-        )
+        _QUEUE_BASE
         + f"SELECT {', '.join(QUEUE_COLUMNS)} FROM base WHERE {_QUEUE_WHERE[kind]} {user_filter}\n"
         + f"ORDER BY {_QUEUE_ORDER.get(kind, _DEFAULT_ORDER)}"
     )
+
+
+def queue_counts(store: Store, reviewer: str, where: str | None = None) -> dict[str, int]:
+    """Samples in each queue (under the filter, if any), in one pass."""
+    user_filter = f"WHERE ({where}\n)" if where and where.strip() else ""
+    counts = ", ".join(f"count(*) FILTER (WHERE {_QUEUE_WHERE[kind]}) AS {kind}" for kind in QUEUES)
+    row = store.query(_QUEUE_BASE + f"SELECT {counts} FROM base {user_filter}", {"reviewer": reviewer}).row(0, named=True)
+    return {kind: int(row[kind]) for kind in QUEUES}
 
 
 def load_queue(store: Store, reviewer: str, kind: str = "pending", where: str | None = None) -> pl.DataFrame:
@@ -156,48 +150,19 @@ class SampleDetail:
     scores: dict | None
     events: list[dict]  # this sample's review events, oldest first
     siblings: list[dict]  # every sample of the problem, this one included
+    verdict: dict | None = None  # the current verdict: the view verdict_current's row
+    decisions: list[dict] = ()  # each reviewer's current decision (view review_reviewer_current), by event
 
-    @property
-    def verdict(self) -> dict | None:
-        """The current SymPy verdict (the verdict_current rule: newest non-judge row)."""
-        own = [v for v in self.verdicts if not str(v["verifier"]).startswith("judge:")]
-        return max(own, key=lambda v: (v["created_at"], v["verifier"])) if own else None
 
     @property
     def judge_verdicts(self) -> list[dict]:
         return [v for v in self.verdicts if str(v["verifier"]).startswith("judge:")]
 
 
-# The samples of some problems with their current verdict and decision. The rules of the views
-# verdict_current and review_current are applied to these samples' rows only: the views rank
-# every row of the store first, which costs a full scan per sample shown.
-_SIBLINGS = """
-WITH sib AS (
-    SELECT problem_id, sample_id, model, sample_index, status FROM samples
-    WHERE problem_id IN (SELECT unnest($problems))
-),
-v AS (
-    SELECT * FROM (
-        SELECT sample_id, verdict, answer,
-               row_number() OVER (PARTITION BY sample_id ORDER BY created_at DESC, verifier DESC) AS rn
-        FROM verdicts WHERE sample_id IN (SELECT sample_id FROM sib) AND verifier NOT LIKE 'judge:%'
-    ) WHERE rn = 1
-),
-e AS (SELECT * FROM review_events WHERE sample_id IN (SELECT sample_id FROM sib)),
-r AS (
-    SELECT * FROM (
-        SELECT sample_id, decision, row_number() OVER (PARTITION BY sample_id ORDER BY event_id DESC) AS rn
-        FROM e WHERE decision NOT IN ('revert', 'skip')
-          AND event_id NOT IN (SELECT reverts_event_id FROM e WHERE reverts_event_id IS NOT NULL)
-    ) WHERE rn = 1
-)
-SELECT sib.problem_id, sib.sample_id, sib.model, sib.sample_index, sib.status, v.verdict, v.answer, sc.cluster, r.decision
-FROM sib
-LEFT JOIN v ON v.sample_id = sib.sample_id
-LEFT JOIN scores sc ON sc.sample_id = sib.sample_id
-LEFT JOIN r ON r.sample_id = sib.sample_id
-ORDER BY sib.problem_id, sib.model, sib.sample_index, sib.sample_id
-"""
+# The views verdict_current and review_current rank rows per sample; DuckDB pushes a
+# list_contains() filter on sample_id through that window (an IN-subquery it does not, and
+# then ranks the whole store: ~0.5 s at 100,000 samples), so the sample ids go in as a list.
+_CURRENT_OF = "SELECT * FROM {view} WHERE list_contains($ids, sample_id)"
 
 
 def sample_details(store: Store, sample_ids: list[str]) -> list[SampleDetail]:
@@ -207,26 +172,43 @@ def sample_details(store: Store, sample_ids: list[str]) -> list[SampleDetail]:
     ids = {"ids": list(sample_ids)}
     rows = store.query(
         "SELECT s.*, p.question, p.gold_answer, p.source, p.source_id, p.year, p.section "
-        "FROM samples s LEFT JOIN problems p ON p.problem_id = s.problem_id WHERE s.sample_id IN (SELECT unnest($ids))",
+        "FROM samples s LEFT JOIN problems p ON p.problem_id = s.problem_id WHERE list_contains($ids, s.sample_id)",
         ids,
     ).to_dicts()
     verdicts = store.query(
         "SELECT sample_id, verifier, answer, answer_source, verdict, reason, form_ok, form_reason, created_at "
-        "FROM verdicts WHERE sample_id IN (SELECT unnest($ids)) ORDER BY verifier",
+        "FROM verdicts WHERE list_contains($ids, sample_id) ORDER BY verifier",
         ids,
-    ).to_dicts()
-    scores = store.query(
-        "SELECT * FROM scores WHERE sample_id IN (SELECT unnest($ids))", ids
     ).to_dicts()
     events = store.query(
-        "SELECT event_id, sample_id, reviewer, decision, note, corrected_answer, reverts_event_id "
-        "FROM review_events WHERE sample_id IN (SELECT unnest($ids)) ORDER BY event_id",
+        "SELECT event_id, sample_id, reviewer, decision, note, corrected_answer, reverts_event_id, batch_id "
+        "FROM review_events WHERE list_contains($ids, sample_id) ORDER BY event_id",
         ids,
     ).to_dicts()
-    siblings: dict[str, list[dict]] = {}
+    mine = store.query(
+        "SELECT sample_id, reviewer, decision, note, corrected_answer, event_id FROM review_reviewer_current "
+        "WHERE list_contains($ids, sample_id) ORDER BY event_id",
+        ids,
+    ).to_dicts()
+    # Every sample of these problems (the requested ones among them), with verdict, decision, scores.
     problems = list(dict.fromkeys(row["problem_id"] for row in rows))
-    for sibling in store.query(_SIBLINGS, {"problems": problems}).to_dicts():
-        siblings.setdefault(sibling.pop("problem_id"), []).append(sibling)
+    sibling_rows = store.query(
+        "SELECT problem_id, sample_id, model, sample_index, status FROM samples WHERE list_contains($problems, problem_id) "
+        "ORDER BY model, sample_index, sample_id",
+        {"problems": problems},
+    ).to_dicts()
+    family = {"ids": [row["sample_id"] for row in sibling_rows]}
+    current = {v["sample_id"]: v for v in store.query(_CURRENT_OF.format(view="verdict_current"), family).to_dicts()}
+    decided = {r["sample_id"]: r for r in store.query(_CURRENT_OF.format(view="review_current"), family).to_dicts()}
+    scores = {s["sample_id"]: s for s in store.query("SELECT * FROM scores WHERE list_contains($ids, sample_id)", family).to_dicts()}
+    siblings: dict[str, list[dict]] = {}
+    for sibling in sibling_rows:
+        verdict = current.get(sibling["sample_id"], {})
+        siblings.setdefault(sibling.pop("problem_id"), []).append({
+            **sibling, "verdict": verdict.get("verdict"), "answer": verdict.get("answer"),
+            "cluster": scores.get(sibling["sample_id"], {}).get("cluster"),
+            "decision": decided.get(sibling["sample_id"], {}).get("decision"),
+        })
     by_id = {row["sample_id"]: row for row in rows}
     details = []
     for sample_id in sample_ids:
@@ -239,9 +221,11 @@ def sample_details(store: Store, sample_ids: list[str]) -> list[SampleDetail]:
                 problem_id=row["problem_id"],
                 sample=row,
                 verdicts=[v for v in verdicts if v["sample_id"] == sample_id],
-                scores=next((s for s in scores if s["sample_id"] == sample_id), None),
+                scores=scores.get(sample_id),
                 events=[e for e in events if e["sample_id"] == sample_id],
                 siblings=siblings[row["problem_id"]],
+                verdict=current.get(sample_id),
+                decisions=[d for d in mine if d["sample_id"] == sample_id],
             )
         )
     return details
@@ -269,29 +253,61 @@ def record_decision(
 
 @dataclass(frozen=True)
 class Reverted:
-    revert_event_id: int
+    revert_event_id: int  # the last revert written
     reverted_event_id: int
-    sample_id: str
+    sample_id: str  # the sample of the latest event taken back
     decision: str  # the decision taken back
+    samples: tuple[str, ...] = ()  # every sample taken back (several for a bulk action)
 
 
 def undo_latest(store: Store, reviewer: str) -> Reverted | None:
-    """Append a revert of this reviewer's latest live decision; None when there is nothing to undo."""
+    """Append a revert of this reviewer's latest live decision (of every event of its batch, for
+    a bulk action); None when there is nothing to undo."""
     with store.transaction():
-        latest = store.execute(
-            _LIVE_EVENTS.format(reviewer_filter="AND e.reviewer = ?") + " ORDER BY e.event_id DESC LIMIT 1",
-            [reviewer],
-        ).fetchone()
-        if latest is None:
+        latest = store.query(
+            "SELECT * FROM review_live WHERE reviewer = $reviewer ORDER BY event_id DESC LIMIT 1", {"reviewer": reviewer}
+        ).to_dicts()
+        if not latest:
             return None
-        columns = [d[0] for d in store.con.description]
-        event = dict(zip(columns, latest))
-        revert_id = store.scalar(
-            "INSERT INTO review_events (sample_id, reviewer, decision, reverts_event_id) "
-            "VALUES (?, ?, 'revert', ?) RETURNING event_id",
-            [event["sample_id"], reviewer, event["event_id"]],
-        )
-    return Reverted(int(revert_id), int(event["event_id"]), event["sample_id"], event["decision"])
+        event = latest[0]
+        batch = [event]
+        if event["batch_id"] is not None:
+            batch = store.query(
+                "SELECT * FROM review_live WHERE reviewer = $reviewer AND batch_id = $batch ORDER BY event_id DESC",
+                {"reviewer": reviewer, "batch": event["batch_id"]},
+            ).to_dicts()
+        for taken in batch:
+            revert_id = store.scalar(
+                "INSERT INTO review_events (sample_id, reviewer, decision, reverts_event_id) "
+                "VALUES (?, ?, 'revert', ?) RETURNING event_id",
+                [taken["sample_id"], reviewer, taken["event_id"]],
+            )
+    return Reverted(int(revert_id), int(event["event_id"]), event["sample_id"], event["decision"],
+                    tuple(e["sample_id"] for e in batch))
+
+
+def bulk_accept(store: Store, problem_id: str, reviewer: str) -> list[str]:
+    """Accept every sample of the problem the verifier calls correct and this reviewer has not
+    decided (no decision, or a skip), as one batch (one undo takes it all back); returns them."""
+    with store.transaction():
+        samples = store.query(
+            "SELECT s.sample_id FROM samples s JOIN verdict_current v ON v.sample_id = s.sample_id "
+            "LEFT JOIN review_reviewer_current m ON m.sample_id = s.sample_id AND m.reviewer = $reviewer "
+            "WHERE s.problem_id = $problem AND v.verdict = 'correct' AND (m.decision IS NULL OR m.decision = 'skip') "
+            "ORDER BY s.model, s.sample_index, s.sample_id",
+            {"problem": problem_id, "reviewer": reviewer},
+        )["sample_id"].to_list()
+        if not samples:
+            return []
+        # The batch is named by its first event's id, drawn before that event is written.
+        batch_id = store.scalar("SELECT nextval('review_event_seq')")
+        for i, sample_id in enumerate(samples):
+            store.execute(
+                "INSERT INTO review_events (event_id, sample_id, reviewer, decision, batch_id) "
+                "VALUES (coalesce(?, nextval('review_event_seq')), ?, ?, 'accept', ?)",
+                [batch_id if i == 0 else None, sample_id, reviewer, batch_id],
+            )
+    return samples
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""SiblingList: the problem's samples with their answers; clicking one compares it side by side.
+"""SiblingList: the problem's samples with their answers (and model, when the problem has
+samples of several models); clicking one compares it side by side.
 
 It never takes keyboard focus, so the review keys keep working; the keyboard reaches the same
 comparison with the compare key.
@@ -27,6 +28,7 @@ class SiblingList(OptionList, can_focus=False):
     def show(self, siblings: list[dict], current_id: str | None) -> None:
         self.clear_options()
         options = []
+        several_models = len({sibling["model"] for sibling in siblings}) > 1
         for sibling in siblings:
             mark, style = VERDICT_MARK.get(sibling.get("verdict"), ("·", "$text-muted"))
             here = sibling["sample_id"] == current_id
@@ -34,6 +36,7 @@ class SiblingList(OptionList, can_focus=False):
                 Content.assemble(
                     ("▶ " if here else "  ", "bold $text-accent"),
                     (f"#{sibling['sample_index']} ", "bold" if here else ""),
+                    (f"{sibling['model']} ", "$text-muted") if several_models else "",
                     (mark, style), " ",
                     sibling.get("answer") if sibling.get("answer") is not None else "—",
                     (f" {sibling['decision']}" if sibling.get("decision") else "", "italic $text-muted"),

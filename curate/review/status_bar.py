@@ -1,4 +1,4 @@
-"""StatusBar: where the reviewer is in the queue and everyone's progress, above the key footer."""
+"""StatusBar: the filter, everyone's progress, and writes in flight or waiting, above the keys."""
 
 from __future__ import annotations
 
@@ -13,15 +13,16 @@ class StatusBar(Static):
     StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
-    def show(self, *, queue_kind: str, position: int, length: int, where: str | None,
-             progress: Progress | None, busy: bool = False) -> None:
-        parts: list = [(f"{queue_kind} ", "bold"), f"{position + 1 if length else 0}/{length}"]
+    def show(self, *, where: str | None, progress: Progress | None, busy: bool = False, unsaved: int = 0) -> None:
+        parts: list = []
+        if unsaved:
+            parts += [(f"⚠ {unsaved} NOT SAVED (store busy, retrying)", "bold reverse $text-error"), "  "]
         if where:
-            parts += ["  ", ("filter ", "bold $text-warning"), where if len(where) <= 24 else where[:23] + "…"]
+            parts += [("filter ", "bold $text-warning"), where if len(where) <= 24 else where[:23] + "…", "  "]
         if progress is not None:
             mine = progress.mine
             parts += [
-                "  ", (f"{progress.reviewer}: ", "bold"),
+                (f"{progress.reviewer}: ", "bold"),
                 f"{progress.decided}/{progress.total_samples}",
                 f" ✓{mine.get('accept', 0)} ✗{mine.get('reject', 0)} ⚑{mine.get('flag', 0)} ↷{mine.get('skip', 0)}",
             ]

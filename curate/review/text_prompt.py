@@ -37,6 +37,7 @@ class TextPrompt(ModalScreen[str | None]):
             yield Static(Content(self._hint), classes="hint")
 
     def on_mount(self) -> None:
+        self.query_one(Input).cursor_blink = False  # a steady cursor: no timer ticking while the dialog waits
         self.query_one(Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

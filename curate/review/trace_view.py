@@ -1,7 +1,9 @@
-"""TraceView: a read-only, searchable, virtualized view of a trace's raw text.
+"""TraceView: a read-only, searchable, virtualized view of a trace's text.
 
-The text is shown exactly as stored: no Markdown, no markup, no LaTeX conversion, so
-`\\boxed{\\dfrac34}`, `x_1`, `*` and backslashes reach the screen as written. Only three
+The text is shown exactly as given: no Markdown, no markup (the app converts LaTeX to Unicode
+only when the reviewer turns that on), so `\\boxed{\\dfrac34}`, `x_1`, `*` and backslashes
+reach the screen as written. Marks (boxed answers, the final answer, diff words) are drawn
+over text offsets the caller computes on `text`. Only three
 display substitutions are made: a tab becomes four spaces, `\\r\\n` and a lone `\\r` end a
 line, and any other control character shows as U+FFFD. Lines are wrapped to the view's width
 once per text and width (at the last space that fits, else mid-word); only the rows on screen
@@ -73,7 +75,10 @@ class TraceView(ScrollView, can_focus=True, inherit_bindings=False):
     It binds no keys of its own (the screens bind the key table), so arrows move between samples.
     """
 
-    COMPONENT_CLASSES = {"trace-view--heading", "trace-view--match", "trace-view--current-match"}
+    # Marks, lowest priority first: a later kind's style is drawn over an earlier one's.
+    MARK_KINDS = ("added", "removed", "boxed", "answer")
+    COMPONENT_CLASSES = {"trace-view--heading", "trace-view--match", "trace-view--current-match",
+                         *(f"trace-view--{kind}" for kind in MARK_KINDS)}
 
     DEFAULT_CSS = """
     TraceView {
@@ -83,6 +88,10 @@ class TraceView(ScrollView, can_focus=True, inherit_bindings=False):
         & > .trace-view--heading { color: $text-accent; text-style: bold; background: $boost; }
         & > .trace-view--match { background: $warning 40%; }
         & > .trace-view--current-match { background: $warning; color: $text; text-style: bold; }
+        & > .trace-view--added { background: $success 25%; }
+        & > .trace-view--removed { background: $error 25%; }
+        & > .trace-view--boxed { color: $text-success; text-style: bold; }
+        & > .trace-view--answer { background: $success 35%; color: $text; text-style: bold; }
     }
     """
 
@@ -92,6 +101,8 @@ class TraceView(ScrollView, can_focus=True, inherit_bindings=False):
         super().__init__(id=id, classes=classes)
         self._text = ""
         self._headings: list[tuple[int, int]] = []  # (start, end) offsets of heading lines
+        self.bodies: list[tuple[int, int]] = []  # (start, end) offsets of each section's body
+        self._marks: dict[str, tuple[list[int], list[int]]] = {}  # kind -> sorted starts, ends
         self._row_starts: list[int] = []
         self._row_ends: list[int] = []
         self._wrapped_width = -1
@@ -111,23 +122,54 @@ class TraceView(ScrollView, can_focus=True, inherit_bindings=False):
         return len(self._row_starts)
 
     def set_sections(self, sections: list[tuple[str, str | None]]) -> None:
-        """Show (heading, body) sections; a None body shows as "(none)". Keeps the search query."""
+        """Show (heading, body) sections; a None body shows the heading line alone. Keeps the
+        search query; clears the marks."""
         parts: list[str] = []
         headings = []
+        bodies = []
         offset = 0
         for heading, body in sections:
             line = f"── {heading} ──"
             headings.append((offset, offset + len(line)))
-            chunk = line + "\n" + (display_text(body) if body is not None else "(none)") + "\n\n"
+            shown = display_text(body) if body is not None else None
+            chunk = line + ("\n" + shown if shown is not None else "") + "\n\n"
+            body_start = offset + len(line) + 1
+            bodies.append((body_start, body_start + len(shown)) if shown is not None else (body_start - 1, body_start - 1))
             parts.append(chunk)
             offset += len(chunk)
         self._text = "".join(parts).rstrip("\n")
         self._headings = headings
+        self.bodies = bodies
+        self._marks = {}
         self._wrapped_width = -1
         self._rewrap()
         self._find_matches(keep_position=False)
         self.scroll_to(0, 0, animate=False)
         self.refresh()
+
+    def set_marks(self, marks: dict[str, list[tuple[int, int]]]) -> None:
+        """Mark text spans by kind (one of MARK_KINDS); spans of one kind must not overlap."""
+        self._marks = {kind: ([a for a, _ in sorted(spans)], [b for _, b in sorted(spans)]) for kind, spans in marks.items()}
+        self.refresh()
+
+    def add_marks(self, kind: str, spans: list[tuple[int, int]]) -> None:
+        """Set one kind's spans, keeping the other kinds."""
+        self._marks[kind] = ([a for a, _ in sorted(spans)], [b for _, b in sorted(spans)])
+        self.refresh()
+
+    def jump_to_mark(self, kind: str) -> bool:
+        """Scroll to the first span of a mark kind; False when there is none."""
+        starts = self._marks.get(kind, ([], []))[0]
+        if starts:
+            self.scroll_to_offset(starts[0])
+        return bool(starts)
+
+    def scroll_to_offset(self, offset: int) -> None:
+        """Bring the row holding text offset `offset` into view, a third of the way down."""
+        row = self.row_of(offset)
+        height = self.scrollable_content_region.height
+        if not (self.scroll_y <= row < self.scroll_y + height):
+            self.scroll_to(y=max(0, row - height // 3), animate=False)
 
     def _rewrap(self) -> None:
         width = self.scrollable_content_region.width
@@ -179,10 +221,7 @@ class TraceView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _go_to_match(self, index: int) -> None:
         self._current = index
-        row = self.row_of(self._match_starts[index])
-        height = self.scrollable_content_region.height
-        if not (self.scroll_y <= row < self.scroll_y + height):
-            self.scroll_to(y=max(0, row - height // 3), animate=False)
+        self.scroll_to_offset(self._match_starts[index])
 
     def row_of(self, offset: int) -> int:
         """The wrapped row that holds text offset `offset`."""
@@ -212,21 +251,27 @@ class TraceView(ScrollView, can_focus=True, inherit_bindings=False):
         return Strip(segments).extend_cell_length(width, style).crop(0, width)
 
     def _segments(self, start: int, end: int, style: Style) -> list[Segment]:
-        first = bisect_right(self._match_ends, start)
-        if first >= len(self._match_starts) or self._match_starts[first] >= end:
+        """The row's text cut where its marks and search matches start and end, each part styled."""
+        layers = [(f"trace-view--{kind}", *self._marks[kind]) for kind in self.MARK_KINDS if kind in self._marks]
+        layers.append(("trace-view--match", self._match_starts, self._match_ends))
+        styles: list[Style] | None = None
+        for component, starts, ends in layers:
+            i = bisect_right(ends, start)
+            while i < len(starts) and starts[i] < end:
+                if ends[i] > start:
+                    if styles is None:
+                        styles = [style] * (end - start)
+                    name = "trace-view--current-match" if component == "trace-view--match" and i == self._current else component
+                    layer = style + self.get_component_rich_style(name)
+                    for k in range(max(starts[i], start) - start, min(ends[i], end) - start):
+                        styles[k] = layer
+                i += 1
+        if styles is None:
             return [Segment(self._text[start:end], style)]
-        match_style = style + self.get_component_rich_style("trace-view--match")
-        current_style = style + self.get_component_rich_style("trace-view--current-match")
         segments = []
-        position = start
-        i = first
-        while i < len(self._match_starts) and self._match_starts[i] < end:
-            m_start, m_end = max(self._match_starts[i], start), min(self._match_ends[i], end)
-            if m_start > position:
-                segments.append(Segment(self._text[position:m_start], style))
-            segments.append(Segment(self._text[m_start:m_end], current_style if i == self._current else match_style))
-            position = m_end
-            i += 1
-        if position < end:
-            segments.append(Segment(self._text[position:end], style))
+        run = 0
+        for k in range(1, end - start + 1):
+            if k == end - start or styles[k] is not styles[run]:
+                segments.append(Segment(self._text[start + run:start + k], styles[run]))
+                run = k
         return segments

@@ -46,10 +46,12 @@ def build_store(
     judge: bool = False,
     select: bool = True,
     paragraphs: int = 3,
+    problem_id: str = "demo:{:05d}",
+    models: tuple[str, ...] = (MODEL,),
 ) -> Path:
     """A store with problems, samples and (optionally) verdicts, scores, judge verdicts, selections."""
     problems = pl.DataFrame({
-        "problem_id": [f"demo:{p:05d}" for p in range(n_problems)],
+        "problem_id": [problem_id.format(p) for p in range(n_problems)],
         "source": ["demo"] * n_problems,
         "source_id": [f"{p:05d}" for p in range(n_problems)],
         "question": [
@@ -64,8 +66,8 @@ def build_store(
     rows = [(p, i) for p in range(n_problems) for i in range(samples_per_problem)]
     samples = pl.DataFrame({
         "sample_id": [f"s{p:05d}-{i}" for p, i in rows],
-        "problem_id": [f"demo:{p:05d}" for p, _ in rows],
-        "model": [MODEL] * len(rows),
+        "problem_id": [problem_id.format(p) for p, _ in rows],
+        "model": [models[i % len(models)] for _, i in rows],
         "params_hash": ["ph"] * len(rows),
         "sample_index": [i for _, i in rows],
         "reasoning": [reasoning_text(p, i, paragraphs) for p, i in rows],
@@ -112,7 +114,7 @@ def build_store(
                 "selection_id": ["sel-1"] * len(picked),
                 "policy": ["shortest_correct"] * len(picked),
                 "sample_id": [f"s{p:05d}-{i}" for p, i in picked],
-                "problem_id": [f"demo:{p:05d}" for p, _ in picked],
+                "problem_id": [problem_id.format(p) for p, _ in picked],
                 "rank": [1] * len(picked),
             }))
     return path

@@ -225,15 +225,21 @@ async def test_filter_dialog_applies_saves_and_reuses_filters(review_db, tmp_pat
         assert app.queue.where is None and len(app.queue) == 9
 
 
-async def test_a_bad_filter_is_reported_and_keeps_the_queue(review_db, config):
+async def test_a_bad_filter_shows_its_error_in_the_dialog_and_keeps_the_typed_text(review_db, config):
     app = make_app(review_db, config)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await press(pilot, "w")
         await pilot.press(*"nonsense >")
         await press(pilot, "enter")
+        assert isinstance(app.screen, FilterScreen)  # still open, with the error and the text
+        assert "Parser Error" in str(app.screen.query_one("#filter-error").render())
+        assert app.screen.query_one("#filter-where").value == "nonsense >"
         assert len(app.queue) == 9 and app.queue.where is None
-        assert any("--filter" in n.message for n in app._notifications)
+        await pilot.press("ctrl+u", *"sample_index = 2")
+        await press(pilot, "enter")
+        assert isinstance(app.screen, MainScreen)
+        assert app.queue.where == "sample_index = 2" and len(app.queue) == 3
 
 
 async def test_help_opens_and_closes(review_db, config):
@@ -339,9 +345,9 @@ HOLDER = textwrap.dedent("""
 """)
 
 
-async def test_a_write_that_meets_a_lock_is_reported_and_writes_nothing(review_db):
+async def test_a_decision_the_locked_store_refuses_stays_on_screen_and_is_retried_until_saved(review_db):
     app = make_app(review_db, ReviewConfig(path=review_db.parent / "none.toml", wait_s=0.3))
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(review_db)], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
@@ -351,10 +357,21 @@ async def test_a_write_that_meets_a_lock_is_reported_and_writes_nothing(review_d
             await pilot.press(*"keep me")
             await press(pilot, "enter", "a")
             messages = [n.message for n in app._notifications]
-            assert any("accept on s00000-1 was NOT saved" in m and "one writer at a time" in m for m in messages)
-            assert app.staged_notes == {"s00000-1": "keep me"}  # the note is kept for the retry
+            assert any("accept on s00000-1 is NOT saved yet" in m and "one writer at a time" in m for m in messages)
+            # Not saved: the cursor is back on the sample, which says so, and the status bar counts it.
+            assert app.current_id == "s00000-1" and app.screen.shown_id == "s00000-1"
+            assert "NOT SAVED" in str(app.screen.query_one("#details").render())
+            assert "1 NOT SAVED" in str(app.screen.query_one("#status").render())
+            assert list(app.unsaved) == ["s00000-1"] and app.unsaved["s00000-1"].note == "keep me"
+            await press(pilot, "q")  # quitting now would lose it: the first quit only warns
+            assert app.is_running
         finally:
             holder.stdin.close()
             holder.wait(timeout=30)
-        await press(pilot, "k", "a")  # the other process is gone: the retry is saved
-    assert [(e["decision"], e["note"]) for e in events(review_db)] == [("accept", "keep me")]
+        for _ in range(100):  # the retry timer saves it once the other process is gone
+            await pilot.pause(0.1)
+            if not app.unsaved and not app.busy:
+                break
+        assert app.unsaved == {}
+        assert "NOT SAVED" not in str(app.screen.query_one("#status").render())
+    assert [(e["sample_id"], e["decision"], e["note"]) for e in events(review_db)] == [("s00000-1", "accept", "keep me")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from db import open_store
 from curate.review.data import PREFETCH, URGENT, DetailCache, JobRunner, ReviewData
 
 
@@ -44,3 +45,15 @@ def test_detail_cache_keeps_the_most_recent_and_forgets_a_problem(review_db):
     assert "s00000-0" not in cache and "s00000-1" in cache and "s00001-0" in cache
     cache.drop_problem("demo:00000")
     assert "s00000-1" not in cache and cache.get("s00001-0").problem_id == "demo:00001"
+
+
+def test_check_migrates_a_store_that_lacks_a_migration_below_its_newest(review_db):
+    with open_store(review_db) as store:  # as if 011 came after the store was migrated past it
+        store.execute("DROP VIEW review_current; DROP VIEW review_reviewer_current; DROP VIEW review_live")
+        store.execute("ALTER TABLE review_events DROP COLUMN batch_id")
+        store.execute("CREATE VIEW review_current AS SELECT * FROM review_events")
+        store.execute("DELETE FROM schema_version WHERE version = 11")
+    ReviewData(review_db, "alice").check("pending", None)
+    with open_store(review_db, read_only=True) as store:
+        assert store.scalar("SELECT count(*) FROM schema_version WHERE version = 11") == 1
+        assert store.query("SELECT * FROM review_live").columns[-1] == "batch_id"

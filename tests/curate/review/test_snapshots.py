@@ -50,3 +50,43 @@ def test_main_view_light_theme_after_a_decision_with_search(snap_compare, review
 
 def test_main_view_before_verify_and_score(snap_compare, bare_db, config):
     assert snap_compare(make_app(bare_db, config), terminal_size=(80, 24), run_before=_before())
+
+
+async def _wait_for_diff(pilot) -> None:
+    from curate.review.trace_view import TraceView
+
+    for _ in range(200):
+        await pilot.pause(0.05)
+        if "added" in pilot.app.screen.query_one("#right-trace", TraceView)._marks:
+            return
+
+
+def _compare_with_diff():
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        await press(pilot, "v")
+        await _wait_for_diff(pilot)
+        await press(pilot, "l")
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_compare_view_with_diff_focused_right(snap_compare, review_db, config, size):
+    assert snap_compare(make_app(review_db, config), terminal_size=SIZES[size], run_before=_compare_with_diff())
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_main_view_as_unicode(snap_compare, review_db, config, size):
+    assert snap_compare(make_app(review_db, config), terminal_size=SIZES[size], run_before=_before("m"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_filter_dialog_with_an_error(snap_compare, review_db, config, size):
+    keys = ("w", *"verdict = ", "enter")
+    assert snap_compare(make_app(review_db, config), terminal_size=SIZES[size], run_before=_before(*keys))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_empty_queue(snap_compare, review_db, config, size):
+    assert snap_compare(make_app(review_db, config, queue="flagged"), terminal_size=SIZES[size], run_before=_before())

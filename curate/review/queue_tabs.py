@@ -1,0 +1,33 @@
+"""QueueTabs: the four queues as tabs with their keys and sample counts; the open one shows
+where the cursor is and how much of the store this reviewer has decided.
+
+    [1 pending 312/800 · 61%]  2 all 800  3 flagged 12  4 disagreements 40
+"""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+from curate.review.queries import QUEUES, Progress
+
+
+class QueueTabs(Static):
+    DEFAULT_CSS = """
+    QueueTabs { height: 1; background: $panel; padding: 0 1; }
+    """
+
+    def show(self, *, kind: str, position: int, length: int | None, counts: dict[str, int] | None,
+             progress: Progress | None) -> None:
+        parts: list = []
+        for number, queue in enumerate(QUEUES, start=1):
+            if parts:
+                parts.append("  ")
+            if queue == kind:
+                where = f"{position + 1 if length else 0}/{length}" if length is not None else "loading…"
+                done = f" · {progress.decided / progress.total_samples:.0%}" if progress and progress.total_samples else ""
+                parts.append((f"[{number} {queue} {where}{done}]", "bold reverse $accent"))
+            else:
+                count = f" {counts[queue]:,}" if counts is not None else ""
+                parts.append((f"{number} {queue}{count}", "$text-muted"))
+        self.update(Content.assemble(*parts))

@@ -1,0 +1,125 @@
+"""Issue 14's bugs: a decision names the sample on screen; navigation coalesces (stale fetches
+are dropped); Tab works in the filter dialog; empty queues keep their name and panels.
+
+Slow fetches come from a real store read through `ReviewData`, held at a gate until the test
+opens it (a big store on a slow disk, made deterministic), so the key presses outrun the fetches.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from db import open_store
+from curate.review.data import DetailCache, ReviewData
+from curate.review.filter_screen import FilterScreen
+from curate.review.config import ReviewConfig
+from tests.curate.review.builder import build_store
+from tests.curate.review.conftest import make_app, press, settle
+from tests.curate.review.test_app import events
+
+
+@dataclass(frozen=True)
+class SlowData(ReviewData):
+    """The real store reads; a detail fetch waits for `gate` first. Records the ids fetched."""
+
+    gate: threading.Event = field(default_factory=threading.Event)
+    fetched: list = field(default_factory=list)
+
+    def details(self, sample_ids):
+        self.fetched.append(list(sample_ids))
+        assert self.gate.wait(timeout=30), "the test never opened the gate"
+        return super().details(sample_ids)
+
+
+def slow(app) -> SlowData:
+    """Fetches wait at a closed gate from now on; nothing is prefetched or cached."""
+    app.data = SlowData(app.data.path, app.data.reviewer, app.data.wait_s)
+    app.prefetch_radius = 0
+    app.cache = DetailCache()
+    return app.data
+
+
+async def test_a_decision_while_the_next_problem_loads_names_the_sample_on_screen(review_db, config):
+    app = make_app(review_db, config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        data = slow(app)
+        assert app.screen.shown_id == "s00000-1"
+        await pilot.press("J")  # next problem: its sample is still loading
+        on_screen = app.screen.shown_id
+        assert app.current_id == "s00001-1" and on_screen == "s00000-1"
+        await pilot.press("a")
+        data.gate.set()
+        await settle(pilot)
+        assert app.current_id == "s00001-1"  # the cursor stays where J sent it
+    assert [(e["sample_id"], e["decision"]) for e in events(review_db)] == [(on_screen, "accept")]
+
+
+async def test_holding_j_and_J_with_slow_fetches_then_deciding_names_the_sample_on_screen(review_db, config):
+    app = make_app(review_db, config, queue="all")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        data = slow(app)
+        await pilot.press(*"jjjjj", "J", "j", "J", "k")  # held keys, each fetch slower than the keys
+        on_screen = app.screen.shown_id
+        target = app.current_id
+        assert on_screen == "s00000-1" != target  # the case under test: the target is still loading
+        await pilot.press("r")
+        data.gate.set()
+        await settle(pilot)
+        assert app.screen.shown_id == target == app.current_id  # settled on the target
+        # Stale fetches were dropped: only the one in flight when the keys began, then the target.
+        assert data.fetched == [[app.queue.sample_ids[1]], [target]]
+    assert [(e["sample_id"], e["decision"]) for e in events(review_db)] == [(on_screen, "reject")]
+
+
+async def test_forty_held_keys_fetch_only_the_target(tmp_path, config):
+    db = build_store(tmp_path / "long.duckdb", 20, 3)
+    app = make_app(db, config, queue="all")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        data = slow(app)
+        await pilot.press(*"j" * 40)
+        data.gate.set()
+        await settle(pilot)
+        assert app.index == 40 and app.screen.shown_id == app.current_id
+        assert data.fetched == [[app.queue.sample_ids[1]], [app.current_id]]
+
+
+async def test_tab_and_shift_tab_move_between_the_filter_dialogs_fields(review_db, tmp_path):
+    config = ReviewConfig(path=tmp_path / "review.toml", filters={"wrong": "verdict = 'incorrect'"})
+    app = make_app(review_db, config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await press(pilot, "w")
+        assert isinstance(app.screen, FilterScreen) and app.focused.id == "filter-where"
+        await press(pilot, "tab")
+        assert app.focused.id == "filter-name"
+        await pilot.press(*"mine")
+        await press(pilot, "tab")
+        assert app.focused.id == "filter-saved"
+        await press(pilot, "shift+tab", "shift+tab")
+        assert app.focused.id == "filter-where"
+        await press(pilot, "tab", "tab", "enter")  # the saved filter, chosen by keyboard alone
+        assert app.queue.where == "verdict = 'incorrect'" and len(app.queue) == 3
+
+
+async def test_an_empty_queue_keeps_its_name_and_reload_keeps_the_queue(tmp_path, config):
+    db = build_store(tmp_path / "nojudge.duckdb", 2, 2)  # no judge, no decisions: no disagreements
+    app = make_app(db, config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await press(pilot, "4")
+        assert app.queue.kind == "disagreements" and len(app.queue) == 0
+        problem = str(app.screen.query_one("#problem-text").render())
+        assert "loading" not in problem and "no sample" in problem
+        tabs = str(app.screen.query_one("#tabs").render())
+        assert "[4 disagreements 0/0" in tabs and "[1 pending" not in tabs
+        assert "Nothing to review in the disagreements queue" in app.screen.trace.text
+        await press(pilot, "ctrl+r")
+        assert app.queue.kind == "disagreements"  # reload keeps the (empty) queue
+        await press(pilot, "a")
+        assert any("the queue is empty" in n.message for n in app._notifications)
+    with open_store(db, read_only=True) as store:
+        assert store.scalar("SELECT count(*) FROM review_events") == 0
