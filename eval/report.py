@@ -9,7 +9,8 @@ Contract
   teacher ...). No RUN: every eval run in the store.
 - `report` prints Markdown on stdout (and writes OUT/report.md with `--out`):
   1. the case study's table: one row per label (the run group when a run has no label), one
-     column per problem set (the `--problems` given), cells "mean ± std (runs)" of the runs'
+     column per problem set (its identity: the evaluated problems' source/split, so one file
+     evaluated from two folders is one column), cells "mean ± std (runs)" of the runs'
      pass@1 across seeds or training runs; a single run shows its standard error instead
      ("± SE"). Length-study runs are left out of it.
   2. every run: problems, samples per problem, pass@1 ± SE, maj@k and pass@k (k = samples),
@@ -50,7 +51,8 @@ def select_runs(store: Store, names: list[str] | tuple[str, ...] | None) -> pl.D
     """eval_runs rows matching the names (run id, run group or label); every run when none."""
     runs = store.query(
         "SELECT eval_run_id, coalesce(run_group, eval_run_id) AS run_group, "
-        "coalesce(label, run_group, eval_run_id) AS label, model, adapter, backend, problems, samples, seed, "
+        "coalesce(label, run_group, eval_run_id) AS label, model, adapter, backend, problems, "
+        "json_extract_string(config, '$.problem_set') AS problem_set, samples, seed, "
         "length_level, word_budget, status, started_at FROM eval_runs ORDER BY started_at, eval_run_id")
     if not names:
         if runs.height == 0:
@@ -102,7 +104,7 @@ def run_stats(runs: pl.DataFrame, samples: pl.DataFrame) -> list[RunStats]:
         per_problem = min(len(row) for row in outcomes)
         estimate = pass_at_1(outcomes)
         stats.append(RunStats(
-            eval_run_id=run["eval_run_id"], label=run["label"], problems_spec=problem_set_name(run["problems"]),
+            eval_run_id=run["eval_run_id"], label=run["label"], problems_spec=run["problem_set"] or problem_set_name(run["problems"]),
             seed=run["seed"], length_level=run["length_level"], word_budget=run["word_budget"],
             problems=grouped.height, samples_per_problem=per_problem, pass_at_1=estimate.mean,
             standard_error=estimate.spread,
@@ -114,7 +116,7 @@ def run_stats(runs: pl.DataFrame, samples: pl.DataFrame) -> list[RunStats]:
 
 
 def problem_set_name(spec: str | None) -> str:
-    """A problems spec as a column title: the split name, or the file's folder and name."""
+    """A column title for runs stored before `problem_set` was recorded: the split name, or the file's folder and name."""
     if not spec:
         return "-"
     if "/" not in spec and "." not in spec:
@@ -356,7 +358,7 @@ class Comparison:
 
     def markdown(self) -> str:
         d, m = self.difference, self.mcnemar
-        test = "exact binomial" if m.exact else f"chi-square {m.statistic:.3f} (continuity corrected)"
+        test = "exact binomial" + ("" if m.statistic is None else f"; chi-square {m.statistic:.3f}, continuity corrected")
         rows = [
             ["problems (shared)", str(self.problems)],
             [f"pass@1 {self.a} %", percent(self.pass_at_1_a)],
