@@ -39,6 +39,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from curate.demo_teacher import GEN_MAX_TOKENS
 from curate.pipeline import PipelineConfig, parse_config, run_pipeline
 from db import BadInput, open_store
 from db.console import stderr, stdout
@@ -47,7 +48,6 @@ SOURCE = "digit-sum"
 TEACHER = "demo-teacher"
 SEED = 0
 SAMPLES = 4
-GEN_MAX_TOKENS = 256  # the teacher's runaway re-checks pass it: finish "length"
 EVAL_MAX_TOKENS = 96  # a clean trace is about 50 tokens
 SELECTION = "demo-shortest-correct"
 UNFILTERED = "demo-unfiltered"

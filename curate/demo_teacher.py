@@ -33,6 +33,7 @@ TEMPLATES = (
     "Add up the digits of {n}. What total do you get?",
 )
 NUMBER = re.compile(r"\b(\d{4})\b")
+GEN_MAX_TOKENS = 256  # the demo's generation limit; the bundled server cuts a reply at 4 characters a token
 LEAKED = 6  # train problems that repeat a test question (decontamination removes them)
 # (kind, share): clean traces, a slip in one addition (wrong answer), a re-check loop, a loop
 # long enough to be cut off at max_tokens, a wordy preamble.
