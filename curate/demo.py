@@ -55,7 +55,8 @@ TRAIN = {"lora_rank": 8, "lora_alpha": 16.0, "learning_rate": 1e-3, "max_steps":
          "tokens_per_batch": 1024, "seq_len": 512, "eval_every": 5, "save_every": 5, "patience": 3, "seed": SEED}
 EVAL = {"problems": "test", "source": SOURCE, "samples": 1, "temperature": 0.0, "max_tokens": EVAL_MAX_TOKENS,
         "model": "tiny", "batch_size": 50, "verify_workers": 1}
-FAULTS = {"rate_limit": 0.02, "server_error": 0.02}
+FAULTS = {"rate_limit": 0.02, "server_error": 0.02}  # so the client's retries run
+DEMO_PORT = 18733
 
 
 def quiet_third_parties() -> None:
@@ -125,11 +126,17 @@ def run_demo(run_dir: str | Path = "curate-demo", fresh: bool = False, ablation:
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     problems = write_problems(run_dir)
-    server = OpenAIServer(respond=DemoTeacher(seed=SEED), fault_probability=FAULTS, retry_after_s=0.05,
-                          seed=SEED, models=(TEACHER,), keep_log=False)
-    with server:
+    options = dict(respond=DemoTeacher(seed=SEED), fault_probability=FAULTS, retry_after_s=0.05, seed=SEED,
+                   models=(TEACHER,), keep_log=False)
+    try:  # a fixed port keeps the generate table, so a rerun skips every stage done
+        server = OpenAIServer(port=DEMO_PORT, **options).start()
+    except OSError:  # taken (another demo running): any free port; a rerun then redoes the cheap stages
+        server = OpenAIServer(**options).start()
+    try:
         config = demo_config(run_dir, problems, server.base_url)
         results = run_pipeline(config)
+    finally:
+        server.stop()
     rows = [Row("base", "base", "-"), Row("student", "student", "curated traces (shortest correct)")]
     if ablation:
         rows += run_ablation(config)

@@ -218,6 +218,7 @@ class LengthLevel:
     runs: int
     mean_words: float
     mean_tokens: float
+    error: float = math.nan  # the error bar: std over seeds with several runs, else the run's standard error
 
 
 def length_levels(stats: list[RunStats]) -> list[LengthLevel]:
@@ -228,7 +229,8 @@ def length_levels(stats: list[RunStats]) -> list[LengthLevel]:
         accuracy = mean_and_std([s.pass_at_1 for s in group])
         levels.append(LengthLevel(label, level, group[0].word_budget, accuracy.mean, accuracy.spread, accuracy.n,
                                   mean_and_std([s.mean_words for s in group]).mean,
-                                  mean_and_std([s.mean_tokens for s in group]).mean))
+                                  mean_and_std([s.mean_tokens for s in group]).mean,
+                                  accuracy.spread if accuracy.n > 1 else group[0].standard_error))
     return sorted(levels, key=lambda x: (x.label, x.level))
 
 
@@ -295,13 +297,14 @@ def _finite(value: float | None) -> float:
 
 
 def plot_length_study(levels: list[LengthLevel], path: Path) -> Path:
-    """Accuracy against mean words per level, error bars = std over seeds, each level's word budget named."""
+    """Accuracy against mean words per level with error bars (std over seeds; one run: its standard error),
+    each level's word budget named."""
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(6.5, 4))
     for label in dict.fromkeys(x.label for x in levels):
         points = [x for x in levels if x.label == label]
         axis.errorbar([x.mean_words for x in points], [100 * x.accuracy for x in points],
-                      yerr=[100 * _finite(x.accuracy_std) for x in points], marker="o", capsize=3, label=label)
+                      yerr=[100 * _finite(x.error) for x in points], marker="o", capsize=3, label=label)
         for x in points:
             budget = "" if x.word_budget is None else f" ≤{x.word_budget}w"
             axis.annotate(f"R{x.level}{budget}", (x.mean_words, 100 * x.accuracy), textcoords="offset points",
@@ -309,7 +312,7 @@ def plot_length_study(levels: list[LengthLevel], path: Path) -> Path:
     axis.set_ylim(0, 100)
     axis.set_xlabel("mean words per response")
     axis.set_ylabel("pass@1 (%)")
-    axis.set_title("Accuracy against response length (error bars: std over seeds)")
+    axis.set_title("Accuracy against response length (error bars: std over seeds, or SE)")
     axis.grid(alpha=0.3)
     axis.legend()
     figure.tight_layout()
