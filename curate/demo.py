@@ -126,8 +126,8 @@ def run_demo(run_dir: str | Path = "curate-demo", fresh: bool = False, ablation:
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     problems = write_problems(run_dir)
-    options = dict(respond=DemoTeacher(seed=SEED), fault_probability=FAULTS, retry_after_s=0.05, seed=SEED,
-                   models=(TEACHER,), keep_log=False)
+    options = {"respond": DemoTeacher(seed=SEED), "fault_probability": FAULTS, "retry_after_s": 0.05, "seed": SEED,
+               "models": (TEACHER,), "keep_log": False}
     try:  # a fixed port keeps the generate table, so a rerun skips every stage done
         server = OpenAIServer(port=DEMO_PORT, **options).start()
     except OSError:  # taken (another demo running): any free port; a rerun then redoes the cheap stages
@@ -151,27 +151,30 @@ def run_demo(run_dir: str | Path = "curate-demo", fresh: bool = False, ablation:
 
 def run_ablation(config: PipelineConfig) -> list[Row]:
     """(a) the curated selection without its traces, (b) every problem's first sample, unfiltered."""
-    from curate.export import ExportConfig, export
     from curate.assets import tiny_model_gguf
-    from eval.run import EvalConfig, run_eval
+    from curate.export import ExportConfig
+    from curate.stages import run_stage
+    from eval.run import EvalConfig
+    from eval.run import run as run_eval
     from train.sft import load_config, train_sft
 
     arms = [("answer-only", SELECTION, "solution", "curated answers, no trace"),
             ("unfiltered", UNFILTERED, "think", "all traces, unfiltered (sample 0)")]
     rows = []
     for name, selection, style, trained_on in arms:
-        with open_store(config.db) as store:
-            if selection == UNFILTERED:
+        if selection == UNFILTERED:
+            with open_store(config.db) as store:
                 select_unfiltered(store)
-            stderr.print(f"== ablation {name}: export ({style})")
-            exported = export(store, ExportConfig(out=str(config.run_dir / f"export-{name}"), selection=selection,
-                                                  style=style, val_fraction=0.1, seed=SEED,
-                                                  tokenizer=str(tiny_model_gguf())))
+        stderr.print(f"== ablation {name}: export ({style})")
+        exported = run_stage("export", config.db, ExportConfig(
+            out=str(config.run_dir / f"export-{name}"), selection=selection, style=style, val_fraction=0.1, seed=SEED,
+            tokenizer=str(tiny_model_gguf())))
         stderr.print(f"== ablation {name}: train on {exported.n_train} examples")
         adapter_dir = config.run_dir / f"adapter-{name}"
         train_sft(exported.out, "tiny", adapter_dir, load_config(None, **TRAIN), db=config.db, progress=False)
         stderr.print(f"== ablation {name}: evaluate")
-        run_eval(config.db, EvalConfig(name=f"student-{name}", label=f"student-{name}",
+        with open_store(config.db) as store:
+            run_eval(store, EvalConfig(name=f"student-{name}", label=f"student-{name}",
                                        adapter=str(adapter_dir / "adapter"), progress=False, **EVAL))
         rows.append(Row(f"student-{name}", f"student-{name}", trained_on))
     return rows

@@ -102,8 +102,8 @@ def teacher_reply(prompt: str, index: int, seed: int = 0) -> tuple[str, str]:
         lines, total = _steps(digits)
     body = [head, *lines, f"So the sum of the digits is {total}."]
     if kind == "preamble":
-        body = ["Let me think about what the question asks. The digit sum adds every digit of the number, "
-                "one at a time, keeping a running total.", *body]
+        body = [("Let me think about what the question asks. The digit sum adds every digit of the number, "
+                 "one at a time, keeping a running total."), *body]
     if kind in ("recheck", "runaway"):
         loops = pick.randint(1, 2) if kind == "recheck" else 40
         for _ in range(loops):

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from fractions import Fraction
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Sequence
 
 import numpy as np
+
 
 @dataclass(frozen=True)
 class Estimate:
