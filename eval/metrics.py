@@ -13,9 +13,10 @@ Conventions
 - maj@k votes among the first k samples' answer keys (samples without an answer do not vote);
   the most frequent key wins, ties go to the key reached first in sample order; the problem
   counts as solved when the winning key's samples are correct. No votes: not solved.
-- McNemar's test compares two runs' per-problem solved/unsolved outcomes: exact two-sided
-  binomial p-value when there are fewer than 25 discordant problems, else the chi-square
-  statistic with continuity correction.
+- McNemar's test compares two runs' per-problem solved/unsolved outcomes: always the exact
+  two-sided binomial p-value on the discordant problems (cheap at any eval size: one sum of
+  binomial coefficients), so the p-value does not jump where an approximation would take over.
+  The chi-square statistic with continuity correction is reported beside it for reference.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Sequence
 
 import numpy as np
-
-EXACT_MCNEMAR_BELOW = 25
 
 
 @dataclass(frozen=True)
@@ -123,9 +123,9 @@ def word_count(text: str | None) -> int:
 class McNemar:
     only_a: int  # problems A solves and B does not
     only_b: int
-    statistic: float | None  # chi-square with continuity correction; None when exact
-    p_value: float
-    exact: bool
+    statistic: float | None  # chi-square with continuity correction (for reference); None without discordant problems
+    p_value: float  # exact two-sided binomial
+    exact: bool = True
 
 
 def mcnemar(solved_a: Sequence[bool], solved_b: Sequence[bool]) -> McNemar:
@@ -136,13 +136,11 @@ def mcnemar(solved_a: Sequence[bool], solved_b: Sequence[bool]) -> McNemar:
     only_b = sum(1 for a, b in zip(solved_a, solved_b) if b and not a)
     discordant = only_a + only_b
     if discordant == 0:
-        return McNemar(only_a, only_b, None, 1.0, True)
-    if discordant < EXACT_MCNEMAR_BELOW:
-        tail = sum(math.comb(discordant, i) for i in range(min(only_a, only_b) + 1)) / 2 ** discordant
-        return McNemar(only_a, only_b, None, min(1.0, 2 * tail), True)
+        return McNemar(only_a, only_b, None, 1.0)
+    # Exact integer arithmetic, then one division: no float underflow at large counts.
+    tail = Fraction(sum(math.comb(discordant, i) for i in range(min(only_a, only_b) + 1)), 2 ** discordant)
     statistic = (abs(only_a - only_b) - 1) ** 2 / discordant
-    # Upper tail of chi-square with one degree of freedom.
-    return McNemar(only_a, only_b, statistic, math.erfc(math.sqrt(statistic / 2)), False)
+    return McNemar(only_a, only_b, statistic, float(min(Fraction(1), 2 * tail)))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ Contract
   teacher ...). No RUN: every eval run in the store.
 - `report` prints Markdown on stdout (and writes OUT/report.md with `--out`):
   1. the case study's table: one row per label (the run group when a run has no label), one
-     column per problem set (the `--problems` given), cells "mean ± std (runs)" of the runs'
+     column per problem set (its identity: the evaluated problems' source/split, so one file
+     evaluated from two folders is one column), cells "mean ± std (runs)" of the runs'
      pass@1 across seeds or training runs; a single run shows its standard error instead
      ("± SE"). Length-study runs are left out of it.
   2. every run: problems, samples per problem, pass@1 ± SE, maj@k and pass@k (k = samples),
@@ -18,8 +19,11 @@ Contract
      per label, averaged over the label's runs.
   4. the length study: per label and level, the word budget, pass@1 (mean ± std over seeds)
      and the mean words and tokens of the responses; then pass@1 per section and level.
-  With `--out`, PNG plots (matplotlib, Agg): accuracy against mean words per level
-  (length_study.png) and training/validation loss per training run (train_loss.png).
+  With `--out`, PNG plots (matplotlib, Agg), accuracy axes always 0-100 %: pass@1 per run with
+  standard-error bars (accuracy.png); accuracy against mean words per level with error bars
+  and each level's word budget (length_study.png); per training run, named by its output
+  folder and seed, the raw train loss faint, its moving average and the validation points
+  (train_loss.png).
 - `compare A B`: the problems both sides answered; per problem, each side's share of correct
   samples (pooled over the side's runs). Reports pass@1 of each, the paired difference A - B with
   a percentile bootstrap interval (problems resampled), and McNemar's test on "solved" (more
@@ -50,7 +54,8 @@ def select_runs(store: Store, names: list[str] | tuple[str, ...] | None) -> pl.D
     """eval_runs rows matching the names (run id, run group or label); every run when none."""
     runs = store.query(
         "SELECT eval_run_id, coalesce(run_group, eval_run_id) AS run_group, "
-        "coalesce(label, run_group, eval_run_id) AS label, model, adapter, backend, problems, samples, seed, "
+        "coalesce(label, run_group, eval_run_id) AS label, model, adapter, backend, problems, "
+        "json_extract_string(config, '$.problem_set') AS problem_set, samples, seed, "
         "length_level, word_budget, status, started_at FROM eval_runs ORDER BY started_at, eval_run_id")
     if not names:
         if runs.height == 0:
@@ -102,7 +107,7 @@ def run_stats(runs: pl.DataFrame, samples: pl.DataFrame) -> list[RunStats]:
         per_problem = min(len(row) for row in outcomes)
         estimate = pass_at_1(outcomes)
         stats.append(RunStats(
-            eval_run_id=run["eval_run_id"], label=run["label"], problems_spec=problem_set_name(run["problems"]),
+            eval_run_id=run["eval_run_id"], label=run["label"], problems_spec=run["problem_set"] or problem_set_name(run["problems"]),
             seed=run["seed"], length_level=run["length_level"], word_budget=run["word_budget"],
             problems=grouped.height, samples_per_problem=per_problem, pass_at_1=estimate.mean,
             standard_error=estimate.spread,
@@ -114,7 +119,7 @@ def run_stats(runs: pl.DataFrame, samples: pl.DataFrame) -> list[RunStats]:
 
 
 def problem_set_name(spec: str | None) -> str:
-    """A problems spec as a column title: the split name, or the file's folder and name."""
+    """A column title for runs stored before `problem_set` was recorded: the split name, or the file's folder and name."""
     if not spec:
         return "-"
     if "/" not in spec and "." not in spec:
@@ -213,6 +218,7 @@ class LengthLevel:
     runs: int
     mean_words: float
     mean_tokens: float
+    error: float = math.nan  # the error bar: std over seeds with several runs, else the run's standard error
 
 
 def length_levels(stats: list[RunStats]) -> list[LengthLevel]:
@@ -223,7 +229,8 @@ def length_levels(stats: list[RunStats]) -> list[LengthLevel]:
         accuracy = mean_and_std([s.pass_at_1 for s in group])
         levels.append(LengthLevel(label, level, group[0].word_budget, accuracy.mean, accuracy.spread, accuracy.n,
                                   mean_and_std([s.mean_words for s in group]).mean,
-                                  mean_and_std([s.mean_tokens for s in group]).mean))
+                                  mean_and_std([s.mean_tokens for s in group]).mean,
+                                  accuracy.spread if accuracy.n > 1 else group[0].standard_error))
     return sorted(levels, key=lambda x: (x.label, x.level))
 
 
@@ -252,22 +259,60 @@ def length_section_table(runs: pl.DataFrame, samples: pl.DataFrame) -> str:
 
 
 # ---- plots ---------------------------------------------------------------------------------
+# Accuracy axes span 0-100 %: a fixed scale never turns a two-point gap into a cliff.
 
-def plot_length_study(levels: list[LengthLevel], path: Path) -> Path:
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(6, 4))
+    return plt
+
+
+def plot_accuracy(stats: list[RunStats], path: Path) -> Path:
+    """pass@1 per run (length study left out) with its standard error as an error bar."""
+    plt = _pyplot()
+    main = [s for s in stats if s.length_level is None]
+    figure, axis = plt.subplots(figsize=(max(4.0, 1.2 * len(main) + 2), 4))
+    positions = range(len(main))
+    axis.bar(positions, [100 * s.pass_at_1 for s in main], yerr=[100 * _finite(s.standard_error) for s in main],
+             capsize=4, color="tab:blue", alpha=0.8)
+    for x, s in zip(positions, main):
+        axis.annotate(f"{100 * s.pass_at_1:.1f}", (x, 100 * s.pass_at_1), textcoords="offset points", xytext=(0, 8),
+                      ha="center")
+    axis.set_xticks(list(positions), [s.eval_run_id for s in main], rotation=20, ha="right")
+    axis.set_ylim(0, 100)
+    axis.set_ylabel("pass@1 (%) ± SE")
+    axis.set_title(f"Accuracy ({main[0].problems_spec}, {main[0].problems} problems)" if main else "Accuracy")
+    axis.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def _finite(value: float | None) -> float:
+    return 0.0 if value is None or math.isnan(value) else value
+
+
+def plot_length_study(levels: list[LengthLevel], path: Path) -> Path:
+    """Accuracy against mean words per level with error bars (std over seeds; one run: its standard error),
+    each level's word budget named."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(6.5, 4))
     for label in dict.fromkeys(x.label for x in levels):
         points = [x for x in levels if x.label == label]
-        axis.plot([x.mean_words for x in points], [100 * x.accuracy for x in points], marker="o", label=label)
+        axis.errorbar([x.mean_words for x in points], [100 * x.accuracy for x in points],
+                      yerr=[100 * _finite(x.error) for x in points], marker="o", capsize=3, label=label)
         for x in points:
-            axis.annotate(f"R{x.level}", (x.mean_words, 100 * x.accuracy), textcoords="offset points", xytext=(4, 4))
+            budget = "" if x.word_budget is None else f" ≤{x.word_budget}w"
+            axis.annotate(f"R{x.level}{budget}", (x.mean_words, 100 * x.accuracy), textcoords="offset points",
+                          xytext=(4, 4), fontsize="small")
+    axis.set_ylim(0, 100)
     axis.set_xlabel("mean words per response")
     axis.set_ylabel("pass@1 (%)")
-    axis.set_title("Accuracy against response length")
+    axis.set_title("Accuracy against response length (error bars: std over seeds, or SE)")
     axis.grid(alpha=0.3)
     axis.legend()
     figure.tight_layout()
@@ -276,19 +321,43 @@ def plot_length_study(levels: list[LengthLevel], path: Path) -> Path:
     return path
 
 
+def smooth(values: list[float], weight: float = 0.8) -> list[float]:
+    """Exponential moving average with bias correction (the first points are not pulled to 0)."""
+    out, average = [], 0.0
+    for i, value in enumerate(values, start=1):
+        average = weight * average + (1 - weight) * value
+        out.append(average / (1 - weight ** i))
+    return out
+
+
+def train_run_name(out_dir: str | None, seed: int | None, train_run_id: str) -> str:
+    """A readable name for a training run: its output folder (the parent for seed-N folders) and seed."""
+    if not out_dir:
+        return train_run_id
+    path = Path(out_dir)
+    folder = path.parent.name if path.name.startswith("seed-") else path.name
+    return f"{folder} (seed {seed})" if seed is not None else folder
+
+
 def plot_train_loss(metrics: pl.DataFrame, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(6, 4))
-    for (run_id, split), frame in metrics.sort("step").group_by(["train_run_id", "split"], maintain_order=True):
-        axis.plot(frame["step"].to_list(), frame["loss"].to_list(), marker="." if split == "val" else None,
-                  linestyle="--" if split == "val" else "-", label=f"{run_id} {split}")
-    axis.set_xlabel("step")
-    axis.set_ylabel("loss")
-    axis.set_title("Training and validation loss")
+    """Per training run: raw train loss faint, smoothed train loss, validation points."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(6.5, 4))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for index, (name, frame) in enumerate(metrics.sort("step").group_by("name", maintain_order=True)):
+        colour = colours[index % len(colours)]
+        train = frame.filter(pl.col("split") == "train")
+        val = frame.filter(pl.col("split") == "val")
+        if train.height:
+            steps, losses = train["step"].to_list(), train["loss"].to_list()
+            axis.plot(steps, losses, color=colour, alpha=0.25, linewidth=1)
+            axis.plot(steps, smooth(losses), color=colour, label=f"{name[0]} train (smoothed)")
+        if val.height:
+            axis.plot(val["step"].to_list(), val["loss"].to_list(), color=colour, marker="o", linestyle="--",
+                      label=f"{name[0]} validation")
+    axis.set_xlabel("optimizer step")
+    axis.set_ylabel("loss (mean per label token)")
+    axis.set_title("Training and validation loss (raw train loss faint)")
     axis.grid(alpha=0.3)
     axis.legend(fontsize="small")
     figure.tight_layout()
@@ -311,7 +380,13 @@ def build_report(db: str | Path | None, names: list[str] | None = None, out: Pat
     with open_store(db, read_only=True) as store:
         runs = select_runs(store, names)
         samples = load_samples(store, runs["eval_run_id"].to_list())
-        metrics = store.query("SELECT train_run_id, step, split, loss FROM train_metrics WHERE loss IS NOT NULL")
+        metrics = store.query(
+            "SELECT m.train_run_id, m.step, m.split, m.loss, r.out_dir, r.seed FROM train_metrics m "
+            "LEFT JOIN train_runs r USING (train_run_id) WHERE m.loss IS NOT NULL ORDER BY m.train_run_id, m.step")
+    if metrics.height:
+        names = {row[0]: train_run_name(row[1], row[2], row[0])
+                 for row in metrics.select("train_run_id", "out_dir", "seed").unique().iter_rows()}
+        metrics = metrics.with_columns(name=pl.col("train_run_id").replace_strict(names, return_dtype=pl.String))
     stats = run_stats(runs, samples)
     if not stats:
         raise BadInput("the selected eval runs have no samples yet", field="RUN")
@@ -331,6 +406,9 @@ def build_report(db: str | Path | None, names: list[str] | None = None, out: Pat
     files: list[Path] = []
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
+        if any(x.length_level is None for x in stats):
+            files.append(plot_accuracy(stats, out / "accuracy.png"))
+            parts += ["![pass@1 per run with standard errors](accuracy.png)", ""]
         if levels:
             files.append(plot_length_study(levels, out / "length_study.png"))
             parts += ["![accuracy against length](length_study.png)", ""]
@@ -356,7 +434,6 @@ class Comparison:
 
     def markdown(self) -> str:
         d, m = self.difference, self.mcnemar
-        test = "exact binomial" if m.exact else f"chi-square {m.statistic:.3f} (continuity corrected)"
         rows = [
             ["problems (shared)", str(self.problems)],
             [f"pass@1 {self.a} %", percent(self.pass_at_1_a)],
@@ -364,7 +441,7 @@ class Comparison:
             ["difference A - B (points)", f"{100 * d.difference:+.2f}"],
             [f"{100 * d.confidence:.0f}% bootstrap interval", f"[{100 * d.low:+.2f}, {100 * d.high:+.2f}]"],
             ["solved only by A / only by B", f"{m.only_a} / {m.only_b}"],
-            ["McNemar p-value", f"{m.p_value:.4g} ({test})"],
+            ["McNemar p-value", f"{m.p_value:.4g} (exact binomial)"],
         ]
         return markdown_table(["", "value"], rows)
 

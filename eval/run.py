@@ -304,7 +304,16 @@ def _fingerprint(fields: dict) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def ensure_run_row(store: Store, config: EvalConfig, sub: SubRun, template: str, run_id: str) -> None:
+def problem_set_identity(store: Store, problem_ids: list[str]) -> str:
+    """The evaluated problems' identity for reports: their source(s) and split(s), e.g. "math500/test"
+    (not the --problems path as typed, which differs between folders for the same file)."""
+    pairs = store.query("SELECT DISTINCT coalesce(source, '-') AS source, coalesce(split, '-') AS split FROM problems "
+                        "WHERE list_contains(?, problem_id) ORDER BY ALL", [problem_ids]).rows()
+    return ", ".join(f"{source}/{split}" for source, split in pairs) or "-"
+
+
+def ensure_run_row(store: Store, config: EvalConfig, sub: SubRun, template: str, run_id: str,
+                   problem_set: str | None = None) -> None:
     """Create the eval_runs row, or check a stored one was made with the same settings."""
     fields = fingerprint_fields(config, sub, template)
     digest = _fingerprint(fields)
@@ -320,6 +329,7 @@ def ensure_run_row(store: Store, config: EvalConfig, sub: SubRun, template: str,
         return
     public = redact_config({k: v for k, v in asdict(config).items() if k not in ("progress",)})
     public["fingerprint_fields"] = fields
+    public["problem_set"] = problem_set
     store.insert_rows("eval_runs", [{
         "eval_run_id": sub.eval_run_id, "model": config.model, "adapter": config.adapter, "backend": config.backend,
         "base_url": fields["base_url"], "problems": config.problems, "samples": config.samples, "seed": sub.seed,
@@ -540,10 +550,11 @@ def run(store: Store, config: EvalConfig, backend: Backend | None = None) -> Eva
     runs = sub_runs(config)
     with store.run("eval", {k: v for k, v in asdict(config).items() if k != "progress"}) as record:
         run_id = record.run_id
+        problem_set = problem_set_identity(store, problems["problem_id"].to_list())
         plans = []
         for sub in runs:
             with store.transaction():
-                ensure_run_row(store, config, sub, template, run_id)
+                ensure_run_row(store, config, sub, template, run_id, problem_set)
             plans.append((sub, plan_jobs(store, sub, problems, config.samples, template)))
         todo = sum(len(j.sample_indices) for _, jobs in plans for j in jobs)
         if todo and backend is None:

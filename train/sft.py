@@ -392,6 +392,7 @@ def _train_one(config: SFTConfig, env: Dist, model_path: str, gguf: str | None, 
                     (loss_sum * env.world / max(1, step_labels)).backward()
                 loss_total += loss_sum.detach().double()
             grad_norm = torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
+            lr = optimizer.param_groups[0]["lr"]  # the rate this step uses; scheduler.step() moves to the next
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
@@ -404,7 +405,7 @@ def _train_one(config: SFTConfig, env: Dist, model_path: str, gguf: str | None, 
                 torch.cuda.synchronize(env.device)
             seconds = time.perf_counter() - tic
             metrics.append({"step": state["step"], "split": "train", "loss": train_loss,
-                            "lr": scheduler.get_last_lr()[0], "grad_norm": float(grad_norm),
+                            "lr": lr, "grad_norm": float(grad_norm),
                             "tokens": state["tokens"], "tokens_per_s": step_tokens / seconds,
                             "epoch": state["step"] * per_step / len(train_rows)})
             last = state["step"] == total

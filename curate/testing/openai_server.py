@@ -11,6 +11,9 @@ Contract
   `[[answer: X]]` marker in the prompt, else a number derived from a hash of the prompt.
   `content` (a callable (prompt, answer) -> text) replaces the whole final content, which lets a
   test play a judge model.
+  `respond` (a callable (prompt, k) -> (reasoning, content), k = how many completions this
+  prompt got before from this server) replaces both, for a scripted teacher whose samples of one
+  prompt differ (`curate.demo_teacher.DemoTeacher`; `--teacher digit-sum` on the command line).
 - A completion that would pass the request's `max_tokens` is cut there: `finish_reason`
   "length", reasoning cut, content empty (what R1 does when it thinks too long).
 - Faults, chosen per request in this order: `inject(fault, times)` (the next requests),
@@ -91,6 +94,7 @@ class OpenAIServer:
         *,
         answers: dict[str, str] | Callable[[str], str] | None = None,
         content: Callable[[str, str], str] | None = None,
+        respond: Callable[[str, int], tuple[str, str]] | None = None,
         reasoning_style: str = "reasoning_content",
         reasoning_chars: int = 300,
         latency_s: float = 0.0,
@@ -112,6 +116,8 @@ class OpenAIServer:
                 raise ValueError(f"unknown fault {fault!r}; faults: {', '.join(FAULTS)}")
         self.answers = answers
         self.content = content or _default_content
+        self.respond = respond
+        self._answered: Counter[str] = Counter()
         self.reasoning_style = reasoning_style
         self.reasoning_chars = reasoning_chars
         self.latency_s = latency_s
@@ -197,9 +203,15 @@ class OpenAIServer:
 
     def _choice(self, index: int, prompt: str, max_tokens: int | None, fault: str | None) -> tuple[dict, int, int]:
         """(choice, completion tokens, reasoning tokens) of one completion."""
-        answer = self.answer_for(prompt)
-        reasoning = self._filler(self.reasoning_chars, prompt) + f" So the answer should be {answer}."
-        content = self.content(prompt, answer)
+        if self.respond is not None:
+            with self._lock:
+                k = self._answered[prompt]
+                self._answered[prompt] += 1
+            reasoning, content = self.respond(prompt, k)
+        else:
+            answer = self.answer_for(prompt)
+            reasoning = self._filler(self.reasoning_chars, prompt) + f" So the answer should be {answer}."
+            content = self.content(prompt, answer)
         finish = "stop"
         if fault == "empty":
             reasoning, content = "", ""
@@ -366,13 +378,19 @@ def main(argv: list[str] | None = None) -> None:
                         help="fault probability, e.g. rate_limit=0.01 (repeatable)")
     parser.add_argument("--retry-after-s", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--teacher", choices=("digit-sum",), help="answer as the demo's scripted teacher")
     args = parser.parse_args(argv)
     probabilities = {}
     for item in args.fault:
         name, _, probability = item.partition("=")
         probabilities[name] = float(probability or 1.0)
+    respond = None
+    if args.teacher == "digit-sum":
+        from curate.demo_teacher import DemoTeacher
+
+        respond = DemoTeacher(seed=args.seed)
     server = OpenAIServer(
-        reasoning_chars=args.reasoning_chars, reasoning_style=args.reasoning_style, latency_s=args.latency_s,
+        respond=respond, reasoning_chars=args.reasoning_chars, reasoning_style=args.reasoning_style, latency_s=args.latency_s,
         fault_probability=probabilities, retry_after_s=args.retry_after_s, seed=args.seed,
         host=args.host, port=args.port, keep_log=False,
     )

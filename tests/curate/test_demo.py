@@ -1,50 +1,106 @@
-"""`curate demo`: the whole pipeline offline with the tiny real model (slow: a few minutes)."""
+"""`curate demo`: the synthetic skill, the scripted teacher behind the bundled server, and (slow)
+the whole experiment with the tiny real model: the curated student must beat base, significantly."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
+import openai
 import pytest
 
-from curate.demo import demo_config
+from curate.demo import demo_config, write_problems
+from curate.demo_teacher import (
+    GEN_MAX_TOKENS,
+    DemoTeacher,
+    make_problems,
+    teacher_reply,
+)
 from curate.pipeline import STAGES
+from curate.testing.openai_server import OpenAIServer
+from curate.verify import check
 from db import open_store
 
 
-def test_demo_config_names_every_stage_but_judge_and_decontam(tmp_path: Path, tiny_model_gguf: Path):
-    config = demo_config(tmp_path)
-    assert set(config.stages) == set(STAGES) - {"judge", "decontam"}
+def test_problem_set_is_fixed_by_its_seed_with_independent_gold():
+    problems = make_problems(0)
+    assert problems == make_problems(0) and problems != make_problems(1)
+    test = [p for p in problems if p.split == "test"]
+    train = [p for p in problems if p.split == "train"]
+    assert len(test) >= 100 and len(train) >= 200
+    for p in problems:
+        number = int(re.search(r"\d{4}", p.question).group())
+        assert int(p.answer) == number // 1000 + number // 100 % 10 + number // 10 % 10 + number % 10
+    # distinct numbers across splits, except the leaked copies decontamination must catch
+    leaked = [p for p in train if "leak" in p.id]
+    test_questions = {" ".join(p.question.lower().split()) for p in test}
+    assert leaked and all(" ".join(p.question.lower().split()) in test_questions for p in leaked)
+    assert len({p.id for p in problems}) == len(problems)
+
+
+def test_teacher_is_imperfect_in_the_stated_ways():
+    kinds = Counter()
+    for problem in make_problems(0)[:150]:
+        for index in range(4):
+            reasoning, content = teacher_reply(problem.question, index)
+            if len(reasoning) + len(content) > 4 * GEN_MAX_TOKENS:
+                kinds["cut off"] += 1
+                continue
+            verdict = check(f"<think>{reasoning}</think>{content}", problem.answer).verdict
+            kinds["repeats" if "check that again" in reasoning else verdict] += 1
+    assert teacher_reply("What is the sum of the digits of 4827?", 0) == teacher_reply(
+        "What is the sum of the digits of 4827?", 0)
+    # most traces are right; some slip (wrong answer), some loop, some run past the token limit
+    assert kinds["correct"] > 300
+    assert 60 < kinds["incorrect"] < 180 and kinds["repeats"] > 30 and kinds["cut off"] > 20
+
+
+def test_server_serves_the_teacher_over_http_with_a_new_sample_per_request():
+    prompt = "What is the sum of the digits of 4827?"
+    with OpenAIServer(respond=DemoTeacher(), models=("demo-teacher",)) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="none", max_retries=0)
+        replies = [client.chat.completions.create(model="demo-teacher", max_tokens=64,
+                                                  messages=[{"role": "user", "content": prompt}]).choices[0]
+                   for _ in range(40)]
+    texts = {(getattr(r.message, "reasoning_content", None), r.message.content) for r in replies}
+    assert len(texts) > 3  # the k-th request for a prompt gets the teacher's k-th sample
+    assert {r.finish_reason for r in replies} == {"stop", "length"}  # long loops are cut at max_tokens
+    assert any("\\boxed{21}" in (r.message.content or "") for r in replies)
+
+
+def test_demo_config_runs_every_stage_but_judge_and_import(tmp_path: Path, tiny_model_gguf: Path):
+    config = demo_config(tmp_path, write_problems(tmp_path), "http://127.0.0.1:1/v1")
+    assert set(config.stages) == set(STAGES) - {"judge", "import"}
+    assert config.stages["eval"]["temperature"] == 0.0 and config.stages["generate"]["price_in"] == 0.0
     assert config.db == tmp_path / "traces.duckdb"
 
 
 @pytest.mark.slow
-def test_demo_runs_every_stage_and_a_rerun_skips_them(tmp_path: Path, tiny_model_gguf: Path):
+def test_demo_student_beats_base_significantly(tmp_path: Path, tiny_model_gguf: Path):
     folder = tmp_path / "demo"
     command = [sys.executable, "-m", "curate", "demo", "--dir", str(folder)]
-    first = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    first = subprocess.run(command, capture_output=True, text=True, timeout=3600, check=False)
     assert first.returncode == 0, first.stderr[-4000:]
-    assert "where everything went" in first.stdout and "mechanics" in first.stdout
+    assert "where everything went" in first.stdout and "what curation changed" in first.stdout
+    assert "it/s" not in first.stderr and "Warning" not in first.stderr  # no third-party bars or warnings
 
+    from eval.report import compare_runs
+
+    comparison = compare_runs(folder / "traces.duckdb", "student", "base")
+    assert comparison.problems >= 100
+    assert comparison.difference.difference > 0 and comparison.difference.low > 0
+    assert comparison.mcnemar.only_a > comparison.mcnemar.only_b and comparison.mcnemar.p_value < 0.01
     with open_store(folder / "traces.duckdb", read_only=True) as store:
-        models = dict(store.execute("SELECT model, count(*) FROM samples GROUP BY model").fetchall())
-        unverified = store.scalar("SELECT count(*) FROM samples WHERE sample_id NOT IN (SELECT sample_id FROM verdicts)")
-        selected = store.scalar("SELECT count(*) FROM selections WHERE selection_id = 'demo-shortest-correct'")
-        train = store.execute("SELECT status, best_val_loss FROM train_runs").fetchall()
-        evals = dict(store.execute("SELECT eval_run_id, count(*) FROM eval_samples GROUP BY ALL").fetchall())
-        stages = store.execute("SELECT json_extract_string(config, '$.stage') FROM runs "
-                               "WHERE kind = 'pipeline-stage' AND status = 'ok'").fetchall()
-    assert models["SmolLM2-135M-Instruct-Q4_1"] == 32 and models["hand-written-demo-teacher"] == 22
-    assert unverified == 0
-    assert selected >= 16
-    assert len(train) == 1 and train[0][1] is not None
-    assert evals == {"demo-base": 10, "demo-student": 10}
-    assert len(stages) == 10
-    assert (folder / "adapter" / "adapter" / "adapter_config.json").exists()
-    assert (folder / "export" / "train.jsonl").exists()
-    assert "Evaluation report" in (folder / "report" / "report.md").read_text(encoding="utf-8")
+        statuses = dict(store.execute("SELECT status, count(*) FROM samples GROUP BY ALL").fetchall())
+        verdicts = dict(store.execute("SELECT verdict, count(*) FROM verdict_current GROUP BY ALL").fetchall())
+        contaminated = store.scalar("SELECT count(*) FROM contamination")
+    # every curation step had something to remove
+    assert statuses["truncated"] > 0 and verdicts["incorrect"] > 0 and contaminated > 0
+    assert (folder / "report" / "accuracy.png").exists() and (folder / "report" / "train_loss.png").exists()
 
-    again = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    again = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
     assert again.returncode == 0, again.stderr[-4000:]
-    assert again.stderr.count("skipped") == 10
+    assert again.stderr.count("skipped") == len(demo_config(folder, write_problems(folder), "x").stages)

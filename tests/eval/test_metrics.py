@@ -110,14 +110,27 @@ def test_mcnemar_exact_for_few_discordant_problems() -> None:
     assert mcnemar([True], [True]).p_value == 1.0
 
 
-def test_mcnemar_chi_square_for_many_discordant_problems() -> None:
+def test_mcnemar_stays_exact_for_many_discordant_problems() -> None:
     a = [True] * 20 + [False] * 10 + [True] * 5
     b = [False] * 20 + [True] * 10 + [True] * 5
     result = mcnemar(a, b)
-    # (|20 - 10| - 1)^2 / 30 = 81 / 30 = 2.7; p = P(chi2_1 > 2.7) = 0.10035
+    # exact: 2 * sum_{i<=10} C(30, i) / 2^30 = 2 * 53009102 / 1073741824 = 0.098737;
+    # the chi-square approximation would say 0.10035. Statistic (|20 - 10| - 1)^2 / 30 = 2.7 beside it.
+    assert result.p_value == pytest.approx(2 * 53009102 / 2**30)
     assert result.statistic == pytest.approx(2.7)
-    assert result.p_value == pytest.approx(0.100348, abs=1e-5)
-    assert not result.exact
+    assert result.exact
+
+
+def test_mcnemar_p_value_does_not_jump_at_25_discordant_problems() -> None:
+    # 24 and 25 discordant problems, split as evenly lopsided: the p-values sit close together.
+    def p(only_a: int, only_b: int) -> float:
+        return mcnemar([True] * only_a + [False] * only_b, [False] * only_a + [True] * only_b).p_value
+
+    assert p(18, 6) == pytest.approx(0.022656, abs=1e-6)  # 2 * P(X <= 6 | 24, 1/2)
+    assert p(18, 7) == pytest.approx(0.043285, abs=1e-6)  # exact; the chi-square approximation said 0.0455
+    # thousands of discordant problems: still exact, no float underflow (normal approximation: about 0.197)
+    assert mcnemar([True] * 3000 + [False] * 2900, [False] * 3000 + [True] * 2900).p_value == pytest.approx(
+        0.19744, abs=1e-5)
 
 
 def test_paired_bootstrap_interval() -> None:

@@ -66,7 +66,7 @@ def test_report_tables(filled_store: Path, tmp_path: Path) -> None:
     assert "| student | individual | 50.00 | 0.00 |" in text
     assert "| student | speed | 100.00 | 100.00 |" in text
     names = sorted(p.name for p in report.files)
-    assert names == ["length_study.png", "report.md", "train_loss.png"]
+    assert names == ["accuracy.png", "length_study.png", "report.md", "train_loss.png"]
     assert (tmp_path / "out" / "report.md").read_text() == text
     for path in report.files:
         assert path.stat().st_size > 1000

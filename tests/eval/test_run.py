@@ -223,3 +223,21 @@ def test_credentials_in_the_base_url_are_not_stored(db_path: Path, server, probl
         + stored(db_path, "SELECT config || coalesce(error, '') AS t FROM runs")["t"].to_list())
     assert "EVAL-SECRET" not in everything and "someone" not in everything
     assert "sk-EVAL-SECRET" not in out + err
+
+
+def test_one_problem_file_from_two_folders_is_one_problem_set(db_path: Path, server, problems_file: Path,
+                                                              tmp_path: Path, evaluate, monkeypatch) -> None:
+    # The same file, given once by its absolute path and once relative to another working directory.
+    monkeypatch.chdir(problems_file.parent)
+    for name, spec in (("first", str(problems_file)), ("second", problems_file.name)):
+        code, _out, err = evaluate("run", "--name", name, "--label", name, "--base-url", server.url, *ENDPOINT_FLAGS,
+                                   "--problems", spec, "--samples", "4", "--db", str(db_path))
+        assert code == 0, err
+    from eval.report import build_report
+
+    report = build_report(db_path, ["first", "second"])
+    (identity,) = {s.problems_spec for s in report.stats}  # the problems' source/split, whatever path was typed
+    with open_store(db_path, read_only=True) as store:
+        assert identity == "{}/-".format(store.scalar("SELECT DISTINCT source FROM problems"))
+    header = next(line for line in report.markdown.splitlines() if line.startswith("| model |"))
+    assert header == f"| model | {identity} pass@1 % |"

@@ -156,3 +156,17 @@ def test_curate_run_trains_as_train_sft_does_and_records_both_runs(tmp_path, tin
         runs = dict(store.execute("SELECT kind, status FROM runs").fetchall())
         counts = json.loads(store.scalar("SELECT counts FROM runs WHERE kind = 'train'"))
     assert runs == {"pipeline-stage": "ok", "train": "ok"} and counts["runs"] == 1
+
+
+def test_logged_lr_is_the_rate_used_at_that_step(tmp_path, tiny_student, db_path):
+    # Step 1 of a 4-step warmup runs at lr/4; the rate logged for it used to be the next step's (lr/2).
+    export = write_export(tmp_path / "export.jsonl", n_train=8, n_val=0)
+    config = load_config(None, max_steps=6, tokens_per_batch=128, seq_len=256, learning_rate=1e-3, warmup_ratio=0.7,
+                         min_lr_ratio=0.1, eval_every=100, lora_rank=4)
+    train_sft(export, str(tiny_student), tmp_path / "out", config, db=db_path, progress=False)
+    with open_store(db_path, read_only=True) as store:
+        logged = store.query("SELECT step, lr FROM train_metrics WHERE split = 'train' ORDER BY step").rows()
+    expected = [(step, 1e-3 * lr_factor(step - 1, total=6, warmup=4, min_ratio=0.1)) for step in range(1, 7)]
+    assert [step for step, _ in logged] == [step for step, _ in expected]
+    assert [lr for _, lr in logged] == pytest.approx([lr for _, lr in expected])
+    assert logged[0][1] == pytest.approx(1e-3 / 4)
