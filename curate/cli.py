@@ -94,7 +94,9 @@ def import_samples_command(
     params_tag: Optional[str] = typer.Option(None, "--params-tag", help="Identity of the sampling settings (default: the file name)."),
     format: str = typer.Option("auto", "--format", help="auto, jsonl, json, csv or parquet."),
     memory_limit: Optional[str] = typer.Option(
-        None, "--memory-limit", help="Cap DuckDB's memory for this import (e.g. 2GB); spills to disk, slower."),
+        None, "--memory-limit", help="DuckDB's memory for this import (default 1536MB; staged rows are on disk)."),
+    skip_missing: bool = typer.Option(
+        False, "--skip-missing", help="Skip rows without a completion (counted in the summary) instead of refusing the file."),
 ) -> None:
     """Import pre-generated traces, one per row or a list per problem."""
     from curate.import_samples import ImportConfig, summary_line
@@ -103,7 +105,7 @@ def import_samples_command(
 
     config = ImportConfig(path=file, model=model, source=source, id_field=id_field, question_field=question_field,
                           answer_field=answer_field, samples_field=samples_field, params_tag=params_tag, format=format,
-                          memory_limit=memory_limit)
+                          memory_limit=memory_limit, skip_missing=skip_missing)
     result = run_stage("import-samples", db, config)
     stdout.print(summary_line(result), highlight=False, markup=False, soft_wrap=True)
 
@@ -164,6 +166,8 @@ def generate(
     backoff: float = typer.Option(1.0, "--backoff", help="First retry delay in seconds; doubles per retry, jittered."),
     batch_size: int = typer.Option(16, "--batch-size", help="Local backend: prompts per generate call."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Live progress line on stderr."),
+    shard: Optional[str] = typer.Option(
+        None, "--shard", help="K/N: only share K of N of the (problem, sample) pairs; N machines, N stores, then `curate merge`."),
     db: Optional[Path] = DbOption,
 ) -> None:
     """Sample teacher completions for the problems; resumable per sample (rerun to continue)."""
@@ -176,7 +180,7 @@ def generate(
         source=source, limit=limit, budget_usd=budget_usd, rpm=rpm, tpm=tpm,
         prompt_template=str(prompt_template) if prompt_template else None, price_in=price_in, price_out=price_out,
         price_file=str(price_file) if price_file else None, timeout_s=timeout, max_retries=max_retries,
-        backoff_s=backoff, batch_size=batch_size, progress=progress,
+        backoff_s=backoff, batch_size=batch_size, progress=progress, shard=shard,
     )
     summary = run_stage("generate", db, config)
     print_summary(summary)
@@ -219,6 +223,23 @@ def judge(
 
 
 # ---- end of generate and judge --------------------------------------------------------------
+
+
+@app.command()
+def merge(
+    out: Path = typer.Argument(..., help="Store to merge into (created when missing).", show_default=False),
+    inputs: list[Path] = typer.Argument(..., help="Stores to merge from (read only), e.g. one per --shard machine.",
+                                        show_default=False),
+    memory_limit: str = typer.Option("2GB", "--memory-limit", help="DuckDB's memory for the merge."),
+) -> None:
+    """Merge stores written on several machines (samples, verdicts, reviews, runs) into OUT, exactly once."""
+    from curate.merge import MergeConfig, summary_lines
+    from curate.stages import run_stage
+    from db.console import stdout
+
+    result = run_stage("merge", out, MergeConfig(inputs=tuple(str(p) for p in inputs), memory_limit=memory_limit))
+    for line in summary_lines(result):
+        stdout.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 # ---- verify (curate/verify_stage.py) ------------------------------------------------------------

@@ -25,6 +25,7 @@ problem with a contamination row unless `--include-contaminated`.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -237,6 +238,26 @@ class DedupResult:
     duplicates: pl.DataFrame
 
 
+def near_pairs(texts: list[str], fuzzy: float, block: int = 1000) -> list[tuple[int, int]]:
+    """Index pairs (a, b) with fuzz.ratio(texts[a], texts[b]) >= fuzzy, each at least once.
+
+    fuzz.ratio(a, b) <= 200 * len(a) / (len(a) + len(b)) for len(a) <= len(b), so a text is only
+    compared with texts at most (200 / fuzzy - 1) times its length: sorted by length, each block
+    meets a window of its neighbours, not all N texts (all-pairs was quadratic: hours at 125k).
+    """
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    lengths = [len(texts[i]) for i in order]
+    stretch = 200.0 / fuzzy - 1.0
+    found = []
+    for start in range(0, len(order), block):
+        stop = min(start + block, len(order))
+        reach = bisect.bisect_right(lengths, lengths[stop - 1] * stretch + 1, lo=start)
+        scores = process.cdist([texts[i] for i in order[start:stop]], [texts[i] for i in order[start:reach]],
+                               scorer=fuzz.ratio, score_cutoff=fuzzy, workers=2, dtype=np.float32)
+        found.extend((order[start + a], order[start + b]) for a, b in zip(*np.nonzero(scores)))
+    return found
+
+
 def run_dedup(store: Store, config: DedupConfig) -> DedupResult:
     """Mark exact and near-duplicate training candidates; rewrites `problem_duplicates`."""
     fuzzy = config.fuzzy
@@ -277,11 +298,8 @@ def run_dedup(store: Store, config: DedupConfig) -> DedupResult:
             else:
                 first_of_hash[key] = i
         distinct = sorted(first_of_hash.values())
-        for start in range(0, len(distinct), 1000):
-            scores = process.cdist([texts[i] for i in distinct[start:start + 1000]], [texts[i] for i in distinct],
-                                   scorer=fuzz.ratio, score_cutoff=fuzzy, workers=2, dtype=np.float32)
-            for a, b in zip(*np.nonzero(scores)):
-                join(distinct[start + a], distinct[b])
+        for a, b in near_pairs([texts[i] for i in distinct], fuzzy):
+            join(distinct[a], distinct[b])
         rows = []
         for i in range(len(ids)):
             kept = root(i)

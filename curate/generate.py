@@ -11,6 +11,9 @@ Contract
   top_p, max_tokens, prompt template text); `sample_id` hashes (problem_id, model, params_hash,
   sample_index). The endpoint, concurrency, budget, rate limits and timeouts are not part of it:
   moving to another server or changing concurrency resumes the same samples.
+- Shards: `--shard K/N` keeps only the (problem, sample) pairs `in_shard` gives share K (a hash
+  of problem_id and sample_index), so N machines with their own endpoints and stores cover
+  every pair once; `curate merge` (curate/merge.py) brings their stores together.
 - Statuses: ok; truncated (finish `length`, kept, never retried automatically); empty (no final
   content after the retries); error (the request failed after its retries, or with a 4xx; the
   error text is stored). Rerunning the same command generates only the samples that are missing
@@ -92,6 +95,7 @@ class GenerateConfig(EndpointConfig):
     prompt_template: str | None = None  # a template file; None is curate.prompts.DEFAULT_TEMPLATE
     batch_size: int = 16  # local backend
     progress: bool = True
+    shard: str | None = None  # "K/N": only the (problem, sample) pairs of share K of N (see in_shard)
 
 
 @dataclass
@@ -139,6 +143,29 @@ def sample_id(problem_id: str, model: str, params_digest: str, sample_index: int
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """"K/N" (1 <= K <= N) -> (K, N); None stays None."""
+    if text is None:
+        return None
+    parts = text.split("/")
+    if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+        raise BadInput(f"expected K/N such as 2/3, got {text!r}", field="--shard")
+    k, n = int(parts[0]), int(parts[1])
+    if not 1 <= k <= n:
+        raise BadInput(f"K must be between 1 and N, got {text!r}", field="--shard")
+    return k, n
+
+
+def in_shard(problem_id: str, sample_index: int, shard: tuple[int, int] | None) -> bool:
+    """Whether a (problem, sample) pair is share K's of N: a hash of the pair, so every machine
+    agrees whatever its problem order, endpoints or settings; the N shares cover every pair once."""
+    if shard is None:
+        return True
+    k, n = shard
+    key = f"{problem_id}\x1f{sample_index}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") % n == k - 1
+
+
 def model_name(config: GenerateConfig) -> str:
     """The model name stored with samples ('tiny' on the local backend is the bundled SmolLM2 file)."""
     return TINY_MODEL_NAME if config.backend == "local" and config.model == "tiny" else config.model
@@ -156,7 +183,7 @@ class Plan:
 
 
 def plan_samples(store: Store, config: GenerateConfig, digest: str) -> Plan:
-    """The samples this run must produce: missing ones and earlier errors."""
+    """The samples this run must produce (of its shard): missing ones and earlier errors."""
     where, args = [], []
     if config.split:
         where.append("split = ?")
@@ -173,8 +200,11 @@ def plan_samples(store: Store, config: GenerateConfig, digest: str) -> Plan:
         [model, digest],
     )["sample_id"].to_list())
     pending, done = [], 0
+    shard = parse_shard(config.shard)
     for problem_id in problems["problem_id"].to_list():
         for index in range(config.samples):
+            if not in_shard(problem_id, index, shard):
+                continue
             sid = sample_id(problem_id, model, digest, index)
             if sid in final:
                 done += 1
@@ -395,6 +425,7 @@ def _validate(config: GenerateConfig, price: Price | None) -> None:
     for flag, value in positive.items():
         if value is None or value <= 0:
             raise BadInput(f"must be positive, got {value}", field=flag)
+    parse_shard(config.shard)
     if config.backend not in ("openai", "local"):
         raise BadInput(f"unknown backend {config.backend!r}; use openai or local", field="--backend")
     if config.limit is not None and config.limit < 0:

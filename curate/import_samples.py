@@ -6,7 +6,7 @@ field such as `response`/`completion`/`output`/`text`, or separate `reasoning_co
 Qwen2.5-Math's math_cot_100.jsonl). Outputs: rows in `samples` (and in `problems` for problems
 the store lacks), one `runs` row (kind "import-samples"). Command:
 `curate import-samples FILE --model NAME [--source S] [--id-field F] [--question-field F]
-[--answer-field F] [--samples-field F] [--params-tag T] [--format ...]`.
+[--answer-field F] [--samples-field F] [--params-tag T] [--format ...] [--skip-missing]`.
 
 - A row's problem is found by id (the id as a stored `problem_id`, or "{source}:{id}"), then by
   the normalised question text (same `question_hash` as `curate ingest`), else it is created
@@ -17,21 +17,29 @@ the store lacks), one `runs` row (kind "import-samples"). Command:
   or finish_reason "length") or `ok`.
 - `sample_index` numbers a problem's samples in file order (list position, then later rows);
   `params_hash` hashes "imported:" + the file name (or `params_tag`); `sample_id` hashes
-  (problem_id, model, params_hash, sample_index) exactly as `curate.generate.sample_id` does, so
-  importing the same file twice adds nothing.
+  (problem_id, model, params_hash, sample_index) exactly as `curate.generate.sample_id` does.
+- A re-import (samples of this model and params_hash already stored) matches by content (md5
+  of reasoning and content; the k-th copy of a text to the k-th stored one): matched samples
+  are unchanged, the rest are numbered after the problem's highest stored index, and stored
+  samples the file no longer holds are kept and counted (`not_in_file`).
+- A row without a completion (its fields missing, null or an empty list) is refused (exit 2,
+  line and field named); with `skip_missing` it is skipped and counted.
 
 How: DuckDB reads the file (read_json / read_csv / read_parquet) twice: a light pass that maps
-rows to problems (ids, questions, golds; no completion text), then one streaming
-INSERT ... SELECT that unnests lists, splits think blocks with string functions and hashes
-ids, all in SQL; the traces never become Python objects. When DuckDB's reader fails, the file
-is rescanned in Python line by line to name the bad line and field. One transaction: a failed
-import leaves the store as it was.
+rows to problems (ids, questions, golds; no completion text), then one streaming COPY that
+unnests lists and splits think blocks with string functions into a Parquet side file next to
+the store (`STORE.import-stage`); one transaction then adds the problems, the samples from the
+side file (ids hashed in SQL) and the run row, and the side file is removed. The traces never
+become Python objects. The side file is on disk, so DuckDB's memory_limit (DEFAULT_MEMORY_LIMIT
+unless `memory_limit` says otherwise) bounds memory without spilling anything twice. When
+DuckDB's reader fails, the file is rescanned in Python line by line to name the bad line and
+field. A failed or killed import leaves the store as it was (a side file left by a kill is
+removed by the next import).
 
 Caveats: field names and types are detected by DuckDB from the first 2,048 rows (a field that
 first appears after them is not read), and a later row whose text field holds a
-list is stored as that list's JSON text. One JSON row may be at most 64 MiB. DuckDB holds the
-uncommitted samples in memory (about the file's size); `memory_limit` bounds that by spilling
-to disk, at about half the speed.
+list is stored as that list's JSON text. One JSON row may be at most 64 MiB. The side file
+needs free disk of about the traces' size (lz4-compressed).
 """
 
 from __future__ import annotations
@@ -61,6 +69,9 @@ DETECT_ROWS = 2048                   # JSON rows DuckDB looks at to find the fie
 # What DuckDB raises when the file does not parse as its format says.
 READ_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException)
 # Python's str.strip() whitespace, so SQL trimming matches split_think.
+# DuckDB's memory for an import: the staged rows are on disk, so this bounds RSS at full speed.
+DEFAULT_MEMORY_LIMIT = "1536MB"
+STAGE_ROW_GROUP = 4096               # rows per Parquet row group of the side file: ~40 MB of R1 traces
 MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 
@@ -78,7 +89,8 @@ class ImportConfig:
     samples_field: str | None = None
     params_tag: str | None = None
     format: str = "auto"
-    memory_limit: str | None = None     # DuckDB's memory_limit for this import, e.g. "2GB": bounded, slower
+    memory_limit: str | None = None     # DuckDB's memory_limit for this import (default DEFAULT_MEMORY_LIMIT)
+    skip_missing: bool = False          # skip (and count) rows without a completion instead of refusing the file
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,8 @@ class ImportResult:
     problems_created: int
     status_counts: dict[str, int]
     run_id: str
+    skipped_rows: int = 0                # rows without a completion (only with skip_missing)
+    not_in_file: int = 0                 # stored samples of this file's params_hash whose text it no longer holds
 
 
 # ---- reading through DuckDB ------------------------------------------------------------------
@@ -220,19 +234,17 @@ _ROW_KEY = "md5(concat_ws(chr(31), coalesce(source_id, chr(0)), coalesce(questio
 # string, which costs seconds on gigabytes of reasoning, so the right end is trimmed through a
 # 64-character window (the whole string only when the window is all whitespace); ltrim stops
 # at the first kept character and is cheap.
-_INSERT_SAMPLES = """
-INSERT OR IGNORE INTO samples (sample_id, problem_id, model, params_hash, sample_index, params,
-                               reasoning, content, finish_reason, status, run_id)
+_STAGE_SAMPLES = """
+COPY (
 WITH expanded AS (
-    -- Rows are numbered 1..N, so the row -> problem map is two lists looked up by position: a
-    -- join here would let DuckDB, which cannot estimate a JSON file's rows, build its hash table
-    -- on the file side and hold every trace in memory.
-    SELECT getvariable('_imp_problem_ids')[row_no] AS problem_id, getvariable('_imp_base_index')[row_no] AS base_index,
-           finish_reason, given_reasoning, given_content,
+    -- No join with the row -> problem map here: DuckDB cannot estimate a JSON file's rows and
+    -- would build its hash table on the file side, holding every trace. The side file (a
+    -- Parquet file, whose row count DuckDB knows) is joined with the map when published.
+    SELECT row_no, finish_reason, given_reasoning, given_content,
            CASE WHEN texts IS NOT NULL THEN texts WHEN {has_text_or_fields} THEN [text] ELSE [] END AS texts
     FROM ({source})
 ), one AS (
-    SELECT problem_id, base_index + generate_subscripts(texts, 1) - 1 AS sample_index,
+    SELECT row_no, generate_subscripts(texts, 1) - 1 AS position,
            unnest(texts) AS text, given_reasoning, given_content, finish_reason
     FROM expanded
 ), marked AS (
@@ -254,7 +266,7 @@ WITH expanded AS (
               substring(t, greatest(r_end - 63, r_start), least(r_len, 64)) AS r_foot
     FROM (SELECT *, greatest(r_end - r_start + 1, 0) AS r_len FROM region)
 ), cut AS (
-    SELECT problem_id, sample_index, finish_reason,
+    SELECT row_no, position, finish_reason,
            CASE WHEN given_reasoning IS NOT NULL THEN given_reasoning
                 WHEN r_start IS NULL THEN NULL
                 WHEN ltrim(r_head, chr(10)) = '' OR rtrim(r_foot, chr(10)) = ''
@@ -275,7 +287,7 @@ WITH expanded AS (
     SELECT *, rtrim(substring(c1, greatest(c_len - 63, 1), 64), $ws) AS c_win, least(c_len, 64) AS c_w
     FROM (SELECT *, length(c1) AS c_len FROM cut)
 ), trimmed AS (
-    SELECT problem_id, sample_index, finish_reason, closed, reasoning,
+    SELECT row_no, position, finish_reason, closed, reasoning,
            CASE WHEN c1 IS NULL OR NOT strip_content OR length(c_win) = c_w THEN c1
                 WHEN c_win = '' THEN rtrim(c1, $ws)
                 ELSE substring(c1, 1, c_len - c_w + length(c_win)) END AS content
@@ -288,16 +300,70 @@ WITH expanded AS (
                 ELSE ltrim(content, $ws) = '' END AS blank
     FROM trimmed
 )
-SELECT left(sha256(concat_ws(chr(31), problem_id, $model, $params_hash, sample_index::VARCHAR)), {hex}),
-       problem_id, $model, $params_hash, sample_index, $params::JSON, reasoning, content, finish_reason,
-       CASE WHEN blank THEN 'empty' WHEN NOT closed OR finish_reason = 'length' THEN 'truncated' ELSE 'ok' END,
-       $run_id
+SELECT row_no, position, reasoning, content, finish_reason,
+       CASE WHEN blank THEN 'empty' WHEN NOT closed OR finish_reason = 'length' THEN 'truncated' ELSE 'ok' END AS status
 FROM classified
+) TO {target} (FORMAT parquet, COMPRESSION lz4_raw, ROW_GROUP_SIZE {row_group})
 """
 
 
+# Content identity of a sample for matching a re-import against what is stored.
+_CONTENT_KEY = "md5(concat_ws(chr(31), coalesce(reasoning, chr(0)), coalesce(content, chr(0))))"
+
+# Staged samples matched to the stored ones of the same (problem, model, params_hash) by content:
+# the k-th copy of a text in the file is the k-th stored copy (by sample_index); the rest are
+# new and numbered after the problem's highest stored index, in file order.
+_MATCH = f"""
+CREATE OR REPLACE TEMP TABLE _imp_new AS
+WITH staged AS (
+    SELECT problem_id, file_index, {_CONTENT_KEY} AS ckey FROM _imp_stage
+), stored AS (
+    SELECT problem_id, sample_index, {_CONTENT_KEY} AS ckey FROM samples
+    WHERE model = $model AND params_hash = $params_hash AND problem_id IN (SELECT DISTINCT problem_id FROM _imp_stage)
+), staged_n AS (
+    SELECT *, row_number() OVER (PARTITION BY problem_id, ckey ORDER BY file_index) AS copy FROM staged
+), stored_n AS (
+    SELECT *, row_number() OVER (PARTITION BY problem_id, ckey ORDER BY sample_index) AS copy FROM stored
+), fresh AS (
+    SELECT n.problem_id, n.file_index FROM staged_n n
+    ANTI JOIN stored_n s ON s.problem_id = n.problem_id AND s.ckey = n.ckey AND s.copy = n.copy
+), top AS (
+    SELECT problem_id, max(sample_index) AS top FROM stored GROUP BY problem_id
+)
+SELECT f.problem_id, f.file_index,
+       coalesce(t.top, -1) + row_number() OVER (PARTITION BY f.problem_id ORDER BY f.file_index) AS sample_index
+FROM fresh f LEFT JOIN top t USING (problem_id)
+"""
+
+_PUBLISH = """
+INSERT INTO samples (sample_id, problem_id, model, params_hash, sample_index, params,
+                     reasoning, content, finish_reason, status, run_id)
+SELECT left(sha256(concat_ws(chr(31), st.problem_id, $model, $params_hash, n.sample_index::VARCHAR)), {hex}),
+       st.problem_id, $model, $params_hash, n.sample_index, $params::JSON, st.reasoning, st.content,
+       st.finish_reason, st.status, $run_id
+FROM _imp_stage st {numbering}
+"""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the light pass found: the fields, and the problems to create."""
+
+    fields: SampleFields
+    rows: int
+    samples: int
+    skipped_rows: int
+    new_problems: pl.DataFrame
+    matched: int
+
+
+def stage_path(store_path: Path) -> Path:
+    """The side file an import stages its samples in; removed when the import ends."""
+    return Path(f"{store_path}.import-stage")
+
+
 def run(store: Store, options: ImportConfig) -> ImportResult:
-    """Import the completions in `options.path` (see the module docstring); one transaction."""
+    """Import the completions in `options.path` (see the module docstring); published in one transaction."""
     path = Path(options.path)
     if not options.model.strip():
         raise BadInput("the model name is empty", field="--model")
@@ -309,23 +375,31 @@ def run(store: Store, options: ImportConfig) -> ImportResult:
         raise BadInput(f"expected a size such as 2GB or 512MB, got {options.memory_limit!r}", field="--memory-limit")
     tag = options.params_tag or path.name
     digest = short_hash("imported:" + tag)
-    if options.memory_limit is not None:
-        # Uncommitted rows are held in DuckDB's buffer pool; a limit makes it spill them to disk.
-        store.execute(f"SET memory_limit = '{options.memory_limit}'")
+    side = stage_path(store.path)
+    # The staged rows are committed to the side file as they are written, so DuckDB can
+    # evict them: the limit bounds memory without spilling anything twice.
+    store.execute(f"SET memory_limit = '{options.memory_limit or DEFAULT_MEMORY_LIMIT}'")
+    # file_index carries the order, so the COPY need not buffer rows to keep the file's order.
+    store.execute("SET preserve_insertion_order = false")
+    side.unlink(missing_ok=True)  # left by an import that was killed
     started = store.scalar("SELECT current_timestamp")
     result = None
     try:
         try:
+            try:
+                plan = _plan(store, path, fmt, source, options)
+                _stage(store, path, fmt, plan.fields, side)
+            except READ_ERRORS as error:
+                raise explain_read_error(path, fmt, error) from error
             with store.transaction():
-                result = _import(store, path, fmt, source, digest, tag, options)
-        except READ_ERRORS as error:
-            raise explain_read_error(path, fmt, error) from error
+                result = _publish(store, path, fmt, source, digest, tag, options, plan)
         finally:
-            for table in ("_imp_rows", "_imp_rowmap"):
+            for table in ("_imp_rows", "_imp_rowmap", "_imp_new"):
                 store.execute(f"DROP TABLE IF EXISTS {table}")
-            for variable in ("_imp_problem_ids", "_imp_base_index"):
-                store.execute(f"RESET VARIABLE {variable}")
+            store.execute("DROP VIEW IF EXISTS _imp_stage")
+            side.unlink(missing_ok=True)
             store.execute("RESET memory_limit")
+            store.execute("RESET preserve_insertion_order")
     except BaseException as error:
         if not _interrupted(error):
             raise
@@ -359,71 +433,111 @@ def _after_interrupt(store: Store, result: ImportResult | None, digest: str, sta
     return result
 
 
-def _import(store: Store, path: Path, fmt: str, source: str, digest: str, tag: str, options: ImportConfig) -> ImportResult:
+def _plan(store: Store, path: Path, fmt: str, source: str, options: ImportConfig) -> _Plan:
+    """The light pass: map every row to its problem (ids, questions, golds; no completion text)."""
     con = store.con
     types = _describe(con, path, fmt)
     fields = detect_sample_fields(path, types, options)
     source_sql = _source_sql(path, fmt, fields)
-    config = {"file": str(path.resolve()), "model": options.model, "source": source, "params_tag": tag,
-              "params_hash": digest, "fields": fields.__dict__, "format": fmt}
-    with store.run("import-samples", config) as record:
-        result = _import_rows(store, path, fmt, source, digest, tag, options, fields, source_sql, record.run_id)
-        record.counts = {
-            "rows": result.rows, "samples": result.samples, "added": result.added, "unchanged": result.unchanged,
-            "problems_matched": result.problems_matched, "problems_created": result.problems_created,
-            **{f"status_{k}": v for k, v in result.status_counts.items()},
-        }
-    return result
-
-
-def _import_rows(store: Store, path: Path, fmt: str, source: str, digest: str, tag: str, options: ImportConfig,
-                 fields: SampleFields, source_sql: str, run_id: str) -> ImportResult:
-    con = store.con
-
+    single = fields.text or fields.reasoning or fields.content
+    present = " OR ".join(f"{column} IS NOT NULL" for column, name in (
+        ("texts", fields.texts), ("text", fields.text), ("given_reasoning", fields.reasoning),
+        ("given_content", fields.content)) if name is not None)
     if fields.texts is not None:
-        n_samples = "coalesce(len(texts), 1)" if fields.text or fields.reasoning or fields.content else "coalesce(len(texts), 0)"
+        n_samples = "coalesce(len(texts), 1)" if single else "coalesce(len(texts), 0)"
     else:
         n_samples = "1"
-    # One light pass: the row -> problem key and the problem columns, no completion text.
+    n_samples = f"CASE WHEN {present} THEN {n_samples} ELSE 0 END"
     con.execute(f"CREATE OR REPLACE TEMP TABLE _imp_rows AS SELECT row_no, {_ROW_KEY} AS rkey, source_id, question, "
                 f"gold_json, {n_samples} AS n_samples FROM ({source_sql})")
     rows = store.scalar("SELECT count(*) FROM _imp_rows")
     if rows == 0:
         raise BadInput("no records in the file", file=str(path))
+    skipped = int(store.scalar("SELECT count(*) FROM _imp_rows WHERE n_samples = 0"))
+    if skipped and not options.skip_missing:
+        first = store.scalar("SELECT min(row_no) FROM _imp_rows WHERE n_samples = 0")
+        names = " / ".join(repr(n) for n in (fields.texts, fields.text, fields.reasoning, fields.content) if n)
+        raise BadInput(f"the row has no completion ({names} missing, null or an empty list; {skipped} such rows in "
+                       f"the file); fix the file or pass --skip-missing to skip them",
+                       file=str(path), line=line_of_row(path, fmt, first),
+                       field=fields.texts or fields.text or fields.reasoning or fields.content)
     keys = store.query(
         "SELECT rkey, any_value(source_id) AS source_id, any_value(question) AS question, "
-        "arg_min(gold_json, row_no) AS gold_json, min(row_no) AS first_row FROM _imp_rows GROUP BY rkey"
+        "arg_min(gold_json, row_no) AS gold_json, min(row_no) AS first_row FROM _imp_rows WHERE n_samples > 0 GROUP BY rkey"
     )
-    keymap, new_problems, matched = _resolve_problems(store, path, fmt, source, fields, keys, run_id)
+    keymap, new_problems, matched = _resolve_problems(store, path, fmt, source, fields, keys, "")
     con.register("_imp_keymap", keymap.to_arrow())
     try:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _imp_rowmap AS SELECT r.row_no, m.problem_id, "
             "coalesce(sum(r.n_samples) OVER (PARTITION BY m.problem_id ORDER BY r.row_no "
             "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS base_index "
-            "FROM _imp_rows r JOIN _imp_keymap m USING (rkey)"
+            "FROM _imp_rows r LEFT JOIN _imp_keymap m ON m.rkey = r.rkey AND r.n_samples > 0"
         )
     finally:
         con.unregister("_imp_keymap")
-    con.execute("SET VARIABLE _imp_problem_ids = (SELECT list(problem_id ORDER BY row_no) FROM _imp_rowmap)")
-    con.execute("SET VARIABLE _imp_base_index = (SELECT list(base_index ORDER BY row_no) FROM _imp_rowmap)")
     if not store.scalar("SELECT count(*) = max(row_no) AND count(*) = ? FROM _imp_rowmap", [rows]):
         raise RuntimeError("import: the row -> problem map has gaps")  # ordinality numbers rows 1..N
-    created = store.insert_frame("problems", new_problems)
     total = int(store.scalar("SELECT coalesce(sum(n_samples), 0) FROM _imp_rows"))
+    return _Plan(fields=fields, rows=int(rows), samples=total, skipped_rows=skipped, new_problems=new_problems,
+                 matched=matched)
 
+
+def _stage(store: Store, path: Path, fmt: str, fields: SampleFields, side: Path) -> None:
+    """The one streaming pass over the traces: split, classify, write to the side file."""
     has_single = "true" if fields.text or fields.reasoning or fields.content else "false"
-    sql = _INSERT_SAMPLES.format(source=source_sql, has_text_or_fields=has_single, hex=SAMPLE_ID_HEX)
+    sql = _STAGE_SAMPLES.format(source=_source_sql(path, fmt, fields), has_text_or_fields=has_single,
+                                target=_literal(str(side)), row_group=STAGE_ROW_GROUP)
+    store.con.execute(sql, {"ws": WHITESPACE})
+    # Rows without a problem (skipped: no completion) drop out here.
+    store.con.execute(
+        "CREATE OR REPLACE TEMP VIEW _imp_stage AS SELECT m.problem_id, m.base_index + st.position AS file_index, "
+        "st.reasoning, st.content, st.finish_reason, st.status "
+        f"FROM read_parquet({_literal(str(side))}) st JOIN _imp_rowmap m ON m.row_no = st.row_no "
+        "WHERE m.problem_id IS NOT NULL")
+
+
+def _publish(store: Store, path: Path, fmt: str, source: str, digest: str, tag: str, options: ImportConfig,
+             plan: _Plan) -> ImportResult:
+    """Problems, samples and the run row, in the caller's transaction."""
+    config = {"file": str(path.resolve()), "model": options.model, "source": source, "params_tag": tag,
+              "params_hash": digest, "fields": plan.fields.__dict__, "format": fmt, "skip_missing": options.skip_missing}
+    with store.run("import-samples", config) as record:
+        result = _publish_rows(store, path, source, digest, tag, options, plan, record.run_id)
+        record.counts = {
+            "rows": result.rows, "samples": result.samples, "added": result.added, "unchanged": result.unchanged,
+            "skipped_rows": result.skipped_rows, "not_in_file": result.not_in_file,
+            "problems_matched": result.problems_matched, "problems_created": result.problems_created,
+            **{f"status_{k}": v for k, v in result.status_counts.items()},
+        }
+    return result
+
+
+def _publish_rows(store: Store, path: Path, source: str, digest: str, tag: str, options: ImportConfig, plan: _Plan,
+                  run_id: str) -> ImportResult:
+    con = store.con
+    created = store.insert_frame("problems", plan.new_problems.with_columns(pl.lit(run_id).alias("run_id")))
+    values = {"model": options.model, "params_hash": digest}
+    stored = int(store.scalar("SELECT count(*) FROM samples WHERE model = $model AND params_hash = $params_hash", values))
+    if stored:
+        con.execute(_MATCH, values)
+        numbering = "JOIN _imp_new n ON n.problem_id = st.problem_id AND n.file_index = st.file_index"
+    else:  # nothing to match: the file order is the numbering
+        numbering = ", (SELECT st.file_index AS sample_index) n"
     params = json.dumps({"imported_from": path.name, "params_tag": tag}, ensure_ascii=False)
-    written = con.execute(sql, {"ws": WHITESPACE, "model": options.model, "params_hash": digest,
-                                "params": params, "run_id": run_id}).fetchone()
+    written = con.execute(_PUBLISH.format(hex=SAMPLE_ID_HEX, numbering=numbering),
+                          {**values, "params": params, "run_id": run_id}).fetchone()
     added = int(written[0]) if written else 0
+    # Stored samples (params_hash names the file) whose text the file no longer holds: kept, and said.
+    not_in_file = 0
+    if stored:
+        not_in_file = stored - (plan.samples - added)
     status_counts = dict(con.execute(
         "SELECT status, count(*) FROM samples WHERE run_id = ? GROUP BY status ORDER BY status", [run_id]).fetchall())
     result = ImportResult(
-        source=source, model=options.model, params_hash=digest, rows=int(rows), samples=total, added=added,
-        unchanged=total - added, problems_matched=matched, problems_created=created,
-        status_counts=status_counts, run_id=run_id,
+        source=source, model=options.model, params_hash=digest, rows=plan.rows, samples=plan.samples, added=added,
+        unchanged=plan.samples - added, problems_matched=plan.matched, problems_created=created,
+        status_counts=status_counts, run_id=run_id, skipped_rows=plan.skipped_rows, not_in_file=not_in_file,
     )
     return result
 
@@ -540,7 +654,11 @@ def _check_types(path: Path, line: int | None, record: dict) -> None:
 def summary_line(result: ImportResult) -> str:
     """The one line `curate import-samples` prints."""
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(result.status_counts.items())) or "none"
+    changed = "".join([
+        f"; {result.not_in_file} stored samples not in the file (kept)" if result.not_in_file else "",
+        f"; skipped {result.skipped_rows} row{'s' if result.skipped_rows != 1 else ''} without a completion"
+        if result.skipped_rows else ""])
     return (f"{result.model}: {result.samples} samples in {result.rows} rows; added {result.added} ({statuses}), "
-            f"unchanged {result.unchanged}; problems matched {result.problems_matched}, created {result.problems_created} "
-            f"(source {result.source}); params_hash {result.params_hash}")
+            f"unchanged {result.unchanged}{changed}; problems matched {result.problems_matched}, created "
+            f"{result.problems_created} (source {result.source}); params_hash {result.params_hash}")
 

@@ -45,6 +45,7 @@ STAGES: dict[str, Stage] = {stage.command: stage for stage in (
     Stage("decontam", "curate.decontam", "DecontamConfig"),
     Stage("select", "curate.select", "SelectConfig"),
     Stage("export", "curate.export", "ExportConfig"),
+    Stage("merge", "curate.merge", "MergeConfig"),
 )}
 
 

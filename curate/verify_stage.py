@@ -48,9 +48,9 @@ def _version_number() -> int:
 
 
 def _pending_ids(store, verifier: str, model: str | None, reverify: bool, reverify_older: bool,
-                 limit: int | None) -> tuple[list[str], int, int]:
-    """(sample ids to verify, samples skipped for lack of a gold answer, samples left with only an
-    older-version verdict)."""
+                 limit: int | None) -> tuple[list[tuple[int, str]], int, int]:
+    """((rowid, sample id) to verify in rowid order, samples skipped for lack of a gold answer,
+    samples left with only an older-version verdict)."""
     strict = verifier.endswith(STRICT_SUFFIX)
     current = (f"EXISTS (SELECT 1 FROM verdicts v WHERE v.sample_id = s.sample_id AND v.verifier = ? "
                f"AND v.content_hash = {CONTENT_HASH_SQL})")
@@ -58,22 +58,22 @@ def _pending_ids(store, verifier: str, model: str | None, reverify: bool, reveri
              f"AND (v.content_hash IS NULL OR v.content_hash = {CONTENT_HASH_SQL}))")
     model_filter = "s.model = ?" if model is not None else "TRUE"
     rows = store.execute(
-        f"SELECT s.sample_id, p.gold_answer IS NULL OR trim(p.gold_answer) = '' AS no_gold, "
+        f"SELECT s.rowid, s.sample_id, p.gold_answer IS NULL OR trim(p.gold_answer) = '' AS no_gold, "
         f"{current} AS has_current, {older} AS has_older "
         f"FROM samples s JOIN problems p ON p.problem_id = s.problem_id WHERE {model_filter} ORDER BY s.sample_id",
         [verifier, verifier, strict, _version_number()] + ([model] if model is not None else []),
     ).fetchall()
     ids, skipped, older_left = [], 0, 0
-    for sample_id, no_gold, has_current, has_older in rows:
+    for rowid, sample_id, no_gold, has_current, has_older in rows:
         if no_gold:
             skipped += 1
         elif reverify or not (has_current or has_older) or (has_older and not has_current and reverify_older):
-            ids.append(sample_id)
+            ids.append((rowid, sample_id))
         elif has_older and not has_current:
             older_left += 1
     if limit is not None:
         ids = ids[:limit]
-    return ids, skipped, older_left
+    return sorted(ids), skipped, older_left
 
 
 @dataclass(frozen=True)
@@ -131,13 +131,16 @@ def run(store: Store, config: VerifyConfig) -> VerifyResult:
     return VerifyResult(record.run_id, dict(counts))
 
 
-def _verify_batch(store, checker: Verifier, ids: list[str], verifier: str, run_id: str, counts: Counter,
+def _verify_batch(store, checker: Verifier, batch: list[tuple[int, str]], verifier: str, run_id: str, counts: Counter,
                   advance) -> None:
+    # The rowid range lets DuckDB read only the batch's row groups: an id list alone scanned
+    # every trace per batch (2.7 CPU-s per 500 samples at 100k, quadratic in the store size).
     rows = store.query(
         f"SELECT s.sample_id, s.reasoning, s.content, s.finish_reason, p.gold_answer, p.question, "
         f"{CONTENT_HASH_SQL} AS content_hash FROM samples s "
-        "JOIN problems p ON p.problem_id = s.problem_id WHERE s.sample_id IN (SELECT unnest(?)) ORDER BY s.sample_id",
-        [ids],
+        "JOIN problems p ON p.problem_id = s.problem_id WHERE s.rowid BETWEEN ? AND ? "
+        "AND s.sample_id IN (SELECT unnest(?)) ORDER BY s.sample_id",
+        [batch[0][0], batch[-1][0], [sample_id for _, sample_id in batch]],
     )
     items = [(full_response(r["reasoning"], r["content"]), r["gold_answer"], r["question"], r["finish_reason"])
              for r in rows.iter_rows(named=True)]

@@ -130,3 +130,21 @@ def test_dedup_marks_exact_and_near_duplicates_and_keeps_the_problem_with_gold(d
         main(["dedup", "--db", str(db_path)])
     assert stop.value.code == 0
     assert "2 duplicates among 4 problems" in capsys.readouterr().out
+
+
+def test_near_pairs_by_length_window_equal_all_pairs():
+    import random
+
+    import numpy as np
+    from rapidfuzz import fuzz, process
+
+    from curate.decontam import near_pairs
+
+    rng = random.Random(3)
+    base = ["".join(rng.choices("abcdefgh ", k=rng.randint(20, 400))) for _ in range(300)]
+    texts = base + [t[:-1] + "z" if rng.random() < 0.5 else t + "xy" for t in base[:150]]  # near copies
+    for fuzzy in (95.0, 80.0):
+        scores = process.cdist(texts, texts, scorer=fuzz.ratio, score_cutoff=fuzzy, dtype=np.float32)
+        brute = {frozenset((int(a), int(b))) for a, b in zip(*np.nonzero(scores)) if a != b}
+        windowed = {frozenset(pair) for pair in near_pairs(texts, fuzzy, block=37) if pair[0] != pair[1]}
+        assert windowed == brute and len(brute) >= 150

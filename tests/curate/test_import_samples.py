@@ -90,8 +90,8 @@ def test_ids_agree_with_generate_and_params_tag(db_path: Path, shared_data: Path
 
 # ---- the think split in SQL ------------------------------------------------------------------
 
-THINK_CASES = [
-    None, "", "   \n", "plain answer \\boxed{1}", "<think>\nabc\n</think>\n\nfinal \\boxed{2}", "<think>unclosed\n\n",
+THINK_CASES = [  # a null completion is a row without one: refused (test_row_without_a_completion_...)
+    "", "   \n", "plain answer \\boxed{1}", "<think>\nabc\n</think>\n\nfinal \\boxed{2}", "<think>unclosed\n\n",
     "<think>", "</think>", "<think></think>", "pre <think> a </think> b </think> c  ", "a</think>b",
     "<think>\n\n</think>\n\n \u3000answer\u00a0\n", "x <think>y", "\n\n<think>\n\n\nr\n\n\n</think>\n",
     "é日<think>\n日本語 π≤\n</think>\n答え\u3000", "</think>late<think>open", "<think>" + "\n" * 100 + "</think>" + "\n" * 100,
@@ -280,3 +280,54 @@ def test_ctrl_c_before_the_commit_says_nothing_was_imported(db_path: Path, tmp_p
     assert result.exit_code != 0
     assert "nothing was imported" in result.output and "Query interrupted" not in result.output
     assert counts(db_path) == (0, 0, 0)
+
+
+# ---- re-imports match by content; rows without a completion are refused ----------------------
+
+def test_reimport_of_an_edited_file_matches_samples_by_content(db_path: Path, tmp_path: Path):
+    def trace(name: str) -> dict:
+        return {"question": "What is 2+2?", "answer": "4", "response": f"<think>{name}</think>\\boxed{{4}}"}
+
+    path = write_jsonl(tmp_path / "r1.jsonl", [trace("a"), trace("b")])
+    assert run_import(str(path), "--model", "r1", "--db", str(db_path)).exit_code == 0
+    write_jsonl(path, [trace("new"), trace("a"), trace("b")])   # a trace added at the top
+    result = run_import(str(path), "--model", "r1", "--db", str(db_path))
+    assert result.exit_code == 0, result.output
+    assert "added 1" in result.stdout and "unchanged 2" in result.stdout
+    stored = rows(db_path, "SELECT sample_index, reasoning FROM samples ORDER BY sample_index")
+    assert stored == [{"sample_index": 0, "reasoning": "a"}, {"sample_index": 1, "reasoning": "b"},
+                      {"sample_index": 2, "reasoning": "new"}]
+    write_jsonl(path, [trace("b")])                              # two traces taken out of the file
+    result = run_import(str(path), "--model", "r1", "--db", str(db_path))
+    assert result.exit_code == 0, result.output
+    assert "added 0" in result.stdout and "2 stored samples not in the file (kept)" in result.stdout
+    assert counts(db_path)[1] == 3
+
+
+def test_identical_traces_of_a_problem_are_matched_one_to_one(db_path: Path, tmp_path: Path):
+    same = {"question": "q?", "answer": "1", "response": ""}
+    path = write_jsonl(tmp_path / "e.jsonl", [same, same])
+    assert run_import(str(path), "--model", "m", "--db", str(db_path)).exit_code == 0
+    write_jsonl(path, [same, same, same])
+    result = run_import(str(path), "--model", "m", "--db", str(db_path))
+    assert result.exit_code == 0, result.output
+    assert "added 1" in result.stdout and "unchanged 2" in result.stdout
+    assert counts(db_path)[1] == 3
+
+
+def test_row_without_a_completion_exits_2_naming_line_and_field(db_path: Path, tmp_path: Path):
+    path = write_jsonl(tmp_path / "gap.jsonl", [
+        {"question": "a?", "answer": "1", "response": "<think>x</think>1"},
+        {"question": "b?", "answer": "2"},
+        {"question": "b?", "answer": "2", "response": None},
+        {"question": "c?", "answer": "3", "response": "<think>y</think>3"},
+    ])
+    result = run_import(str(path), "--model", "m", "--db", str(db_path))
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.stderr.split())
+    assert "gap.jsonl:2" in message and "'response'" in message and "--skip-missing" in message
+    assert counts(db_path) == (0, 0, 0)
+    result = run_import(str(path), "--model", "m", "--db", str(db_path), "--skip-missing")
+    assert result.exit_code == 0, result.output
+    assert "skipped 2 rows without a completion" in " ".join(result.output.split())
+    assert counts(db_path)[:2] == (2, 2)
