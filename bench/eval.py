@@ -29,21 +29,29 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 QUESTIONS = [
-    "What is 17 + 25?", "Compute 12 times 13.", "What is the square root of 144?",
-    "A rectangle has sides 3 and 7. What is its area?", "Simplify 18/24.",
-    "What is 2 to the power 10?", "How many minutes are there in 3 hours?",
+    "What is 17 + 25?",
+    "Compute 12 times 13.",
+    "What is the square root of 144?",
+    "A rectangle has sides 3 and 7. What is its area?",
+    "Simplify 18/24.",
+    "What is 2 to the power 10?",
+    "How many minutes are there in 3 hours?",
     "What is the sum of the first 10 positive integers?",
-    "Solve for x: 3x + 5 = 20.", "What is 15% of 80?", "What is the greatest common divisor of 36 and 60?",
+    "Solve for x: 3x + 5 = 20.",
+    "What is 15% of 80?",
+    "What is the greatest common divisor of 36 and 60?",
     "A triangle has angles 50 and 60 degrees. What is the third angle?",
-    "How many prime numbers are less than 20?", "What is 1001 divided by 7?",
+    "How many prime numbers are less than 20?",
+    "What is 1001 divided by 7?",
     "If a car travels 60 miles in 1.5 hours, what is its average speed?",
     "What is the least common multiple of 4, 6 and 10?",
 ]
 
 
 def chats(n: int) -> list[list[dict]]:
-    return [[{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)] + " Put the answer in \\boxed{}."}]
-            for i in range(n)]
+    return [
+        [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)] + " Put the answer in \\boxed{}."}] for i in range(n)
+    ]
 
 
 def naive_loop(generator, messages: list[list[dict]], max_new_tokens: int) -> int:
@@ -56,9 +64,16 @@ def naive_loop(generator, messages: list[list[dict]], max_new_tokens: int) -> in
     with torch.inference_mode():
         for chat in messages:
             ids = tokenizer(generator.render(chat), add_special_tokens=False, return_tensors="pt").to(generator.device)
-            out = model.generate(**ids, max_new_tokens=max_new_tokens, do_sample=True, temperature=0.6, top_p=0.95,
-                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=generator.eos_token_ids)
-            new = out[0, ids["input_ids"].shape[1]:].tolist()
+            out = model.generate(
+                **ids,
+                max_new_tokens=max_new_tokens,
+                do_sample=True,
+                temperature=0.6,
+                top_p=0.95,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=generator.eos_token_ids,
+            )
+            new = out[0, ids["input_ids"].shape[1] :].tolist()
             stop = next((i for i, t in enumerate(new) if t in generator.eos_token_ids), None)
             tokens += len(new) if stop is None else stop + 1
     return tokens
@@ -86,8 +101,10 @@ def bench_local(prompts: int, max_new_tokens: int, batch_size: int, device: str,
         naive_s = min(naive_s, time.perf_counter() - started)
 
     batched_rate, naive_rate = batched_tokens / batched_s, naive_tokens / naive_s
-    print(f"\nLocal backend: SmolLM2-135M (GGUF Q4_1 dequantized, {generator.dtype}), {device}, {prompts} prompts, "
-          f"max_new_tokens {max_new_tokens}, batch size {batch_size}, best of {rounds} alternating rounds")
+    print(
+        f"\nLocal backend: SmolLM2-135M (GGUF Q4_1 dequantized, {generator.dtype}), {device}, {prompts} prompts, "
+        f"max_new_tokens {max_new_tokens}, batch size {batch_size}, best of {rounds} alternating rounds"
+    )
     print(f"{'method':<34}{'tokens':>8}{'seconds':>10}{'tokens/s':>10}")
     print(f"{'naive generate, one prompt a time':<34}{naive_tokens:>8}{naive_s:>10.1f}{naive_rate:>10.1f}")
     print(f"{'LocalGenerator (batched)':<34}{batched_tokens:>8}{batched_s:>10.1f}{batched_rate:>10.1f}")
@@ -95,8 +112,11 @@ def bench_local(prompts: int, max_new_tokens: int, batch_size: int, device: str,
 
 
 def start_server() -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "curate.testing.openai_server", "--reasoning-chars", "200"],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "curate.testing.openai_server", "--reasoning-chars", "200"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     line = process.stdout.readline().strip()
     if not line.startswith("ready "):
         process.kill()
@@ -112,13 +132,23 @@ async def bare_loop(url: str, jobs, samples: int, n: int, concurrency: int) -> i
     limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     received = 0
     async with httpx2.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+
         async def one(job) -> None:
             nonlocal received
             for _ in range(samples // n):
                 async with gate:
-                    response = await client.post("/chat/completions", json={
-                        "model": "bench", "messages": [{"role": "user", "content": job.prompt}], "n": n,
-                        "temperature": 0.6, "top_p": 0.95, "max_tokens": 4096, "seed": 0})
+                    response = await client.post(
+                        "/chat/completions",
+                        json={
+                            "model": "bench",
+                            "messages": [{"role": "user", "content": job.prompt}],
+                            "n": n,
+                            "temperature": 0.6,
+                            "top_p": 0.95,
+                            "max_tokens": 4096,
+                            "seed": 0,
+                        },
+                    )
                     received += len(response.json()["choices"])
 
         await asyncio.gather(*(one(job) for job in jobs))
@@ -130,14 +160,27 @@ def bench_endpoint(problems: int, samples: int, concurrency: int) -> None:
 
     process, url = start_server()
     try:
-        print(f"\nEndpoint backend: {problems} problems x {samples} samples, concurrency {concurrency}, "
-              f"instant local server in its own process")
+        print(
+            f"\nEndpoint backend: {problems} problems x {samples} samples, concurrency {concurrency}, "
+            f"instant local server in its own process"
+        )
         print(f"{'samples/request':<16}{'bare httpx s':>13}{'backend s':>11}{'overhead ms/sample':>20}")
         for n in (1, samples):
-            jobs = [Job(f"p{i}", f"{QUESTIONS[i % len(QUESTIONS)]} (problem {i})", tuple(range(samples)))
-                    for i in range(problems)]
-            config = EvalConfig(name="bench", model="bench", base_url=url, problems="-", samples=samples,
-                                n_per_request=n, concurrency=concurrency, max_tokens=4096, progress=False)
+            jobs = [
+                Job(f"p{i}", f"{QUESTIONS[i % len(QUESTIONS)]} (problem {i})", tuple(range(samples)))
+                for i in range(problems)
+            ]
+            config = EvalConfig(
+                name="bench",
+                model="bench",
+                base_url=url,
+                problems="-",
+                samples=samples,
+                n_per_request=n,
+                concurrency=concurrency,
+                max_tokens=4096,
+                progress=False,
+            )
             kept: list = []
             backend = OpenAIBackend(config)
             asyncio.run(bare_loop(url, jobs[:8], samples, n, concurrency))  # warm-up
@@ -170,16 +213,29 @@ def full_run(url: str, samples: int) -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "problems.jsonl"
-        path.write_text("".join(json.dumps({"id": i, "question": f"{q} (problem {i}) [[answer: {i}]]", "answer": str(i)})
-                                + "\n" for i, q in enumerate(QUESTIONS * 4)))
-        config = EvalConfig(name="bench", model="bench", base_url=url, problems=str(path), samples=samples,
-                            max_tokens=4096, progress=False)
+        path.write_text(
+            "".join(
+                json.dumps({"id": i, "question": f"{q} (problem {i}) [[answer: {i}]]", "answer": str(i)}) + "\n"
+                for i, q in enumerate(QUESTIONS * 4)
+            )
+        )
+        config = EvalConfig(
+            name="bench",
+            model="bench",
+            base_url=url,
+            problems=str(path),
+            samples=samples,
+            max_tokens=4096,
+            progress=False,
+        )
         started = time.perf_counter()
         with open_store(Path(folder) / "bench.duckdb") as store:
             [result] = run_eval(store, config).runs
         seconds = time.perf_counter() - started
-        print(f"full `evaluate run` (verify + store included): {result.samples} samples in {seconds:.2f} s, "
-              f"{1000 * seconds / result.samples:.1f} ms/sample, pass@1 {result.pass_at_1.mean:.2f}")
+        print(
+            f"full `evaluate run` (verify + store included): {result.samples} samples in {seconds:.2f} s, "
+            f"{1000 * seconds / result.samples:.1f} ms/sample, pass@1 {result.pass_at_1.mean:.2f}"
+        )
 
 
 def main() -> None:

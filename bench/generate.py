@@ -47,15 +47,24 @@ def child_bare(url: str, n: int, concurrency: int) -> dict:
     async def run() -> float:
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         timeout = httpx.Timeout(3600, connect=10)
-        client = openai.AsyncOpenAI(api_key="bench", base_url=url, max_retries=0, timeout=timeout,
-                                    http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout))
+        client = openai.AsyncOpenAI(
+            api_key="bench",
+            base_url=url,
+            max_retries=0,
+            timeout=timeout,
+            http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout),
+        )
         work = iter(range(n))
 
         async def worker() -> None:
             for i in work:
                 await client.chat.completions.create(
-                    model="deepseek-reasoner", max_tokens=32768, temperature=0.6, top_p=0.95,
-                    messages=[{"role": "user", "content": f"Problem {i // SAMPLES_PER_PROBLEM}: what is {i} + 1?"}])
+                    model="deepseek-reasoner",
+                    max_tokens=32768,
+                    temperature=0.6,
+                    top_p=0.95,
+                    messages=[{"role": "user", "content": f"Problem {i // SAMPLES_PER_PROBLEM}: what is {i} + 1?"}],
+                )
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -76,14 +85,24 @@ def child_curate(url: str, n: int, concurrency: int) -> dict:
     with open_store(path) as store:
         import polars as pl
 
-        store.insert_frame("problems", pl.DataFrame({
-            "problem_id": [f"bench:{i:06d}" for i in range(problems)],
-            "source": ["bench"] * problems,
-            "question": [f"Problem {i}: what is {i} + 1?" for i in range(problems)],
-            "question_hash": [str(i) for i in range(problems)],
-        }))
-        config = GenerateConfig(model="deepseek-reasoner", base_urls=(url,), samples=SAMPLES_PER_PROBLEM,
-                                concurrency=concurrency, progress=True)
+        store.insert_frame(
+            "problems",
+            pl.DataFrame(
+                {
+                    "problem_id": [f"bench:{i:06d}" for i in range(problems)],
+                    "source": ["bench"] * problems,
+                    "question": [f"Problem {i}: what is {i} + 1?" for i in range(problems)],
+                    "question_hash": [str(i) for i in range(problems)],
+                }
+            ),
+        )
+        config = GenerateConfig(
+            model="deepseek-reasoner",
+            base_urls=(url,),
+            samples=SAMPLES_PER_PROBLEM,
+            concurrency=concurrency,
+            progress=True,
+        )
         started = time.perf_counter()
         summary = generate(store, config)
         elapsed = time.perf_counter() - started
@@ -96,7 +115,10 @@ def child_curate(url: str, n: int, concurrency: int) -> dict:
 def measure(kind: str, url: str, n: int, concurrency: int) -> dict:
     done = subprocess.run(
         [sys.executable, __file__, "--child", kind, "--url", url, "--n", str(n), "--concurrency", str(concurrency)],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "COLUMNS": "120"},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "120"},
     )
     if done.returncode != 0:
         raise SystemExit(f"{kind} child failed:\n{done.stderr[-3000:]}")
@@ -121,7 +143,10 @@ def main() -> None:
 
     server = subprocess.Popen(
         [sys.executable, "-m", "curate.testing.openai_server", "--reasoning-chars", str(args.reasoning_chars)],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         ready = server.stdout.readline().strip()
         if not ready.startswith("ready "):
@@ -137,18 +162,26 @@ def main() -> None:
         server.terminate()
         server.wait()
 
-    print(f"server: {args.reasoning_chars:,} characters of reasoning per completion, instant answers; "
-          f"{os.cpu_count()} CPUs")
-    print(f"{'concurrency':>11} {'samples':>8} {'bare/s':>8} {'curate/s':>9} {'ratio':>6} "
-          f"{'bare RSS MB':>11} {'curate RSS MB':>13} {'db MB':>7}")
+    print(
+        f"server: {args.reasoning_chars:,} characters of reasoning per completion, instant answers; "
+        f"{os.cpu_count()} CPUs"
+    )
+    print(
+        f"{'concurrency':>11} {'samples':>8} {'bare/s':>8} {'curate/s':>9} {'ratio':>6} "
+        f"{'bare RSS MB':>11} {'curate RSS MB':>13} {'db MB':>7}"
+    )
     for concurrency, n, bare, ours in rows:
         bare_rate = bare["samples"] / bare["elapsed_s"]
         our_rate = ours["samples"] / ours["elapsed_s"]
-        print(f"{concurrency:>11} {n:>8,} {bare_rate:>8.0f} {our_rate:>9.0f} {our_rate / bare_rate:>6.0%} "
-              f"{bare['max_rss_mb']:>11.0f} {ours['max_rss_mb']:>13.0f} {ours['db_mb']:>7.0f}")
+        print(
+            f"{concurrency:>11} {n:>8,} {bare_rate:>8.0f} {our_rate:>9.0f} {our_rate / bare_rate:>6.0%} "
+            f"{bare['max_rss_mb']:>11.0f} {ours['max_rss_mb']:>13.0f} {ours['db_mb']:>7.0f}"
+        )
     large = rows[0][3]
-    print(f"peak RSS of curate generate at concurrency {args.concurrency[0]}: {args.small_n:,} samples "
-          f"{small['max_rss_mb']:.0f} MB, {args.n:,} samples {large['max_rss_mb']:.0f} MB")
+    print(
+        f"peak RSS of curate generate at concurrency {args.concurrency[0]}: {args.small_n:,} samples "
+        f"{small['max_rss_mb']:.0f} MB, {args.n:,} samples {large['max_rss_mb']:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -63,11 +63,26 @@ def model_config(tiny: bool):
     from transformers import Qwen2Config
 
     if tiny:
-        return Qwen2Config(vocab_size=151936, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                           num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32768)
-    return Qwen2Config(vocab_size=152064, hidden_size=3584, intermediate_size=18944, num_hidden_layers=28,
-                       num_attention_heads=28, num_key_value_heads=4, max_position_embeddings=32768,
-                       rope_theta=1e6, tie_word_embeddings=False)
+        return Qwen2Config(
+            vocab_size=151936,
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=32768,
+        )
+    return Qwen2Config(
+        vocab_size=152064,
+        hidden_size=3584,
+        intermediate_size=18944,
+        num_hidden_layers=28,
+        num_attention_heads=28,
+        num_key_value_heads=4,
+        max_position_embeddings=32768,
+        rope_theta=1e6,
+        tie_word_embeddings=False,
+    )
 
 
 def sync(device: torch.device) -> None:
@@ -89,8 +104,9 @@ def measure_packed(peft_model, variant: str, rows, capacity: int, warmup: int, d
     if compiled:
         for layer in layers:
             layer.compile()
-    optimizer = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=1e-5,
-                                  fused=device.type == "cuda")
+    optimizer = torch.optim.AdamW(
+        [p for p in peft_model.parameters() if p.requires_grad], lr=1e-5, fused=device.type == "cuda"
+    )
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     times, tokens, first_loss = [], [], None
@@ -114,12 +130,18 @@ def measure_packed(peft_model, variant: str, rows, capacity: int, warmup: int, d
         if compiled:
             for layer in layers:
                 layer._compiled_call_impl = None  # back to eager for any later variant
-    return {"variant": variant, "tokens_per_s": sum(tokens) / sum(times), "peak_gb": peak_gb(device),
-            "steps": len(times), "first_row_loss": first_loss}
+    return {
+        "variant": variant,
+        "tokens_per_s": sum(tokens) / sum(times),
+        "peak_gb": peak_gb(device),
+        "steps": len(times),
+        "first_row_loss": first_loss,
+    }
 
 
-def measure_padded_baseline(peft_model, lengths: list[int], vocab: int, steps: int, warmup: int,
-                            device: torch.device) -> dict:
+def measure_padded_baseline(
+    peft_model, lengths: list[int], vocab: int, steps: int, warmup: int, device: torch.device
+) -> dict:
     """gpu_anchor.py's plain recipe: batch 2 padded to the longest, full logits, checkpointing."""
     set_attention(peft_model, "sdpa")
     set_row_checkpointing(peft_model, True)
@@ -132,7 +154,7 @@ def measure_padded_baseline(peft_model, lengths: list[int], vocab: int, steps: i
         torch.cuda.reset_peak_memory_stats()
     times, tokens = [], []
     for step in range(warmup + steps):
-        pair = lengths[2 * step:2 * step + 2]
+        pair = lengths[2 * step : 2 * step + 2]
         ids = torch.randint(0, vocab, (2, max(pair)), device=device)
         mask = torch.zeros_like(ids)
         for r, length in enumerate(pair):
@@ -147,8 +169,13 @@ def measure_padded_baseline(peft_model, lengths: list[int], vocab: int, steps: i
         if step >= warmup:
             times.append(time.perf_counter() - tic)
             tokens.append(sum(pair))
-    return {"variant": "baseline: padded batch 2, full logits, ckpt", "tokens_per_s": sum(tokens) / sum(times),
-            "peak_gb": peak_gb(device), "steps": len(times), "first_row_loss": None}
+    return {
+        "variant": "baseline: padded batch 2, full logits, ckpt",
+        "tokens_per_s": sum(tokens) / sum(times),
+        "peak_gb": peak_gb(device),
+        "steps": len(times),
+        "first_row_loss": None,
+    }
 
 
 def main() -> None:
@@ -157,8 +184,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=8192, help="packed row capacity in tokens (tokens per batch)")
     parser.add_argument("--steps", type=int, default=8, help="timed steps per variant")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
-    parser.add_argument("--variants", default="varlen,sdpa,baseline,flex",
-                        help=f"comma list of {', '.join([*VARIANTS, BASELINE])}")
+    parser.add_argument(
+        "--variants", default="varlen,sdpa,baseline,flex", help=f"comma list of {', '.join([*VARIANTS, BASELINE])}"
+    )
     parser.add_argument("--json", type=Path, help="write the result rows here")
     args = parser.parse_args()
 
@@ -171,10 +199,20 @@ def main() -> None:
     docs = [Doc([rng.randrange(cfg.vocab_size) for _ in range(n)]) for n in lengths[:600]]
     rows = pack_rows(docs, capacity)
     random.Random(2).shuffle(rows)
-    rows = rows[:args.warmup + args.steps]
+    rows = rows[: args.warmup + args.steps]
     share = real_token_share_packed(lengths, capacity)
-    print(json.dumps({"what": "packing", "row_capacity": capacity, "real_token_share": round(share, 4),
-                      "rows_timed": len(rows) - args.warmup, "longest_row": max(len(r) for r in rows)}), flush=True)
+    print(
+        json.dumps(
+            {
+                "what": "packing",
+                "row_capacity": capacity,
+                "real_token_share": round(share, 4),
+                "rows_timed": len(rows) - args.warmup,
+                "longest_row": max(len(r) for r in rows),
+            }
+        ),
+        flush=True,
+    )
 
     from transformers import AutoModelForCausalLM
 
@@ -186,9 +224,17 @@ def main() -> None:
     enable_checkpointing(peft_model)
     peft_model.train()
     sync(device)
-    print(json.dumps({"what": "init", "seconds": round(time.perf_counter() - tic, 1),
-                      "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
-                      "torch": torch.__version__}), flush=True)
+    print(
+        json.dumps(
+            {
+                "what": "init",
+                "seconds": round(time.perf_counter() - tic, 1),
+                "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+                "torch": torch.__version__,
+            }
+        ),
+        flush=True,
+    )
 
     results = []
     for variant in [v for v in args.variants.split(",") if v]:

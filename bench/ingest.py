@@ -29,11 +29,44 @@ import tempfile
 import time
 from pathlib import Path
 
-WORDS_ASCII = ("the", "of", "so", "then", "we", "let", "since", "therefore", "wait", "check", "compute",
-               "x", "y", "n", "k", "=", "+", "-", "\\frac{1}{2}", "\\sqrt{3}", "(a+b)^2", "mod", "sum", "prime",
-               "Hmm,", "Alternatively,", "integer", "value", "case", "triangle", "area", "is", "not", "equal")
+WORDS_ASCII = (
+    "the",
+    "of",
+    "so",
+    "then",
+    "we",
+    "let",
+    "since",
+    "therefore",
+    "wait",
+    "check",
+    "compute",
+    "x",
+    "y",
+    "n",
+    "k",
+    "=",
+    "+",
+    "-",
+    "\\frac{1}{2}",
+    "\\sqrt{3}",
+    "(a+b)^2",
+    "mod",
+    "sum",
+    "prime",
+    "Hmm,",
+    "Alternatively,",
+    "integer",
+    "value",
+    "case",
+    "triangle",
+    "area",
+    "is",
+    "not",
+    "equal",
+)
 WORDS_UNICODE = ("≤", "≥", "π", "√", "→", "×")
-LIST_SHARE = 0.3          # share of samples that arrive as a list of 8 per problem
+LIST_SHARE = 0.3  # share of samples that arrive as a list of 8 per problem
 LIST_SIZE = 8
 ROW_SAMPLES_PER_PROBLEM = 4
 UNCLOSED_SHARE = 0.03
@@ -42,8 +75,9 @@ EMPTY_SHARE = 0.02
 
 def text_pool(rng: random.Random, size: int) -> str:
     """A pool of pseudo-words (a few non-ASCII) that traces are sliced from; varied enough not to compress away."""
-    vocabulary = list(WORDS_ASCII) + ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(2, 9)))
-                                      for _ in range(4000)]
+    vocabulary = list(WORDS_ASCII) + [
+        "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(2, 9))) for _ in range(4000)
+    ]
     words = rng.choices(vocabulary, k=size // 6)
     for at in range(0, len(words), 400):
         words[at] = rng.choice(WORDS_UNICODE)
@@ -58,7 +92,7 @@ def completion(rng: random.Random, pool: str, answer: int) -> str:
         return ""
     length = rng.randint(2_000, 30_000)
     start = rng.randrange(0, len(pool) - length)
-    reasoning = pool[start:start + length]
+    reasoning = pool[start : start + length]
     if roll < EMPTY_SHARE + UNCLOSED_SHARE:
         return f"<think>\n{reasoning}"
     return f"<think>\n{reasoning}\n</think>\n\nThe answer is $\\boxed{{{answer}}}$."
@@ -73,17 +107,28 @@ def generate(path: Path, n: int, seed: int = 0) -> tuple[int, int]:
         while samples < n:
             problem += 1
             start = rng.randrange(0, len(pool) - 600)
-            base = {"problem_id": f"p{problem:07d}", "question": f"Problem {problem}. " + pool[start:start + rng.randint(150, 600)],
-                    "answer": str(problem % 997)}
+            base = {
+                "problem_id": f"p{problem:07d}",
+                "question": f"Problem {problem}. " + pool[start : start + rng.randint(150, 600)],
+                "answer": str(problem % 997),
+            }
             if rng.random() < LIST_SHARE / (LIST_SHARE + (1 - LIST_SHARE) * LIST_SIZE / ROW_SAMPLES_PER_PROBLEM):
                 count = min(LIST_SIZE, n - samples)
-                out.write(json.dumps({**base, "responses": [completion(rng, pool, problem % 997) for _ in range(count)]},
-                                     ensure_ascii=False) + "\n")
+                out.write(
+                    json.dumps(
+                        {**base, "responses": [completion(rng, pool, problem % 997) for _ in range(count)]},
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
                 rows += 1
             else:
                 count = min(ROW_SAMPLES_PER_PROBLEM, n - samples)
                 for _ in range(count):
-                    out.write(json.dumps({**base, "response": completion(rng, pool, problem % 997)}, ensure_ascii=False) + "\n")
+                    out.write(
+                        json.dumps({**base, "response": completion(rng, pool, problem % 997)}, ensure_ascii=False)
+                        + "\n"
+                    )
                 rows += count
             samples += count
     return rows, samples
@@ -128,8 +173,11 @@ def main() -> None:
         start = time.perf_counter()
         rows, samples = generate(data, args.n)
         meta.write_text(f"{rows} {samples}")
-        print(f"generated {samples} samples in {rows} rows ({data.stat().st_size / 2**20:.0f} MiB) "
-              f"in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        print(
+            f"generated {samples} samples in {rows} rows ({data.stat().st_size / 2**20:.0f} MiB) "
+            f"in {time.perf_counter() - start:.0f} s",
+            file=sys.stderr,
+        )
     megabytes = data.stat().st_size / 2**20
 
     results = {}
@@ -140,7 +188,17 @@ def main() -> None:
         if name == "native":
             command = [sys.executable, "-c", NATIVE, str(data), str(store)]
         else:
-            command = [sys.executable, "-m", "curate", "import-samples", str(data), "--model", "bench-r1", "--db", str(store)]
+            command = [
+                sys.executable,
+                "-m",
+                "curate",
+                "import-samples",
+                str(data),
+                "--model",
+                "bench-r1",
+                "--db",
+                str(store),
+            ]
         seconds, rss, output = timed(command)
         results[name] = (seconds, rss)
         print(output.strip(), file=sys.stderr)
@@ -149,7 +207,9 @@ def main() -> None:
     print(f"\n{samples} samples, {rows} rows, {megabytes:.0f} MiB of JSONL\n")
     print(f"{'':8} {'seconds':>8} {'rows/s':>9} {'samples/s':>10} {'MB/s':>7} {'peak RSS MiB':>13}")
     for name, (seconds, rss) in results.items():
-        print(f"{name:8} {seconds:8.1f} {rows / seconds:9.0f} {samples / seconds:10.0f} {megabytes / seconds:7.1f} {rss:13.0f}")
+        print(
+            f"{name:8} {seconds:8.1f} {rows / seconds:9.0f} {samples / seconds:10.0f} {megabytes / seconds:7.1f} {rss:13.0f}"
+        )
     ratio = results["native"][0] / results["curate"][0]
     print(f"\ncurate import-samples runs at {ratio:.0%} of DuckDB's native read_json rate (goal: at least 50%)")
     if args.dir is None:

@@ -72,15 +72,33 @@ def prepare_store(directory: Path, samples: int) -> Path:
     started = time.perf_counter()
     build_store(path, samples // per_problem, per_problem, judge=False)
     with open_store(path) as store, store.transaction():
-        store.insert_frame("problems", pl.DataFrame({
-            "problem_id": [BIG_PROBLEM], "source": ["big"], "question": ["A problem with a very long trace."],
-            "gold_answer": ["42"], "question_hash": ["big"],
-        }))
-        store.insert_frame("samples", pl.DataFrame({
-            "sample_id": ["big-0", "big-1"], "problem_id": [BIG_PROBLEM] * 2, "model": ["deepseek-r1"] * 2,
-            "params_hash": ["ph"] * 2, "sample_index": [0, 1], "reasoning": [big_trace(), "short"],
-            "content": ["So the answer is $\\boxed{42}$."] * 2, "status": ["ok"] * 2,
-        }))
+        store.insert_frame(
+            "problems",
+            pl.DataFrame(
+                {
+                    "problem_id": [BIG_PROBLEM],
+                    "source": ["big"],
+                    "question": ["A problem with a very long trace."],
+                    "gold_answer": ["42"],
+                    "question_hash": ["big"],
+                }
+            ),
+        )
+        store.insert_frame(
+            "samples",
+            pl.DataFrame(
+                {
+                    "sample_id": ["big-0", "big-1"],
+                    "problem_id": [BIG_PROBLEM] * 2,
+                    "model": ["deepseek-r1"] * 2,
+                    "params_hash": ["ph"] * 2,
+                    "sample_index": [0, 1],
+                    "reasoning": [big_trace(), "short"],
+                    "content": ["So the answer is $\\boxed{42}$."] * 2,
+                    "status": ["ok"] * 2,
+                }
+            ),
+        )
     print(f"built {path} ({samples:,} samples) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return path
 
@@ -299,27 +317,47 @@ def main() -> None:
     idle = asyncio.run(idle_cpu(idle_app, args.idle_s, lambda: shown_id(idle_app) is not None and not idle_app.busy))
     idle_base = asyncio.run(idle_cpu(StaticBaseline(), args.idle_s, lambda: True))
 
-    print(f"store: {db} ({len(loaded.queue):,} samples in the queue), terminal {SIZE[0]}x{SIZE[1]}; "
-          f"{os.cpu_count()} CPUs, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print(
+        f"store: {db} ({len(loaded.queue):,} samples in the queue), terminal {SIZE[0]}x{SIZE[1]}; "
+        f"{os.cpu_count()} CPUs, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    )
     print("wall clock; 'cpu' is this process's CPU time (all threads), less sensitive to a busy machine")
     print(f"{'figure':<44} {'review app':<44} baseline")
-    print(f"{'queue load (' + format(len(loaded.queue), ',') + ' rows, light columns)':<44} {queue_s * 1000:.0f} ms (cpu {queue_cpu * 1000:.0f} ms; store opened, queried, closed)")
-    print(f"{'first screen (goal < 1 s)':<44} {with_prefetch['first'] * 1000:.0f} ms (cpu {with_prefetch['first_cpu'] * 1000:.0f} ms; app start included)"
-          f"{'':<3} one-line Textual app: {static_first * 1000:.0f} ms")
-    print(f"{'next/previous, ' + str(2 * args.steps) + ' presses (goal < 50 ms)':<44} "
-          f"{summary(with_prefetch['steps']):<44} no prefetch: {summary(without_prefetch['steps'])}")
-    print(f"{'  cpu per press (median)':<44} {statistics.median(with_prefetch['step_cpu']) * 1000:.1f} ms{'':<37} "
-          f"no prefetch: {statistics.median(without_prefetch['step_cpu']) * 1000:.1f} ms")
-    print(f"{'100 KB trace: show (' + format(len(text), ',') + ' chars, ' + str(big['rows']) + ' rows)':<44} "
-          f"{big['show'] * 1000:.0f} ms (fetch + wrap + draw){'':<13} TextArea load: {baseline['show'] * 1000:.0f} ms")
-    print(f"{'100 KB trace: ' + str(args.scroll_steps) + ' page-downs':<44} "
-          f"{summary(big['scrolls']):<44} TextArea: {summary(baseline['scrolls'])}")
-    print(f"{'held j: ' + str(args.held) + ' presses 33 ms apart, settle (goal < 150 ms)':<44} "
-          f"{held['settle'] * 1000:.0f} ms after the last press{'':<17} one uncached step: {statistics.median(without_prefetch['steps']) * 1000:.0f} ms")
-    print(f"{'idle CPU over ' + format(args.idle_s, 'g') + ' s (goal < 2% of a core)':<44} "
-          f"{idle * 100:.2f}%{'':<39} one-line Textual app: {idle_base * 100:.2f}%")
-    print(f"{'100 KB trace: total of the page-downs':<44} {sum(big['scrolls']) * 1000:.0f} ms{'':<38} "
-          f"TextArea: {sum(baseline['scrolls']) * 1000:.0f} ms")
+    print(
+        f"{'queue load (' + format(len(loaded.queue), ',') + ' rows, light columns)':<44} {queue_s * 1000:.0f} ms (cpu {queue_cpu * 1000:.0f} ms; store opened, queried, closed)"
+    )
+    print(
+        f"{'first screen (goal < 1 s)':<44} {with_prefetch['first'] * 1000:.0f} ms (cpu {with_prefetch['first_cpu'] * 1000:.0f} ms; app start included)"
+        f"{'':<3} one-line Textual app: {static_first * 1000:.0f} ms"
+    )
+    print(
+        f"{'next/previous, ' + str(2 * args.steps) + ' presses (goal < 50 ms)':<44} "
+        f"{summary(with_prefetch['steps']):<44} no prefetch: {summary(without_prefetch['steps'])}"
+    )
+    print(
+        f"{'  cpu per press (median)':<44} {statistics.median(with_prefetch['step_cpu']) * 1000:.1f} ms{'':<37} "
+        f"no prefetch: {statistics.median(without_prefetch['step_cpu']) * 1000:.1f} ms"
+    )
+    print(
+        f"{'100 KB trace: show (' + format(len(text), ',') + ' chars, ' + str(big['rows']) + ' rows)':<44} "
+        f"{big['show'] * 1000:.0f} ms (fetch + wrap + draw){'':<13} TextArea load: {baseline['show'] * 1000:.0f} ms"
+    )
+    print(
+        f"{'100 KB trace: ' + str(args.scroll_steps) + ' page-downs':<44} "
+        f"{summary(big['scrolls']):<44} TextArea: {summary(baseline['scrolls'])}"
+    )
+    print(
+        f"{'held j: ' + str(args.held) + ' presses 33 ms apart, settle (goal < 150 ms)':<44} "
+        f"{held['settle'] * 1000:.0f} ms after the last press{'':<17} one uncached step: {statistics.median(without_prefetch['steps']) * 1000:.0f} ms"
+    )
+    print(
+        f"{'idle CPU over ' + format(args.idle_s, 'g') + ' s (goal < 2% of a core)':<44} "
+        f"{idle * 100:.2f}%{'':<39} one-line Textual app: {idle_base * 100:.2f}%"
+    )
+    print(
+        f"{'100 KB trace: total of the page-downs':<44} {sum(big['scrolls']) * 1000:.0f} ms{'':<38} "
+        f"TextArea: {sum(baseline['scrolls']) * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

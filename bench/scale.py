@@ -43,20 +43,67 @@ UNCLOSED_SHARE = 0.03
 EMPTY_SHARE = 0.02
 CORRECT_SHARE = 0.7
 MEDIAN_CHARS = 8_000
-SIGMA = 0.75                # log-normal spread: p99 near 45 KB, p99.9 near 80 KB
+SIGMA = 0.75  # log-normal spread: p99 near 45 KB, p99.9 near 80 KB
 MAX_CHARS = 100_000
-CONTAMINATED = 200          # problems that repeat a MATH-500 question
+CONTAMINATED = 200  # problems that repeat a MATH-500 question
 NEAR_DUP_SHARE = 0.01
-WORDS = ("the", "of", "so", "then", "we", "let", "since", "therefore", "wait", "check", "compute", "x", "y",
-         "n", "k", "=", "+", "-", "\\frac{1}{2}", "\\sqrt{3}", "(a+b)^2", "mod", "sum", "prime", "Hmm,",
-         "Alternatively,", "integer", "value", "case", "triangle", "area", "is", "not", "equal", "≤", "π")
-STAGES = ("native", "import-samples", "verify", "score", "select", "dedup", "decontam", "export", "stats",
-          "review", "evaluate-report")
+WORDS = (
+    "the",
+    "of",
+    "so",
+    "then",
+    "we",
+    "let",
+    "since",
+    "therefore",
+    "wait",
+    "check",
+    "compute",
+    "x",
+    "y",
+    "n",
+    "k",
+    "=",
+    "+",
+    "-",
+    "\\frac{1}{2}",
+    "\\sqrt{3}",
+    "(a+b)^2",
+    "mod",
+    "sum",
+    "prime",
+    "Hmm,",
+    "Alternatively,",
+    "integer",
+    "value",
+    "case",
+    "triangle",
+    "area",
+    "is",
+    "not",
+    "equal",
+    "≤",
+    "π",
+)
+STAGES = (
+    "native",
+    "import-samples",
+    "verify",
+    "score",
+    "select",
+    "dedup",
+    "decontam",
+    "export",
+    "stats",
+    "review",
+    "evaluate-report",
+)
 
 
 def text_pool(rng: random.Random, size: int) -> str:
-    vocabulary = list(WORDS) + ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(2, 9)))
-                                for _ in range(4000)]
+    vocabulary = list(WORDS) + [
+        "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(2, 9))) for _ in range(4000)
+    ]
     words = rng.choices(vocabulary, k=size // 6)
     for at in range(0, len(words), 90):
         words[at] += "\n\n"
@@ -73,7 +120,7 @@ def completion(rng: random.Random, pool: str, gold: int) -> str:
         return ""
     length = trace_length(rng)
     start = rng.randrange(0, len(pool) - length)
-    reasoning = pool[start:start + length]
+    reasoning = pool[start : start + length]
     if roll < EMPTY_SHARE + UNCLOSED_SHARE:
         return f"<think>\n{reasoning}"
     answer = gold if rng.random() < CORRECT_SHARE else rng.randint(0, 999)
@@ -100,14 +147,18 @@ def generate(path: Path, n: int, seed: int = 0) -> tuple[int, int]:
                 question = " ".join(words)
             else:
                 start = rng.randrange(0, len(pool) - 600)
-                question = f"Problem {problem}: find n such that " + pool[start:start + rng.randint(150, 600)]
+                question = f"Problem {problem}: find n such that " + pool[start : start + rng.randint(150, 600)]
             questions.append(question)
             gold = problem % 997
             base = {"problem_id": f"p{problem:07d}", "question": question, "answer": str(gold)}
             count = min(PER_PROBLEM, n - samples)
             if rng.random() < LIST_SHARE:
-                out.write(json.dumps({**base, "responses": [completion(rng, pool, gold) for _ in range(count)]},
-                                     ensure_ascii=False) + "\n")
+                out.write(
+                    json.dumps(
+                        {**base, "responses": [completion(rng, pool, gold) for _ in range(count)]}, ensure_ascii=False
+                    )
+                    + "\n"
+                )
                 rows += 1
             else:
                 for _ in range(count):
@@ -184,8 +235,10 @@ def stage_command(stage: str, data: Path, store: Path, work: Path, native_limit:
     if stage == "review":
         return [[python, "-c", REVIEW, str(store), str(ROOT / "bench")]]
     if stage == "evaluate-report":
-        return [[python, "-c", EVAL_RUN, str(store)],
-                [python, "-m", "eval", "report", "--db", str(store), "--out", str(work / "report")]]
+        return [
+            [python, "-c", EVAL_RUN, str(store)],
+            [python, "-m", "eval", "report", "--db", str(store), "--out", str(work / "report")],
+        ]
     raise ValueError(stage)
 
 
@@ -194,8 +247,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000, help="samples")
     parser.add_argument("--dir", type=Path, required=True, help="work folder outside the repository (kept)")
     parser.add_argument("--only", default=None, help="comma-separated stages (default: all, in order)")
-    parser.add_argument("--native-memory-limit", default="4GB",
-                        help="DuckDB memory_limit of the native baseline (its default is 80%% of RAM)")
+    parser.add_argument(
+        "--native-memory-limit",
+        default="4GB",
+        help="DuckDB memory_limit of the native baseline (its default is 80%% of RAM)",
+    )
     args = parser.parse_args()
 
     work = args.dir / f"n{args.n}"
@@ -206,8 +262,11 @@ def main() -> None:
         started = time.perf_counter()
         rows, samples = generate(data, args.n)
         counts.write_text(f"{rows} {samples}")
-        print(f"generated {samples} samples in {rows} rows ({data.stat().st_size / 2**20:,.0f} MiB) "
-              f"in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        print(
+            f"generated {samples} samples in {rows} rows ({data.stat().st_size / 2**20:,.0f} MiB) "
+            f"in {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+        )
     rows, samples = map(int, counts.read_text().split())
     megabytes = data.stat().st_size / 2**20
     store = work / "scale.duckdb"
@@ -219,8 +278,10 @@ def main() -> None:
     log = args.dir / f"scale-{args.n}.log"
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     with log.open("a") as out:
-        out.write(f"\n# {time.strftime('%Y-%m-%d %H:%M:%S')} N={samples} rows={rows} file={megabytes:,.0f} MiB; "
-                  f"uptime: {os.popen('uptime').read().strip()}\n")
+        out.write(
+            f"\n# {time.strftime('%Y-%m-%d %H:%M:%S')} N={samples} rows={rows} file={megabytes:,.0f} MiB; "
+            f"uptime: {os.popen('uptime').read().strip()}\n"
+        )
     results = []
     for stage in stages:
         (work / "native.duckdb").unlink(missing_ok=True)
@@ -235,8 +296,10 @@ def main() -> None:
                 break
         (work / "native.duckdb").unlink(missing_ok=True)
         results.append((stage, seconds, rss, status))
-        line = (f"| {stage} | {seconds:,.1f} | {samples / seconds:,.0f} | {rss:,.0f} | {status} | "
-                f"load {os.getloadavg()[0]:.1f} |")
+        line = (
+            f"| {stage} | {seconds:,.1f} | {samples / seconds:,.0f} | {rss:,.0f} | {status} | "
+            f"load {os.getloadavg()[0]:.1f} |"
+        )
         print(line, file=sys.stderr)
         with log.open("a") as out:
             out.write(line + "\n" + "".join(f"    {t}\n" for t in tail.splitlines()[-5:]))

@@ -41,10 +41,19 @@ def build_store(path: Path, n_samples: int, seed: int = 0) -> None:
     from db import open_store
 
     rng = random.Random(seed)
-    sentences = [s.strip() for line in MATH500.read_text().splitlines()
-                 for s in re.split(r"(?<=[.!?])\s+", json.loads(line)["solution"]) if len(s.strip()) > 20]
-    fillers = ["Wait, let me double-check that.", "Hmm, so the next step is to simplify.",
-               "Let me verify this with a small case.", "So far so good.", "Alternatively, consider the complement."]
+    sentences = [
+        s.strip()
+        for line in MATH500.read_text().splitlines()
+        for s in re.split(r"(?<=[.!?])\s+", json.loads(line)["solution"])
+        if len(s.strip()) > 20
+    ]
+    fillers = [
+        "Wait, let me double-check that.",
+        "Hmm, so the next step is to simplify.",
+        "Let me verify this with a small case.",
+        "So far so good.",
+        "Alternatively, consider the complement.",
+    ]
     n_problems = n_samples // PER_PROBLEM
     store = open_store(path)
     chunk = 1000  # problems per insert, to keep memory flat while building
@@ -55,10 +64,17 @@ def build_store(path: Path, n_samples: int, seed: int = 0) -> None:
             expression = rng.random() < 0.10
             gold = "\\frac{\\sqrt{3}}{2}" if expression else str(rng.randint(1, 999))
             has_gold = rng.random() >= 0.05
-            problems.append({"problem_id": pid, "source": "synthetic", "source_id": str(p),
-                             "question": f"Problem {p}: " + " ".join(rng.sample(sentences, 2)),
-                             "gold_answer": gold if has_gold else None, "split": "train",
-                             "question_hash": f"h{p}"})
+            problems.append(
+                {
+                    "problem_id": pid,
+                    "source": "synthetic",
+                    "source_id": str(p),
+                    "question": f"Problem {p}: " + " ".join(rng.sample(sentences, 2)),
+                    "gold_answer": gold if has_gold else None,
+                    "split": "train",
+                    "question_hash": f"h{p}",
+                }
+            )
             for i in range(PER_PROBLEM):
                 sid = f"{pid}#{i}"
                 words = rng.randint(350, 900)
@@ -86,11 +102,28 @@ def build_store(path: Path, n_samples: int, seed: int = 0) -> None:
                         answer = str(int(gold) + rng.randint(1, 9)) if wrong else gold
                     content = f"Therefore the answer is $\\boxed{{{answer}}}$."
                     verdict = "incorrect" if wrong else "correct"
-                samples.append({"sample_id": sid, "problem_id": pid, "model": "synthetic-r1", "params_hash": "p",
-                                "sample_index": i, "reasoning": reasoning, "content": content, "status": status})
+                samples.append(
+                    {
+                        "sample_id": sid,
+                        "problem_id": pid,
+                        "model": "synthetic-r1",
+                        "params_hash": "p",
+                        "sample_index": i,
+                        "reasoning": reasoning,
+                        "content": content,
+                        "status": status,
+                    }
+                )
                 if has_gold:
-                    verdicts.append({"sample_id": sid, "verifier": "sympy/1", "answer": answer,
-                                     "answer_source": "boxed" if answer else None, "verdict": verdict})
+                    verdicts.append(
+                        {
+                            "sample_id": sid,
+                            "verifier": "sympy/1",
+                            "answer": answer,
+                            "answer_source": "boxed" if answer else None,
+                            "verdict": verdict,
+                        }
+                    )
         with store.transaction():
             store.insert_frame("problems", pl.DataFrame(problems))
             store.insert_frame("samples", pl.DataFrame(samples, schema_overrides={"content": pl.String}))
@@ -109,8 +142,14 @@ def run_score_select(path: Path) -> dict:
         scored_s = time.perf_counter() - started
         chosen = select(store, SelectConfig(policy="shortest-correct"))
         total_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
-    return {"samples": scored.n_samples, "seconds": total_s, "cpu_seconds": cpu_s, "score_seconds": scored_s,
-            "equivalence_calls": scored.n_equivalence_calls, "selected": chosen.n_samples}
+    return {
+        "samples": scored.n_samples,
+        "seconds": total_s,
+        "cpu_seconds": cpu_s,
+        "score_seconds": scored_s,
+        "equivalence_calls": scored.n_equivalence_calls,
+        "selected": chosen.n_samples,
+    }
 
 
 def run_baseline(path: Path, limit: int) -> dict:
@@ -134,13 +173,21 @@ def run_baseline(path: Path, limit: int) -> dict:
         _ = len(set(boxed.findall(content or "")))
         letters = sum(ch.isalpha() for ch in text)
         _ = len(cjk.findall(text)) / letters if letters else 0.0
-    return {"samples": len(rows), "seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu_started}
+    return {
+        "samples": len(rows),
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu_started,
+    }
 
 
 def child(phase: str, path: Path, limit: int) -> tuple[dict, float]:
     """Run one phase in a fresh process; its result and its own peak RSS in MiB."""
-    output = subprocess.run([sys.executable, __file__, "--phase", phase, "--db", str(path), "--limit", str(limit)],
-                            check=True, capture_output=True, text=True).stdout
+    output = subprocess.run(
+        [sys.executable, __file__, "--phase", phase, "--db", str(path), "--limit", str(limit)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     result = json.loads(output.strip().splitlines()[-1])
     return result, result.pop("peak_rss_kib") / 1024
 
@@ -165,19 +212,30 @@ def main() -> None:
     if not path.exists():
         started = time.perf_counter()
         build_store(path, args.samples)
-        print(f"built {args.samples:,} synthetic samples in {time.perf_counter() - started:.0f} s "
-              f"({path.stat().st_size / 2**20:.0f} MiB store)", file=sys.stderr)
+        print(
+            f"built {args.samples:,} synthetic samples in {time.perf_counter() - started:.0f} s "
+            f"({path.stat().st_size / 2**20:.0f} MiB store)",
+            file=sys.stderr,
+        )
     ours, ours_rss = child("score", path, 0)
     base, base_rss = child("baseline", path, args.baseline_samples)
     load = os.getloadavg()[0]
     print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at the end (other work shares the cores)")
-    print(f"{'method':<42} {'samples':>8} {'wall s':>7} {'samples/s':>10} {'CPU s':>7} {'samples/CPU-s':>14} {'peak RSS MiB':>13}")
-    for label, result, rss in (("score + select (Polars batches, tiktoken)", ours, ours_rss),
-                               ("baseline: text metrics, one Python loop", base, base_rss)):
-        print(f"{label:<42} {result['samples']:>8,} {result['seconds']:>7.1f} {result['samples'] / result['seconds']:>10,.0f} "
-              f"{result['cpu_seconds']:>7.1f} {result['samples'] / result['cpu_seconds']:>14,.0f} {rss:>13,.0f}")
-    print(f"{'  of which score (wall)':<42} {ours['samples']:>8,} {ours['score_seconds']:>7.1f} "
-          f"{ours['samples'] / ours['score_seconds']:>10,.0f}")
+    print(
+        f"{'method':<42} {'samples':>8} {'wall s':>7} {'samples/s':>10} {'CPU s':>7} {'samples/CPU-s':>14} {'peak RSS MiB':>13}"
+    )
+    for label, result, rss in (
+        ("score + select (Polars batches, tiktoken)", ours, ours_rss),
+        ("baseline: text metrics, one Python loop", base, base_rss),
+    ):
+        print(
+            f"{label:<42} {result['samples']:>8,} {result['seconds']:>7.1f} {result['samples'] / result['seconds']:>10,.0f} "
+            f"{result['cpu_seconds']:>7.1f} {result['samples'] / result['cpu_seconds']:>14,.0f} {rss:>13,.0f}"
+        )
+    print(
+        f"{'  of which score (wall)':<42} {ours['samples']:>8,} {ours['score_seconds']:>7.1f} "
+        f"{ours['samples'] / ours['score_seconds']:>10,.0f}"
+    )
     print(f"equivalence calls: {ours['equivalence_calls']:,}; selected: {ours['selected']:,}")
 
 

@@ -43,7 +43,9 @@ def main() -> None:
         rows["packed BFD, 8,192-token rows"].append(real_token_share_packed(lengths, 8192))
         pack_seconds.append(time.perf_counter() - tic)
         rows["packed BFD, 16,384-token rows"].append(real_token_share_packed(lengths, 16384))
-    print(f"{args.n:,} R1-like traces x {args.seeds} draws (median {statistics.median(trace_lengths(args.n, 0)):,.0f} tokens)")
+    print(
+        f"{args.n:,} R1-like traces x {args.seeds} draws (median {statistics.median(trace_lengths(args.n, 0)):,.0f} tokens)"
+    )
     print(f"{'layout':<32} {'real tokens (mean)':>19} {'min':>7} {'max':>7}")
     for name, values in rows.items():
         print(f"{name:<32} {statistics.fmean(values):>19.1%} {min(values):>7.1%} {max(values):>7.1%}")

@@ -48,6 +48,7 @@ MATH_COT = ROOT / "tests/data/public/Qwen2.5-Math/eval_rm_maj_example/math_cot_1
 
 # ---- Math-Verify, run inside a WorkerPool worker (hard-killed on timeout) ----------------------
 
+
 def math_verify_compare(gold: str, response: str) -> Outcome:
     from math_verify import parse, verify
 
@@ -63,8 +64,12 @@ def math_verify_compare(gold: str, response: str) -> Outcome:
 
 
 # A few (gold, answer) pairs through every worker first: both libraries load code lazily.
-WARM_UP = [("\\frac{\\sqrt{3}}{2}", "\\boxed{\\sin(\\pi/3)}"), ("x^2+1", "\\boxed{1+x^2}"),
-           ("(1, 2]", "\\boxed{(1,2]}"), ("2\\pi", "\\boxed{2\\pi}")] * 4
+WARM_UP = [
+    ("\\frac{\\sqrt{3}}{2}", "\\boxed{\\sin(\\pi/3)}"),
+    ("x^2+1", "\\boxed{1+x^2}"),
+    ("(1, 2]", "\\boxed{(1,2]}"),
+    ("2\\pi", "\\boxed{2\\pi}"),
+] * 4
 
 
 def run_math_verify(pairs: list[tuple[str, str]], workers: int, timeout: float):
@@ -85,7 +90,7 @@ def run_ours(pairs: list[tuple[str, str]], workers: int, timeout: float):
     """(verdicts, per-pair ms, wall seconds); the pool is started before the clock, as above."""
     with Verifier(workers=workers, timeout=timeout) as verifier:
         verifier._pool_for()._ensure_started()
-        verifier._pool_for().run([(gold, response[len("\\boxed{"):-1]) for gold, response in WARM_UP])
+        verifier._pool_for().run([(gold, response[len("\\boxed{") : -1]) for gold, response in WARM_UP])
         started = time.perf_counter()
         verdicts = verifier.verdicts(pairs)
         wall = time.perf_counter() - started
@@ -93,6 +98,7 @@ def run_ours(pairs: list[tuple[str, str]], workers: int, timeout: float):
 
 
 # ---- sets --------------------------------------------------------------------------------------
+
 
 def boxed(answer: str) -> str:
     return f"So the final answer is $\\boxed{{{answer}}}$."
@@ -148,7 +154,7 @@ def perturbed_form(gold: str) -> str:
     digits = [i for i, c in enumerate(gold) if c.isdigit()]
     if digits:
         i = digits[0]
-        return gold[:i] + str((int(gold[i]) + 1) % 10) + gold[i + 1:]
+        return gold[:i] + str((int(gold[i]) + 1) % 10) + gold[i + 1 :]
     if gold.startswith("\\text{"):
         return "\\text{nobody}"
     return f"2\\left({gold}\\right)"
@@ -197,8 +203,16 @@ def set_e(path: Path):
     for line in path.open():
         if line.strip():
             row = json.loads(line)
-            out.append((row["response"], row["gold"], "correct" if row["expected"] else "incorrect",
-                        row.get("question"), None, row.get("source", "?")))
+            out.append(
+                (
+                    row["response"],
+                    row["gold"],
+                    "correct" if row["expected"] else "incorrect",
+                    row.get("question"),
+                    None,
+                    row.get("source", "?"),
+                )
+            )
     return out
 
 
@@ -212,6 +226,7 @@ def set_c():
 
 # ---- report ------------------------------------------------------------------------------------
 
+
 def summarize(name: str, rows, workers: int, timeout: float, show: bool) -> dict:
     # (response, gold[, question, finish_reason]): only (d) and (e) carry a question.
     pairs = [(r[0], r[1], *(r[3:5] if name[1] in "de" else ())) for r in rows]
@@ -221,14 +236,17 @@ def summarize(name: str, rows, workers: int, timeout: float, show: bool) -> dict
     truth = [label == "correct" for label in labels]
     our_flags = [v.verdict == "correct" for v in ours]
     result = {
-        "set": name, "pairs": len(pairs),
+        "set": name,
+        "pairs": len(pairs),
         "ours_acc": sum(a == b for a, b in zip(our_flags, truth)) / len(pairs),
         "ours_exact": sum(v.verdict == label for v, label in zip(ours, labels)) / len(pairs),
         "mv_acc": sum(a == b for a, b in zip(theirs, truth)) / len(pairs),
         "ours_fp": sum(a and not b for a, b in zip(our_flags, truth)),
         "mv_fp": sum(a and not b for a, b in zip(theirs, truth)),
-        "ours_rate": len(pairs) / our_wall, "mv_rate": len(pairs) / their_wall,
-        "ours_max_ms": max(our_ms), "mv_max_ms": max(their_ms),
+        "ours_rate": len(pairs) / our_wall,
+        "mv_rate": len(pairs) / their_wall,
+        "ours_max_ms": max(our_ms),
+        "mv_max_ms": max(their_ms),
         "ours_slow": sum(ms > (timeout + 0.5) * 1000 for ms in our_ms),
         "mv_slow": sum(ms > (timeout + 0.5) * 1000 for ms in their_ms),
     }
@@ -237,8 +255,10 @@ def summarize(name: str, rows, workers: int, timeout: float, show: bool) -> dict
             label = row[2] == "correct"
             if (verdict.verdict == "correct") != label or mv != label:
                 extra = f" idx={row[3]} gt={row[4]!r}" if name[1] == "c" else (f" src={row[5]}" if len(row) > 5 else "")
-                print(f"  [{name}] label={row[2]} ours={verdict.verdict} mv={'correct' if mv else 'incorrect'}"
-                      f" answer={_short(verdict.answer)} gold={_short(row[1])}{extra} :: {verdict.reason}")
+                print(
+                    f"  [{name}] label={row[2]} ours={verdict.verdict} mv={'correct' if mv else 'incorrect'}"
+                    f" answer={_short(verdict.answer)} gold={_short(row[1])}{extra} :: {verdict.reason}"
+                )
     return result
 
 
@@ -255,8 +275,12 @@ def main() -> None:
     parser.add_argument("--external", type=Path, help="JSONL of external gold/response pairs: set (e)")
     parser.add_argument("--show-disagreements", action="store_true")
     args = parser.parse_args()
-    builders = {"a": ("(a) labelled", set_a), "b": ("(b) MATH-500 forms", set_b), "c": ("(c) math_cot_100", set_c),
-                "d": ("(d) mixed forms", set_d)}
+    builders = {
+        "a": ("(a) labelled", set_a),
+        "b": ("(b) MATH-500 forms", set_b),
+        "c": ("(c) math_cot_100", set_c),
+        "d": ("(d) mixed forms", set_d),
+    }
     keys = args.sets.split(",") + (["e"] if args.external else [])
     results = []
     for key in keys:
@@ -264,7 +288,9 @@ def main() -> None:
             rows = set_e(args.external)
             for source in sorted({row[5] for row in rows}):
                 part = [row for row in rows if row[5] == source]
-                results.append(summarize(f"(e) {source}"[:22], part, args.workers, args.timeout, args.show_disagreements))
+                results.append(
+                    summarize(f"(e) {source}"[:22], part, args.workers, args.timeout, args.show_disagreements)
+                )
             if len({row[5] for row in rows}) > 1:
                 results.append(summarize("(e) external, all", rows, args.workers, args.timeout, False))
             continue
@@ -272,15 +298,19 @@ def main() -> None:
         # (c) has real labels: its disagreements are always listed.
         results.append(summarize(name, build(), args.workers, args.timeout, args.show_disagreements or key == "c"))
     print(f"\nworkers={args.workers} timeout={args.timeout}s (same for both; hard-killed worker processes)")
-    header = (f"{'set':22} {'pairs':>5} | {'ours acc':>8} {'exact':>6} {'FP':>4} {'pairs/s':>8} {'max ms':>7} {'>t+0.5':>6} |"
-              f" {'MV acc':>7} {'FP':>4} {'pairs/s':>8} {'max ms':>7} {'>t+0.5':>6} | {'speed-up':>8}")
+    header = (
+        f"{'set':22} {'pairs':>5} | {'ours acc':>8} {'exact':>6} {'FP':>4} {'pairs/s':>8} {'max ms':>7} {'>t+0.5':>6} |"
+        f" {'MV acc':>7} {'FP':>4} {'pairs/s':>8} {'max ms':>7} {'>t+0.5':>6} | {'speed-up':>8}"
+    )
     print(header)
     print("-" * len(header))
     for r in results:
         exact = f"{r['ours_exact']:6.1%}" if r["set"].startswith("(a)") else f"{'-':>6}"
-        print(f"{r['set']:22} {r['pairs']:5} | {r['ours_acc']:8.2%} {exact} {r['ours_fp']:4} {r['ours_rate']:8.0f}"
-              f" {r['ours_max_ms']:7.0f} {r['ours_slow']:6} | {r['mv_acc']:7.2%} {r['mv_fp']:4} {r['mv_rate']:8.0f}"
-              f" {r['mv_max_ms']:7.0f} {r['mv_slow']:6} | {r['ours_rate'] / r['mv_rate']:7.1f}x")
+        print(
+            f"{r['set']:22} {r['pairs']:5} | {r['ours_acc']:8.2%} {exact} {r['ours_fp']:4} {r['ours_rate']:8.0f}"
+            f" {r['ours_max_ms']:7.0f} {r['ours_slow']:6} | {r['mv_acc']:7.2%} {r['mv_fp']:4} {r['mv_rate']:8.0f}"
+            f" {r['mv_max_ms']:7.0f} {r['mv_slow']:6} | {r['ours_rate'] / r['mv_rate']:7.1f}x"
+        )
 
 
 if __name__ == "__main__":

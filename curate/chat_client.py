@@ -65,12 +65,12 @@ class RetryPolicy:
     """How often and how long to retry: exponential backoff with full jitter."""
 
     max_retries: int = 6
-    base_s: float = 1.0   # first backoff; doubles with each retry
-    cap_s: float = 60.0   # longest single backoff
+    base_s: float = 1.0  # first backoff; doubles with each retry
+    cap_s: float = 60.0  # longest single backoff
 
     def backoff(self, retry: int) -> float:
         """Full jitter: uniform in [base*2^retry / 2, base*2^retry], capped."""
-        ceiling = min(self.cap_s, self.base_s * (2 ** retry))
+        ceiling = min(self.cap_s, self.base_s * (2**retry))
         return random.uniform(ceiling / 2, ceiling)
 
 
@@ -151,7 +151,7 @@ class Endpoint:
     url: str
     client: openai.AsyncOpenAI
     outstanding: int = 0
-    failures: int = 0          # consecutive connection failures
+    failures: int = 0  # consecutive connection failures
     resting_until: float = 0.0  # time.monotonic() before which no request goes here
     sent: int = 0
 
@@ -159,16 +159,28 @@ class Endpoint:
 class EndpointPool:
     """Endpoints and their clients; `acquire` picks one, `release` reports how it went."""
 
-    def __init__(self, urls: list[str] | tuple[str, ...], api_key: str, timeout_s: float, concurrency: int,
-                 policy: RetryPolicy | None = None):
+    def __init__(
+        self,
+        urls: list[str] | tuple[str, ...],
+        api_key: str,
+        timeout_s: float,
+        concurrency: int,
+        policy: RetryPolicy | None = None,
+    ):
         self.policy = policy or RetryPolicy()
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0))
         self.endpoints = [
-            Endpoint(public_url(url), openai.AsyncOpenAI(
-                api_key=api_key, base_url=url, max_retries=0, timeout=timeout,
-                http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout),
-            ))
+            Endpoint(
+                public_url(url),
+                openai.AsyncOpenAI(
+                    api_key=api_key,
+                    base_url=url,
+                    max_retries=0,
+                    timeout=timeout,
+                    http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout),
+                ),
+            )
             for url in urls
         ]
         self._turn = 0
@@ -295,18 +307,20 @@ def parse_response(response: object, latency_s: float, endpoint: str) -> list[Ch
         if content and ("<think>" in content or "</think>" in content):
             inline, content, _closed = split_think(content)
             reasoning = reasoning or inline
-        replies.append(ChatReply(
-            reasoning=reasoning,
-            content=content,
-            finish_reason=choice.finish_reason,
-            # usage covers all choices; every choice had the whole prompt, but with n > 1 the
-            # completion total is shared, so completion tokens are only attributed when n == 1
-            prompt_tokens=getattr(usage, "prompt_tokens", None),
-            completion_tokens=getattr(usage, "completion_tokens", None) if len(choices) == 1 else None,
-            reasoning_tokens=getattr(details, "reasoning_tokens", None) if len(choices) == 1 else None,
-            latency_s=latency_s,
-            endpoint=endpoint,
-        ))
+        replies.append(
+            ChatReply(
+                reasoning=reasoning,
+                content=content,
+                finish_reason=choice.finish_reason,
+                # usage covers all choices; every choice had the whole prompt, but with n > 1 the
+                # completion total is shared, so completion tokens are only attributed when n == 1
+                prompt_tokens=getattr(usage, "prompt_tokens", None),
+                completion_tokens=getattr(usage, "completion_tokens", None) if len(choices) == 1 else None,
+                reasoning_tokens=getattr(details, "reasoning_tokens", None) if len(choices) == 1 else None,
+                latency_s=latency_s,
+                endpoint=endpoint,
+            )
+        )
     return replies
 
 
@@ -384,8 +398,12 @@ async def complete(
         except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as error:
             pool.release(endpoint, healthy=True)
             raise EndpointRejected(f"{endpoint.url} refused the request ({pool.redact(_describe(error))})") from None
-        except (openai.APIStatusError, openai.APIConnectionError, json.JSONDecodeError,
-                openai.APIResponseValidationError) as error:
+        except (
+            openai.APIStatusError,
+            openai.APIConnectionError,
+            json.JSONDecodeError,
+            openai.APIResponseValidationError,
+        ) as error:
             retryable, healthy, wait = _classify(error)
             pool.release(endpoint, healthy=healthy, rest_s=wait)
             last_error = pool.redact(_describe(error))
@@ -411,8 +429,12 @@ async def complete(
         if price is not None:
             cost += price.cost(reply.prompt_tokens, reply.completion_tokens)
         retry_finish = reply.finish_reason in RETRYABLE_FINISHES
-        if (retry_empty and reply.finish_reason != "length" and (reply.empty or retry_finish)
-                and attempt < policy.max_retries):
+        if (
+            retry_empty
+            and reply.finish_reason != "length"
+            and (reply.empty or retry_finish)
+            and attempt < policy.max_retries
+        ):
             last_error = f"finish_reason {reply.finish_reason}" if retry_finish else "empty content"
             await asyncio.sleep(policy.backoff(attempt))
             continue
@@ -420,5 +442,10 @@ async def complete(
     if reply is not None:
         # The last attempt answered, emptily: keep that answer (status empty), not an error.
         return Outcome(reply, None, policy.max_retries + 1, cost, last_endpoint, replies)
-    return Outcome(None, f"gave up after {policy.max_retries + 1} attempts; last: {last_error}",
-                   policy.max_retries + 1, cost, last_endpoint)
+    return Outcome(
+        None,
+        f"gave up after {policy.max_retries + 1} attempts; last: {last_error}",
+        policy.max_retries + 1,
+        cost,
+        last_endpoint,
+    )

@@ -24,8 +24,11 @@ app = typer.Typer(
 )
 
 WaitOption = typer.Option(
-    None, "--wait", help="Seconds to wait, with a countdown, for another process to release the store.",
-    show_default=False)
+    None,
+    "--wait",
+    help="Seconds to wait, with a countdown, for another process to release the store.",
+    show_default=False,
+)
 
 
 @app.callback()
@@ -46,6 +49,7 @@ def _set_wait(wait: float | None) -> None:
 
 # ---- foundation: ingest, import-samples, sql, stats ------------------------------------------
 
+
 @app.command()
 def ingest(
     file: Path = typer.Argument(..., help="Problems file: JSONL, JSON array, CSV or Parquet.", show_default=False),
@@ -59,26 +63,45 @@ def ingest(
     section_field: Optional[str] = typer.Option(None, "--section-field", help="Field holding a section name."),
     year_field: Optional[str] = typer.Option(None, "--year-field", help="Field holding the year."),
     update: bool = typer.Option(False, "--update", help="Overwrite stored problems whose gold answer changed."),
-    no_gold: bool = typer.Option(False, "--no-gold", help="Accept problems without a gold answer (consensus curation)."),
+    no_gold: bool = typer.Option(
+        False, "--no-gold", help="Accept problems without a gold answer (consensus curation)."
+    ),
     on_duplicate: str = typer.Option(
-        "error", "--on-duplicate", help="A repeated id whose question or gold differs: error (exit 2) or first (keep the first)."),
+        "error",
+        "--on-duplicate",
+        help="A repeated id whose question or gold differs: error (exit 2) or first (keep the first).",
+    ),
 ) -> None:
     """Load problems with gold answers; fields are detected for the common public sets."""
     from curate.ingest import IngestConfig, report_ingest
     from curate.stages import run_stage
     from db.console import stdout
 
-    config = IngestConfig(path=file, source=source, split=split, format=format, question_field=question_field,
-                          answer_field=answer_field, id_field=id_field, section_field=section_field,
-                          year_field=year_field, update=update, allow_no_gold=no_gold,
-                          on_duplicate=on_duplicate)
+    config = IngestConfig(
+        path=file,
+        source=source,
+        split=split,
+        format=format,
+        question_field=question_field,
+        answer_field=answer_field,
+        id_field=id_field,
+        section_field=section_field,
+        year_field=year_field,
+        update=update,
+        allow_no_gold=no_gold,
+        on_duplicate=on_duplicate,
+    )
     result = run_stage("ingest", db, config)
     report_ingest(result, update)
     stdout.print(
         f"{result.source}: {result.rows} rows; added {result.added}, unchanged {result.unchanged}, "
-        f"changed {result.changed}" + (f" (updated {result.updated})" if update else "")
+        f"changed {result.changed}"
+        + (f" (updated {result.updated})" if update else "")
         + (f", duplicates skipped {result.duplicates}" if result.duplicates else ""),
-        highlight=False, markup=False, soft_wrap=True)
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("import-samples")
@@ -86,26 +109,48 @@ def import_samples_command(
     file: Path = typer.Argument(..., help="Traces file: JSONL, JSON array, CSV or Parquet.", show_default=False),
     model: str = typer.Option(..., "--model", help="Name of the model that wrote the traces."),
     db: Optional[Path] = DbOption,
-    source: Optional[str] = typer.Option(None, "--source", help="Source for problems the store lacks (default: folder/stem of FILE)."),
+    source: Optional[str] = typer.Option(
+        None, "--source", help="Source for problems the store lacks (default: folder/stem of FILE)."
+    ),
     id_field: Optional[str] = typer.Option(None, "--id-field", help="Field holding the problem id."),
     question_field: Optional[str] = typer.Option(None, "--question-field", help="Field holding the question."),
-    answer_field: Optional[str] = typer.Option(None, "--answer-field", help="Field holding the gold answer (for new problems)."),
-    samples_field: Optional[str] = typer.Option(None, "--samples-field", help="Field holding one completion or a list of them."),
-    params_tag: Optional[str] = typer.Option(None, "--params-tag", help="Identity of the sampling settings (default: the file name)."),
+    answer_field: Optional[str] = typer.Option(
+        None, "--answer-field", help="Field holding the gold answer (for new problems)."
+    ),
+    samples_field: Optional[str] = typer.Option(
+        None, "--samples-field", help="Field holding one completion or a list of them."
+    ),
+    params_tag: Optional[str] = typer.Option(
+        None, "--params-tag", help="Identity of the sampling settings (default: the file name)."
+    ),
     format: str = typer.Option("auto", "--format", help="auto, jsonl, json, csv or parquet."),
     memory_limit: Optional[str] = typer.Option(
-        None, "--memory-limit", help="DuckDB's memory for this import (default 1536MB; staged rows are on disk)."),
+        None, "--memory-limit", help="DuckDB's memory for this import (default 1536MB; staged rows are on disk)."
+    ),
     skip_missing: bool = typer.Option(
-        False, "--skip-missing", help="Skip rows without a completion (counted in the summary) instead of refusing the file."),
+        False,
+        "--skip-missing",
+        help="Skip rows without a completion (counted in the summary) instead of refusing the file.",
+    ),
 ) -> None:
     """Import pre-generated traces, one per row or a list per problem."""
     from curate.import_samples import ImportConfig, summary_line
     from curate.stages import run_stage
     from db.console import stdout
 
-    config = ImportConfig(path=file, model=model, source=source, id_field=id_field, question_field=question_field,
-                          answer_field=answer_field, samples_field=samples_field, params_tag=params_tag, format=format,
-                          memory_limit=memory_limit, skip_missing=skip_missing)
+    config = ImportConfig(
+        path=file,
+        model=model,
+        source=source,
+        id_field=id_field,
+        question_field=question_field,
+        answer_field=answer_field,
+        samples_field=samples_field,
+        params_tag=params_tag,
+        format=format,
+        memory_limit=memory_limit,
+        skip_missing=skip_missing,
+    )
     result = run_stage("import-samples", db, config)
     stdout.print(summary_line(result), highlight=False, markup=False, soft_wrap=True)
 
@@ -117,7 +162,8 @@ def sql(
     format: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
     max_rows: int = typer.Option(200, "--max-rows", help="Rows shown in table format (csv/json print all)."),
     allow_files: bool = typer.Option(
-        False, "--allow-files", help="Let the SQL read and write other files (COPY, read_csv, ATTACH); off by default."),
+        False, "--allow-files", help="Let the SQL read and write other files (COPY, read_csv, ATTACH); off by default."
+    ),
     wait: Optional[float] = WaitOption,
 ) -> None:
     """Run SQL against the store (read-only, confined to the store) and print the result."""
@@ -138,13 +184,21 @@ def stats(db: Optional[Path] = DbOption, wait: Optional[float] = WaitOption) -> 
 
 # ---- generate and judge (curate/generate.py, curate/judge.py) --------------------------------
 
+
 @app.command()
 def generate(
-    model: str = typer.Option(..., "--model", help="Model name at the endpoint; with --backend local a path or 'tiny'."),
+    model: str = typer.Option(
+        ..., "--model", help="Model name at the endpoint; with --backend local a path or 'tiny'."
+    ),
     base_url: Optional[list[str]] = typer.Option(
-        None, "--base-url", help="OpenAI-compatible endpoint; repeat to spread requests (default: $OPENAI_BASE_URL)."),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."),
-    backend: str = typer.Option("openai", "--backend", help="openai (HTTP endpoint) or local (transformers in-process)."),
+        None, "--base-url", help="OpenAI-compatible endpoint; repeat to spread requests (default: $OPENAI_BASE_URL)."
+    ),
+    api_key_env: str = typer.Option(
+        "OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."
+    ),
+    backend: str = typer.Option(
+        "openai", "--backend", help="openai (HTTP endpoint) or local (transformers in-process)."
+    ),
     samples: int = typer.Option(4, "--samples", "-n", help="Samples per problem."),
     concurrency: int = typer.Option(16, "--concurrency", "-c", help="Requests in flight."),
     max_tokens: int = typer.Option(32768, "--max-tokens", help="Completion token limit (reasoning included)."),
@@ -153,21 +207,27 @@ def generate(
     split: Optional[str] = typer.Option(None, "--split", help="Only problems of this split."),
     source: Optional[str] = typer.Option(None, "--source", help="Only problems of this source."),
     limit: Optional[int] = typer.Option(None, "--limit", help="First K problems (by problem_id)."),
-    budget_usd: Optional[float] = typer.Option(None, "--budget-usd", help="Stop sending once this run's spend would pass it."),
+    budget_usd: Optional[float] = typer.Option(
+        None, "--budget-usd", help="Stop sending once this run's spend would pass it."
+    ),
     rpm: Optional[float] = typer.Option(None, "--rpm", help="Requests per minute limit."),
     tpm: Optional[float] = typer.Option(None, "--tpm", help="Tokens per minute limit."),
     prompt_template: Optional[Path] = typer.Option(None, "--prompt-template", help="Template file with {question}."),
     price_in: Optional[float] = typer.Option(None, "--price-in", help="USD per million prompt tokens."),
     price_out: Optional[float] = typer.Option(None, "--price-out", help="USD per million completion tokens."),
     price_file: Optional[Path] = typer.Option(
-        None, "--price-file", help="TOML prices: a models.NAME table per model with input and output (USD per M)."),
+        None, "--price-file", help="TOML prices: a models.NAME table per model with input and output (USD per M)."
+    ),
     timeout: float = typer.Option(3600.0, "--timeout", help="Seconds one request may take."),
     max_retries: int = typer.Option(6, "--max-retries", help="Retries per sample (429, 5xx, timeouts, empty answers)."),
     backoff: float = typer.Option(1.0, "--backoff", help="First retry delay in seconds; doubles per retry, jittered."),
     batch_size: int = typer.Option(16, "--batch-size", help="Local backend: prompts per generate call."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Live progress line on stderr."),
     shard: Optional[str] = typer.Option(
-        None, "--shard", help="K/N: only share K of N of the (problem, sample) pairs; N machines, N stores, then `curate merge`."),
+        None,
+        "--shard",
+        help="K/N: only share K of N of the (problem, sample) pairs; N machines, N stores, then `curate merge`.",
+    ),
     db: Optional[Path] = DbOption,
 ) -> None:
     """Sample teacher completions for the problems; resumable per sample (rerun to continue)."""
@@ -175,12 +235,31 @@ def generate(
     from curate.stages import run_stage
 
     config = GenerateConfig(
-        model=model, base_urls=tuple(base_url or ()), api_key_env=api_key_env, backend=backend, samples=samples,
-        concurrency=concurrency, max_tokens=max_tokens, temperature=temperature, top_p=top_p, split=split,
-        source=source, limit=limit, budget_usd=budget_usd, rpm=rpm, tpm=tpm,
-        prompt_template=str(prompt_template) if prompt_template else None, price_in=price_in, price_out=price_out,
-        price_file=str(price_file) if price_file else None, timeout_s=timeout, max_retries=max_retries,
-        backoff_s=backoff, batch_size=batch_size, progress=progress, shard=shard,
+        model=model,
+        base_urls=tuple(base_url or ()),
+        api_key_env=api_key_env,
+        backend=backend,
+        samples=samples,
+        concurrency=concurrency,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        split=split,
+        source=source,
+        limit=limit,
+        budget_usd=budget_usd,
+        rpm=rpm,
+        tpm=tpm,
+        prompt_template=str(prompt_template) if prompt_template else None,
+        price_in=price_in,
+        price_out=price_out,
+        price_file=str(price_file) if price_file else None,
+        timeout_s=timeout,
+        max_retries=max_retries,
+        backoff_s=backoff,
+        batch_size=batch_size,
+        progress=progress,
+        shard=shard,
     )
     summary = run_stage("generate", db, config)
     print_summary(summary)
@@ -192,8 +271,12 @@ def generate(
 def judge(
     model: str = typer.Option(..., "--model", help="Judge model name at the endpoint."),
     base_url: Optional[list[str]] = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint; repeatable."),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."),
-    include_incorrect: bool = typer.Option(False, "--include-incorrect", help="Also judge samples SymPy called incorrect."),
+    api_key_env: str = typer.Option(
+        "OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."
+    ),
+    include_incorrect: bool = typer.Option(
+        False, "--include-incorrect", help="Also judge samples SymPy called incorrect."
+    ),
     limit: Optional[int] = typer.Option(None, "--limit", help="Judge at most K samples."),
     concurrency: int = typer.Option(16, "--concurrency", "-c"),
     max_tokens: int = typer.Option(8192, "--max-tokens"),
@@ -211,9 +294,19 @@ def judge(
     from curate.stages import run_stage
 
     config = JudgeConfig(
-        model=model, base_urls=tuple(base_url or ()), api_key_env=api_key_env, include_incorrect=include_incorrect,
-        limit=limit, concurrency=concurrency, max_tokens=max_tokens, temperature=temperature, timeout_s=timeout,
-        max_retries=max_retries, backoff_s=backoff, price_in=price_in, price_out=price_out,
+        model=model,
+        base_urls=tuple(base_url or ()),
+        api_key_env=api_key_env,
+        include_incorrect=include_incorrect,
+        limit=limit,
+        concurrency=concurrency,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        timeout_s=timeout,
+        max_retries=max_retries,
+        backoff_s=backoff,
+        price_in=price_in,
+        price_out=price_out,
         price_file=str(price_file) if price_file else None,
     )
     summary = run_stage("judge", db, config)
@@ -228,8 +321,9 @@ def judge(
 @app.command()
 def merge(
     out: Path = typer.Argument(..., help="Store to merge into (created when missing).", show_default=False),
-    inputs: list[Path] = typer.Argument(..., help="Stores to merge from (read only), e.g. one per --shard machine.",
-                                        show_default=False),
+    inputs: list[Path] = typer.Argument(
+        ..., help="Stores to merge from (read only), e.g. one per --shard machine.", show_default=False
+    ),
     memory_limit: str = typer.Option("2GB", "--memory-limit", help="DuckDB's memory for the merge."),
 ) -> None:
     """Merge stores written on several machines (samples, verdicts, reviews, runs) into OUT, exactly once."""
@@ -244,15 +338,24 @@ def merge(
 
 # ---- verify (curate/verify_stage.py) ------------------------------------------------------------
 
+
 @app.command()
 def verify(
     db: Optional[Path] = DbOption,
     workers: Optional[int] = typer.Option(None, "--workers", "-w", help="SymPy worker processes (default: all cores)."),
-    timeout: float = typer.Option(5.0, "--timeout", help="Seconds per comparison before its worker is killed (verdict timeout)."),
-    strict_form: bool = typer.Option(False, "--strict-form", help="Count a correct but unsimplified answer as incorrect (verifier sympy/2+strict-form)."),
+    timeout: float = typer.Option(
+        5.0, "--timeout", help="Seconds per comparison before its worker is killed (verdict timeout)."
+    ),
+    strict_form: bool = typer.Option(
+        False,
+        "--strict-form",
+        help="Count a correct but unsimplified answer as incorrect (verifier sympy/2+strict-form).",
+    ),
     model: Optional[str] = typer.Option(None, "--model", help="Only samples of this model."),
     reverify: bool = typer.Option(False, "--reverify", help="Recompute verdicts that exist for this verifier version."),
-    reverify_older: bool = typer.Option(False, "--reverify-older", help="Also verify samples whose verdict came from an older verifier version."),
+    reverify_older: bool = typer.Option(
+        False, "--reverify-older", help="Also verify samples whose verdict came from an older verifier version."
+    ),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most this many samples (for a quick look)."),
 ) -> None:
     """Verify every sample's final answer against its problem's gold answer (resumable)."""
@@ -262,8 +365,15 @@ def verify(
     from curate.verify_stage import VerifyConfig, summary_rows
     from db.console import stdout
 
-    config = VerifyConfig(workers=workers, timeout=timeout, strict_form=strict_form, limit=limit, model=model,
-                          reverify=reverify, reverify_older=reverify_older)
+    config = VerifyConfig(
+        workers=workers,
+        timeout=timeout,
+        strict_form=strict_form,
+        limit=limit,
+        model=model,
+        reverify=reverify,
+        reverify_older=reverify_older,
+    )
     counts = run_stage("verify", db, config).counts
     table = Table(header_style="bold")
     table.add_column("verdicts")
@@ -272,8 +382,10 @@ def verify(
         table.add_row(name, str(value))
     stdout.print(table)
     if counts.get("older_version"):
-        stdout.print(f"{counts['older_version']} samples keep a verdict of an older verifier version "
-                     "(verdict_current marks them older_version); `curate verify --reverify-older` re-verifies them.")
+        stdout.print(
+            f"{counts['older_version']} samples keep a verdict of an older verifier version "
+            "(verdict_current marks them older_version); `curate verify --reverify-older` re-verifies them."
+        )
 
 
 # ---- end of verify ------------------------------------------------------------------------------
@@ -281,10 +393,12 @@ def verify(
 
 # ---- score, select, dedup, decontam, export (curate/score.py, select.py, decontam.py, export.py) --
 
+
 @app.command()
 def score(
     tokenizer: Optional[str] = typer.Option(
-        None, "--tokenizer", help="Student tokenizer: HF tokenizer dir, .gguf file or cached name (default: Qwen BPE)."),
+        None, "--tokenizer", help="Student tokenizer: HF tokenizer dir, .gguf file or cached name (default: Qwen BPE)."
+    ),
     ngram: int = typer.Option(10, "--ngram", help="Words per n-gram for the repetition ratio."),
     timeout: float = typer.Option(5.0, "--timeout", help="Seconds per answer-equivalence check."),
     db: Optional[Path] = DbOption,
@@ -303,11 +417,14 @@ def score(
 @app.command()
 def select(
     policy: Optional[str] = typer.Option(
-        None, "--policy", help="shortest-correct, keep-k-correct, consensus or difficulty-weighted."),
+        None, "--policy", help="shortest-correct, keep-k-correct, consensus or difficulty-weighted."
+    ),
     k: Optional[int] = typer.Option(None, "--k", help="Samples per problem (policy default: 1, 4, 1, 2)."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML file with select parameters (flags win)."),
     name: Optional[str] = typer.Option(None, "--name", help="Selection id (default: policy + parameter hash)."),
-    base_eval: Optional[str] = typer.Option(None, "--base-eval", help="difficulty-weighted: eval run of the base student."),
+    base_eval: Optional[str] = typer.Option(
+        None, "--base-eval", help="difficulty-weighted: eval run of the base student."
+    ),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="consensus: minimum agreement (default 0.5)."),
     min_difficulty: Optional[float] = typer.Option(None, "--min-difficulty", help="difficulty-weighted: default 0.5."),
     seed: Optional[int] = typer.Option(None, "--seed", help="keep-k-correct: order seed (default 0)."),
@@ -316,10 +433,13 @@ def select(
     max_boxed: Optional[int] = typer.Option(None, "--max-boxed", help="Distinct boxed answers allowed (default 1)."),
     min_tokens: Optional[int] = typer.Option(None, "--min-tokens"),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens"),
-    length_fence: Optional[float] = typer.Option(None, "--length-fence", help="Tukey fence factor on log length (default 3)."),
+    length_fence: Optional[float] = typer.Option(
+        None, "--length-fence", help="Tukey fence factor on log length (default 3)."
+    ),
     allow_truncated: Optional[bool] = typer.Option(None, "--allow-truncated/--no-allow-truncated", show_default=False),
     require_think_closed: Optional[bool] = typer.Option(
-        None, "--require-think-closed/--allow-unclosed-think", show_default=False),
+        None, "--require-think-closed/--allow-unclosed-think", show_default=False
+    ),
     db: Optional[Path] = DbOption,
 ) -> None:
     """Filter the scored samples and keep the best per problem by a policy; recorded as a selection."""
@@ -329,16 +449,35 @@ def select(
     from db.console import stdout
     import polars as pl
 
-    overrides = dict(policy=policy, k=k, base_eval=base_eval, threshold=threshold, min_difficulty=min_difficulty,
-                     seed=seed, max_repetition=max_repetition, max_language_mix=max_language_mix, max_boxed=max_boxed,
-                     min_tokens=min_tokens, max_tokens=max_tokens, length_fence=length_fence,
-                     allow_truncated=allow_truncated, require_think_closed=require_think_closed, name=name)
+    overrides = dict(
+        policy=policy,
+        k=k,
+        base_eval=base_eval,
+        threshold=threshold,
+        min_difficulty=min_difficulty,
+        seed=seed,
+        max_repetition=max_repetition,
+        max_language_mix=max_language_mix,
+        max_boxed=max_boxed,
+        min_tokens=min_tokens,
+        max_tokens=max_tokens,
+        length_fence=length_fence,
+        allow_truncated=allow_truncated,
+        require_think_closed=require_think_closed,
+        name=name,
+    )
     result = run_stage("select", db, load_config(config, overrides))
-    dropped = pl.DataFrame({"filter": list(result.dropped), "samples": list(result.dropped.values())},
-                           schema={"filter": pl.String, "samples": pl.Int64})
+    dropped = pl.DataFrame(
+        {"filter": list(result.dropped), "samples": list(result.dropped.values())},
+        schema={"filter": pl.String, "samples": pl.Int64},
+    )
     stdout.print(frame_table(dropped, title=f"dropped by filters (of {result.pool} scored samples)"))
-    stdout.print(f"selection {result.selection_id}: {result.n_samples} samples of {result.n_problems} problems "
-                 f"(policy {result.policy}, k={result.params['k']})", highlight=False, soft_wrap=True)
+    stdout.print(
+        f"selection {result.selection_id}: {result.n_samples} samples of {result.n_problems} problems "
+        f"(policy {result.policy}, k={result.params['k']})",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
@@ -353,15 +492,21 @@ def dedup(
     from db.console import stdout
 
     result = run_stage("dedup", db, DedupConfig(fuzzy=fuzzy))
-    stdout.print(frame_table(result.duplicates, title=f"{result.duplicates.height} duplicates among {result.checked} problems"))
+    stdout.print(
+        frame_table(result.duplicates, title=f"{result.duplicates.height} duplicates among {result.checked} problems")
+    )
 
 
 @app.command()
 def decontam(
     against: Optional[list[Path]] = typer.Option(None, "--against", help="Benchmark JSONL/JSON file; repeatable."),
-    against_split: Optional[str] = typer.Option(None, "--against-split", help="Also match the store's problems of this split."),
+    against_split: Optional[str] = typer.Option(
+        None, "--against-split", help="Also match the store's problems of this split."
+    ),
     ngram: int = typer.Option(8, "--ngram", help="Words per n-gram."),
-    min_share: float = typer.Option(0.2, "--min-share", help="Share of a problem's n-grams found in one item to match."),
+    min_share: float = typer.Option(
+        0.2, "--min-share", help="Share of a problem's n-grams found in one item to match."
+    ),
     fuzzy: float = typer.Option(95.0, "--fuzzy", help="rapidfuzz ratio (0-100) that counts as a match."),
     db: Optional[Path] = DbOption,
 ) -> None:
@@ -370,8 +515,9 @@ def decontam(
     from db import stage_store
     from db.console import stdout
 
-    config = DecontamConfig(against=tuple(against or ()), against_split=against_split, ngram=ngram,
-                            min_share=min_share, fuzzy=fuzzy)
+    config = DecontamConfig(
+        against=tuple(against or ()), against_split=against_split, ngram=ngram, min_share=min_share, fuzzy=fuzzy
+    )
     with stage_store(db) as store:
         result = run_decontam(store, config)
         stdout.print(report_table(result, store, width=stdout.width))
@@ -386,12 +532,16 @@ def export(
     val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of problems in val."),
     seed: int = typer.Option(0, "--seed", help="Seed of the train/val split."),
     tokenizer: Optional[str] = typer.Option(
-        None, "--tokenizer", help="Student tokenizer (HF dir or .gguf): render and check every example's chat template."),
+        None, "--tokenizer", help="Student tokenizer (HF dir or .gguf): render and check every example's chat template."
+    ),
     reviewed_only: bool = typer.Option(False, "--reviewed-only", help="Only samples a reviewer accepted."),
     include_contaminated: bool = typer.Option(False, "--include-contaminated", help="Keep problems decontam matched."),
     prompt_template: Optional[Path] = typer.Option(None, "--prompt-template", help="Template file with {question}."),
     overwrite: bool = typer.Option(
-        False, "--overwrite", help="Write into a folder that holds files an export did not write (they may be replaced)."),
+        False,
+        "--overwrite",
+        help="Write into a folder that holds files an export did not write (they may be replaced).",
+    ),
     db: Optional[Path] = DbOption,
 ) -> None:
     """Write the selection as a chat-format SFT dataset (train/val by problem) with a dataset card."""
@@ -399,16 +549,28 @@ def export(
     from curate.stages import run_stage
     from db.console import stdout
 
-    config = ExportConfig(out=str(out), format=format, selection=selection, style=style, val_fraction=val_fraction,
-                          seed=seed, tokenizer=tokenizer, reviewed_only=reviewed_only,
-                          include_contaminated=include_contaminated,
-                          prompt_template=str(prompt_template) if prompt_template else None, overwrite=overwrite)
+    config = ExportConfig(
+        out=str(out),
+        format=format,
+        selection=selection,
+        style=style,
+        val_fraction=val_fraction,
+        seed=seed,
+        tokenizer=tokenizer,
+        reviewed_only=reviewed_only,
+        include_contaminated=include_contaminated,
+        prompt_template=str(prompt_template) if prompt_template else None,
+        overwrite=overwrite,
+    )
     result = run_stage("export", db, config)
     for name, sha in result.files.items():
         stdout.print(f"{result.out / name}  sha256 {sha}", highlight=False, soft_wrap=True)
     left_out = ", ".join(f"{n} {why}" for why, n in result.excluded.items()) or "none"
-    stdout.print(f"{result.export_id}: {result.n_train} train, {result.n_val} val examples; left out: {left_out}",
-                 highlight=False, soft_wrap=True)
+    stdout.print(
+        f"{result.export_id}: {result.n_train} train, {result.n_val} val examples; left out: {left_out}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 # ---- end of score, select, dedup, decontam, export ------------------------------------------------
@@ -416,14 +578,25 @@ def export(
 
 # ---- review (curate/review/; the app, and so Textual, is imported only when the UI starts) ----------
 
+
 @app.command()
 def review(
     db: Optional[Path] = DbOption,
-    reviewer: Optional[str] = typer.Option(None, "--reviewer", help="Your name on decisions (default: config file, then $USER)."),
-    filter: Optional[str] = typer.Option(None, "--filter", help="SQL WHERE over the queue's columns, e.g. \"verdict = 'incorrect'\"."),
-    queue: str = typer.Option("pending", "--queue", help="pending (not decided by you; selected first), all, flagged, disagreements."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Config file (default: ~/.config/trace-distill/review.toml)."),
-    show_stats: bool = typer.Option(False, "--stats", help="Print decisions per reviewer and reviewer agreement; no UI."),
+    reviewer: Optional[str] = typer.Option(
+        None, "--reviewer", help="Your name on decisions (default: config file, then $USER)."
+    ),
+    filter: Optional[str] = typer.Option(
+        None, "--filter", help="SQL WHERE over the queue's columns, e.g. \"verdict = 'incorrect'\"."
+    ),
+    queue: str = typer.Option(
+        "pending", "--queue", help="pending (not decided by you; selected first), all, flagged, disagreements."
+    ),
+    config: Optional[Path] = typer.Option(
+        None, "--config", help="Config file (default: ~/.config/trace-distill/review.toml)."
+    ),
+    show_stats: bool = typer.Option(
+        False, "--stats", help="Print decisions per reviewer and reviewer agreement; no UI."
+    ),
 ) -> None:
     """Review traces in a terminal app: one key per decision (a/r/f/s), u undo, ? lists every key."""
     if show_stats:
@@ -439,6 +612,7 @@ def review(
 # ---- end of review ----------------------------------------------------------------------------------
 
 # ---- run and demo (curate/pipeline.py, curate/demo.py) ---------------------------------------------
+
 
 @app.command("run")
 def run_command(
@@ -466,6 +640,7 @@ def demo(
 
 
 # ---- end of run and demo --------------------------------------------------------------------------
+
 
 def main(argv: list[str] | None = None) -> None:
     run_app(app, argv)

@@ -40,7 +40,9 @@ from curate.sources import ID_FIELDS, QUESTION_FIELDS, check_readable, id_text, 
 from db.errors import BadInput
 from db.store import Store
 
-_INSTRUCTION = re.compile(r"please reason step by step,? and put your final answer within \\boxed\{\}\.?", re.IGNORECASE)
+_INSTRUCTION = re.compile(
+    r"please reason step by step,? and put your final answer within \\boxed\{\}\.?", re.IGNORECASE
+)
 _WORD = re.compile(r"\w+")
 CANDIDATES_SQL = "SELECT problem_id, question, question_hash FROM problems WHERE coalesce(split, '') <> 'test'"
 
@@ -53,7 +55,7 @@ def normalise(text: str) -> str:
 def ngrams(text: str, n: int) -> set[tuple[str, ...]]:
     """The set of word n-grams of the normalised text (words are runs of letters and digits)."""
     words = _WORD.findall(normalise(text))
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,12 @@ def read_benchmark(path: str | Path) -> Benchmark:
     for number, row in read_records(path, check_readable(path, "auto")):
         question = next((row[f] for f in QUESTION_FIELDS if isinstance(row.get(f), str) and row[f].strip()), None)
         if question is None:
-            raise BadInput(f"no question text; expected one of {', '.join(QUESTION_FIELDS)}", file=str(path),
-                           line=number, field="problem")
+            raise BadInput(
+                f"no question text; expected one of {', '.join(QUESTION_FIELDS)}",
+                file=str(path),
+                line=number,
+                field="problem",
+            )
         item_id = id_text(next((row[f] for f in ID_FIELDS if row.get(f) is not None), None))
         ids.append(item_id if item_id is not None else f"line {number}")
         questions.append(question)
@@ -93,6 +99,7 @@ def store_benchmark(store: Store, split: str) -> Benchmark:
 
 
 # ---- matching -------------------------------------------------------------------------------------
+
 
 def find_matches(
     problems: pl.DataFrame, benchmark: Benchmark, n: int = 8, min_share: float = 0.2, fuzzy: float = 95.0
@@ -129,8 +136,9 @@ def find_matches(
             if share >= min_share and (i, j) not in exact:
                 rows.append(_row(ids[i], benchmark, j, "ngram", share))
     for start in range(0, len(texts), 1000):
-        scores = process.cdist(texts[start:start + 1000], bench_texts, scorer=fuzz.ratio, score_cutoff=fuzzy,
-                               workers=2, dtype=np.float32)
+        scores = process.cdist(
+            texts[start : start + 1000], bench_texts, scorer=fuzz.ratio, score_cutoff=fuzzy, workers=2, dtype=np.float32
+        )
         for i, j in zip(*np.nonzero(scores)):
             if (start + i, j) not in exact:
                 rows.append(_row(ids[start + i], benchmark, int(j), "fuzzy", float(scores[i, j]) / 100.0))
@@ -138,13 +146,25 @@ def find_matches(
 
 
 def _row(problem_id: str, benchmark: Benchmark, j: int, method: str, overlap: float) -> dict:
-    return {"problem_id": problem_id, "benchmark": benchmark.name, "matched_item": benchmark.ids[j],
-            "matched_text": benchmark.questions[j][:500], "method": method, "overlap": round(overlap, 4)}
+    return {
+        "problem_id": problem_id,
+        "benchmark": benchmark.name,
+        "matched_item": benchmark.ids[j],
+        "matched_text": benchmark.questions[j][:500],
+        "method": method,
+        "overlap": round(overlap, 4),
+    }
 
 
 def _rows_frame(rows: list[dict]) -> pl.DataFrame:
-    schema = {"problem_id": pl.String, "benchmark": pl.String, "matched_item": pl.String,
-              "matched_text": pl.String, "method": pl.String, "overlap": pl.Float64}
+    schema = {
+        "problem_id": pl.String,
+        "benchmark": pl.String,
+        "matched_item": pl.String,
+        "matched_text": pl.String,
+        "method": pl.String,
+        "overlap": pl.Float64,
+    }
     return pl.DataFrame(rows, schema=schema).unique(["problem_id", "benchmark", "matched_item", "method"], keep="first")
 
 
@@ -154,9 +174,9 @@ class DecontamConfig:
 
     against: tuple[str | Path, ...] = ()
     against_split: str | None = None
-    ngram: int = 8                  # words per n-gram
-    min_share: float = 0.2          # share of a problem's n-grams found in one item to match
-    fuzzy: float = 95.0             # rapidfuzz ratio (0-100) that counts as a match
+    ngram: int = 8  # words per n-gram
+    min_share: float = 0.2  # share of a problem's n-grams found in one item to match
+    fuzzy: float = 95.0  # rapidfuzz ratio (0-100) that counts as a match
 
 
 @dataclass
@@ -203,7 +223,9 @@ def report_table(result: DecontamResult, store: Store, width: int = 80) -> Table
     """The match report: one line per (problem, benchmark item, method); the question too when `width` allows."""
     questions = store.query("SELECT problem_id, question FROM problems")
     shown = result.matches.join(questions, on="problem_id", how="left").sort("problem_id", "benchmark", "method")
-    table = Table(title=f"{result.contaminated} of {result.checked} problems match a benchmark item", header_style="bold")
+    table = Table(
+        title=f"{result.contaminated} of {result.checked} problems match a benchmark item", header_style="bold"
+    )
     for name in ("problem", "benchmark", "item", "method", "overlap"):
         table.add_column(name, overflow="fold")
     with_question = width >= 120
@@ -222,11 +244,12 @@ def _clip(text: str | None, width: int = 80) -> str:
 
 # ---- dedup --------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class DedupConfig:
     """`curate dedup` options."""
 
-    fuzzy: float = 95.0             # rapidfuzz ratio (0-100) at which two questions are duplicates
+    fuzzy: float = 95.0  # rapidfuzz ratio (0-100) at which two questions are duplicates
 
 
 @dataclass
@@ -252,8 +275,14 @@ def near_pairs(texts: list[str], fuzzy: float, block: int = 1000) -> list[tuple[
     for start in range(0, len(order), block):
         stop = min(start + block, len(order))
         reach = bisect.bisect_right(lengths, lengths[stop - 1] * stretch + 1, lo=start)
-        scores = process.cdist([texts[i] for i in order[start:stop]], [texts[i] for i in order[start:reach]],
-                               scorer=fuzz.ratio, score_cutoff=fuzzy, workers=2, dtype=np.float32)
+        scores = process.cdist(
+            [texts[i] for i in order[start:stop]],
+            [texts[i] for i in order[start:reach]],
+            scorer=fuzz.ratio,
+            score_cutoff=fuzzy,
+            workers=2,
+            dtype=np.float32,
+        )
         found.extend((order[start + a], order[start + b]) for a, b in zip(*np.nonzero(scores)))
     return found
 
@@ -306,10 +335,25 @@ def run_dedup(store: Store, config: DedupConfig) -> DedupResult:
             if kept == i:
                 continue
             exact = hashes[i] == hashes[kept]
-            rows.append({"problem_id": ids[i], "duplicate_of": ids[kept], "method": "exact" if exact else "fuzzy",
-                         "similarity": 100.0 if exact else round(fuzz.ratio(texts[i], texts[kept]), 2), "run_id": run_id})
-        duplicates = pl.DataFrame(rows, schema={"problem_id": pl.String, "duplicate_of": pl.String, "method": pl.String,
-                                                "similarity": pl.Float64, "run_id": pl.String})
+            rows.append(
+                {
+                    "problem_id": ids[i],
+                    "duplicate_of": ids[kept],
+                    "method": "exact" if exact else "fuzzy",
+                    "similarity": 100.0 if exact else round(fuzz.ratio(texts[i], texts[kept]), 2),
+                    "run_id": run_id,
+                }
+            )
+        duplicates = pl.DataFrame(
+            rows,
+            schema={
+                "problem_id": pl.String,
+                "duplicate_of": pl.String,
+                "method": pl.String,
+                "similarity": pl.Float64,
+                "run_id": pl.String,
+            },
+        )
         with store.transaction():
             store.execute("DELETE FROM problem_duplicates")
             store.insert_frame("problem_duplicates", duplicates)

@@ -51,10 +51,29 @@ SAMPLES = 4
 EVAL_MAX_TOKENS = 96  # a clean trace is about 50 tokens
 SELECTION = "demo-shortest-correct"
 UNFILTERED = "demo-unfiltered"
-TRAIN = {"lora_rank": 8, "lora_alpha": 16.0, "learning_rate": 1e-3, "max_steps": 20, "warmup_ratio": 0.1,
-         "tokens_per_batch": 1024, "seq_len": 512, "eval_every": 5, "save_every": 5, "patience": 3, "seed": SEED}
-EVAL = {"problems": "test", "source": SOURCE, "samples": 1, "temperature": 0.0, "max_tokens": EVAL_MAX_TOKENS,
-        "model": "tiny", "batch_size": 50, "verify_workers": 1}
+TRAIN = {
+    "lora_rank": 8,
+    "lora_alpha": 16.0,
+    "learning_rate": 1e-3,
+    "max_steps": 20,
+    "warmup_ratio": 0.1,
+    "tokens_per_batch": 1024,
+    "seq_len": 512,
+    "eval_every": 5,
+    "save_every": 5,
+    "patience": 3,
+    "seed": SEED,
+}
+EVAL = {
+    "problems": "test",
+    "source": SOURCE,
+    "samples": 1,
+    "temperature": 0.0,
+    "max_tokens": EVAL_MAX_TOKENS,
+    "model": "tiny",
+    "batch_size": 50,
+    "verify_workers": 1,
+}
 FAULTS = {"rate_limit": 0.02, "server_error": 0.02}  # so the client's retries run
 DEMO_PORT = 18733
 
@@ -90,9 +109,20 @@ def demo_config(run_dir: Path, problems: Path, base_url: str) -> PipelineConfig:
 
     raw = {
         "problems": {"files": [{"path": str(problems), "source": SOURCE, "split": "per-row"}]},
-        "generate": {"model": TEACHER, "base_url": base_url, "samples": SAMPLES, "split": "train", "source": SOURCE,
-                     "max_tokens": GEN_MAX_TOKENS, "temperature": 0.6, "top_p": 0.95, "price_in": 0.0,
-                     "price_out": 0.0, "concurrency": 8, "backoff_s": 0.05},
+        "generate": {
+            "model": TEACHER,
+            "base_url": base_url,
+            "samples": SAMPLES,
+            "split": "train",
+            "source": SOURCE,
+            "max_tokens": GEN_MAX_TOKENS,
+            "temperature": 0.6,
+            "top_p": 0.95,
+            "price_in": 0.0,
+            "price_out": 0.0,
+            "concurrency": 8,
+            "backoff_s": 0.05,
+        },
         "verify": {"workers": 1},
         "score": {},
         # Templated questions differ only in their number: only a re-typed copy counts as a match.
@@ -100,8 +130,10 @@ def demo_config(run_dir: Path, problems: Path, base_url: str) -> PipelineConfig:
         "select": {"policy": "shortest-correct", "name": SELECTION},
         "export": {"out": "export", "val_fraction": 0.1, "seed": SEED, "tokenizer": str(tiny_model_gguf())},
         "train": {"model": "tiny", "out": "adapter", **TRAIN},
-        "eval": {**EVAL, "runs": [{"name": "base", "label": "base"},
-                                  {"name": "student", "label": "student", "adapter": "@train"}]},
+        "eval": {
+            **EVAL,
+            "runs": [{"name": "base", "label": "base"}, {"name": "student", "label": "student", "adapter": "@train"}],
+        },
         "report": {"out": "report"},
     }
     return parse_config(raw, source="curate demo", run_dir=run_dir)
@@ -122,12 +154,20 @@ def run_demo(run_dir: str | Path = "curate-demo", fresh: bool = False, ablation:
     run_dir = Path(run_dir)
     if fresh and run_dir.exists():
         if any(run_dir.iterdir()) and not (run_dir / "traces.duckdb").exists():
-            raise BadInput("not a demo folder (no traces.duckdb); refusing to delete it", file=str(run_dir), field="--dir")
+            raise BadInput(
+                "not a demo folder (no traces.duckdb); refusing to delete it", file=str(run_dir), field="--dir"
+            )
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     problems = write_problems(run_dir)
-    options = {"respond": DemoTeacher(seed=SEED), "fault_probability": FAULTS, "retry_after_s": 0.05, "seed": SEED,
-               "models": (TEACHER,), "keep_log": False}
+    options = {
+        "respond": DemoTeacher(seed=SEED),
+        "fault_probability": FAULTS,
+        "retry_after_s": 0.05,
+        "seed": SEED,
+        "models": (TEACHER,),
+        "keep_log": False,
+    }
     try:  # a fixed port keeps the generate table, so a rerun skips every stage done
         server = OpenAIServer(port=DEMO_PORT, **options).start()
     except OSError:  # taken (another demo running): any free port; a rerun then redoes the cheap stages
@@ -158,24 +198,43 @@ def run_ablation(config: PipelineConfig) -> list[Row]:
     from eval.run import run as run_eval
     from train.sft import load_config, train_sft
 
-    arms = [("answer-only", SELECTION, "solution", "curated answers, no trace"),
-            ("unfiltered", UNFILTERED, "think", "all traces, unfiltered (sample 0)")]
+    arms = [
+        ("answer-only", SELECTION, "solution", "curated answers, no trace"),
+        ("unfiltered", UNFILTERED, "think", "all traces, unfiltered (sample 0)"),
+    ]
     rows = []
     for name, selection, style, trained_on in arms:
         if selection == UNFILTERED:
             with open_store(config.db) as store:
                 select_unfiltered(store)
         stderr.print(f"== ablation {name}: export ({style})")
-        exported = run_stage("export", config.db, ExportConfig(
-            out=str(config.run_dir / f"export-{name}"), selection=selection, style=style, val_fraction=0.1, seed=SEED,
-            tokenizer=str(tiny_model_gguf())))
+        exported = run_stage(
+            "export",
+            config.db,
+            ExportConfig(
+                out=str(config.run_dir / f"export-{name}"),
+                selection=selection,
+                style=style,
+                val_fraction=0.1,
+                seed=SEED,
+                tokenizer=str(tiny_model_gguf()),
+            ),
+        )
         stderr.print(f"== ablation {name}: train on {exported.n_train} examples")
         adapter_dir = config.run_dir / f"adapter-{name}"
         train_sft(exported.out, "tiny", adapter_dir, load_config(None, **TRAIN), db=config.db, progress=False)
         stderr.print(f"== ablation {name}: evaluate")
         with open_store(config.db) as store:
-            run_eval(store, EvalConfig(name=f"student-{name}", label=f"student-{name}",
-                                       adapter=str(adapter_dir / "adapter"), progress=False, **EVAL))
+            run_eval(
+                store,
+                EvalConfig(
+                    name=f"student-{name}",
+                    label=f"student-{name}",
+                    adapter=str(adapter_dir / "adapter"),
+                    progress=False,
+                    **EVAL,
+                ),
+            )
         rows.append(Row(f"student-{name}", f"student-{name}", trained_on))
     return rows
 
@@ -186,24 +245,34 @@ def select_unfiltered(store) -> None:
         store.execute("DELETE FROM selections WHERE selection_id = ?", [UNFILTERED])
         store.execute("DELETE FROM selection_sets WHERE selection_id = ?", [UNFILTERED])
         store.execute(
-            "INSERT INTO selection_sets (selection_id, policy, params) VALUES (?, 'unfiltered', '{}')", [UNFILTERED])
+            "INSERT INTO selection_sets (selection_id, policy, params) VALUES (?, 'unfiltered', '{}')", [UNFILTERED]
+        )
         store.execute(
             "INSERT INTO selections (selection_id, policy, sample_id, problem_id, rank) "
             "SELECT ?, 'unfiltered', s.sample_id, s.problem_id, 1 FROM samples s JOIN problems p USING (problem_id) "
-            "WHERE p.split = 'train' AND s.model = ? AND s.sample_index = 0", [UNFILTERED, TEACHER])
+            "WHERE p.split = 'train' AND s.model = ? AND s.sample_index = 0",
+            [UNFILTERED, TEACHER],
+        )
 
 
 def print_curation(config: PipelineConfig, results) -> None:
     """How much each curation step changed what is trained on, from the store."""
     with open_store(config.db, read_only=True) as store:
-        status = dict(store.execute(
-            "SELECT status, count(*) FROM samples WHERE model = ? GROUP BY ALL", [TEACHER]).fetchall())
-        verdicts = dict(store.execute(
-            "SELECT v.verdict, count(*) FROM samples s JOIN verdict_current v USING (sample_id) "
-            "WHERE s.model = ? GROUP BY ALL", [TEACHER]).fetchall())
+        status = dict(
+            store.execute("SELECT status, count(*) FROM samples WHERE model = ? GROUP BY ALL", [TEACHER]).fetchall()
+        )
+        verdicts = dict(
+            store.execute(
+                "SELECT v.verdict, count(*) FROM samples s JOIN verdict_current v USING (sample_id) "
+                "WHERE s.model = ? GROUP BY ALL",
+                [TEACHER],
+            ).fetchall()
+        )
         contaminated = store.execute(
             "SELECT count(DISTINCT c.problem_id), count(s.sample_id) FROM contamination c "
-            "LEFT JOIN samples s ON s.problem_id = c.problem_id AND s.model = ?", [TEACHER]).fetchone()
+            "LEFT JOIN samples s ON s.problem_id = c.problem_id AND s.model = ?",
+            [TEACHER],
+        ).fetchone()
         selected = store.scalar("SELECT count(*) FROM selections WHERE selection_id = ?", [SELECTION])
         exported = store.execute("SELECT n_train, n_val FROM exports ORDER BY created_at DESC LIMIT 1").fetchone()
     total = sum(status.values())
@@ -212,14 +281,26 @@ def print_curation(config: PipelineConfig, results) -> None:
         table.add_column(column)
     table.add_row("generate", str(total), "-", _counts(status))
     correct = verdicts.get("correct", 0)
-    table.add_row("verify", str(correct), str(total - correct), _counts({k: v for k, v in verdicts.items() if k != "correct"}))
-    table.add_row("decontaminate", "-", f"{contaminated[1]} ({contaminated[0]} problems)",
-                  "train questions that repeat a test question")
+    table.add_row(
+        "verify", str(correct), str(total - correct), _counts({k: v for k, v in verdicts.items() if k != "correct"})
+    )
+    table.add_row(
+        "decontaminate",
+        "-",
+        f"{contaminated[1]} ({contaminated[0]} problems)",
+        "train questions that repeat a test question",
+    )
     drops = next(r.outputs.get("dropped") or {} for r in results if r.name == "select")
-    table.add_row("select shortest-correct", str(selected), str(total - selected),
-                  _counts(drops) + ("; " if drops else "") + "then one (the shortest) correct trace per problem")
+    table.add_row(
+        "select shortest-correct",
+        str(selected),
+        str(total - selected),
+        _counts(drops) + ("; " if drops else "") + "then one (the shortest) correct trace per problem",
+    )
     if exported:
-        table.add_row("export", f"{exported[0]} train + {exported[1]} val", "-", "checked through the student's chat template")
+        table.add_row(
+            "export", f"{exported[0]} train + {exported[1]} val", "-", "checked through the student's chat template"
+        )
     stdout.print(table)
 
 
@@ -245,8 +326,11 @@ def print_results(config: PipelineConfig, rows: list[Row]) -> None:
         else:
             comparison = compare_runs(config.db, row.eval_run_id, "base")
             d = comparison.difference
-            cells += [f"{100 * d.difference:+.1f}", f"[{100 * d.low:+.1f}, {100 * d.high:+.1f}]",
-                      f"{comparison.mcnemar.p_value:.2g}"]
+            cells += [
+                f"{100 * d.difference:+.1f}",
+                f"[{100 * d.low:+.1f}, {100 * d.high:+.1f}]",
+                f"{comparison.mcnemar.p_value:.2g}",
+            ]
         table.add_row(*cells)
     stdout.print(table)
 
@@ -256,10 +340,17 @@ def print_places(config: PipelineConfig, results) -> None:
     places = Table(title="where everything went", show_header=False)
     places.add_column()
     places.add_column(overflow="fold")
-    for name, path in (("problems", config.run_dir / "problems.jsonl"), ("store", config.db),
-                       ("export", config.run_dir / "export"), ("adapter", config.run_dir / "adapter" / "adapter"),
-                       ("report", config.run_dir / "report" / "report.md")):
+    for name, path in (
+        ("problems", config.run_dir / "problems.jsonl"),
+        ("store", config.db),
+        ("export", config.run_dir / "export"),
+        ("adapter", config.run_dir / "adapter" / "adapter"),
+        ("report", config.run_dir / "report" / "report.md"),
+    ):
         places.add_row(name, str(path))
     stdout.print(places)
-    stdout.print(f"pipeline wall time {total:.0f} s. next: curate review --db {config.db}   |   "
-                 f"evaluate compare base student --db {config.db}", highlight=False)
+    stdout.print(
+        f"pipeline wall time {total:.0f} s. next: curate review --db {config.db}   |   "
+        f"evaluate compare base student --db {config.db}",
+        highlight=False,
+    )

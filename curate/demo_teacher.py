@@ -48,8 +48,13 @@ class Problem:
     split: str
 
     def row(self) -> dict:
-        return {"id": self.id, "question": self.question, "answer": self.answer, "split": self.split,
-                "topic": "digit-sum"}
+        return {
+            "id": self.id,
+            "question": self.question,
+            "answer": self.answer,
+            "split": self.split,
+            "topic": "digit-sum",
+        }
 
 
 def digit_sum(number: int) -> int:
@@ -67,7 +72,9 @@ def make_problems(seed: int = 0, n_train: int = 240, n_test: int = 100) -> list[
         rows.append(Problem(f"digits-{split}-{n}", question, str(digit_sum(n)), split))
     test = [p for p in rows if p.split == "test"]
     for p in pick.sample(test, LEAKED):  # the same question, re-typed: "leaked" into train
-        rows.append(Problem(f"digits-train-leak-{p.id.rsplit('-', 1)[1]}", "  " + p.question.upper(), p.answer, "train"))
+        rows.append(
+            Problem(f"digits-train-leak-{p.id.rsplit('-', 1)[1]}", "  " + p.question.upper(), p.answer, "train")
+        )
     return rows
 
 
@@ -102,8 +109,13 @@ def teacher_reply(prompt: str, index: int, seed: int = 0) -> tuple[str, str]:
         lines, total = _steps(digits)
     body = [head, *lines, f"So the sum of the digits is {total}."]
     if kind == "preamble":
-        body = [("Let me think about what the question asks. The digit sum adds every digit of the number, "
-                 "one at a time, keeping a running total."), *body]
+        body = [
+            (
+                "Let me think about what the question asks. The digit sum adds every digit of the number, "
+                "one at a time, keeping a running total."
+            ),
+            *body,
+        ]
     if kind in ("recheck", "runaway"):
         loops = pick.randint(1, 2) if kind == "recheck" else 40
         for _ in range(loops):

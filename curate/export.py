@@ -53,7 +53,7 @@ FORMATS = ("jsonl", "parquet")
 STYLES = ("think", "solution")
 _PROBE_USER, _PROBE_ASSISTANT = "PROBE-QUESTION-7f3a", "PROBE-ANSWER-7f3a"
 MANIFEST = ".curate-export.json"  # names the files an export wrote, so a rerun may replace them
-STAGING_PREFIX = ".export-"      # + pid: staging folders beside --out; a killed export's are removed later
+STAGING_PREFIX = ".export-"  # + pid: staging folders beside --out; a killed export's are removed later
 
 ROWS_SQL = """
 SELECT se.selection_id, se.sample_id, se.problem_id, se.rank, p.source, p.question, p.gold_answer,
@@ -79,15 +79,15 @@ class ExportConfig:
 
     out: str
     format: str = "jsonl"
-    selection: str | None = None            # None: the newest selection
+    selection: str | None = None  # None: the newest selection
     style: str = "think"
     val_fraction: float = 0.1
     seed: int = 0
     tokenizer: str | None = None
     reviewed_only: bool = False
     include_contaminated: bool = False
-    prompt_template: str | None = None      # a template file; None: curate.prompts.DEFAULT_TEMPLATE
-    overwrite: bool = False                 # write into a folder holding files that are not ours
+    prompt_template: str | None = None  # a template file; None: curate.prompts.DEFAULT_TEMPLATE
+    overwrite: bool = False  # write into a folder holding files that are not ours
 
 
 @dataclass
@@ -96,7 +96,7 @@ class ExportResult:
 
     export_id: str
     out: Path
-    files: dict[str, str]                   # file name -> sha256
+    files: dict[str, str]  # file name -> sha256
     n_train: int
     n_val: int
     excluded: dict[str, int] = field(default_factory=dict)
@@ -116,8 +116,10 @@ def run(store: Store, config: ExportConfig) -> ExportResult:
     rows = store.query(ROWS_SQL, [selection["selection_id"]])
     kept, excluded = _apply_rules(rows, config)
     if kept.height == 0:
-        raise BadInput(f"nothing to export from selection {selection['selection_id']!r} "
-                       f"(left out: {_describe(excluded)})", field="--selection")
+        raise BadInput(
+            f"nothing to export from selection {selection['selection_id']!r} (left out: {_describe(excluded)})",
+            field="--selection",
+        )
     examples = _build_examples(kept, config, template)
     if config.tokenizer is not None:
         examples = check_with_tokenizer(examples, config.tokenizer)
@@ -131,12 +133,24 @@ def run(store: Store, config: ExportConfig) -> ExportResult:
         n_train = int((examples["split"] == "train").sum())
         n_val = examples.height - n_train
         with store.transaction():
-            store.insert_rows("exports", [{
-                "export_id": export_id, "path": str(out.resolve()), "format": config.format,
-                "selection_id": selection["selection_id"], "style": config.style, "n_train": n_train, "n_val": n_val,
-                "sha256": digest, "config": json.dumps({**asdict(config), "files": files, "excluded": excluded}),
-                "run_id": run_id,
-            }], on_conflict="replace")
+            store.insert_rows(
+                "exports",
+                [
+                    {
+                        "export_id": export_id,
+                        "path": str(out.resolve()),
+                        "format": config.format,
+                        "selection_id": selection["selection_id"],
+                        "style": config.style,
+                        "n_train": n_train,
+                        "n_val": n_val,
+                        "sha256": digest,
+                        "config": json.dumps({**asdict(config), "files": files, "excluded": excluded}),
+                        "run_id": run_id,
+                    }
+                ],
+                on_conflict="replace",
+            )
         record.counts = {"train": n_train, "val": n_val, "excluded": excluded}
     return ExportResult(export_id, out, files, n_train, n_val, excluded)
 
@@ -158,7 +172,9 @@ def _resolve_selection(store: Store, selection_id: str | None) -> dict:
     else:
         frame = store.query("SELECT * FROM selection_sets WHERE selection_id = ?", [selection_id])
         if frame.height == 0:
-            known = store.query("SELECT selection_id FROM selection_sets ORDER BY created_at DESC")["selection_id"].to_list()
+            known = store.query("SELECT selection_id FROM selection_sets ORDER BY created_at DESC")[
+                "selection_id"
+            ].to_list()
             raise BadInput(f"no selection {selection_id!r}; known: {', '.join(known) or 'none'}", field="--selection")
     return frame.row(0, named=True)
 
@@ -197,15 +213,24 @@ def _build_examples(kept: pl.DataFrame, config: ExportConfig, template: str) -> 
     ]
     return kept.select(
         pl.Series("messages", messages),
-        "problem_id", "sample_id", "source", "gold_answer", "answer", "corrected_answer", "review", "model",
-        pl.col("length_tokens").cast(pl.Int64), "selection_id",
+        "problem_id",
+        "sample_id",
+        "source",
+        "gold_answer",
+        "answer",
+        "corrected_answer",
+        "review",
+        "model",
+        pl.col("length_tokens").cast(pl.Int64),
+        "selection_id",
     )
 
 
 def assign_split(examples: pl.DataFrame, val_fraction: float, seed: int) -> pl.DataFrame:
     """Add `split`: whole problems go to val, chosen by their sha256(seed:problem_id) order."""
-    problems = sorted(set(examples["problem_id"].to_list()),
-                      key=lambda pid: hashlib.sha256(f"{seed}:{pid}".encode()).hexdigest())
+    problems = sorted(
+        set(examples["problem_id"].to_list()), key=lambda pid: hashlib.sha256(f"{seed}:{pid}".encode()).hexdigest()
+    )
     n_val = round(val_fraction * len(problems))
     if val_fraction > 0 and len(problems) >= 2:
         n_val = min(max(n_val, 1), len(problems) - 1)
@@ -217,6 +242,7 @@ def assign_split(examples: pl.DataFrame, val_fraction: float, seed: int) -> pl.D
 
 # ---- the chat-template check ---------------------------------------------------------------------
 
+
 def end_of_turn(tokenizer: Any) -> str:
     """The special token the chat template writes right after an assistant turn."""
     probe = [{"role": "user", "content": _PROBE_USER}, {"role": "assistant", "content": _PROBE_ASSISTANT}]
@@ -224,13 +250,16 @@ def end_of_turn(tokenizer: Any) -> str:
     at = text.rfind(_PROBE_ASSISTANT)
     if at == -1:
         raise BadInput("the chat template drops the assistant turn", field="--tokenizer")
-    after = text[at + len(_PROBE_ASSISTANT):].lstrip()
+    after = text[at + len(_PROBE_ASSISTANT) :].lstrip()
     specials = sorted(set(tokenizer.all_special_tokens) | set(tokenizer.get_added_vocab()), key=len, reverse=True)
     for token in specials:
         if token and after.startswith(token):
             return token
-    raise BadInput("the chat template writes no end-of-turn token after an assistant turn "
-                   f"(it writes {after[:40]!r}): the student would never learn to stop", field="--tokenizer")
+    raise BadInput(
+        "the chat template writes no end-of-turn token after an assistant turn "
+        f"(it writes {after[:40]!r}): the student would never learn to stop",
+        field="--tokenizer",
+    )
 
 
 def check_with_tokenizer(examples: pl.DataFrame, spec: str) -> pl.DataFrame:
@@ -252,16 +281,23 @@ def check_with_tokenizer(examples: pl.DataFrame, spec: str) -> pl.DataFrame:
         text = _render(tokenizer, row["messages"])
         problem = _lost(text, assistant, eot)
         if problem:
-            raise BadInput(f"sample {row['sample_id']}: rendering through the chat template {problem}; "
-                           "fix the template (or use another tokenizer) before training on this export",
-                           file=str(spec), field="chat_template")
+            raise BadInput(
+                f"sample {row['sample_id']}: rendering through the chat template {problem}; "
+                "fix the template (or use another tokenizer) before training on this export",
+                file=str(spec),
+                field="chat_template",
+            )
         rendered_texts.append(text)
         assistant_texts.append(assistant)
     totals = tokenizer(rendered_texts, add_special_tokens=False)["input_ids"]
     for sample_id, ids in zip(examples["sample_id"].to_list(), totals):
         if eot_id not in ids[-4:]:
-            raise BadInput(f"sample {sample_id}: the end-of-turn token {eot!r} is not a single token at the end "
-                           "of the tokenized conversation", file=str(spec), field="chat_template")
+            raise BadInput(
+                f"sample {sample_id}: the end-of-turn token {eot!r} is not a single token at the end "
+                "of the tokenized conversation",
+                file=str(spec),
+                field="chat_template",
+            )
     lengths = tokenizer(assistant_texts, add_special_tokens=False)["input_ids"]
     return examples.with_columns(
         pl.Series("length_tokens", [len(ids) for ids in lengths], dtype=pl.Int64),
@@ -291,15 +327,23 @@ def _lost(rendered: str, assistant: str, eot: str) -> str | None:
     at = rendered.rfind(solution)
     if solution and at == -1:
         return "loses the final solution"
-    if not rendered[at + len(solution):].lstrip().startswith(eot):
+    if not rendered[at + len(solution) :].lstrip().startswith(eot):
         return f"loses the end-of-turn token {eot!r} after the assistant turn"
     return None
 
 
 # ---- files and the card --------------------------------------------------------------------------
 
-def _write(out: Path, examples: pl.DataFrame, config: ExportConfig, store: Store, selection: dict,
-           excluded: dict[str, int], template: str) -> dict[str, str]:
+
+def _write(
+    out: Path,
+    examples: pl.DataFrame,
+    config: ExportConfig,
+    store: Store,
+    selection: dict,
+    excluded: dict[str, int],
+    template: str,
+) -> dict[str, str]:
     """Write split files and the card into a temporary folder beside `out`, then move them in."""
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_dead_staging(out.parent)
@@ -362,16 +406,19 @@ def _check_out_folder(out: Path, overwrite: bool, store: Store) -> None:
     foreign = sorted(entry.name for entry in out.iterdir() if entry.name not in ours)
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise BadInput(f"the folder holds files an export did not write ({shown}); export into an empty or "
-                       f"earlier export folder, or pass --overwrite to write train/val files and README.md there",
-                       file=str(out), field="--out")
+        raise BadInput(
+            f"the folder holds files an export did not write ({shown}); export into an empty or "
+            f"earlier export folder, or pass --overwrite to write train/val files and README.md there",
+            file=str(out),
+            field="--out",
+        )
 
 
 def remove_dead_staging(parent: Path) -> list[Path]:
     """Remove `.export-PID-*` staging folders in `parent` left by exports that were killed."""
     removed = []
     for entry in parent.glob(f"{STAGING_PREFIX}*"):
-        pid = entry.name[len(STAGING_PREFIX):].split("-", 1)[0]
+        pid = entry.name[len(STAGING_PREFIX) :].split("-", 1)[0]
         if entry.is_dir() and not (pid.isdigit() and process_alive(int(pid))):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
@@ -406,20 +453,30 @@ def length_histogram(lengths: list[int], bins: int = 10, width: int = 40) -> str
     return "\n".join(lines)
 
 
-def dataset_card(examples: pl.DataFrame, config: ExportConfig, store: Store, selection: dict,
-                 excluded: dict[str, int], template: str, files: dict[str, str]) -> str:
+def dataset_card(
+    examples: pl.DataFrame,
+    config: ExportConfig,
+    store: Store,
+    selection: dict,
+    excluded: dict[str, int],
+    template: str,
+    files: dict[str, str],
+) -> str:
     """The README.md beside the export."""
     by_split = examples.group_by("split").agg(examples=pl.len(), problems=pl.col("problem_id").n_unique())
     split_counts = {row["split"]: row for row in by_split.iter_rows(named=True)}
-    sources = examples.group_by("source").agg(problems=pl.col("problem_id").n_unique(), examples=pl.len()).sort("source")
+    sources = (
+        examples.group_by("source").agg(problems=pl.col("problem_id").n_unique(), examples=pl.len()).sort("source")
+    )
     models = examples.group_by("model").agg(examples=pl.len()).sort("model")
     lengths = [v for v in examples["length_tokens"].to_list() if v is not None]
     with_think = sum(THINK_CLOSE in m[1]["content"] for m in examples["messages"].to_list())
     benchmarks = store.query(
         "SELECT benchmark, count(DISTINCT problem_id) AS problems, count(*) AS matches FROM contamination GROUP BY 1 ORDER BY 1"
     )
-    contaminated_kept = examples.join(store.query("SELECT DISTINCT problem_id FROM contamination"), on="problem_id",
-                                      how="semi")["problem_id"].n_unique()
+    contaminated_kept = examples.join(
+        store.query("SELECT DISTINCT problem_id FROM contamination"), on="problem_id", how="semi"
+    )["problem_id"].n_unique()
     lines = [
         f"# SFT export of selection `{selection['selection_id']}`",
         "",
@@ -428,7 +485,11 @@ def dataset_card(examples: pl.DataFrame, config: ExportConfig, store: Store, sel
         "## Format",
         "",
         "One example per row: `messages` (user turn = the evaluation prompt, assistant turn = "
-        + ("`<think>` reasoning `</think>` then the final solution" if config.style == "think" else "the final solution only")
+        + (
+            "`<think>` reasoning `</think>` then the final solution"
+            if config.style == "think"
+            else "the final solution only"
+        )
         + "), then problem_id, sample_id, source, split, gold_answer, answer, corrected_answer, review, model, "
         "length_tokens, selection_id. Train and val are split by problem (no problem is in both).",
         "",
@@ -437,8 +498,9 @@ def dataset_card(examples: pl.DataFrame, config: ExportConfig, store: Store, sel
         "",
         "```python",
         "from datasets import load_dataset",
-        f"ds = load_dataset(\"{'json' if config.format == 'jsonl' else 'parquet'}\", data_files={{"
-        + ", ".join(f"\"{name.split('.')[0]}\": \"{name}\"" for name in files) + "})",
+        f'ds = load_dataset("{"json" if config.format == "jsonl" else "parquet"}", data_files={{'
+        + ", ".join(f'"{name.split(".")[0]}": "{name}"' for name in files)
+        + "})",
         "```",
         "",
         "## Selection",
@@ -458,24 +520,35 @@ def dataset_card(examples: pl.DataFrame, config: ExportConfig, store: Store, sel
     for split in ("train", "val"):
         row = split_counts.get(split, {"examples": 0, "problems": 0})
         lines.append(f"| {split} | {row['examples']} | {row['problems']} |")
-    lines += ["", "Left out of the selection: " + (_describe(excluded) if excluded else "nothing") + ".", "",
-              "## Sources", "",
-              "| source | problems | examples |", "| --- | --- | --- |"]
+    lines += [
+        "",
+        "Left out of the selection: " + (_describe(excluded) if excluded else "nothing") + ".",
+        "",
+        "## Sources",
+        "",
+        "| source | problems | examples |",
+        "| --- | --- | --- |",
+    ]
     lines += [f"| {r['source']} | {r['problems']} | {r['examples']} |" for r in sources.iter_rows(named=True)]
     lines += ["", "| teacher model | examples |", "| --- | --- |"]
     lines += [f"| {r['model']} | {r['examples']} |" for r in models.iter_rows(named=True)]
     lines += ["", "## Length (tokens of the assistant turn)", ""]
     if lengths:
         ordered = sorted(lengths)
-        lines.append(f"min {ordered[0]}, median {ordered[len(ordered) // 2]}, mean {sum(ordered) / len(ordered):.0f}, "
-                     f"max {ordered[-1]}")
+        lines.append(
+            f"min {ordered[0]}, median {ordered[len(ordered) // 2]}, mean {sum(ordered) / len(ordered):.0f}, "
+            f"max {ordered[-1]}"
+        )
         lines += ["", "```", length_histogram(lengths), "```"]
     lines += ["", "## Decontamination", ""]
     if benchmarks.height:
         lines += ["| benchmark | matched problems | matches |", "| --- | --- | --- |"]
         lines += [f"| {r['benchmark']} | {r['problems']} | {r['matches']} |" for r in benchmarks.iter_rows(named=True)]
-        lines += ["", f"Contaminated problems left out: {excluded.get('contaminated', 0)} examples; "
-                      f"contaminated problems in this export: {contaminated_kept}."]
+        lines += [
+            "",
+            f"Contaminated problems left out: {excluded.get('contaminated', 0)} examples; "
+            f"contaminated problems in this export: {contaminated_kept}.",
+        ]
     else:
         lines.append("No decontamination was run on this store (`curate decontam --against FILE`).")
     lines += ["", "## Checksums (sha256)", "", "```"]

@@ -50,7 +50,14 @@ import polars as pl
 from rich.markup import escape
 
 from curate.chat_client import (
-    EndpointConfig, EndpointPool, EndpointRejected, Outcome, RateLimiter, RetryPolicy, complete, endpoint_urls,
+    EndpointConfig,
+    EndpointPool,
+    EndpointRejected,
+    Outcome,
+    RateLimiter,
+    RetryPolicy,
+    complete,
+    endpoint_urls,
     public_url,
 )
 from curate.pricing import Price, resolve_price
@@ -69,11 +76,25 @@ DISPLAY_INTERVAL_S = 0.25
 WRITE_MEMORY_LIMIT = "64MB"
 
 SAMPLE_SCHEMA: dict[str, pl.DataType] = {
-    "sample_id": pl.String, "problem_id": pl.String, "model": pl.String, "params_hash": pl.String,
-    "sample_index": pl.Int32, "params": pl.String, "prompt": pl.String, "reasoning": pl.String,
-    "content": pl.String, "finish_reason": pl.String, "status": pl.String, "error": pl.String,
-    "prompt_tokens": pl.Int32, "completion_tokens": pl.Int32, "reasoning_tokens": pl.Int32,
-    "latency_s": pl.Float64, "cost_usd": pl.Float64, "endpoint": pl.String, "run_id": pl.String,
+    "sample_id": pl.String,
+    "problem_id": pl.String,
+    "model": pl.String,
+    "params_hash": pl.String,
+    "sample_index": pl.Int32,
+    "params": pl.String,
+    "prompt": pl.String,
+    "reasoning": pl.String,
+    "content": pl.String,
+    "finish_reason": pl.String,
+    "status": pl.String,
+    "error": pl.String,
+    "prompt_tokens": pl.Int32,
+    "completion_tokens": pl.Int32,
+    "reasoning_tokens": pl.Int32,
+    "latency_s": pl.Float64,
+    "cost_usd": pl.Float64,
+    "endpoint": pl.String,
+    "run_id": pl.String,
 }
 
 
@@ -121,6 +142,7 @@ class GenerateResult:
 
 # -- identity --------------------------------------------------------------------------------
 
+
 def generation_params(config: GenerateConfig, template: str) -> dict:
     """Every parameter that changes the output; hashed into params_hash."""
     return {
@@ -144,7 +166,7 @@ def sample_id(problem_id: str, model: str, params_digest: str, sample_index: int
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
-    """"K/N" (1 <= K <= N) -> (K, N); None stays None."""
+    """ "K/N" (1 <= K <= N) -> (K, N); None stays None."""
     if text is None:
         return None
     parts = text.split("/")
@@ -173,12 +195,13 @@ def model_name(config: GenerateConfig) -> str:
 
 # -- planning --------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Plan:
     """What a run must generate: the questions, the pending samples and how many were already done."""
 
-    questions: dict[str, str]               # problem_id -> question
-    pending: list[tuple[str, int, str]]     # (problem_id, sample_index, sample_id)
+    questions: dict[str, str]  # problem_id -> question
+    pending: list[tuple[str, int, str]]  # (problem_id, sample_index, sample_id)
     already_done: int
 
 
@@ -195,10 +218,12 @@ def plan_samples(store: Store, config: GenerateConfig, digest: str) -> Plan:
     sql += " ORDER BY problem_id" + (f" LIMIT {int(config.limit)}" if config.limit is not None else "")
     problems = store.query(sql, args or None)
     model = model_name(config)
-    final = set(store.query(
-        "SELECT sample_id FROM samples WHERE model = ? AND params_hash = ? AND status IN ('ok', 'truncated', 'empty')",
-        [model, digest],
-    )["sample_id"].to_list())
+    final = set(
+        store.query(
+            "SELECT sample_id FROM samples WHERE model = ? AND params_hash = ? AND status IN ('ok', 'truncated', 'empty')",
+            [model, digest],
+        )["sample_id"].to_list()
+    )
     pending, done = [], 0
     shard = parse_shard(config.shard)
     for problem_id in problems["problem_id"].to_list():
@@ -214,6 +239,7 @@ def plan_samples(store: Store, config: GenerateConfig, digest: str) -> Plan:
 
 
 # -- progress --------------------------------------------------------------------------------
+
 
 class Display:
     """A rich progress line on stderr, redrawn at most 4 times a second."""
@@ -234,10 +260,14 @@ class Display:
         elapsed = max(1e-9, time.monotonic() - self.started)
         parts = [f"{s.completion_tokens / elapsed:,.0f} tok/s", f"in flight {self.in_flight}"]
         if s.cost_usd is not None:
-            parts.append(f"${s.cost_usd:,.4f}" + (f" (projected ${self.projected:,.2f})" if self.projected is not None else ""))
+            parts.append(
+                f"${s.cost_usd:,.4f}" + (f" (projected ${self.projected:,.2f})" if self.projected is not None else "")
+            )
         problems = {k: v for k, v in s.counts.items() if k != "ok" and v}
         if problems or s.retries:
-            parts.append(" ".join(f"{k} {v}" for k, v in problems.items()) + (f" retries {s.retries}" if s.retries else ""))
+            parts.append(
+                " ".join(f"{k} {v}" for k, v in problems.items()) + (f" retries {s.retries}" if s.retries else "")
+            )
         return " | ".join(parts)
 
     def refresh(self) -> None:
@@ -259,6 +289,7 @@ class Display:
 
 
 # -- the run ---------------------------------------------------------------------------------
+
 
 @dataclass
 class Budget:
@@ -285,22 +316,44 @@ class Budget:
         return self.spent + (self.in_flight + 1) * self.mean_cost(prompt_chars) <= self.limit_usd
 
 
-def _row(config: GenerateConfig, model: str, digest: str, params_json: str, run_id: str,
-         problem_id: str, index: int, sid: str, prompt: str, outcome: Outcome) -> dict:
+def _row(
+    config: GenerateConfig,
+    model: str,
+    digest: str,
+    params_json: str,
+    run_id: str,
+    problem_id: str,
+    index: int,
+    sid: str,
+    prompt: str,
+    outcome: Outcome,
+) -> dict:
     reply = outcome.reply
     row = {
-        "sample_id": sid, "problem_id": problem_id, "model": model, "params_hash": digest,
-        "sample_index": index, "params": params_json, "prompt": prompt, "run_id": run_id,
-        "cost_usd": outcome.cost_usd, "endpoint": outcome.endpoint,
+        "sample_id": sid,
+        "problem_id": problem_id,
+        "model": model,
+        "params_hash": digest,
+        "sample_index": index,
+        "params": params_json,
+        "prompt": prompt,
+        "run_id": run_id,
+        "cost_usd": outcome.cost_usd,
+        "endpoint": outcome.endpoint,
     }
     if reply is None:
         row.update(status="error", error=outcome.error)
         return row
     status = "truncated" if reply.finish_reason == "length" else ("empty" if reply.empty else "ok")
     row.update(
-        reasoning=reply.reasoning, content=reply.content, finish_reason=reply.finish_reason, status=status,
-        prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens,
-        reasoning_tokens=reply.reasoning_tokens, latency_s=reply.latency_s,
+        reasoning=reply.reasoning,
+        content=reply.content,
+        finish_reason=reply.finish_reason,
+        status=status,
+        prompt_tokens=reply.prompt_tokens,
+        completion_tokens=reply.completion_tokens,
+        reasoning_tokens=reply.reasoning_tokens,
+        latency_s=reply.latency_s,
     )
     return row
 
@@ -311,13 +364,25 @@ def _count(summary: GenerateResult, row: dict) -> None:
     summary.completion_tokens += row.get("completion_tokens") or 0
 
 
-async def _run_api(store: Store, config: GenerateConfig, plan: Plan, template: str, digest: str, params_json: str,
-                   price: Price | None, summary: GenerateResult, api_key: str) -> None:
+async def _run_api(
+    store: Store,
+    config: GenerateConfig,
+    plan: Plan,
+    template: str,
+    digest: str,
+    params_json: str,
+    price: Price | None,
+    summary: GenerateResult,
+    api_key: str,
+) -> None:
     model = model_name(config)
     policy = RetryPolicy(max_retries=config.max_retries, base_s=config.backoff_s)
     pool = EndpointPool(endpoint_urls(config.base_urls), api_key, config.timeout_s, config.concurrency, policy)
-    limiter = RateLimiter(config.rpm, config.tpm, expected_completion_tokens=min(config.max_tokens, 4000)) \
-        if (config.rpm or config.tpm) else None
+    limiter = (
+        RateLimiter(config.rpm, config.tpm, expected_completion_tokens=min(config.max_tokens, 4000))
+        if (config.rpm or config.tpm)
+        else None
+    )
     writer = WriteThrough(store, "samples", SAMPLE_SCHEMA)
     display = Display(config.progress, len(plan.pending), summary, model)
     budget = Budget(config.budget_usd, price, config.max_tokens)
@@ -340,8 +405,14 @@ async def _run_api(store: Store, config: GenerateConfig, plan: Plan, template: s
             display.in_flight += 1
             try:
                 outcome = await complete(
-                    pool, model=config.model, messages=[{"role": "user", "content": prompt}], params=request_params,
-                    policy=policy, limiter=limiter, price=price, on_retry=on_retry,
+                    pool,
+                    model=config.model,
+                    messages=[{"role": "user", "content": prompt}],
+                    params=request_params,
+                    policy=policy,
+                    limiter=limiter,
+                    price=price,
+                    on_retry=on_retry,
                 )
             except EndpointRejected as error:
                 rejected.append(error)
@@ -356,7 +427,9 @@ async def _run_api(store: Store, config: GenerateConfig, plan: Plan, template: s
                 budget.spent += outcome.cost_usd
                 budget.finished += 1
                 summary.cost_usd = budget.spent
-                display.projected = budget.spent + (len(plan.pending) - summary.written) * budget.spent / budget.finished
+                display.projected = (
+                    budget.spent + (len(plan.pending) - summary.written) * budget.spent / budget.finished
+                )
 
     loop = asyncio.get_running_loop()
     main_task = asyncio.current_task()
@@ -384,32 +457,63 @@ async def _run_api(store: Store, config: GenerateConfig, plan: Plan, template: s
         raise rejected[0]
 
 
-def _run_local(store: Store, config: GenerateConfig, plan: Plan, template: str, digest: str, params_json: str,
-               summary: GenerateResult) -> None:
+def _run_local(
+    store: Store,
+    config: GenerateConfig,
+    plan: Plan,
+    template: str,
+    digest: str,
+    params_json: str,
+    summary: GenerateResult,
+) -> None:
     from curate.chat_client import ChatReply
     from curate.local_generation import LocalGenerator
 
-    generator = LocalGenerator.tiny(batch_size=config.batch_size) if config.model == "tiny" else \
-        LocalGenerator(config.model, batch_size=config.batch_size)
+    generator = (
+        LocalGenerator.tiny(batch_size=config.batch_size)
+        if config.model == "tiny"
+        else LocalGenerator(config.model, batch_size=config.batch_size)
+    )
     model = model_name(config)
     writer = WriteThrough(store, "samples", SAMPLE_SCHEMA)
     display = Display(config.progress, len(plan.pending), summary, model)
     try:
         for start in range(0, len(plan.pending), config.batch_size):
-            chunk = plan.pending[start:start + config.batch_size]
+            chunk = plan.pending[start : start + config.batch_size]
             prompts = [render_prompt(plan.questions[problem_id], template) for problem_id, _, _ in chunk]
             # A seed fixed by the chunk's samples: rerunning the same chunk samples the same text.
             seed = int(chunk[0][2][:8], 16)
             completions = generator.generate(
                 [[{"role": "user", "content": p}] for p in prompts],
-                max_new_tokens=config.max_tokens, temperature=config.temperature, top_p=config.top_p, seed=seed,
+                max_new_tokens=config.max_tokens,
+                temperature=config.temperature,
+                top_p=config.top_p,
+                seed=seed,
             )
             for (problem_id, index, sid), prompt, done in zip(chunk, prompts, completions):
                 reasoning, content, _closed = split_think(done.text)
-                reply = ChatReply(reasoning, content, done.finish_reason, done.prompt_tokens, done.completion_tokens,
-                                  None, done.latency_s, "local")
-                row = _row(config, model, digest, params_json, summary.run_id, problem_id, index, sid, prompt,
-                           Outcome(reply, None, 1, 0.0, "local"))
+                reply = ChatReply(
+                    reasoning,
+                    content,
+                    done.finish_reason,
+                    done.prompt_tokens,
+                    done.completion_tokens,
+                    None,
+                    done.latency_s,
+                    "local",
+                )
+                row = _row(
+                    config,
+                    model,
+                    digest,
+                    params_json,
+                    summary.run_id,
+                    problem_id,
+                    index,
+                    sid,
+                    prompt,
+                    Outcome(reply, None, 1, 0.0, "local"),
+                )
                 writer.add(row)
                 _count(summary, row)
             writer.flush()
@@ -420,8 +524,13 @@ def _run_local(store: Store, config: GenerateConfig, plan: Plan, template: str, 
 
 
 def _validate(config: GenerateConfig, price: Price | None) -> None:
-    positive = {"--samples": config.samples, "--concurrency": config.concurrency, "--max-tokens": config.max_tokens,
-                "--timeout": config.timeout_s, "--batch-size": config.batch_size}
+    positive = {
+        "--samples": config.samples,
+        "--concurrency": config.concurrency,
+        "--max-tokens": config.max_tokens,
+        "--timeout": config.timeout_s,
+        "--batch-size": config.batch_size,
+    }
     for flag, value in positive.items():
         if value is None or value <= 0:
             raise BadInput(f"must be positive, got {value}", field=flag)
@@ -440,8 +549,11 @@ def _validate(config: GenerateConfig, price: Price | None) -> None:
         if value is not None and value <= 0:
             raise BadInput("must be positive", field=flag)
     if config.budget_usd is not None and price is None:
-        raise BadInput(f"no price known for model {config.model!r}, so a budget cannot be kept; "
-                       "give --price-in and --price-out (USD per million tokens)", field="--budget-usd")
+        raise BadInput(
+            f"no price known for model {config.model!r}, so a budget cannot be kept; "
+            "give --price-in and --price-out (USD per million tokens)",
+            field="--budget-usd",
+        )
 
 
 def public_config(config: GenerateConfig) -> dict:
@@ -454,8 +566,13 @@ def public_config(config: GenerateConfig) -> dict:
 def run(store: Store, config: GenerateConfig) -> GenerateResult:
     """Run teacher sampling; see the module docstring. Returns the run's summary."""
     template = load_template(config.prompt_template)
-    price = Price(0.0, 0.0) if config.backend == "local" else resolve_price(
-        config.model, table_file=config.price_file, price_in=config.price_in, price_out=config.price_out)
+    price = (
+        Price(0.0, 0.0)
+        if config.backend == "local"
+        else resolve_price(
+            config.model, table_file=config.price_file, price_in=config.price_in, price_out=config.price_out
+        )
+    )
     _validate(config, price)
     api_key = ""
     if config.backend == "openai":
@@ -469,8 +586,13 @@ def run(store: Store, config: GenerateConfig) -> GenerateResult:
     plan = plan_samples(store, config, digest)
     with store.run("generate", {**public_config(config), "params_hash": digest}) as record:
         run_id = record.run_id
-        summary = GenerateResult(run_id=run_id, status="ok", planned=len(plan.pending), already_done=plan.already_done,
-                                 cost_usd=None if price is None else 0.0)
+        summary = GenerateResult(
+            run_id=run_id,
+            status="ok",
+            planned=len(plan.pending),
+            already_done=plan.already_done,
+            cost_usd=None if price is None else 0.0,
+        )
         record.counts_of = lambda: _counts(summary)
         if plan.already_done:
             stderr.print(f"resuming: {plan.already_done} samples already stored, {len(plan.pending)} to generate")
@@ -500,9 +622,14 @@ def run(store: Store, config: GenerateConfig) -> GenerateResult:
 
 def _counts(summary: GenerateResult) -> dict:
     return {
-        **summary.counts, "planned": summary.planned, "already_done": summary.already_done,
-        "prompt_tokens": summary.prompt_tokens, "completion_tokens": summary.completion_tokens,
-        "cost_usd": summary.cost_usd, "retries": summary.retries, "elapsed_s": round(summary.elapsed_s, 3),
+        **summary.counts,
+        "planned": summary.planned,
+        "already_done": summary.already_done,
+        "prompt_tokens": summary.prompt_tokens,
+        "completion_tokens": summary.completion_tokens,
+        "cost_usd": summary.cost_usd,
+        "retries": summary.retries,
+        "elapsed_s": round(summary.elapsed_s, 3),
         "stop_reason": summary.stop_reason,
     }
 

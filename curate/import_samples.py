@@ -53,8 +53,18 @@ import duckdb
 import polars as pl
 
 from curate.sources import (
-    ANSWER_FIELDS, ID_FIELDS, QUESTION_FIELDS, check_readable, default_source, first_present, gold_value,
-    make_problem_id, parse_json_line, question_hash, read_records, short_hash,
+    ANSWER_FIELDS,
+    ID_FIELDS,
+    QUESTION_FIELDS,
+    check_readable,
+    default_source,
+    first_present,
+    gold_value,
+    make_problem_id,
+    parse_json_line,
+    question_hash,
+    read_records,
+    short_hash,
 )
 from db import BadInput, Store
 
@@ -63,15 +73,15 @@ TEXT_FIELDS = ("response", "completion", "output", "text", "generation", "model_
 REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking")
 CONTENT_FIELDS = ("content",)
 FINISH_FIELDS = ("finish_reason", "stop_reason")
-SAMPLE_ID_HEX = 20                   # as curate.generate.sample_id
-MAX_JSON_OBJECT_BYTES = 64 << 20     # one list-per-problem row can hold many long traces; larger slows every read
-DETECT_ROWS = 2048                   # JSON rows DuckDB looks at to find the fields and their types
+SAMPLE_ID_HEX = 20  # as curate.generate.sample_id
+MAX_JSON_OBJECT_BYTES = 64 << 20  # one list-per-problem row can hold many long traces; larger slows every read
+DETECT_ROWS = 2048  # JSON rows DuckDB looks at to find the fields and their types
 # What DuckDB raises when the file does not parse as its format says.
 READ_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException)
 # Python's str.strip() whitespace, so SQL trimming matches split_think.
 # DuckDB's memory for an import: the staged rows are on disk, so this bounds RSS at full speed.
 DEFAULT_MEMORY_LIMIT = "1536MB"
-STAGE_ROW_GROUP = 4096               # rows per Parquet row group of the side file: ~40 MB of R1 traces
+STAGE_ROW_GROUP = 4096  # rows per Parquet row group of the side file: ~40 MB of R1 traces
 MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 
@@ -89,8 +99,8 @@ class ImportConfig:
     samples_field: str | None = None
     params_tag: str | None = None
     format: str = "auto"
-    memory_limit: str | None = None     # DuckDB's memory_limit for this import (default DEFAULT_MEMORY_LIMIT)
-    skip_missing: bool = False          # skip (and count) rows without a completion instead of refusing the file
+    memory_limit: str | None = None  # DuckDB's memory_limit for this import (default DEFAULT_MEMORY_LIMIT)
+    skip_missing: bool = False  # skip (and count) rows without a completion instead of refusing the file
 
 
 @dataclass(frozen=True)
@@ -100,8 +110,8 @@ class SampleFields:
     id: str | None
     question: str | None
     answer: str | None
-    texts: str | None        # a list of completions per row
-    text: str | None         # one completion per row
+    texts: str | None  # a list of completions per row
+    text: str | None  # one completion per row
     reasoning: str | None
     content: str | None
     finish: str | None
@@ -122,11 +132,12 @@ class ImportResult:
     problems_created: int
     status_counts: dict[str, int]
     run_id: str
-    skipped_rows: int = 0                # rows without a completion (only with skip_missing)
-    not_in_file: int = 0                 # stored samples of this file's params_hash whose text it no longer holds
+    skipped_rows: int = 0  # rows without a completion (only with skip_missing)
+    not_in_file: int = 0  # stored samples of this file's params_hash whose text it no longer holds
 
 
 # ---- reading through DuckDB ------------------------------------------------------------------
+
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
@@ -164,8 +175,12 @@ def _is_list(dtype: str) -> bool:
 def detect_sample_fields(path: Path, types: dict[str, str], options: ImportConfig) -> SampleFields:
     keys = set(types)
     found = ", ".join(sorted(keys))
-    for flag, name in (("--id-field", options.id_field), ("--question-field", options.question_field),
-                       ("--answer-field", options.answer_field), ("--samples-field", options.samples_field)):
+    for flag, name in (
+        ("--id-field", options.id_field),
+        ("--question-field", options.question_field),
+        ("--answer-field", options.answer_field),
+        ("--samples-field", options.samples_field),
+    ):
         if name is not None and name not in keys:
             raise BadInput(f"no field {name!r} in the file (found {found})", file=str(path), field=flag)
     texts = text = None
@@ -187,22 +202,44 @@ def detect_sample_fields(path: Path, types: dict[str, str], options: ImportConfi
     if texts is None and text is None and reasoning is None and content is None:
         raise BadInput(
             f"no completion field (looked for {', '.join(LIST_FIELDS + TEXT_FIELDS + REASONING_FIELDS + CONTENT_FIELDS)};"
-            f" found {found}); pass --samples-field", file=str(path), line=1, field="samples")
+            f" found {found}); pass --samples-field",
+            file=str(path),
+            line=1,
+            field="samples",
+        )
     question = options.question_field or first_present(keys - {text, texts, content}, QUESTION_FIELDS)
     id_field = options.id_field or first_present(keys, ID_FIELDS)
     if question is None and id_field is None:
-        raise BadInput(f"no question or id field to find the problem by (found {found}); pass --question-field",
-                       file=str(path), line=1, field="question")
+        raise BadInput(
+            f"no question or id field to find the problem by (found {found}); pass --question-field",
+            file=str(path),
+            line=1,
+            field="question",
+        )
     answer = options.answer_field or first_present(keys - {text, texts, content, question}, ANSWER_FIELDS)
-    return SampleFields(id=id_field, question=question, answer=answer, texts=texts, text=text,
-                        reasoning=reasoning, content=content, finish=first_present(keys, FINISH_FIELDS))
+    return SampleFields(
+        id=id_field,
+        question=question,
+        answer=answer,
+        texts=texts,
+        text=text,
+        reasoning=reasoning,
+        content=content,
+        finish=first_present(keys, FINISH_FIELDS),
+    )
 
 
 def _source_sql(path: Path, fmt: str, fields: SampleFields) -> str:
     """SELECT of the canonical columns (row_no, source_id, question, gold_json, text, texts, ...)."""
     wanted = {
-        fields.id: "VARCHAR", fields.question: "VARCHAR", fields.answer: "JSON", fields.text: "VARCHAR",
-        fields.texts: "VARCHAR[]", fields.reasoning: "VARCHAR", fields.content: "VARCHAR", fields.finish: "VARCHAR",
+        fields.id: "VARCHAR",
+        fields.question: "VARCHAR",
+        fields.answer: "JSON",
+        fields.text: "VARCHAR",
+        fields.texts: "VARCHAR[]",
+        fields.reasoning: "VARCHAR",
+        fields.content: "VARCHAR",
+        fields.finish: "VARCHAR",
     }
     columns = {name: dtype for name, dtype in wanted.items() if name is not None}
     json_reader = fmt in ("jsonl", "json")
@@ -212,8 +249,15 @@ def _source_sql(path: Path, fmt: str, fields: SampleFields) -> str:
             return f"NULL::{cast}"
         return _ident(name) if json_reader and cast != "JSON" else f"CAST({_ident(name)} AS {cast})"
 
-    gold = "NULL::VARCHAR" if fields.answer is None else (
-        f"CAST({_ident(fields.answer)} AS VARCHAR)" if json_reader else f"CAST(to_json({_ident(fields.answer)}) AS VARCHAR)")
+    gold = (
+        "NULL::VARCHAR"
+        if fields.answer is None
+        else (
+            f"CAST({_ident(fields.answer)} AS VARCHAR)"
+            if json_reader
+            else f"CAST(to_json({_ident(fields.answer)}) AS VARCHAR)"
+        )
+    )
     return (
         "SELECT ordinality AS row_no, "
         f"{column(fields.id, 'VARCHAR')} AS source_id, {column(fields.question, 'VARCHAR')} AS question, "
@@ -409,7 +453,9 @@ def run(store: Store, options: ImportConfig) -> ImportResult:
 
 def _interrupted(error: BaseException) -> bool:
     # DuckDB turns Ctrl-C during a query into RuntimeError("Query interrupted").
-    return isinstance(error, KeyboardInterrupt) or (isinstance(error, RuntimeError) and "interrupted" in str(error).lower())
+    return isinstance(error, KeyboardInterrupt) or (
+        isinstance(error, RuntimeError) and "interrupted" in str(error).lower()
+    )
 
 
 def _after_interrupt(store: Store, result: ImportResult | None, digest: str, started: object) -> ImportResult:
@@ -420,16 +466,26 @@ def _after_interrupt(store: Store, result: ImportResult | None, digest: str, sta
         row = store.execute(
             "SELECT run_id FROM runs WHERE kind = 'import-samples' AND status = 'ok' AND started_at >= ? "
             "AND json_extract_string(config, '$.params_hash') = ? ORDER BY started_at DESC LIMIT 1",
-            [started, digest]).fetchall()
+            [started, digest],
+        ).fetchall()
         if not row:
-            stderr.print("interrupted before the import was committed: nothing was imported, the store is as it "
-                         "was; run the same command again to import the file", highlight=False)
+            stderr.print(
+                "interrupted before the import was committed: nothing was imported, the store is as it "
+                "was; run the same command again to import the file",
+                highlight=False,
+            )
             raise KeyboardInterrupt
-        stderr.print(f"interrupted, but the import was already committed (run {row[0][0]}): every sample of the "
-                     f"file is stored; nothing to rerun", highlight=False)
+        stderr.print(
+            f"interrupted, but the import was already committed (run {row[0][0]}): every sample of the "
+            f"file is stored; nothing to rerun",
+            highlight=False,
+        )
         raise KeyboardInterrupt
-    stderr.print(f"interrupted while cleaning up, but the import was already committed (run {result.run_id}): "
-                 f"every sample of the file is stored; nothing to rerun", highlight=False)
+    stderr.print(
+        f"interrupted while cleaning up, but the import was already committed (run {result.run_id}): "
+        f"every sample of the file is stored; nothing to rerun",
+        highlight=False,
+    )
     return result
 
 
@@ -440,16 +496,25 @@ def _plan(store: Store, path: Path, fmt: str, source: str, options: ImportConfig
     fields = detect_sample_fields(path, types, options)
     source_sql = _source_sql(path, fmt, fields)
     single = fields.text or fields.reasoning or fields.content
-    present = " OR ".join(f"{column} IS NOT NULL" for column, name in (
-        ("texts", fields.texts), ("text", fields.text), ("given_reasoning", fields.reasoning),
-        ("given_content", fields.content)) if name is not None)
+    present = " OR ".join(
+        f"{column} IS NOT NULL"
+        for column, name in (
+            ("texts", fields.texts),
+            ("text", fields.text),
+            ("given_reasoning", fields.reasoning),
+            ("given_content", fields.content),
+        )
+        if name is not None
+    )
     if fields.texts is not None:
         n_samples = "coalesce(len(texts), 1)" if single else "coalesce(len(texts), 0)"
     else:
         n_samples = "1"
     n_samples = f"CASE WHEN {present} THEN {n_samples} ELSE 0 END"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _imp_rows AS SELECT row_no, {_ROW_KEY} AS rkey, source_id, question, "
-                f"gold_json, {n_samples} AS n_samples FROM ({source_sql})")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _imp_rows AS SELECT row_no, {_ROW_KEY} AS rkey, source_id, question, "
+        f"gold_json, {n_samples} AS n_samples FROM ({source_sql})"
+    )
     rows = store.scalar("SELECT count(*) FROM _imp_rows")
     if rows == 0:
         raise BadInput("no records in the file", file=str(path))
@@ -457,10 +522,13 @@ def _plan(store: Store, path: Path, fmt: str, source: str, options: ImportConfig
     if skipped and not options.skip_missing:
         first = store.scalar("SELECT min(row_no) FROM _imp_rows WHERE n_samples = 0")
         names = " / ".join(repr(n) for n in (fields.texts, fields.text, fields.reasoning, fields.content) if n)
-        raise BadInput(f"the row has no completion ({names} missing, null or an empty list; {skipped} such rows in "
-                       f"the file); fix the file or pass --skip-missing to skip them",
-                       file=str(path), line=line_of_row(path, fmt, first),
-                       field=fields.texts or fields.text or fields.reasoning or fields.content)
+        raise BadInput(
+            f"the row has no completion ({names} missing, null or an empty list; {skipped} such rows in "
+            f"the file); fix the file or pass --skip-missing to skip them",
+            file=str(path),
+            line=line_of_row(path, fmt, first),
+            field=fields.texts or fields.text or fields.reasoning or fields.content,
+        )
     keys = store.query(
         "SELECT rkey, any_value(source_id) AS source_id, any_value(question) AS question, "
         "arg_min(gold_json, row_no) AS gold_json, min(row_no) AS first_row FROM _imp_rows WHERE n_samples > 0 GROUP BY rkey"
@@ -479,86 +547,136 @@ def _plan(store: Store, path: Path, fmt: str, source: str, options: ImportConfig
     if not store.scalar("SELECT count(*) = max(row_no) AND count(*) = ? FROM _imp_rowmap", [rows]):
         raise RuntimeError("import: the row -> problem map has gaps")  # ordinality numbers rows 1..N
     total = int(store.scalar("SELECT coalesce(sum(n_samples), 0) FROM _imp_rows"))
-    return _Plan(fields=fields, rows=int(rows), samples=total, skipped_rows=skipped, new_problems=new_problems,
-                 matched=matched)
+    return _Plan(
+        fields=fields, rows=int(rows), samples=total, skipped_rows=skipped, new_problems=new_problems, matched=matched
+    )
 
 
 def _stage(store: Store, path: Path, fmt: str, fields: SampleFields, side: Path) -> None:
     """The one streaming pass over the traces: split, classify, write to the side file."""
     has_single = "true" if fields.text or fields.reasoning or fields.content else "false"
-    sql = _STAGE_SAMPLES.format(source=_source_sql(path, fmt, fields), has_text_or_fields=has_single,
-                                target=_literal(str(side)), row_group=STAGE_ROW_GROUP)
+    sql = _STAGE_SAMPLES.format(
+        source=_source_sql(path, fmt, fields),
+        has_text_or_fields=has_single,
+        target=_literal(str(side)),
+        row_group=STAGE_ROW_GROUP,
+    )
     store.con.execute(sql, {"ws": WHITESPACE})
     # Rows without a problem (skipped: no completion) drop out here.
     store.con.execute(
         "CREATE OR REPLACE TEMP VIEW _imp_stage AS SELECT m.problem_id, m.base_index + st.position AS file_index, "
         "st.reasoning, st.content, st.finish_reason, st.status "
         f"FROM read_parquet({_literal(str(side))}) st JOIN _imp_rowmap m ON m.row_no = st.row_no "
-        "WHERE m.problem_id IS NOT NULL")
+        "WHERE m.problem_id IS NOT NULL"
+    )
 
 
-def _publish(store: Store, path: Path, fmt: str, source: str, digest: str, tag: str, options: ImportConfig,
-             plan: _Plan) -> ImportResult:
+def _publish(
+    store: Store, path: Path, fmt: str, source: str, digest: str, tag: str, options: ImportConfig, plan: _Plan
+) -> ImportResult:
     """Problems, samples and the run row, in the caller's transaction."""
-    config = {"file": str(path.resolve()), "model": options.model, "source": source, "params_tag": tag,
-              "params_hash": digest, "fields": plan.fields.__dict__, "format": fmt, "skip_missing": options.skip_missing}
+    config = {
+        "file": str(path.resolve()),
+        "model": options.model,
+        "source": source,
+        "params_tag": tag,
+        "params_hash": digest,
+        "fields": plan.fields.__dict__,
+        "format": fmt,
+        "skip_missing": options.skip_missing,
+    }
     with store.run("import-samples", config) as record:
         result = _publish_rows(store, path, source, digest, tag, options, plan, record.run_id)
         record.counts = {
-            "rows": result.rows, "samples": result.samples, "added": result.added, "unchanged": result.unchanged,
-            "skipped_rows": result.skipped_rows, "not_in_file": result.not_in_file,
-            "problems_matched": result.problems_matched, "problems_created": result.problems_created,
+            "rows": result.rows,
+            "samples": result.samples,
+            "added": result.added,
+            "unchanged": result.unchanged,
+            "skipped_rows": result.skipped_rows,
+            "not_in_file": result.not_in_file,
+            "problems_matched": result.problems_matched,
+            "problems_created": result.problems_created,
             **{f"status_{k}": v for k, v in result.status_counts.items()},
         }
     return result
 
 
-def _publish_rows(store: Store, path: Path, source: str, digest: str, tag: str, options: ImportConfig, plan: _Plan,
-                  run_id: str) -> ImportResult:
+def _publish_rows(
+    store: Store, path: Path, source: str, digest: str, tag: str, options: ImportConfig, plan: _Plan, run_id: str
+) -> ImportResult:
     con = store.con
     created = store.insert_frame("problems", plan.new_problems.with_columns(pl.lit(run_id).alias("run_id")))
     values = {"model": options.model, "params_hash": digest}
-    stored = int(store.scalar("SELECT count(*) FROM samples WHERE model = $model AND params_hash = $params_hash", values))
+    stored = int(
+        store.scalar("SELECT count(*) FROM samples WHERE model = $model AND params_hash = $params_hash", values)
+    )
     if stored:
         con.execute(_MATCH, values)
         numbering = "JOIN _imp_new n ON n.problem_id = st.problem_id AND n.file_index = st.file_index"
     else:  # nothing to match: the file order is the numbering
         numbering = ", (SELECT st.file_index AS sample_index) n"
     params = json.dumps({"imported_from": path.name, "params_tag": tag}, ensure_ascii=False)
-    written = con.execute(_PUBLISH.format(hex=SAMPLE_ID_HEX, numbering=numbering),
-                          {**values, "params": params, "run_id": run_id}).fetchone()
+    written = con.execute(
+        _PUBLISH.format(hex=SAMPLE_ID_HEX, numbering=numbering), {**values, "params": params, "run_id": run_id}
+    ).fetchone()
     added = int(written[0]) if written else 0
     # Stored samples (params_hash names the file) whose text the file no longer holds: kept, and said.
     not_in_file = 0
     if stored:
         not_in_file = stored - (plan.samples - added)
-    status_counts = dict(con.execute(
-        "SELECT status, count(*) FROM samples WHERE run_id = ? GROUP BY status ORDER BY status", [run_id]).fetchall())
+    status_counts = dict(
+        con.execute(
+            "SELECT status, count(*) FROM samples WHERE run_id = ? GROUP BY status ORDER BY status", [run_id]
+        ).fetchall()
+    )
     result = ImportResult(
-        source=source, model=options.model, params_hash=digest, rows=plan.rows, samples=plan.samples, added=added,
-        unchanged=plan.samples - added, problems_matched=plan.matched, problems_created=created,
-        status_counts=status_counts, run_id=run_id, skipped_rows=plan.skipped_rows, not_in_file=not_in_file,
+        source=source,
+        model=options.model,
+        params_hash=digest,
+        rows=plan.rows,
+        samples=plan.samples,
+        added=added,
+        unchanged=plan.samples - added,
+        problems_matched=plan.matched,
+        problems_created=created,
+        status_counts=status_counts,
+        run_id=run_id,
+        skipped_rows=plan.skipped_rows,
+        not_in_file=not_in_file,
     )
     return result
 
 
 def _resolve_problems(
-    store: Store, path: Path, fmt: str, source: str, fields: SampleFields, keys: pl.DataFrame, run_id: str,
+    store: Store,
+    path: Path,
+    fmt: str,
+    source: str,
+    fields: SampleFields,
+    keys: pl.DataFrame,
+    run_id: str,
 ) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     """(rkey -> problem_id frame, new problems frame, how many keys matched stored problems)."""
     source_ids = keys["source_id"].to_list()
     questions = keys["question"].to_list()
     hashes = [question_hash(q) if q and q.strip() else None for q in questions]
     candidates = {sid for sid in source_ids if sid} | {f"{source}:{sid}" for sid in source_ids if sid}
-    lookup = pl.DataFrame({"problem_id": sorted(candidates) or [None], "question_hash": None}, schema={
-        "problem_id": pl.String, "question_hash": pl.String})
-    lookup = pl.concat([lookup, pl.DataFrame({"problem_id": None, "question_hash": sorted({h for h in hashes if h})},
-                                             schema=lookup.schema)])
+    lookup = pl.DataFrame(
+        {"problem_id": sorted(candidates) or [None], "question_hash": None},
+        schema={"problem_id": pl.String, "question_hash": pl.String},
+    )
+    lookup = pl.concat(
+        [
+            lookup,
+            pl.DataFrame({"problem_id": None, "question_hash": sorted({h for h in hashes if h})}, schema=lookup.schema),
+        ]
+    )
     store.con.register("_imp_lookup", lookup.to_arrow())
     try:
         stored = store.query(
             "SELECT problem_id, source, question_hash FROM problems WHERE problem_id IN (SELECT problem_id FROM _imp_lookup)"
-            " OR question_hash IN (SELECT question_hash FROM _imp_lookup) ORDER BY problem_id")
+            " OR question_hash IN (SELECT question_hash FROM _imp_lookup) ORDER BY problem_id"
+        )
     finally:
         store.con.unregister("_imp_lookup")
     stored_ids = set(stored["problem_id"].to_list())
@@ -570,7 +688,8 @@ def _resolve_problems(
 
     problem_of, new_rows, matched = [], {}, 0
     for _rkey, sid, question, qhash, gold_json, first_row in zip(
-            keys["rkey"], source_ids, questions, hashes, keys["gold_json"], keys["first_row"]):
+        keys["rkey"], source_ids, questions, hashes, keys["gold_json"], keys["first_row"]
+    ):
         found = None
         if sid and sid in stored_ids:
             found = sid
@@ -584,25 +703,47 @@ def _resolve_problems(
             continue
         if not qhash:
             line = line_of_row(path, fmt, first_row)
-            what = f"problem {sid!r} is not in the store and the row has no question" if sid else "the question is missing or empty"
+            what = (
+                f"problem {sid!r} is not in the store and the row has no question"
+                if sid
+                else "the question is missing or empty"
+            )
             raise BadInput(what, file=str(path), line=line, field=fields.question or fields.id)
         problem_id = make_problem_id(source, sid, question)
         problem_of.append(problem_id)
         if problem_id not in new_rows:
             gold = gold_value(json.loads(gold_json)) if gold_json is not None else None
             new_rows[problem_id] = {
-                "problem_id": problem_id, "source": source, "source_id": sid, "question": question,
-                "gold_answer": gold, "question_hash": qhash, "run_id": run_id,
+                "problem_id": problem_id,
+                "source": source,
+                "source_id": sid,
+                "question": question,
+                "gold_answer": gold,
+                "question_hash": qhash,
+                "run_id": run_id,
                 "meta": json.dumps({"created_by": "import-samples", "file": path.name}),
             }
-    keymap = pl.DataFrame({"rkey": keys["rkey"], "problem_id": problem_of}, schema={"rkey": pl.String, "problem_id": pl.String})
-    new_problems = pl.DataFrame(list(new_rows.values()), schema={
-        "problem_id": pl.String, "source": pl.String, "source_id": pl.String, "question": pl.String,
-        "gold_answer": pl.String, "question_hash": pl.String, "run_id": pl.String, "meta": pl.String})
+    keymap = pl.DataFrame(
+        {"rkey": keys["rkey"], "problem_id": problem_of}, schema={"rkey": pl.String, "problem_id": pl.String}
+    )
+    new_problems = pl.DataFrame(
+        list(new_rows.values()),
+        schema={
+            "problem_id": pl.String,
+            "source": pl.String,
+            "source_id": pl.String,
+            "question": pl.String,
+            "gold_answer": pl.String,
+            "question_hash": pl.String,
+            "run_id": pl.String,
+            "meta": pl.String,
+        },
+    )
     return keymap, new_problems, matched
 
 
 # ---- error reports ---------------------------------------------------------------------------
+
 
 def line_of_row(path: Path, fmt: str, row_no: int) -> int | None:
     """The file line of DuckDB's `row_no`-th record (blank lines skipped; CSV has a header)."""
@@ -654,11 +795,16 @@ def _check_types(path: Path, line: int | None, record: dict) -> None:
 def summary_line(result: ImportResult) -> str:
     """The one line `curate import-samples` prints."""
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(result.status_counts.items())) or "none"
-    changed = "".join([
-        f"; {result.not_in_file} stored samples not in the file (kept)" if result.not_in_file else "",
-        f"; skipped {result.skipped_rows} row{'s' if result.skipped_rows != 1 else ''} without a completion"
-        if result.skipped_rows else ""])
-    return (f"{result.model}: {result.samples} samples in {result.rows} rows; added {result.added} ({statuses}), "
-            f"unchanged {result.unchanged}{changed}; problems matched {result.problems_matched}, created "
-            f"{result.problems_created} (source {result.source}); params_hash {result.params_hash}")
-
+    changed = "".join(
+        [
+            f"; {result.not_in_file} stored samples not in the file (kept)" if result.not_in_file else "",
+            f"; skipped {result.skipped_rows} row{'s' if result.skipped_rows != 1 else ''} without a completion"
+            if result.skipped_rows
+            else "",
+        ]
+    )
+    return (
+        f"{result.model}: {result.samples} samples in {result.rows} rows; added {result.added} ({statuses}), "
+        f"unchanged {result.unchanged}{changed}; problems matched {result.problems_matched}, created "
+        f"{result.problems_created} (source {result.source}); params_hash {result.params_hash}"
+    )

@@ -30,7 +30,13 @@ from dataclasses import asdict, dataclass, field
 import polars as pl
 
 from curate.chat_client import (
-    EndpointConfig, EndpointPool, EndpointRejected, RetryPolicy, complete, endpoint_urls, public_url,
+    EndpointConfig,
+    EndpointPool,
+    EndpointRejected,
+    RetryPolicy,
+    complete,
+    endpoint_urls,
+    public_url,
 )
 from curate.pricing import resolve_price
 from curate.write_through import WriteThrough
@@ -64,8 +70,14 @@ ANSWER_LINE = re.compile(r"^\W*ANSWER\W*:\s*(.+?)\s*$", re.I | re.M)
 JUDGED_VERDICTS = ("unparseable", "timeout")
 
 VERDICT_SCHEMA: dict[str, pl.DataType] = {
-    "sample_id": pl.String, "verifier": pl.String, "answer": pl.String, "answer_source": pl.String,
-    "verdict": pl.String, "reason": pl.String, "elapsed_ms": pl.Float64, "run_id": pl.String,
+    "sample_id": pl.String,
+    "verifier": pl.String,
+    "answer": pl.String,
+    "answer_source": pl.String,
+    "verdict": pl.String,
+    "reason": pl.String,
+    "elapsed_ms": pl.Float64,
+    "run_id": pl.String,
 }
 
 
@@ -86,7 +98,9 @@ class JudgeResult:
     run_id: str
     status: str  # ok / incomplete (some requests failed)
     candidates: int = 0
-    counts: dict[str, int] = field(default_factory=lambda: {"correct": 0, "incorrect": 0, "unparseable": 0, "failed": 0})
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"correct": 0, "incorrect": 0, "unparseable": 0, "failed": 0}
+    )
     cost_usd: float | None = 0.0
     elapsed_s: float = 0.0
 
@@ -135,8 +149,9 @@ def select_candidates(store: Store, config: JudgeConfig) -> pl.DataFrame:
     return store.query(sql, [*verdicts, verifier_name(config.model)])
 
 
-async def _judge_all(store: Store, config: JudgeConfig, candidates: pl.DataFrame, summary: JudgeResult,
-                     price, api_key: str) -> None:
+async def _judge_all(
+    store: Store, config: JudgeConfig, candidates: pl.DataFrame, summary: JudgeResult, price, api_key: str
+) -> None:
     policy = RetryPolicy(max_retries=config.max_retries, base_s=config.backoff_s)
     pool = EndpointPool(endpoint_urls(config.base_urls), api_key, config.timeout_s, config.concurrency, policy)
     writer = WriteThrough(store, "verdicts", VERDICT_SCHEMA)
@@ -151,8 +166,14 @@ async def _judge_all(store: Store, config: JudgeConfig, candidates: pl.DataFrame
                 return
             prompt = judge_prompt(row["question"], row["gold_answer"], row["content"])
             try:
-                outcome = await complete(pool, model=config.model, messages=[{"role": "user", "content": prompt}],
-                                         params=params, policy=policy, price=price)
+                outcome = await complete(
+                    pool,
+                    model=config.model,
+                    messages=[{"role": "user", "content": prompt}],
+                    params=params,
+                    policy=policy,
+                    price=price,
+                )
             except EndpointRejected as error:
                 rejected.append(error)
                 return
@@ -163,11 +184,18 @@ async def _judge_all(store: Store, config: JudgeConfig, candidates: pl.DataFrame
                 continue
             verdict, answer, reason = parse_judgement(outcome.reply.content)
             summary.counts[verdict] += 1
-            writer.add({
-                "sample_id": row["sample_id"], "verifier": verifier, "answer": answer, "answer_source": "judge",
-                "verdict": verdict, "reason": reason, "elapsed_ms": outcome.reply.latency_s * 1000,
-                "run_id": summary.run_id,
-            })
+            writer.add(
+                {
+                    "sample_id": row["sample_id"],
+                    "verifier": verifier,
+                    "answer": answer,
+                    "answer_source": "judge",
+                    "verdict": verdict,
+                    "reason": reason,
+                    "elapsed_ms": outcome.reply.latency_s * 1000,
+                    "run_id": summary.run_id,
+                }
+            )
 
     flusher = asyncio.create_task(writer.run())
     workers = [asyncio.create_task(worker()) for _ in range(min(config.concurrency, max(1, candidates.height)))]
@@ -189,14 +217,17 @@ def run(store: Store, config: JudgeConfig) -> JudgeResult:
         raise BadInput("--concurrency, --max-tokens and --timeout must be positive", field="--concurrency")
     if config.limit is not None and config.limit < 0:
         raise BadInput("must be zero or more", field="--limit")
-    price = resolve_price(config.model, table_file=config.price_file, price_in=config.price_in, price_out=config.price_out)
+    price = resolve_price(
+        config.model, table_file=config.price_file, price_in=config.price_in, price_out=config.price_out
+    )
     api_key = os.environ.get(config.api_key_env) or "not-set"
     candidates = select_candidates(store, config)
     stored_config = {**asdict(config), "base_urls": [public_url(u) for u in config.base_urls]}
     with store.run("judge", stored_config) as record:
         run_id = record.run_id
-        summary = JudgeResult(run_id=run_id, status="ok", candidates=candidates.height,
-                              cost_usd=None if price is None else 0.0)
+        summary = JudgeResult(
+            run_id=run_id, status="ok", candidates=candidates.height, cost_usd=None if price is None else 0.0
+        )
         record.counts_of = lambda: _counts(summary)
         stderr.print(f"judging {candidates.height} samples with {config.model}")
         started = time.monotonic()

@@ -127,8 +127,7 @@ class LocalGenerator:
     def prompt_token_ids(self, messages_list: list[list[dict]]) -> list[list[int]]:
         # The rendered template already holds the special tokens it needs.
         return [
-            self.tokenizer(self.render(messages), add_special_tokens=False)["input_ids"]
-            for messages in messages_list
+            self.tokenizer(self.render(messages), add_special_tokens=False)["input_ids"] for messages in messages_list
         ]
 
     @torch.inference_mode()
@@ -149,7 +148,7 @@ class LocalGenerator:
         order = sorted(range(len(prompts)), key=lambda i: (-len(prompts[i]), i))
         results: list[LocalCompletion | None] = [None] * len(prompts)
         for chunk_index, start in enumerate(range(0, len(order), self.batch_size)):
-            rows = order[start:start + self.batch_size]
+            rows = order[start : start + self.batch_size]
             chunk = self._generate_chunk(
                 [prompts[i] for i in rows],
                 max_new_tokens=max_new_tokens,
@@ -167,8 +166,11 @@ class LocalGenerator:
         started = time.perf_counter()
         batch = self.tokenizer.pad({"input_ids": prompts}, padding=True, return_tensors="pt").to(self.device)
         torch.manual_seed(seed)
-        sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p} if temperature > 0 else {
-            "do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        sampling = (
+            {"do_sample": True, "temperature": temperature, "top_p": top_p}
+            if temperature > 0
+            else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        )
         output = self.model.generate(
             **batch,
             max_new_tokens=max_new_tokens,
@@ -178,16 +180,18 @@ class LocalGenerator:
             **sampling,
         )
         latency = time.perf_counter() - started
-        generated = output[:, batch["input_ids"].shape[1]:].tolist()
+        generated = output[:, batch["input_ids"].shape[1] :].tolist()
         completions = []
         for prompt, tokens in zip(prompts, generated):
             stop_at = next((i for i, t in enumerate(tokens) if t in self.eos_token_ids), None)
             kept = tokens if stop_at is None else tokens[:stop_at]
-            completions.append(LocalCompletion(
-                text=self.tokenizer.decode(kept, skip_special_tokens=True),
-                finish_reason="length" if stop_at is None else "stop",
-                prompt_tokens=len(prompt),
-                completion_tokens=len(kept) + (0 if stop_at is None else 1),
-                latency_s=latency,
-            ))
+            completions.append(
+                LocalCompletion(
+                    text=self.tokenizer.decode(kept, skip_special_tokens=True),
+                    finish_reason="length" if stop_at is None else "stop",
+                    prompt_tokens=len(prompt),
+                    completion_tokens=len(kept) + (0 if stop_at is None else 1),
+                    latency_s=latency,
+                )
+            )
         return completions

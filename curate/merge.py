@@ -34,7 +34,7 @@ from pathlib import Path
 
 from db import BadInput, Store
 
-TABLES = ("problems", "samples", "verdicts", "runs")      # merged by primary key; review_events apart
+TABLES = ("problems", "samples", "verdicts", "runs")  # merged by primary key; review_events apart
 # Bookkeeping of how a row was made, not what it says: copies of one row may differ in it.
 IGNORED = ("run_id", "created_at", "elapsed_ms", "latency_s", "cost_usd", "endpoint")
 # A stored row in this state gives way to the incoming copy (and an incoming one in it is skipped).
@@ -53,9 +53,9 @@ class MergeConfig:
 @dataclass
 class TableCounts:
     added: int = 0
-    present: int = 0      # identical rows OUT already held
-    replaced: int = 0     # OUT's superseded copies replaced by the incoming one
-    skipped: int = 0      # incoming superseded copies of rows OUT holds final
+    present: int = 0  # identical rows OUT already held
+    replaced: int = 0  # OUT's superseded copies replaced by the incoming one
+    skipped: int = 0  # incoming superseded copies of rows OUT holds final
 
 
 @dataclass
@@ -76,14 +76,21 @@ def _literal(text: str) -> str:
 def primary_key(store: Store, table: str) -> list[str]:
     rows = store.execute(
         "SELECT constraint_column_names FROM duckdb_constraints() WHERE database_name = current_database() "
-        "AND schema_name = 'main' AND table_name = ? AND constraint_type = 'PRIMARY KEY'", [table]).fetchall()
+        "AND schema_name = 'main' AND table_name = ? AND constraint_type = 'PRIMARY KEY'",
+        [table],
+    ).fetchall()
     return list(rows[0][0])
 
 
 def columns_of(store: Store, database: str, table: str) -> list[str]:
-    return [row[0] for row in store.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main' AND table_name = ? "
-        "ORDER BY column_index", [database, table]).fetchall()]
+    return [
+        row[0]
+        for row in store.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main' AND table_name = ? "
+            "ORDER BY column_index",
+            [database, table],
+        ).fetchall()
+    ]
 
 
 def check_inputs(store: Store, config: MergeConfig) -> list[Path]:
@@ -119,10 +126,14 @@ def run(store: Store, config: MergeConfig) -> MergeResult:
             aliases.append(alias)
             theirs = store.scalar(f"SELECT coalesce(max(version), 0) FROM {alias}.schema_version")
             if theirs != version:
-                hint = ("open it once with this toolkit (e.g. `curate stats --db IN`) to migrate it" if theirs < version
-                        else "merge with the newer toolkit that wrote it")
-                raise BadInput(f"schema version {theirs}, the output store has {version}: {hint}",
-                               file=str(path), field="IN")
+                hint = (
+                    "open it once with this toolkit (e.g. `curate stats --db IN`) to migrate it"
+                    if theirs < version
+                    else "merge with the newer toolkit that wrote it"
+                )
+                raise BadInput(
+                    f"schema version {theirs}, the output store has {version}: {hint}", file=str(path), field="IN"
+                )
         with store.transaction(), store.run("merge", {"inputs": [str(p) for p in paths]}) as record:
             result = MergeResult(run_id=record.run_id, inputs=tuple(str(p) for p in paths))
             for table in (*TABLES, "review_events"):
@@ -131,8 +142,11 @@ def run(store: Store, config: MergeConfig) -> MergeResult:
                 for table in TABLES:
                     _merge_table(store, alias, path, table, result.tables[table])
                 _merge_events(store, alias, result.tables["review_events"])
-            record.counts = {f"{table}_{name}": value for table, counts in result.tables.items()
-                             for name, value in counts.__dict__.items()}
+            record.counts = {
+                f"{table}_{name}": value
+                for table, counts in result.tables.items()
+                for name, value in counts.__dict__.items()
+            }
         return result
     finally:
         for alias in aliases:
@@ -156,20 +170,30 @@ def _merge_table(store: Store, alias: str, path: Path, table: str, counts: Table
     differing = f"{overlap} WHERE NOT ({same}) AND NOT {s_stale} AND NOT {o_stale}"
     conflicts = store.scalar(f"SELECT count(*) {differing}")
     if conflicts:
-        shown = store.execute(f"SELECT {', '.join('s.' + _ident(c) for c in key)}, "
-                              f"[c FOR c IN [{', '.join(f'CASE WHEN s.{_ident(c)} IS DISTINCT FROM o.{_ident(c)} THEN {_literal(c)} END' for c in compared)}] IF c IS NOT NULL] "
-                              f"{differing} ORDER BY ALL LIMIT {SHOWN_CONFLICTS}").fetchall()
-        listed = "; ".join(f"{table} {'/'.join(str(v) for v in row[:-1])} differs in {', '.join(row[-1])}" for row in shown)
-        raise BadInput(f"{conflicts} {table} rows conflict with the output store ({listed}); nothing was merged",
-                       file=str(path), field="IN")
+        shown = store.execute(
+            f"SELECT {', '.join('s.' + _ident(c) for c in key)}, "
+            f"[c FOR c IN [{', '.join(f'CASE WHEN s.{_ident(c)} IS DISTINCT FROM o.{_ident(c)} THEN {_literal(c)} END' for c in compared)}] IF c IS NOT NULL] "
+            f"{differing} ORDER BY ALL LIMIT {SHOWN_CONFLICTS}"
+        ).fetchall()
+        listed = "; ".join(
+            f"{table} {'/'.join(str(v) for v in row[:-1])} differs in {', '.join(row[-1])}" for row in shown
+        )
+        raise BadInput(
+            f"{conflicts} {table} rows conflict with the output store ({listed}); nothing was merged",
+            file=str(path),
+            field="IN",
+        )
     present = store.scalar(f"SELECT count(*) {overlap} WHERE ({same})")
     replaced = store.scalar(f"SELECT count(*) {overlap} WHERE NOT ({same}) AND {o_stale} AND NOT {s_stale}")
     skipped = store.scalar(f"SELECT count(*) {overlap} WHERE NOT ({same}) AND {s_stale}")
     if replaced:
-        store.execute(f"DELETE FROM {dst} o WHERE {o_stale} AND EXISTS (SELECT 1 FROM {src} s WHERE {on} AND NOT {s_stale})")
+        store.execute(
+            f"DELETE FROM {dst} o WHERE {o_stale} AND EXISTS (SELECT 1 FROM {src} s WHERE {on} AND NOT {s_stale})"
+        )
     names = ", ".join(_ident(c) for c in ours)
-    written = store.execute(f"INSERT INTO {dst} ({names}) SELECT {names} FROM {src} s "
-                            f"WHERE NOT EXISTS (SELECT 1 FROM {dst} o WHERE {on})").fetchone()
+    written = store.execute(
+        f"INSERT INTO {dst} ({names}) SELECT {names} FROM {src} s WHERE NOT EXISTS (SELECT 1 FROM {dst} o WHERE {on})"
+    ).fetchone()
     counts.added += int(written[0]) - replaced if written else 0
     counts.present += present
     counts.replaced += replaced
@@ -182,13 +206,16 @@ def _merge_events(store: Store, alias: str, counts: TableCounts) -> None:
     store.execute(
         f"CREATE OR REPLACE TEMP TABLE _merge_events AS "
         f"SELECT s.event_id AS old_id, (SELECT min(o.event_id) FROM main.review_events o WHERE {match}) AS new_id, "
-        f"s.created_at FROM {alias}.review_events s")
+        f"s.created_at FROM {alias}.review_events s"
+    )
     try:
         counts.present += store.scalar("SELECT count(*) FROM _merge_events WHERE new_id IS NOT NULL")
-        store.execute("UPDATE _merge_events m SET new_id = n.id FROM ("
-                      "SELECT old_id, nextval('review_event_seq') AS id FROM "
-                      "(SELECT old_id FROM _merge_events WHERE new_id IS NULL ORDER BY created_at, old_id)) n "
-                      "WHERE m.old_id = n.old_id")
+        store.execute(
+            "UPDATE _merge_events m SET new_id = n.id FROM ("
+            "SELECT old_id, nextval('review_event_seq') AS id FROM "
+            "(SELECT old_id FROM _merge_events WHERE new_id IS NULL ORDER BY created_at, old_id)) n "
+            "WHERE m.old_id = n.old_id"
+        )
         written = store.execute(
             f"INSERT INTO main.review_events (event_id, sample_id, reviewer, decision, note, corrected_answer, "
             f"reverts_event_id, created_at) "
@@ -196,7 +223,8 @@ def _merge_events(store: Store, alias: str, counts: TableCounts) -> None:
             f"FROM {alias}.review_events s JOIN _merge_events m ON m.old_id = s.event_id "
             f"LEFT JOIN _merge_events r ON r.old_id = s.reverts_event_id "
             f"WHERE NOT EXISTS (SELECT 1 FROM main.review_events o WHERE o.event_id = m.new_id) "
-            f"ORDER BY m.new_id").fetchone()
+            f"ORDER BY m.new_id"
+        ).fetchone()
         counts.added += int(written[0]) if written else 0
     finally:
         store.execute("DROP TABLE IF EXISTS _merge_events")
@@ -205,8 +233,12 @@ def _merge_events(store: Store, alias: str, counts: TableCounts) -> None:
 def summary_lines(result: MergeResult) -> list[str]:
     lines = []
     for table, counts in result.tables.items():
-        extra = "".join([f", replaced {counts.replaced} (error -> final / running -> finished)" if counts.replaced else "",
-                         f", skipped {counts.skipped} superseded" if counts.skipped else ""])
+        extra = "".join(
+            [
+                f", replaced {counts.replaced} (error -> final / running -> finished)" if counts.replaced else "",
+                f", skipped {counts.skipped} superseded" if counts.skipped else "",
+            ]
+        )
         lines.append(f"{table}: added {counts.added}, already there {counts.present}{extra}")
     lines.append(f"merged {len(result.inputs)} stores (run {result.run_id})")
     return lines

@@ -94,7 +94,7 @@ def resolve_input(value: str | Path, source: str, key: str) -> Path:
     """An input path: `bundled:NAME` under curate/data, else relative to the working directory."""
     text = str(value)
     if text.startswith(BUNDLED_PREFIX):
-        path = Path(str(resources.files("curate") / "data" / text[len(BUNDLED_PREFIX):]))
+        path = Path(str(resources.files("curate") / "data" / text[len(BUNDLED_PREFIX) :]))
     else:
         path = Path(text)
     if not path.exists():
@@ -110,19 +110,35 @@ def _check_keys(table: dict, known: frozenset[str], where: str, source: str) -> 
     unknown = sorted(set(table) - known)
     if unknown:
         section = where.strip("[]")
-        raise BadInput(f"unknown key(s) {', '.join(unknown)} in {where}; known: {', '.join(sorted(known))}",
-                       file=source, field=f"{section}.{unknown[0]}")
+        raise BadInput(
+            f"unknown key(s) {', '.join(unknown)} in {where}; known: {', '.join(sorted(known))}",
+            file=source,
+            field=f"{section}.{unknown[0]}",
+        )
 
 
-def _check_table(table: dict, source: str, where: str, config: type, *, drop: tuple[str, ...] = (),
-                 add: tuple[str, ...] = (), filled: tuple[str, ...] = ()) -> None:
+def _check_table(
+    table: dict,
+    source: str,
+    where: str,
+    config: type,
+    *,
+    drop: tuple[str, ...] = (),
+    add: tuple[str, ...] = (),
+    filled: tuple[str, ...] = (),
+) -> None:
     """Refuse keys the stage's config class lacks, and its required fields (`filled`: the pipeline's)."""
     _check_keys(table, _keys(config, drop=drop, add=add), where, source)
-    missing = [f.name for f in fields(config) if f.default is MISSING and f.default_factory is MISSING
-               and f.name not in table and f.name not in filled]
+    missing = [
+        f.name
+        for f in fields(config)
+        if f.default is MISSING and f.default_factory is MISSING and f.name not in table and f.name not in filled
+    ]
     if missing:
         each = "each " if where.startswith("[[") else ""
-        raise BadInput(f"{each}{where} needs {', '.join(missing)}", file=source, field=f"{where.strip('[]')}.{missing[0]}")
+        raise BadInput(
+            f"{each}{where} needs {', '.join(missing)}", file=source, field=f"{where.strip('[]')}.{missing[0]}"
+        )
 
 
 def _table_check(command: str, **options: tuple[str, ...]) -> Callable[[dict, str], None]:
@@ -145,7 +161,9 @@ def _check_files(table: dict, source: str, section: str, command: str) -> None:
 def _entries(table: dict, key: str, where: str, source: str) -> list[dict]:
     entries = table.get(key, [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries) or not entries:
-        raise BadInput(f"{where}.{key} must be a non-empty list of tables ([[{where}.{key}]])", file=source, field=f"{where}.{key}")
+        raise BadInput(
+            f"{where}.{key} must be a non-empty list of tables ([[{where}.{key}]])", file=source, field=f"{where}.{key}"
+        )
     return entries
 
 
@@ -189,7 +207,12 @@ def _split_rows(path: Path, context: StageContext) -> dict[str, Path]:
         except (json.JSONDecodeError, AttributeError) as error:
             raise BadInput(f"not a JSON object: {error}", file=str(path), line=number) from error
         if split not in ("train", "val", "test"):
-            raise BadInput(f"split must be train, val or test for split = \"{PER_ROW_SPLIT}\"", file=str(path), line=number, field="split")
+            raise BadInput(
+                f'split must be train, val or test for split = "{PER_ROW_SPLIT}"',
+                file=str(path),
+                line=number,
+                field="split",
+            )
         by_split.setdefault(split, []).append(line)
     folder = context.output_path(".pipeline")
     folder.mkdir(parents=True, exist_ok=True)
@@ -257,7 +280,12 @@ def run_score(context: StageContext, table: dict) -> dict:
     from curate.score import ScoreConfig
 
     result = run_stage("score", context.db, ScoreConfig(**table))
-    return {"run_id": result.run_id, "samples": result.n_samples, "problems": result.n_problems, "tokenizer": result.tokenizer}
+    return {
+        "run_id": result.run_id,
+        "samples": result.n_samples,
+        "problems": result.n_problems,
+        "tokenizer": result.tokenizer,
+    }
 
 
 def check_decontam(table: dict, source: str) -> None:
@@ -278,8 +306,13 @@ def run_select(context: StageContext, table: dict) -> dict:
     from curate.select import SelectConfig
 
     result = run_stage("select", context.db, SelectConfig(**table))
-    return {"selection_id": result.selection_id, "samples": result.n_samples, "problems": result.n_problems,
-            "pool": result.pool, "dropped": result.dropped}
+    return {
+        "selection_id": result.selection_id,
+        "samples": result.n_samples,
+        "problems": result.n_problems,
+        "pool": result.pool,
+        "dropped": result.dropped,
+    }
 
 
 def run_export(context: StageContext, table: dict) -> dict:
@@ -289,8 +322,13 @@ def run_export(context: StageContext, table: dict) -> dict:
     values["out"] = str(context.output_path(values.get("out", "export")))
     values.setdefault("selection", context.outputs.get("select", {}).get("selection_id"))
     result = run_stage("export", context.db, ExportConfig(**values))
-    return {"export_id": result.export_id, "out": str(result.out), "train": result.n_train, "val": result.n_val,
-            "excluded": result.excluded}
+    return {
+        "export_id": result.export_id,
+        "out": str(result.out),
+        "train": result.n_train,
+        "val": result.n_val,
+        "excluded": result.excluded,
+    }
 
 
 TRAIN_KEYS = ("model", "out", "data", "gguf_file", "runs")  # train_sft's own arguments; the rest are SFTConfig's
@@ -313,16 +351,24 @@ def run_train(context: StageContext, table: dict) -> dict:
 
     data = table.get("data") or context.outputs.get("export", {}).get("out")
     if data is None:
-        raise BadInput("[train] needs data (or an [export] stage before it)", file=context.config.source, field="train.data")
+        raise BadInput(
+            "[train] needs data (or an [export] stage before it)", file=context.config.source, field="train.data"
+        )
     out = context.output_path(table.get("out", "adapter"))
     knobs = {k: v for k, v in table.items() if k not in TRAIN_KEYS}
     given = {k: table[k] for k in ("gguf_file", "runs") if k in table}
-    results = train_sft(context.input_path(data, "train.data"), table["model"], out, load_config(None, **knobs),
-                        db=context.db, **given)
+    results = train_sft(
+        context.input_path(data, "train.data"), table["model"], out, load_config(None, **knobs), db=context.db, **given
+    )
     print_results(results)
     adapters = [str(result.out_dir / "adapter") for result in results]
-    return {"out": str(out), "adapters": adapters, "model": table["model"],
-            "train_run_ids": [r.train_run_id for r in results], **_jsonable(summarize(results))}
+    return {
+        "out": str(out),
+        "adapters": adapters,
+        "model": table["model"],
+        "train_run_ids": [r.train_run_id for r in results],
+        **_jsonable(summarize(results)),
+    }
 
 
 def _eval_keys() -> frozenset[str]:
@@ -339,7 +385,9 @@ def check_eval(table: dict, source: str) -> None:
         merged = {**{k: v for k, v in table.items() if k != "runs"}, **entry}
         missing = [key for key in ("name", "model", "problems") if key not in merged]
         if missing:
-            raise BadInput(f"each [[eval.runs]] needs {', '.join(missing)}", file=source, field=f"eval.runs.{missing[0]}")
+            raise BadInput(
+                f"each [[eval.runs]] needs {', '.join(missing)}", file=source, field=f"eval.runs.{missing[0]}"
+            )
 
 
 def run_eval_stage(context: StageContext, table: dict) -> dict:
@@ -352,7 +400,11 @@ def run_eval_stage(context: StageContext, table: dict) -> dict:
         if values.get("adapter") == TRAIN_ADAPTER:
             adapters = context.outputs.get("train", {}).get("adapters") or []
             if not adapters:
-                raise BadInput(f"adapter = \"{TRAIN_ADAPTER}\" needs a [train] stage", file=context.config.source, field="eval.runs.adapter")
+                raise BadInput(
+                    f'adapter = "{TRAIN_ADAPTER}" needs a [train] stage',
+                    file=context.config.source,
+                    field="eval.runs.adapter",
+                )
             values["adapter"] = adapters[0]
         elif values.get("adapter"):
             values["adapter"] = str(context.input_path(values["adapter"], "eval.runs.adapter"))
@@ -366,7 +418,9 @@ def run_eval_stage(context: StageContext, table: dict) -> dict:
             results = run_eval(store, EvalConfig(**values)).runs
         missing = sum(result.missing for result in results)
         if missing:
-            raise RuntimeError(f"eval run {values['name']}: {missing} sample(s) missing after retries; rerun to fill them in")
+            raise RuntimeError(
+                f"eval run {values['name']}: {missing} sample(s) missing after retries; rerun to fill them in"
+            )
         names.append(values["name"])
         for result in results:
             pass_at_1[result.eval_run_id] = None if result.pass_at_1 is None else result.pass_at_1.mean
@@ -438,7 +492,9 @@ def parse_config(raw: dict[str, Any], source: str = "<config>", run_dir: str | P
         if name == "pipeline":
             continue
         if name not in STAGES:
-            raise BadInput(f"unknown stage [{name}]; stages run in this order: {', '.join(STAGES)}", file=source, field=name)
+            raise BadInput(
+                f"unknown stage [{name}]; stages run in this order: {', '.join(STAGES)}", file=source, field=name
+            )
         if not isinstance(table, dict):
             raise BadInput(f"[{name}] must be a table", file=source, field=name)
         STAGES[name].check(table, source)
@@ -527,5 +583,7 @@ def print_summary(results: list[StageResult], config: PipelineConfig) -> None:
         table.add_row(*row)
     stdout.print(table)
     total = sum(r.seconds for r in results)
-    stdout.print(f"store: {config.db}   total {total:.0f} s wall, {sum(r.cpu_seconds for r in results):.0f} s CPU",
-                 highlight=False)
+    stdout.print(
+        f"store: {config.db}   total {total:.0f} s wall, {sum(r.cpu_seconds for r in results):.0f} s CPU",
+        highlight=False,
+    )

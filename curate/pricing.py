@@ -32,7 +32,7 @@ from db.errors import BadInput
 class Price:
     """USD per million prompt and completion tokens."""
 
-    input_per_m: float   # USD per million prompt tokens
+    input_per_m: float  # USD per million prompt tokens
     output_per_m: float  # USD per million completion tokens
 
     def cost(self, prompt_tokens: int | None, completion_tokens: int | None) -> float:
@@ -61,8 +61,9 @@ def load_price_table(path: str | Path) -> dict[str, Price]:
         try:
             table[name] = Price(float(entry["input"]), float(entry["output"]))
         except (KeyError, TypeError, ValueError) as error:
-            raise BadInput(f"model {name!r} needs numeric input and output prices", file=str(path),
-                           field=f"models.{name}") from error
+            raise BadInput(
+                f"model {name!r} needs numeric input and output prices", file=str(path), field=f"models.{name}"
+            ) from error
         if table[name].input_per_m < 0 or table[name].output_per_m < 0:
             raise BadInput(f"model {name!r} has a negative price", file=str(path), field=f"models.{name}")
     return table
@@ -87,7 +88,9 @@ def resolve_price(
 ) -> Price | None:
     """The price of `model`: flags, then the TOML file, then the defaults; None when unknown."""
     if (price_in is None) != (price_out is None):
-        raise BadInput("give --price-in and --price-out together", field="--price-in" if price_in is None else "--price-out")
+        raise BadInput(
+            "give --price-in and --price-out together", field="--price-in" if price_in is None else "--price-out"
+        )
     if price_in is not None and price_out is not None:
         if price_in < 0 or price_out < 0:
             raise BadInput("prices cannot be negative", field="--price-in")

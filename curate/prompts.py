@@ -12,10 +12,7 @@ from pathlib import Path
 
 from db.errors import BadInput
 
-DEFAULT_TEMPLATE = (
-    "{question}\n\n"
-    "Please reason step by step, and put your final answer within \\boxed{{}}."
-)
+DEFAULT_TEMPLATE = "{question}\n\nPlease reason step by step, and put your final answer within \\boxed{{}}."
 
 
 def load_template(path: str | Path | None) -> str:

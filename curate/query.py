@@ -35,8 +35,11 @@ def fetch_sql(db: Path | str | None, query: str, allow_files: bool = False) -> p
         try:
             return store.query(query)
         except duckdb.PermissionException as error:
-            raise BadInput(f"{str(error).splitlines()[0]} (`curate sql` reads only the store; pass --allow-files "
-                           f"to read or write other files on purpose)", field="query") from error
+            raise BadInput(
+                f"{str(error).splitlines()[0]} (`curate sql` reads only the store; pass --allow-files "
+                f"to read or write other files on purpose)",
+                field="query",
+            ) from error
         except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as error:
             raise BadInput(str(error).splitlines()[0], field="query") from error
         except duckdb.InvalidInputException as error:
@@ -61,8 +64,9 @@ def _cell(value: object) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def run_sql(db: Path | str | None, query: str, format: str = "table", max_rows: int = 200,
-            allow_files: bool = False) -> pl.DataFrame:
+def run_sql(
+    db: Path | str | None, query: str, format: str = "table", max_rows: int = 200, allow_files: bool = False
+) -> pl.DataFrame:
     if format not in FORMATS:
         raise BadInput(f"unknown format {format!r}; use one of {', '.join(FORMATS)}", field="--format")
     frame = fetch_sql(db, query, allow_files=allow_files)

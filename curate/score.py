@@ -61,11 +61,11 @@ LEFT JOIN verdict_current v ON v.sample_id = s.sample_id
 class ScoreConfig:
     """`curate score` options (flag --timeout is `equivalence_timeout`)."""
 
-    tokenizer: str | None = None      # HF tokenizer dir, .gguf file or hub name; None: Qwen BPE
-    ngram: int = 10                   # words per n-gram for repetition_ratio
-    batch_size: int = 2000            # samples per Polars batch (bounds memory)
+    tokenizer: str | None = None  # HF tokenizer dir, .gguf file or hub name; None: Qwen BPE
+    ngram: int = 10  # words per n-gram for repetition_ratio
+    batch_size: int = 2000  # samples per Polars batch (bounds memory)
     equivalence_timeout: float = 5.0  # seconds per `equivalent` call
-    threads: int = 2                  # tokenizer threads
+    threads: int = 2  # tokenizer threads
 
 
 @dataclass
@@ -82,6 +82,7 @@ class ScoreResult:
 
 # ---- per-sample text metrics (vectorised) ------------------------------------------------------
 
+
 def text_metrics(batch: pl.DataFrame, counter: TokenCounter, ngram: int = 10) -> pl.DataFrame:
     """Per-sample metrics of a frame with sample_id, reasoning, content (one row per sample out)."""
     reasoning, content = pl.col("reasoning"), pl.col("content")
@@ -89,8 +90,10 @@ def text_metrics(batch: pl.DataFrame, counter: TokenCounter, ngram: int = 10) ->
         "sample_id",
         text=pl.concat_str([reasoning, content], separator="\n\n", ignore_nulls=True).fill_null(""),
         think_closed=~(reasoning.is_not_null() & content.is_null())
-        & ~(content.str.contains("<think>", literal=True).fill_null(False)
-            & ~content.str.contains("</think>", literal=True).fill_null(False)),
+        & ~(
+            content.str.contains("<think>", literal=True).fill_null(False)
+            & ~content.str.contains("</think>", literal=True).fill_null(False)
+        ),
         boxed_count=content.str.extract_all(BOXED)
         .list.eval(pl.element().str.replace_all(r"\s+", ""))
         .list.unique()
@@ -114,9 +117,7 @@ def text_metrics(batch: pl.DataFrame, counter: TokenCounter, ngram: int = 10) ->
             "think_closed",
             "boxed_count",
             pl.col("repetition_ratio").fill_null(0.0),
-            language_mix_ratio=pl.when(pl.col("letters") > 0)
-            .then(pl.col("cjk") / pl.col("letters"))
-            .otherwise(0.0),
+            language_mix_ratio=pl.when(pl.col("letters") > 0).then(pl.col("cjk") / pl.col("letters")).otherwise(0.0),
         )
     )
 
@@ -131,7 +132,10 @@ def word_stats(frame: pl.DataFrame, n: int) -> pl.DataFrame:
     words = (
         frame.select(
             "row",
-            word=pl.col("text").str.replace_all("\n", " ", literal=True).str.replace_all("\t", " ", literal=True).str.split(" "),
+            word=pl.col("text")
+            .str.replace_all("\n", " ", literal=True)
+            .str.replace_all("\t", " ", literal=True)
+            .str.split(" "),
         )
         .explode("word")
         .filter(pl.col("word") != "")
@@ -141,7 +145,9 @@ def word_stats(frame: pl.DataFrame, n: int) -> pl.DataFrame:
     spans = {1: "h"}
     size = 1
     while size * 2 <= n:
-        words = words.with_columns(_combine(pl.col(spans[size]), pl.col(spans[size]).shift(-size)).alias(f"s{size * 2}"))
+        words = words.with_columns(
+            _combine(pl.col(spans[size]), pl.col(spans[size]).shift(-size)).alias(f"s{size * 2}")
+        )
         size *= 2
         spans[size] = f"s{size}"
     gram, offset = None, 0
@@ -166,13 +172,14 @@ def _combine(left: pl.Expr, right: pl.Expr) -> pl.Expr:
 
 # ---- per-problem answer clusters ---------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Clustering:
     """Answer clusters of one problem's samples: cluster per sample, and per cluster its representative text, key and size."""
 
-    cluster: list[int | None]          # per sample, 1 = majority; None without an answer
-    representatives: dict[int, str]    # cluster -> most frequent answer string in it
-    keys: dict[int, str | None]        # cluster -> canonical key (None when its answers have none)
+    cluster: list[int | None]  # per sample, 1 = majority; None without an answer
+    representatives: dict[int, str]  # cluster -> most frequent answer string in it
+    keys: dict[int, str | None]  # cluster -> canonical key (None when its answers have none)
     sizes: dict[int, int]
 
 
@@ -225,6 +232,7 @@ def cluster_answers(
 
 # ---- the stage ---------------------------------------------------------------------------------
 
+
 def run(store: Store, config: ScoreConfig = ScoreConfig()) -> ScoreResult:
     """Score all samples and problems; rewrites `scores` and `problem_scores`."""
     from curate.verify import VERIFIER_VERSION, canonical_key, equivalent, extract_answer
@@ -276,13 +284,21 @@ def _sample_metrics(store: Store, counter: TokenCounter, config: ScoreConfig, ex
     total = store.scalar("SELECT count(*) FROM samples") or 0
     cursor = store.con.cursor()  # its own result stream, so the main connection stays free
     try:
-        parts = _metric_batches(cursor.sql(SAMPLES_SQL).to_arrow_reader(config.batch_size),
-                                counter, config, extract_answer, total)
+        parts = _metric_batches(
+            cursor.sql(SAMPLES_SQL).to_arrow_reader(config.batch_size), counter, config, extract_answer, total
+        )
     finally:
         cursor.close()
     if not parts:
-        return pl.DataFrame(schema={"sample_id": pl.String, "problem_id": pl.String, "sample_index": pl.Int32,
-                                    "verdict": pl.String, "answer": pl.String})
+        return pl.DataFrame(
+            schema={
+                "sample_id": pl.String,
+                "problem_id": pl.String,
+                "sample_index": pl.Int32,
+                "verdict": pl.String,
+                "answer": pl.String,
+            }
+        )
     return pl.concat(parts).sort("problem_id", "sample_index", "sample_id")
 
 
@@ -311,18 +327,37 @@ def _metric_batches(reader, counter: TokenCounter, config: ScoreConfig, extract_
 
 
 PROBLEM_SCHEMA = {
-    "problem_id": pl.String, "n_samples": pl.Int32, "n_answered": pl.Int32, "n_clusters": pl.Int32,
-    "majority_answer": pl.String, "agreement": pl.Float64, "runner_up": pl.Float64, "has_gold": pl.Boolean,
-    "n_correct": pl.Int32, "pass_rate": pl.Float64, "pseudo_label": pl.Boolean, "difficulty": pl.Float64,
+    "problem_id": pl.String,
+    "n_samples": pl.Int32,
+    "n_answered": pl.Int32,
+    "n_clusters": pl.Int32,
+    "majority_answer": pl.String,
+    "agreement": pl.Float64,
+    "runner_up": pl.Float64,
+    "has_gold": pl.Boolean,
+    "n_correct": pl.Int32,
+    "pass_rate": pl.Float64,
+    "pseudo_label": pl.Boolean,
+    "difficulty": pl.Float64,
 }
 
 
 def _label_problems(per_sample: pl.DataFrame, gold_of: dict, key_of: Callable, equal: Callable):
     """Cluster each problem's answers; per-sample labels and per-problem rows."""
     rows = per_sample.select("problem_id", "sample_id", "answer", "verdict").iter_rows()
-    sample_rows: dict[str, list] = {name: [] for name in
-                                    ("sample_id", "answer_key", "cluster", "cluster_answer", "agreement",
-                                     "is_majority", "pseudo_label", "correct")}
+    sample_rows: dict[str, list] = {
+        name: []
+        for name in (
+            "sample_id",
+            "answer_key",
+            "cluster",
+            "cluster_answer",
+            "agreement",
+            "is_majority",
+            "pseudo_label",
+            "correct",
+        )
+    }
     problem_rows = []
     for problem_id, members in groupby(rows, key=lambda row: row[0]):
         members = list(members)
@@ -353,21 +388,41 @@ def _label_problems(per_sample: pl.DataFrame, gold_of: dict, key_of: Callable, e
         sizes = sorted(clustering.sizes.values(), reverse=True)
         agreement = sizes[0] / n if sizes else 0.0
         pass_rate = n_correct / n if has_gold else None
-        problem_rows.append({
-            "problem_id": problem_id, "n_samples": n, "n_answered": sum(sizes), "n_clusters": len(sizes),
-            "majority_answer": clustering.representatives.get(1), "agreement": agreement,
-            "runner_up": sizes[1] / n if len(sizes) > 1 else 0.0, "has_gold": has_gold,
-            "n_correct": n_correct if has_gold else None, "pass_rate": pass_rate, "pseudo_label": not has_gold,
-            "difficulty": 1.0 - (pass_rate if has_gold else agreement),
-        })
-    labels = pl.DataFrame(sample_rows, schema={
-        "sample_id": pl.String, "answer_key": pl.String, "cluster": pl.Int32, "cluster_answer": pl.String,
-        "agreement": pl.Float64, "is_majority": pl.Boolean, "pseudo_label": pl.Boolean, "correct": pl.Boolean,
-    })
+        problem_rows.append(
+            {
+                "problem_id": problem_id,
+                "n_samples": n,
+                "n_answered": sum(sizes),
+                "n_clusters": len(sizes),
+                "majority_answer": clustering.representatives.get(1),
+                "agreement": agreement,
+                "runner_up": sizes[1] / n if len(sizes) > 1 else 0.0,
+                "has_gold": has_gold,
+                "n_correct": n_correct if has_gold else None,
+                "pass_rate": pass_rate,
+                "pseudo_label": not has_gold,
+                "difficulty": 1.0 - (pass_rate if has_gold else agreement),
+            }
+        )
+    labels = pl.DataFrame(
+        sample_rows,
+        schema={
+            "sample_id": pl.String,
+            "answer_key": pl.String,
+            "cluster": pl.Int32,
+            "cluster_answer": pl.String,
+            "agreement": pl.Float64,
+            "is_majority": pl.Boolean,
+            "pseudo_label": pl.Boolean,
+            "correct": pl.Boolean,
+        },
+    )
     return labels, problem_rows
 
 
-def _clusters_matching_gold(clustering: Clustering, members: list, gold: str, key_of: Callable, equal: Callable) -> dict[int, bool]:
+def _clusters_matching_gold(
+    clustering: Clustering, members: list, gold: str, key_of: Callable, equal: Callable
+) -> dict[int, bool]:
     """Gold match of each cluster holding an unverified sample: one comparison per cluster."""
     gold_key = key_of(str(gold))
     needed = {number for row, number in zip(members, clustering.cluster) if number and row[3] is None}

@@ -48,11 +48,11 @@ class SelectConfig:
     """`curate select` options; `name` is the selection id (None: policy + parameter hash)."""
 
     policy: str
-    k: int | None = None                    # None: the policy's default (DEFAULT_K)
-    seed: int = 0                           # keep-k-correct's order
-    threshold: float = 0.5                  # consensus: minimum agreement of the majority
-    min_difficulty: float = 0.5             # difficulty-weighted: keep problems at least this hard
-    base_eval: str | None = None            # difficulty-weighted: eval_run_id of the base student
+    k: int | None = None  # None: the policy's default (DEFAULT_K)
+    seed: int = 0  # keep-k-correct's order
+    threshold: float = 0.5  # consensus: minimum agreement of the majority
+    min_difficulty: float = 0.5  # difficulty-weighted: keep problems at least this hard
+    base_eval: str | None = None  # difficulty-weighted: eval_run_id of the base student
     allow_truncated: bool = False
     require_think_closed: bool = True
     max_repetition: float = 0.4
@@ -60,8 +60,8 @@ class SelectConfig:
     max_boxed: int = 1
     min_tokens: int | None = None
     max_tokens: int | None = None
-    length_fence: float | None = 3.0        # Tukey fence factor on log length; None: off
-    name: str | None = None                 # the selection id; not a selection parameter
+    length_fence: float | None = 3.0  # Tukey fence factor on log length; None: off
+    name: str | None = None  # the selection id; not a selection parameter
 
     def resolved_k(self) -> int:
         return self.k if self.k is not None else DEFAULT_K[self.policy]
@@ -85,8 +85,7 @@ def load_config(path: str | Path | None, overrides: dict) -> SelectConfig:
     values: dict = {}
     if path is not None:
         document = read_toml(path, field="--config")
-        values = config_values(document.get("select", document), SelectConfig, file=str(path),
-                               what="select parameter")
+        values = config_values(document.get("select", document), SelectConfig, file=str(path), what="select parameter")
     values.update({key: value for key, value in overrides.items() if value is not None})
     if "policy" not in values:
         raise BadInput("give --policy (or `policy` in the config file)", field="--policy")
@@ -131,7 +130,9 @@ def run(store: Store, config: SelectConfig) -> SelectResult:
     """Apply the filters and the policy; record the selection under `config.name` (or a derived id)."""
     validate(config)
     params = {**{k: v for k, v in asdict(config).items() if k != "name"}, "k": config.resolved_k()}
-    selection_id = config.name or f"{config.policy}-{hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]}"
+    selection_id = (
+        config.name or f"{config.policy}-{hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]}"
+    )
     pool = store.query(POOL_SQL)
     if pool.height == 0:
         raise BadInput("no scored samples: run `curate score` first", field="scores")
@@ -142,17 +143,29 @@ def run(store: Store, config: SelectConfig) -> SelectResult:
         eligible = judged.filter(pl.col("drop_reason").is_null())
         chosen = apply_policy(store, eligible, config)
         selections = chosen.select(
-            pl.lit(selection_id).alias("selection_id"), pl.lit(config.policy).alias("policy"),
-            "sample_id", "problem_id", pl.col("rank").cast(pl.Int32),
+            pl.lit(selection_id).alias("selection_id"),
+            pl.lit(config.policy).alias("policy"),
+            "sample_id",
+            "problem_id",
+            pl.col("rank").cast(pl.Int32),
         )
         n_problems = selections["problem_id"].n_unique() if selections.height else 0
         with store.transaction():
             store.execute("DELETE FROM selections WHERE selection_id = ?", [selection_id])
             store.execute("DELETE FROM selection_sets WHERE selection_id = ?", [selection_id])
-            store.insert_rows("selection_sets", [{
-                "selection_id": selection_id, "policy": config.policy, "params": json.dumps(params),
-                "n_samples": selections.height, "n_problems": n_problems, "run_id": run_id,
-            }])
+            store.insert_rows(
+                "selection_sets",
+                [
+                    {
+                        "selection_id": selection_id,
+                        "policy": config.policy,
+                        "params": json.dumps(params),
+                        "n_samples": selections.height,
+                        "n_problems": n_problems,
+                        "run_id": run_id,
+                    }
+                ],
+            )
             store.insert_frame("selections", selections)
         record.counts = {"selected": selections.height, "problems": n_problems, "dropped": dropped}
     return SelectResult(selection_id, config.policy, selections.height, n_problems, pool.height, dropped, params)
@@ -171,7 +184,10 @@ def apply_filters(pool: pl.DataFrame, config: SelectConfig) -> pl.DataFrame:
         ("rejected_by_review", pl.col("review") == "reject"),
         ("duplicate_problem", pl.col("is_duplicate")),
         ("verified_incorrect", pl.col("verdict") == "incorrect"),
-        ("truncated_or_error", pl.col("status") != "ok" if not config.allow_truncated else pl.col("status").is_in(["error", "empty"])),
+        (
+            "truncated_or_error",
+            pl.col("status") != "ok" if not config.allow_truncated else pl.col("status").is_in(["error", "empty"]),
+        ),
         ("think_unclosed", ~pl.col("think_closed") if config.require_think_closed else pl.lit(False)),
         ("repetition", pl.col("repetition_ratio") > config.max_repetition),
         ("language_mix", pl.col("language_mix_ratio") > config.max_language_mix),
@@ -235,6 +251,10 @@ def problem_difficulty(store: Store, base_eval: str | None) -> pl.DataFrame:
         [base_eval],
     )
     if frame.height == 0:
-        known = store.query("SELECT eval_run_id FROM eval_runs ORDER BY started_at DESC LIMIT 10")["eval_run_id"].to_list()
-        raise BadInput(f"no evaluation samples for run {base_eval!r}; runs: {', '.join(known) or 'none'}", field="--base-eval")
+        known = store.query("SELECT eval_run_id FROM eval_runs ORDER BY started_at DESC LIMIT 10")[
+            "eval_run_id"
+        ].to_list()
+        raise BadInput(
+            f"no evaluation samples for run {base_eval!r}; runs: {', '.join(known) or 'none'}", field="--base-eval"
+        )
     return frame

@@ -48,11 +48,12 @@ SECTION_FIELDS = ("section",)
 YEAR_FIELDS = ("year",)
 DIFFICULTY_FIELDS = ("difficulty", "level")
 
-SNIFF_BYTES = 8192        # bytes looked at to tell text from binary
+SNIFF_BYTES = 8192  # bytes looked at to tell text from binary
 GSM8K_MARK = "####"
 
 
 # ---- normalisation and identity ------------------------------------------------------------
+
 
 def short_hash(text: str, length: int = 16) -> str:
     """The first `length` hex digits of the text's SHA-256."""
@@ -87,6 +88,7 @@ def default_source(path: Path) -> str:
 
 
 # ---- values ----------------------------------------------------------------------------------
+
 
 def gold_text(value: Any) -> str | None:
     """A gold answer as text: integral floats lose ".0" (AMC 27.0), lists are joined with ", "."""
@@ -133,6 +135,7 @@ def id_text(value: Any) -> str | None:
 
 # ---- reading files ---------------------------------------------------------------------------
 
+
 def check_readable(path: Path, fmt: str) -> str:
     """The resolved format of `path`, after the checks every reader shares; raises BadInput."""
     if fmt not in FORMATS:
@@ -153,14 +156,18 @@ def check_readable(path: Path, fmt: str) -> str:
             raise BadInput("not a Parquet file (no PAR1 header)", file=str(path), field="--format")
         return fmt
     if is_parquet or b"\x00" in head:
-        raise BadInput("binary content in a text format; is this the right file?", file=str(path),
-                       line=head[: head.find(b"\x00")].count(b"\n") + 1 if b"\x00" in head else None)
+        raise BadInput(
+            "binary content in a text format; is this the right file?",
+            file=str(path),
+            line=head[: head.find(b"\x00")].count(b"\n") + 1 if b"\x00" in head else None,
+        )
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as error:
         if error.start < len(head) - 4:  # a multibyte character cut by the sniff window is fine
-            raise BadInput("not UTF-8 text (binary file?)", file=str(path),
-                           line=head[: error.start].count(b"\n") + 1) from error
+            raise BadInput(
+                "not UTF-8 text (binary file?)", file=str(path), line=head[: error.start].count(b"\n") + 1
+            ) from error
     if fmt == "json" and head.lstrip().startswith(b"{"):
         fmt = "jsonl"
     return fmt
@@ -171,8 +178,14 @@ def _format_from_name(path: Path) -> str | None:
     if suffixes and suffixes[-1] == ".gz":
         raise BadInput("compressed files are not read; decompress it first", file=str(path), field="--format")
     last = suffixes[-1] if suffixes else ""
-    return {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
-            ".parquet": "parquet", ".pq": "parquet"}.get(last)
+    return {
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+        ".json": "json",
+        ".csv": "csv",
+        ".parquet": "parquet",
+        ".pq": "parquet",
+    }.get(last)
 
 
 def _format_from_content(path: Path, head: bytes) -> str:
@@ -183,8 +196,11 @@ def _format_from_content(path: Path, head: bytes) -> str:
         return "jsonl"
     if first == b"[":
         return "json"
-    raise BadInput(f"cannot tell the format of {path.name!r}; pass --format jsonl|json|csv|parquet",
-                   file=str(path), field="--format")
+    raise BadInput(
+        f"cannot tell the format of {path.name!r}; pass --format jsonl|json|csv|parquet",
+        file=str(path),
+        field="--format",
+    )
 
 
 def read_records(path: Path, fmt: str) -> Iterator[tuple[int, dict]]:
@@ -230,7 +246,9 @@ def _read_json_array(path: Path) -> Iterator[tuple[int, dict]]:
     except UnicodeDecodeError as error:
         raise BadInput(f"not UTF-8 text at byte {error.start}", file=str(path)) from error
     except json.JSONDecodeError as error:
-        raise BadInput(f"malformed JSON: {error.msg} (column {error.colno})", file=str(path), line=error.lineno) from error
+        raise BadInput(
+            f"malformed JSON: {error.msg} (column {error.colno})", file=str(path), line=error.lineno
+        ) from error
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
@@ -266,6 +284,7 @@ def _read_parquet(path: Path) -> Iterator[tuple[int, dict]]:
 
 
 # ---- field names -----------------------------------------------------------------------------
+
 
 def first_present(keys: set[str], candidates: tuple[str, ...]) -> str | None:
     """The first candidate field name among `keys` (candidates are ordered most specific first)."""

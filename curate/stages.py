@@ -24,7 +24,7 @@ class Stage:
 
     command: str
     module: str
-    config: str              # the config class's name in `module`
+    config: str  # the config class's name in `module`
     function: str = "run"
 
     def config_class(self) -> type:
@@ -34,19 +34,22 @@ class Stage:
         return getattr(import_module(self.module), self.function)
 
 
-STAGES: dict[str, Stage] = {stage.command: stage for stage in (
-    Stage("ingest", "curate.ingest", "IngestConfig"),
-    Stage("import-samples", "curate.import_samples", "ImportConfig"),
-    Stage("generate", "curate.generate", "GenerateConfig"),
-    Stage("judge", "curate.judge", "JudgeConfig"),
-    Stage("verify", "curate.verify_stage", "VerifyConfig"),
-    Stage("score", "curate.score", "ScoreConfig"),
-    Stage("dedup", "curate.decontam", "DedupConfig", "run_dedup"),
-    Stage("decontam", "curate.decontam", "DecontamConfig"),
-    Stage("select", "curate.select", "SelectConfig"),
-    Stage("export", "curate.export", "ExportConfig"),
-    Stage("merge", "curate.merge", "MergeConfig"),
-)}
+STAGES: dict[str, Stage] = {
+    stage.command: stage
+    for stage in (
+        Stage("ingest", "curate.ingest", "IngestConfig"),
+        Stage("import-samples", "curate.import_samples", "ImportConfig"),
+        Stage("generate", "curate.generate", "GenerateConfig"),
+        Stage("judge", "curate.judge", "JudgeConfig"),
+        Stage("verify", "curate.verify_stage", "VerifyConfig"),
+        Stage("score", "curate.score", "ScoreConfig"),
+        Stage("dedup", "curate.decontam", "DedupConfig", "run_dedup"),
+        Stage("decontam", "curate.decontam", "DecontamConfig"),
+        Stage("select", "curate.select", "SelectConfig"),
+        Stage("export", "curate.export", "ExportConfig"),
+        Stage("merge", "curate.merge", "MergeConfig"),
+    )
+}
 
 
 def run_stage(command: str, db: str | os.PathLike | None, config: Any) -> Any:

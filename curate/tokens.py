@@ -76,4 +76,6 @@ def load_hf_tokenizer(spec: str | os.PathLike) -> Any:
     except BadInput:
         raise
     except (OSError, ValueError) as error:
-        raise BadInput(f"cannot load tokenizer: {str(error).splitlines()[0]}", file=str(spec), field="--tokenizer") from error
+        raise BadInput(
+            f"cannot load tokenizer: {str(error).splitlines()[0]}", file=str(spec), field="--tokenizer"
+        ) from error

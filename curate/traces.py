@@ -33,10 +33,10 @@ def split_think(text: str | None) -> tuple[str | None, str | None, bool]:
     if close_at == -1:
         if open_at == -1:
             return None, text, True
-        return text[open_at + len(THINK_OPEN):].strip("\n"), None, False
+        return text[open_at + len(THINK_OPEN) :].strip("\n"), None, False
     start = open_at + len(THINK_OPEN) if -1 < open_at < close_at else 0
     reasoning = text[start:close_at].strip("\n")
-    content = text[close_at + len(THINK_CLOSE):].strip()
+    content = text[close_at + len(THINK_CLOSE) :].strip()
     return reasoning, content, True
 
 
@@ -120,7 +120,7 @@ def box_at(text: str, start: int, command: str) -> Box | None:
         close = matching_brace(text, i)
         if close == -1:
             return Box(start, len(text), None)
-        return Box(start, close + 1, text[i + 1:close])
+        return Box(start, close + 1, text[i + 1 : close])
     # `\boxed 5` / `\boxed5`: one token up to whitespace, `$` or the end.
     match = re.compile(r"[^\s$]+").match(text, i)
     if not match:

@@ -36,26 +36,35 @@ BATCH_SIZE = 500
 VERDICTS = ("correct", "incorrect", "unparseable", "no_answer", "timeout")
 # What a verdict was computed from (s: samples, p: problems). The view verdict_current
 # (db/migrations/014) repeats this expression; tests/curate/test_verify_stage.py checks they agree.
-CONTENT_HASH_SQL = ("md5(concat_ws(chr(31), coalesce(s.reasoning, chr(0)), coalesce(s.content, chr(0)), "
-                    "coalesce(s.finish_reason, chr(0)), coalesce(p.gold_answer, chr(0)), coalesce(p.question, chr(0))))")
+CONTENT_HASH_SQL = (
+    "md5(concat_ws(chr(31), coalesce(s.reasoning, chr(0)), coalesce(s.content, chr(0)), "
+    "coalesce(s.finish_reason, chr(0)), coalesce(p.gold_answer, chr(0)), coalesce(p.question, chr(0))))"
+)
 # Verifier names of older versions with the same strictness: 'sympy/1' for 'sympy/2'.
-_OLDER_SQL = ("v.verifier LIKE 'sympy/%' AND v.verifier <> ? AND (v.verifier LIKE '%+strict-form') = ? "
-              "AND TRY_CAST(regexp_extract(v.verifier, '^sympy/([0-9]+)', 1) AS INTEGER) < ?")
+_OLDER_SQL = (
+    "v.verifier LIKE 'sympy/%' AND v.verifier <> ? AND (v.verifier LIKE '%+strict-form') = ? "
+    "AND TRY_CAST(regexp_extract(v.verifier, '^sympy/([0-9]+)', 1) AS INTEGER) < ?"
+)
 
 
 def _version_number() -> int:
     return int(VERIFIER_VERSION.split("/")[1])
 
 
-def _pending_ids(store, verifier: str, model: str | None, reverify: bool, reverify_older: bool,
-                 limit: int | None) -> tuple[list[tuple[int, str]], int, int]:
+def _pending_ids(
+    store, verifier: str, model: str | None, reverify: bool, reverify_older: bool, limit: int | None
+) -> tuple[list[tuple[int, str]], int, int]:
     """((rowid, sample id) to verify in rowid order, samples skipped for lack of a gold answer,
     samples left with only an older-version verdict)."""
     strict = verifier.endswith(STRICT_SUFFIX)
-    current = (f"EXISTS (SELECT 1 FROM verdicts v WHERE v.sample_id = s.sample_id AND v.verifier = ? "
-               f"AND v.content_hash = {CONTENT_HASH_SQL})")
-    older = (f"EXISTS (SELECT 1 FROM verdicts v WHERE v.sample_id = s.sample_id AND {_OLDER_SQL} "
-             f"AND (v.content_hash IS NULL OR v.content_hash = {CONTENT_HASH_SQL}))")
+    current = (
+        f"EXISTS (SELECT 1 FROM verdicts v WHERE v.sample_id = s.sample_id AND v.verifier = ? "
+        f"AND v.content_hash = {CONTENT_HASH_SQL})"
+    )
+    older = (
+        f"EXISTS (SELECT 1 FROM verdicts v WHERE v.sample_id = s.sample_id AND {_OLDER_SQL} "
+        f"AND (v.content_hash IS NULL OR v.content_hash = {CONTENT_HASH_SQL}))"
+    )
     model_filter = "s.model = ?" if model is not None else "TRUE"
     rows = store.execute(
         f"SELECT s.rowid, s.sample_id, p.gold_answer IS NULL OR trim(p.gold_answer) = '' AS no_gold, "
@@ -80,14 +89,14 @@ def _pending_ids(store, verifier: str, model: str | None, reverify: bool, reveri
 class VerifyConfig:
     """`curate verify` options."""
 
-    workers: int | None = None      # SymPy worker processes; None: all cores
-    timeout: float = 5.0            # seconds per comparison before its worker is killed
-    strict_form: bool = False       # a correct but unsimplified answer counts as incorrect
-    model: str | None = None        # only samples of this model
-    reverify: bool = False          # recompute verdicts that exist for this verifier version
-    reverify_older: bool = False    # also verify samples whose verdict came from an older version
-    limit: int | None = None        # at most this many samples
-    progress: bool = True           # progress bar on stderr
+    workers: int | None = None  # SymPy worker processes; None: all cores
+    timeout: float = 5.0  # seconds per comparison before its worker is killed
+    strict_form: bool = False  # a correct but unsimplified answer counts as incorrect
+    model: str | None = None  # only samples of this model
+    reverify: bool = False  # recompute verdicts that exist for this verifier version
+    reverify_older: bool = False  # also verify samples whose verdict came from an older version
+    limit: int | None = None  # at most this many samples
+    progress: bool = True  # progress bar on stderr
 
 
 @dataclass(frozen=True)
@@ -112,27 +121,39 @@ def run(store: Store, config: VerifyConfig) -> VerifyResult:
     model = config.model
     if model is not None and not store.scalar("SELECT count(*) FROM samples WHERE model = ?", [model]):
         raise BadInput(f"no samples of model {model!r}", field="--model")
-    ids, skipped, older_left = _pending_ids(store, verifier, model, config.reverify, config.reverify_older,
-                                            config.limit)
+    ids, skipped, older_left = _pending_ids(
+        store, verifier, model, config.reverify, config.reverify_older, config.limit
+    )
     counts["skipped_no_gold"] = skipped
     counts["older_version"] = older_left
-    stored = {"verifier": verifier, "workers": config.workers, "timeout": config.timeout,
-              "strict_form": config.strict_form, "model": model, "reverify": config.reverify,
-              "reverify_older": config.reverify_older, "limit": config.limit}
+    stored = {
+        "verifier": verifier,
+        "workers": config.workers,
+        "timeout": config.timeout,
+        "strict_form": config.strict_form,
+        "model": model,
+        "reverify": config.reverify,
+        "reverify_older": config.reverify_older,
+        "limit": config.limit,
+    }
     with store.run("verify", stored) as record:
         record.counts_of = lambda: dict(counts)
-        with Verifier(workers=config.workers, timeout=config.timeout, strict_form=config.strict_form) as checker, \
-                progress_bar(enabled=config.progress, eta=True) as progress:
+        with (
+            Verifier(workers=config.workers, timeout=config.timeout, strict_form=config.strict_form) as checker,
+            progress_bar(enabled=config.progress, eta=True) as progress,
+        ):
             task = progress.add_task("verify", total=len(ids))
             for start in range(0, len(ids), BATCH_SIZE):
-                batch = ids[start:start + BATCH_SIZE]
-                _verify_batch(store, checker, batch, verifier, record.run_id, counts,
-                              lambda n: progress.advance(task, n))
+                batch = ids[start : start + BATCH_SIZE]
+                _verify_batch(
+                    store, checker, batch, verifier, record.run_id, counts, lambda n: progress.advance(task, n)
+                )
     return VerifyResult(record.run_id, dict(counts))
 
 
-def _verify_batch(store, checker: Verifier, batch: list[tuple[int, str]], verifier: str, run_id: str, counts: Counter,
-                  advance) -> None:
+def _verify_batch(
+    store, checker: Verifier, batch: list[tuple[int, str]], verifier: str, run_id: str, counts: Counter, advance
+) -> None:
     # The rowid range lets DuckDB read only the batch's row groups: an id list alone scanned
     # every trace per batch (2.7 CPU-s per 500 samples at 100k, quadratic in the store size).
     rows = store.query(
@@ -142,8 +163,10 @@ def _verify_batch(store, checker: Verifier, batch: list[tuple[int, str]], verifi
         "AND s.sample_id IN (SELECT unnest(?)) ORDER BY s.sample_id",
         [batch[0][0], batch[-1][0], [sample_id for _, sample_id in batch]],
     )
-    items = [(full_response(r["reasoning"], r["content"]), r["gold_answer"], r["question"], r["finish_reason"])
-             for r in rows.iter_rows(named=True)]
+    items = [
+        (full_response(r["reasoning"], r["content"]), r["gold_answer"], r["question"], r["finish_reason"])
+        for r in rows.iter_rows(named=True)
+    ]
     verdicts = checker.verdicts(items, on_done=advance)
     frame = pl.DataFrame(
         {

@@ -3,4 +3,14 @@
 from db.errors import BadInput, StoreLocked
 from db.store import DEFAULT_DB, RunRecord, Store, migrate, open_store, resolve_db_path, stage_store
 
-__all__ = ["BadInput", "StoreLocked", "Store", "open_store", "migrate", "resolve_db_path", "DEFAULT_DB", "RunRecord", "stage_store"]
+__all__ = [
+    "BadInput",
+    "StoreLocked",
+    "Store",
+    "open_store",
+    "migrate",
+    "resolve_db_path",
+    "DEFAULT_DB",
+    "RunRecord",
+    "stage_store",
+]

@@ -30,11 +30,14 @@ def read_toml(path: str | Path, *, field: str | None = None) -> dict[str, Any]:
         raise BadInput(f"cannot read: {error}", file=str(path), field=field) from error
     except tomllib.TOMLDecodeError as error:
         at = re.search(r"at line (\d+)", str(error))  # Python < 3.14 gives the line only in the message
-        raise BadInput(f"not valid TOML: {error}", file=str(path), line=int(at.group(1)) if at else None,
-                       field=field) from error
+        raise BadInput(
+            f"not valid TOML: {error}", file=str(path), line=int(at.group(1)) if at else None, field=field
+        ) from error
 
 
-def config_values(table: dict[str, Any], config_class: type, *, file: str | None, what: str = "setting") -> dict[str, Any]:
+def config_values(
+    table: dict[str, Any], config_class: type, *, file: str | None, what: str = "setting"
+) -> dict[str, Any]:
     """The table's values keyed by `config_class` field names (dashes read as underscores); unknown keys are BadInput."""
     known = {f.name for f in fields(config_class)}
     values = {}

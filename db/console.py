@@ -30,11 +30,11 @@ DbOption = typer.Option(None, "--db", help="Store path (default: $CURATE_DB or .
 # (error, exit code, what the one-line message starts with); the first matching row wins.
 # Usage errors that click finds itself (unknown option, missing argument) exit 2 as well.
 EXIT_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
-    (BadInput, 2, "error"),                # bad usage or input; the message names file, line and field
-    (StoreLocked, 1, "error"),             # another process holds the store's write lock
+    (BadInput, 2, "error"),  # bad usage or input; the message names file, line and field
+    (StoreLocked, 1, "error"),  # another process holds the store's write lock
     (duckdb.Error, 1, "database error"),
     (KeyboardInterrupt, 130, "interrupted"),  # Ctrl-C (and SIGTERM in generate): finished work is kept
-    (Exception, 1, "error"),               # any other failure; CURATE_DEBUG=1 shows the traceback
+    (Exception, 1, "error"),  # any other failure; CURATE_DEBUG=1 shows the traceback
 )
 
 
@@ -65,8 +65,9 @@ def report_error(error: BaseException) -> int | None:
     return code
 
 
-def progress_bar(*fields: str, enabled: bool = True, elapsed: bool = True, eta: bool = False,
-                 auto_refresh: bool = True) -> Progress:
+def progress_bar(
+    *fields: str, enabled: bool = True, elapsed: bool = True, eta: bool = False, auto_refresh: bool = True
+) -> Progress:
     """The one progress display of the commands: a rich bar on stderr.
 
     Columns: the task's description in bold, the bar, done/total, elapsed time (`elapsed`), then

@@ -19,11 +19,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 MASK = "***"
 _SECRET_KEY = re.compile(
     r"(.*(api[_-]?key|apikey|access[_-]?token|auth[_-]?token|secret|password|passwd|authorization|cookie|credentials?)"
-    r"|token|key|sig|signature|auth)", re.I)
+    r"|token|key|sig|signature|auth)",
+    re.I,
+)
 # scheme://user[:password]@ inside any text
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@")
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+")
-_SECRET_PARAM = re.compile(r"(?i)([?&](?:api[_-]?key|apikey|key|token|access_token|secret|password|sig|signature)=)[^&\s#]+")
+_SECRET_PARAM = re.compile(
+    r"(?i)([?&](?:api[_-]?key|apikey|key|token|access_token|secret|password|sig|signature)=)[^&\s#]+"
+)
 
 
 def _secret_key(name: str) -> bool:

@@ -218,7 +218,9 @@ class Store:
         finally:
             self.con.unregister(view)
 
-    def insert_rows(self, table: str, rows: list[dict], on_conflict: Literal["error", "ignore", "replace"] = "error") -> int:
+    def insert_rows(
+        self, table: str, rows: list[dict], on_conflict: Literal["error", "ignore", "replace"] = "error"
+    ) -> int:
         """Convenience for small writes (a run row, a few events): goes through a frame too."""
         if not rows:
             return 0
@@ -249,12 +251,20 @@ class Store:
         run_id = f"{kind}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self.execute(
             "INSERT INTO runs (run_id, kind, config, versions, pid, host) VALUES (?, ?, ?, ?, ?, ?)",
-            [run_id, kind, json.dumps(redact_config(config or {}), default=str), json.dumps(package_versions()),
-             os.getpid(), socket.gethostname()],
+            [
+                run_id,
+                kind,
+                json.dumps(redact_config(config or {}), default=str),
+                json.dumps(package_versions()),
+                os.getpid(),
+                socket.gethostname(),
+            ],
         )
         return run_id
 
-    def _finish_run(self, run_id: str, status: str = "ok", counts: dict | None = None, error: str | None = None) -> None:
+    def _finish_run(
+        self, run_id: str, status: str = "ok", counts: dict | None = None, error: str | None = None
+    ) -> None:
         self.execute(
             "UPDATE runs SET finished_at = current_timestamp, status = ?, counts = ?, error = ? WHERE run_id = ?",
             [status, json.dumps(counts or {}, default=str), redact_text(error), run_id],
@@ -262,8 +272,9 @@ class Store:
 
 
 @contextmanager
-def recorded_run(path: str | os.PathLike | None, kind: str, config: Any = None, *,
-                 wait_s: float | None = None) -> Iterator[RunRecord]:
+def recorded_run(
+    path: str | os.PathLike | None, kind: str, config: Any = None, *, wait_s: float | None = None
+) -> Iterator[RunRecord]:
     """`Store.run` for work that must not hold the store while it runs (training for hours, the
     pipeline around stages that open the store themselves): the store at `path` is opened only
     to record the start and the end."""
@@ -345,8 +356,10 @@ def mark_dead_runs(store: Store) -> int:
     A kill -9 cannot run the code that finishes a run row, so the next writer does it. Rows of
     other hosts (a store on a shared disk) are left alone: their liveness cannot be checked here.
     """
-    if not store.scalar("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'runs' AND column_name = 'pid' "
-                        "AND database_name = current_database()"):
+    if not store.scalar(
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'runs' AND column_name = 'pid' "
+        "AND database_name = current_database()"
+    ):
         return 0  # a store migrated only part way (tests step through the migrations)
     rows = store.execute(
         "SELECT run_id, pid FROM runs WHERE status = 'running' AND pid IS NOT NULL AND host = ?",
@@ -408,15 +421,19 @@ def _refuse_foreign_file(db_path: Path) -> None:
     if not db_path.exists():
         return
     if db_path.is_dir():
-        raise BadInput("is a folder, not a store file; pass a file path such as traces.duckdb",
-                       file=str(db_path), field="--db")
+        raise BadInput(
+            "is a folder, not a store file; pass a file path such as traces.duckdb", file=str(db_path), field="--db"
+        )
     with open(db_path, "rb") as handle:
         head = handle.read(_HEADER_END)
-    if head[_HEADER_END - len(_DUCKDB_MAGIC):] != _DUCKDB_MAGIC:
+    if head[_HEADER_END - len(_DUCKDB_MAGIC) :] != _DUCKDB_MAGIC:
         what = "an empty file" if not head else "a file"
-        raise BadInput(f"{what} that is not a DuckDB store; refusing to use it as one (pass --db "
-                       f"with a new or existing .duckdb path, or set CURATE_DB to one)",
-                       file=str(db_path), field="--db")
+        raise BadInput(
+            f"{what} that is not a DuckDB store; refusing to use it as one (pass --db "
+            f"with a new or existing .duckdb path, or set CURATE_DB to one)",
+            file=str(db_path),
+            field="--db",
+        )
 
 
 def open_store(path: str | os.PathLike | None = None, *, read_only: bool = False, wait_s: float | None = None) -> Store:

@@ -10,8 +10,14 @@ import typer
 from db import BadInput
 from db.console import DbOption, ExitCodeGroup, run_app, stderr, stdout
 
-app = typer.Typer(cls=ExitCodeGroup, name="evaluate", help="Evaluate base, student and teacher models.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    cls=ExitCodeGroup,
+    name="evaluate",
+    help="Evaluate base, student and teacher models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 
 
 @app.callback()
@@ -34,30 +40,52 @@ def _int_list(text: str | None, flag: str) -> tuple[int, ...] | None:
 @app.command()
 def run(
     name: str = typer.Option(..., "--name", help="Run name; seeds and length levels become NAME/seed-S, NAME/len-L."),
-    model: str = typer.Option(..., "--model", help="Local: HF dir, hub id, .gguf file or 'tiny'. Endpoint: served model name."),
-    problems: str = typer.Option(..., "--problems", help="A split of the problems table (test, val, ...) or a problems FILE."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint (vLLM, DeepSeek); omit for local generation."),
+    model: str = typer.Option(
+        ..., "--model", help="Local: HF dir, hub id, .gguf file or 'tiny'. Endpoint: served model name."
+    ),
+    problems: str = typer.Option(
+        ..., "--problems", help="A split of the problems table (test, val, ...) or a problems FILE."
+    ),
+    base_url: Optional[str] = typer.Option(
+        None, "--base-url", help="OpenAI-compatible endpoint (vLLM, DeepSeek); omit for local generation."
+    ),
     adapter: Optional[Path] = typer.Option(None, "--adapter", help="A peft LoRA directory applied to a local model."),
     label: Optional[str] = typer.Option(None, "--label", help="Report row for this run: base, student, teacher, ..."),
-    source: Optional[str] = typer.Option(None, "--source", help="Only problems of this source (with a split); a FILE's source name."),
+    source: Optional[str] = typer.Option(
+        None, "--source", help="Only problems of this source (with a split); a FILE's source name."
+    ),
     samples: int = typer.Option(1, "--samples", "-k", help="Samples per problem."),
     seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds; one eval run per seed."),
     temperature: float = typer.Option(0.6, "--temperature"),
     top_p: float = typer.Option(0.95, "--top-p"),
     max_tokens: int = typer.Option(32768, "--max-tokens", help="Most new tokens per sample."),
-    prompt_template: Optional[Path] = typer.Option(None, "--prompt-template", help="Template file with {question} (the one training used)."),
+    prompt_template: Optional[Path] = typer.Option(
+        None, "--prompt-template", help="Template file with {question} (the one training used)."
+    ),
     strict_form: bool = typer.Option(False, "--strict-form", help="Also require the simplified answer form."),
     limit: Optional[int] = typer.Option(None, "--limit", help="First N problems by problem_id."),
-    length_levels: Optional[int] = typer.Option(None, "--length-levels", help="Length study: this many levels (default: one per word budget)."),
-    word_budgets: Optional[str] = typer.Option(None, "--word-budgets", help="Length study word budgets per level [400,250,150,100,60,30]."),
+    length_levels: Optional[int] = typer.Option(
+        None, "--length-levels", help="Length study: this many levels (default: one per word budget)."
+    ),
+    word_budgets: Optional[str] = typer.Option(
+        None, "--word-budgets", help="Length study word budgets per level [400,250,150,100,60,30]."
+    ),
     concurrency: int = typer.Option(16, "--concurrency", help="Requests in flight (endpoint)."),
-    n_per_request: int = typer.Option(0, "--n-per-request", help="Samples per request (endpoint); 0 = all of a problem's."),
+    n_per_request: int = typer.Option(
+        0, "--n-per-request", help="Samples per request (endpoint); 0 = all of a problem's."
+    ),
     max_retries: int = typer.Option(5, "--max-retries", help="Retries of a failed or empty request (endpoint)."),
-    backoff: float = typer.Option(1.0, "--backoff", help="First retry delay in seconds; doubles per retry, jittered (endpoint)."),
+    backoff: float = typer.Option(
+        1.0, "--backoff", help="First retry delay in seconds; doubles per retry, jittered (endpoint)."
+    ),
     request_timeout: float = typer.Option(3600.0, "--request-timeout", help="Seconds per request (endpoint)."),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."),
+    api_key_env: str = typer.Option(
+        "OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."
+    ),
     batch_size: int = typer.Option(16, "--batch-size", help="Prompts per generate call (local)."),
-    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 (local; default cuda when present)."),
+    device: Optional[str] = typer.Option(
+        None, "--device", help="cpu, cuda, cuda:1 (local; default cuda when present)."
+    ),
     verify_workers: Optional[int] = typer.Option(None, "--verify-workers", help="Verifier worker processes."),
     db: Optional[Path] = DbOption,
 ) -> None:
@@ -68,24 +96,59 @@ def run(
     budgets = _int_list(word_budgets, "--word-budgets")
     levels = length_levels if length_levels is not None else (len(budgets) if budgets else 0)
     config = EvalConfig(
-        name=name, model=model, problems=problems, base_url=base_url, adapter=str(adapter) if adapter else None,
-        label=label, source=source, samples=samples, seeds=_int_list(seeds, "--seeds"), temperature=temperature,
-        top_p=top_p, max_tokens=max_tokens, prompt_template=str(prompt_template) if prompt_template else None,
-        strict_form=strict_form, limit=limit, length_levels=levels, word_budgets=budgets or DEFAULT_WORD_BUDGETS,
-        api_key_env=api_key_env, concurrency=concurrency, n_per_request=n_per_request, max_retries=max_retries,
-        backoff_s=backoff, request_timeout_s=request_timeout, batch_size=batch_size, device=device, verify_workers=verify_workers,
+        name=name,
+        model=model,
+        problems=problems,
+        base_url=base_url,
+        adapter=str(adapter) if adapter else None,
+        label=label,
+        source=source,
+        samples=samples,
+        seeds=_int_list(seeds, "--seeds"),
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        prompt_template=str(prompt_template) if prompt_template else None,
+        strict_form=strict_form,
+        limit=limit,
+        length_levels=levels,
+        word_budgets=budgets or DEFAULT_WORD_BUDGETS,
+        api_key_env=api_key_env,
+        concurrency=concurrency,
+        n_per_request=n_per_request,
+        max_retries=max_retries,
+        backoff_s=backoff,
+        request_timeout_s=request_timeout,
+        batch_size=batch_size,
+        device=device,
+        verify_workers=verify_workers,
     )
     with stage_store(db) as store:
         results = run_eval(store, config).runs
     from eval.report import markdown_table, percent
 
-    rows = [[r.eval_run_id, str(r.problems), str(r.samples),
-             "-" if r.pass_at_1 is None else f"{percent(r.pass_at_1.mean)} ± {percent(r.pass_at_1.spread)}",
-             percent(r.maj_at_k), "-" if r.mean_words is None else f"{r.mean_words:.1f}",
-             "-" if r.mean_tokens is None else f"{r.mean_tokens:.1f}", str(r.generated), str(r.missing)]
-            for r in results]
-    stdout.print(markdown_table(["run", "problems", "samples", "pass@1 % ± SE", "maj@k %", "words", "tokens",
-                                 "new", "missing"], rows), markup=False, highlight=False, soft_wrap=True)
+    rows = [
+        [
+            r.eval_run_id,
+            str(r.problems),
+            str(r.samples),
+            "-" if r.pass_at_1 is None else f"{percent(r.pass_at_1.mean)} ± {percent(r.pass_at_1.spread)}",
+            percent(r.maj_at_k),
+            "-" if r.mean_words is None else f"{r.mean_words:.1f}",
+            "-" if r.mean_tokens is None else f"{r.mean_tokens:.1f}",
+            str(r.generated),
+            str(r.missing),
+        ]
+        for r in results
+    ]
+    stdout.print(
+        markdown_table(
+            ["run", "problems", "samples", "pass@1 % ± SE", "maj@k %", "words", "tokens", "new", "missing"], rows
+        ),
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
     missing = sum(r.missing for r in results)
     if missing:
         stderr.print(f"{missing} sample(s) failed after their retries; rerun the same command to fill them in")
@@ -116,8 +179,9 @@ def compare(
     """Paired difference A - B on shared problems: bootstrap interval and McNemar's test."""
     from eval.report import compare_runs
 
-    stdout.print(compare_runs(db, a, b, resamples=resamples, seed=seed).markdown(), markup=False,
-                 highlight=False, soft_wrap=True)
+    stdout.print(
+        compare_runs(db, a, b, resamples=resamples, seed=seed).markdown(), markup=False, highlight=False, soft_wrap=True
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

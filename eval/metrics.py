@@ -119,6 +119,7 @@ def word_count(text: str | None) -> int:
 
 # ---- paired comparison of two runs ---------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class McNemar:
     only_a: int  # problems A solves and B does not
@@ -138,7 +139,7 @@ def mcnemar(solved_a: Sequence[bool], solved_b: Sequence[bool]) -> McNemar:
     if discordant == 0:
         return McNemar(only_a, only_b, None, 1.0)
     # Exact integer arithmetic, then one division: no float underflow at large counts.
-    tail = Fraction(sum(math.comb(discordant, i) for i in range(min(only_a, only_b) + 1)), 2 ** discordant)
+    tail = Fraction(sum(math.comb(discordant, i) for i in range(min(only_a, only_b) + 1)), 2**discordant)
     statistic = (abs(only_a - only_b) - 1) ** 2 / discordant
     return McNemar(only_a, only_b, statistic, float(min(Fraction(1), 2 * tail)))
 
@@ -152,8 +153,14 @@ class PairedDifference:
     n: int
 
 
-def paired_bootstrap(scores_a: Sequence[float], scores_b: Sequence[float], *, resamples: int = 10_000,
-                     confidence: float = 0.95, seed: int = 0) -> PairedDifference:
+def paired_bootstrap(
+    scores_a: Sequence[float],
+    scores_b: Sequence[float],
+    *,
+    resamples: int = 10_000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> PairedDifference:
     """Mean paired difference with a percentile bootstrap interval (problems resampled)."""
     a = np.asarray(scores_a, dtype=float)
     b = np.asarray(scores_b, dtype=float)

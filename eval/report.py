@@ -41,7 +41,14 @@ import polars as pl
 from db import BadInput, open_store
 from db.store import Store
 from eval.metrics import (
-    McNemar, PairedDifference, maj_at_k, mcnemar, mean_and_std, paired_bootstrap, pass_at_1, pass_at_1_by,
+    McNemar,
+    PairedDifference,
+    maj_at_k,
+    mcnemar,
+    mean_and_std,
+    paired_bootstrap,
+    pass_at_1,
+    pass_at_1_by,
     pass_at_k,
 )
 
@@ -50,13 +57,15 @@ BREAKDOWNS = ("section", "year", "source", "difficulty")
 
 # ---- loading -------------------------------------------------------------------------------
 
+
 def select_runs(store: Store, names: list[str] | tuple[str, ...] | None) -> pl.DataFrame:
     """eval_runs rows matching the names (run id, run group or label); every run when none."""
     runs = store.query(
         "SELECT eval_run_id, coalesce(run_group, eval_run_id) AS run_group, "
         "coalesce(label, run_group, eval_run_id) AS label, model, adapter, backend, problems, "
         "json_extract_string(config, '$.problem_set') AS problem_set, samples, seed, "
-        "length_level, word_budget, status, started_at FROM eval_runs ORDER BY started_at, eval_run_id")
+        "length_level, word_budget, status, started_at FROM eval_runs ORDER BY started_at, eval_run_id"
+    )
     if not names:
         if runs.height == 0:
             raise BadInput("no eval runs in the store; start with `evaluate run`", field="RUN")
@@ -75,7 +84,9 @@ def load_samples(store: Store, run_ids: list[str]) -> pl.DataFrame:
     return store.query(
         "SELECT s.eval_run_id, s.problem_id, s.sample_index, s.correct, s.answer_key, s.words, s.length_tokens, "
         "p.section, p.year, p.source, p.difficulty FROM eval_samples s LEFT JOIN problems p USING (problem_id) "
-        "WHERE list_contains(?, s.eval_run_id) ORDER BY s.eval_run_id, s.problem_id, s.sample_index", [run_ids])
+        "WHERE list_contains(?, s.eval_run_id) ORDER BY s.eval_run_id, s.problem_id, s.sample_index",
+        [run_ids],
+    )
 
 
 @dataclass(frozen=True)
@@ -106,15 +117,24 @@ def run_stats(runs: pl.DataFrame, samples: pl.DataFrame) -> list[RunStats]:
         outcomes = grouped["correct"].to_list()
         per_problem = min(len(row) for row in outcomes)
         estimate = pass_at_1(outcomes)
-        stats.append(RunStats(
-            eval_run_id=run["eval_run_id"], label=run["label"], problems_spec=run["problem_set"] or problem_set_name(run["problems"]),
-            seed=run["seed"], length_level=run["length_level"], word_budget=run["word_budget"],
-            problems=grouped.height, samples_per_problem=per_problem, pass_at_1=estimate.mean,
-            standard_error=estimate.spread,
-            maj_at_k=maj_at_k([list(zip(k, c)) for k, c in grouped.select("answer_key", "correct").iter_rows()]),
-            pass_at_k=pass_at_k(outcomes, per_problem), mean_words=frame["words"].mean(),
-            mean_tokens=frame["length_tokens"].mean(),
-        ))
+        stats.append(
+            RunStats(
+                eval_run_id=run["eval_run_id"],
+                label=run["label"],
+                problems_spec=run["problem_set"] or problem_set_name(run["problems"]),
+                seed=run["seed"],
+                length_level=run["length_level"],
+                word_budget=run["word_budget"],
+                problems=grouped.height,
+                samples_per_problem=per_problem,
+                pass_at_1=estimate.mean,
+                standard_error=estimate.spread,
+                maj_at_k=maj_at_k([list(zip(k, c)) for k, c in grouped.select("answer_key", "correct").iter_rows()]),
+                pass_at_k=pass_at_k(outcomes, per_problem),
+                mean_words=frame["words"].mean(),
+                mean_tokens=frame["length_tokens"].mean(),
+            )
+        )
     return stats
 
 
@@ -129,6 +149,7 @@ def problem_set_name(spec: str | None) -> str:
 
 
 # ---- formatting ----------------------------------------------------------------------------
+
 
 def percent(value: float | None) -> str:
     return "-" if value is None or math.isnan(value) else f"{100 * value:.2f}"
@@ -169,13 +190,25 @@ def main_table(stats: list[RunStats]) -> str:
 
 
 def runs_table(stats: list[RunStats]) -> str:
-    rows = [[
-        s.eval_run_id, s.label, s.problems_spec, "-" if s.seed is None else str(s.seed), str(s.problems),
-        str(s.samples_per_problem), f"{percent(s.pass_at_1)} ± {percent(s.standard_error)}", percent(s.maj_at_k),
-        percent(s.pass_at_k), _number(s.mean_words), _number(s.mean_tokens),
-    ] for s in stats]
-    return markdown_table(["run", "label", "problems", "seed", "n", "k", "pass@1 % ± SE", "maj@k %", "pass@k %",
-                           "words", "tokens"], rows)
+    rows = [
+        [
+            s.eval_run_id,
+            s.label,
+            s.problems_spec,
+            "-" if s.seed is None else str(s.seed),
+            str(s.problems),
+            str(s.samples_per_problem),
+            f"{percent(s.pass_at_1)} ± {percent(s.standard_error)}",
+            percent(s.maj_at_k),
+            percent(s.pass_at_k),
+            _number(s.mean_words),
+            _number(s.mean_tokens),
+        ]
+        for s in stats
+    ]
+    return markdown_table(
+        ["run", "label", "problems", "seed", "n", "k", "pass@1 % ± SE", "maj@k %", "pass@k %", "words", "tokens"], rows
+    )
 
 
 def breakdown_tables(runs: pl.DataFrame, samples: pl.DataFrame) -> dict[str, str]:
@@ -191,15 +224,20 @@ def breakdown_tables(runs: pl.DataFrame, samples: pl.DataFrame) -> dict[str, str
         per_label: dict[str, dict[str, list[float]]] = {}
         for label in labels:
             for run_id in main_runs.filter(pl.col("label") == label)["eval_run_id"].to_list():
-                grouped = (frame.filter(pl.col("eval_run_id") == run_id)
-                           .group_by("problem_id", maintain_order=True).agg("correct", pl.col(column).first()))
+                grouped = (
+                    frame.filter(pl.col("eval_run_id") == run_id)
+                    .group_by("problem_id", maintain_order=True)
+                    .agg("correct", pl.col(column).first())
+                )
                 if grouped.height == 0:
                     continue
                 for group, estimate in pass_at_1_by(grouped[column].to_list(), grouped["correct"].to_list()).items():
                     per_label.setdefault(label, {}).setdefault(group, []).append(estimate.mean)
         groups = sorted({g for by_group in per_label.values() for g in by_group}, key=_group_order)
-        rows = [[group] + [percent(mean_and_std(per_label.get(label, {}).get(group, [])).mean) for label in labels]
-                for group in groups]
+        rows = [
+            [group] + [percent(mean_and_std(per_label.get(label, {}).get(group, [])).mean) for label in labels]
+            for group in groups
+        ]
         tables[column] = markdown_table([column] + [f"{label} %" for label in labels], rows)
     return tables
 
@@ -227,17 +265,35 @@ def length_levels(stats: list[RunStats]) -> list[LengthLevel]:
     for label, level in keys:
         group = [s for s in stats if s.label == label and s.length_level == level]
         accuracy = mean_and_std([s.pass_at_1 for s in group])
-        levels.append(LengthLevel(label, level, group[0].word_budget, accuracy.mean, accuracy.spread, accuracy.n,
-                                  mean_and_std([s.mean_words for s in group]).mean,
-                                  mean_and_std([s.mean_tokens for s in group]).mean,
-                                  accuracy.spread if accuracy.n > 1 else group[0].standard_error))
+        levels.append(
+            LengthLevel(
+                label,
+                level,
+                group[0].word_budget,
+                accuracy.mean,
+                accuracy.spread,
+                accuracy.n,
+                mean_and_std([s.mean_words for s in group]).mean,
+                mean_and_std([s.mean_tokens for s in group]).mean,
+                accuracy.spread if accuracy.n > 1 else group[0].standard_error,
+            )
+        )
     return sorted(levels, key=lambda x: (x.label, x.level))
 
 
 def length_table(levels: list[LengthLevel]) -> str:
-    rows = [[x.label, f"R{x.level}", "-" if x.word_budget is None else str(x.word_budget),
-             f"{percent(x.accuracy)}" + ("" if x.runs < 2 else f" ± {percent(x.accuracy_std)}"), str(x.runs),
-             _number(x.mean_words), _number(x.mean_tokens)] for x in levels]
+    rows = [
+        [
+            x.label,
+            f"R{x.level}",
+            "-" if x.word_budget is None else str(x.word_budget),
+            f"{percent(x.accuracy)}" + ("" if x.runs < 2 else f" ± {percent(x.accuracy_std)}"),
+            str(x.runs),
+            _number(x.mean_words),
+            _number(x.mean_tokens),
+        ]
+        for x in levels
+    ]
     return markdown_table(["model", "level", "word budget", "pass@1 %", "runs", "mean words", "mean tokens"], rows)
 
 
@@ -253,13 +309,16 @@ def length_section_table(runs: pl.DataFrame, samples: pl.DataFrame) -> str:
         for section, estimate in pass_at_1_by(grouped["section"].to_list(), grouped["correct"].to_list()).items():
             cells.setdefault((label, section), {}).setdefault(level, []).append(estimate.mean)
     levels = sorted(frame["length_level"].unique().to_list())
-    rows = [[label, section] + [percent(mean_and_std(by_level.get(level, [])).mean) for level in levels]
-            for (label, section), by_level in sorted(cells.items(), key=lambda item: (item[0][0], _group_order(item[0][1])))]
+    rows = [
+        [label, section] + [percent(mean_and_std(by_level.get(level, [])).mean) for level in levels]
+        for (label, section), by_level in sorted(cells.items(), key=lambda item: (item[0][0], _group_order(item[0][1])))
+    ]
     return markdown_table(["model", "section"] + [f"R{level} %" for level in levels], rows)
 
 
 # ---- plots ---------------------------------------------------------------------------------
 # Accuracy axes span 0-100 %: a fixed scale never turns a two-point gap into a cliff.
+
 
 def _pyplot():
     import matplotlib
@@ -276,11 +335,18 @@ def plot_accuracy(stats: list[RunStats], path: Path) -> Path:
     main = [s for s in stats if s.length_level is None]
     figure, axis = plt.subplots(figsize=(max(4.0, 1.2 * len(main) + 2), 4))
     positions = range(len(main))
-    axis.bar(positions, [100 * s.pass_at_1 for s in main], yerr=[100 * _finite(s.standard_error) for s in main],
-             capsize=4, color="tab:blue", alpha=0.8)
+    axis.bar(
+        positions,
+        [100 * s.pass_at_1 for s in main],
+        yerr=[100 * _finite(s.standard_error) for s in main],
+        capsize=4,
+        color="tab:blue",
+        alpha=0.8,
+    )
     for x, s in zip(positions, main):
-        axis.annotate(f"{100 * s.pass_at_1:.1f}", (x, 100 * s.pass_at_1), textcoords="offset points", xytext=(0, 8),
-                      ha="center")
+        axis.annotate(
+            f"{100 * s.pass_at_1:.1f}", (x, 100 * s.pass_at_1), textcoords="offset points", xytext=(0, 8), ha="center"
+        )
     axis.set_xticks(list(positions), [s.eval_run_id for s in main], rotation=20, ha="right")
     axis.set_ylim(0, 100)
     axis.set_ylabel("pass@1 (%) ± SE")
@@ -303,12 +369,23 @@ def plot_length_study(levels: list[LengthLevel], path: Path) -> Path:
     figure, axis = plt.subplots(figsize=(6.5, 4))
     for label in dict.fromkeys(x.label for x in levels):
         points = [x for x in levels if x.label == label]
-        axis.errorbar([x.mean_words for x in points], [100 * x.accuracy for x in points],
-                      yerr=[100 * _finite(x.error) for x in points], marker="o", capsize=3, label=label)
+        axis.errorbar(
+            [x.mean_words for x in points],
+            [100 * x.accuracy for x in points],
+            yerr=[100 * _finite(x.error) for x in points],
+            marker="o",
+            capsize=3,
+            label=label,
+        )
         for x in points:
             budget = "" if x.word_budget is None else f" ≤{x.word_budget}w"
-            axis.annotate(f"R{x.level}{budget}", (x.mean_words, 100 * x.accuracy), textcoords="offset points",
-                          xytext=(4, 4), fontsize="small")
+            axis.annotate(
+                f"R{x.level}{budget}",
+                (x.mean_words, 100 * x.accuracy),
+                textcoords="offset points",
+                xytext=(4, 4),
+                fontsize="small",
+            )
     axis.set_ylim(0, 100)
     axis.set_xlabel("mean words per response")
     axis.set_ylabel("pass@1 (%)")
@@ -326,7 +403,7 @@ def smooth(values: list[float], weight: float = 0.8) -> list[float]:
     out, average = [], 0.0
     for i, value in enumerate(values, start=1):
         average = weight * average + (1 - weight) * value
-        out.append(average / (1 - weight ** i))
+        out.append(average / (1 - weight**i))
     return out
 
 
@@ -353,8 +430,14 @@ def plot_train_loss(metrics: pl.DataFrame, path: Path) -> Path:
             axis.plot(steps, losses, color=colour, alpha=0.25, linewidth=1)
             axis.plot(steps, smooth(losses), color=colour, label=f"{name[0]} train (smoothed)")
         if val.height:
-            axis.plot(val["step"].to_list(), val["loss"].to_list(), color=colour, marker="o", linestyle="--",
-                      label=f"{name[0]} validation")
+            axis.plot(
+                val["step"].to_list(),
+                val["loss"].to_list(),
+                color=colour,
+                marker="o",
+                linestyle="--",
+                label=f"{name[0]} validation",
+            )
     axis.set_xlabel("optimizer step")
     axis.set_ylabel("loss (mean per label token)")
     axis.set_title("Training and validation loss (raw train loss faint)")
@@ -367,6 +450,7 @@ def plot_train_loss(metrics: pl.DataFrame, path: Path) -> Path:
 
 
 # ---- commands ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Report:
@@ -382,10 +466,13 @@ def build_report(db: str | Path | None, names: list[str] | None = None, out: Pat
         samples = load_samples(store, runs["eval_run_id"].to_list())
         metrics = store.query(
             "SELECT m.train_run_id, m.step, m.split, m.loss, r.out_dir, r.seed FROM train_metrics m "
-            "LEFT JOIN train_runs r USING (train_run_id) WHERE m.loss IS NOT NULL ORDER BY m.train_run_id, m.step")
+            "LEFT JOIN train_runs r USING (train_run_id) WHERE m.loss IS NOT NULL ORDER BY m.train_run_id, m.step"
+        )
     if metrics.height:
-        names = {row[0]: train_run_name(row[1], row[2], row[0])
-                 for row in metrics.select("train_run_id", "out_dir", "seed").unique().iter_rows()}
+        names = {
+            row[0]: train_run_name(row[1], row[2], row[0])
+            for row in metrics.select("train_run_id", "out_dir", "seed").unique().iter_rows()
+        }
         metrics = metrics.with_columns(name=pl.col("train_run_id").replace_strict(names, return_dtype=pl.String))
     stats = run_stats(runs, samples)
     if not stats:
@@ -463,7 +550,10 @@ def compare_runs(db: str | Path | None, a: str, b: str, *, resamples: int = 10_0
         raise BadInput(f"{a!r} and {b!r} share no problems", field="A/B")
     share_a, share_b = joined["share"].to_list(), joined["share_b"].to_list()
     return Comparison(
-        a=a, b=b, problems=joined.height, pass_at_1_a=sum(share_a) / len(share_a),
+        a=a,
+        b=b,
+        problems=joined.height,
+        pass_at_1_a=sum(share_a) / len(share_a),
         pass_at_1_b=sum(share_b) / len(share_b),
         difference=paired_bootstrap(share_a, share_b, resamples=resamples, seed=seed),
         mcnemar=mcnemar([s > 0.5 for s in share_a], [s > 0.5 for s in share_b]),

@@ -68,11 +68,25 @@ LENGTH_INSTRUCTION = "Keep your whole response, reasoning included, under {words
 FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 
 EVAL_SAMPLE_SCHEMA: dict[str, pl.DataType] = {
-    "eval_run_id": pl.String, "problem_id": pl.String, "sample_index": pl.Int32, "prompt": pl.String,
-    "reasoning": pl.String, "content": pl.String, "finish_reason": pl.String, "completion_tokens": pl.Int32,
-    "prompt_tokens": pl.Int32, "words": pl.Int32, "length_tokens": pl.Int32, "answer": pl.String,
-    "answer_source": pl.String, "answer_key": pl.String, "verdict": pl.String, "reason": pl.String,
-    "form_ok": pl.Boolean, "correct": pl.Boolean, "latency_s": pl.Float64,
+    "eval_run_id": pl.String,
+    "problem_id": pl.String,
+    "sample_index": pl.Int32,
+    "prompt": pl.String,
+    "reasoning": pl.String,
+    "content": pl.String,
+    "finish_reason": pl.String,
+    "completion_tokens": pl.Int32,
+    "prompt_tokens": pl.Int32,
+    "words": pl.Int32,
+    "length_tokens": pl.Int32,
+    "answer": pl.String,
+    "answer_source": pl.String,
+    "answer_key": pl.String,
+    "verdict": pl.String,
+    "reason": pl.String,
+    "form_ok": pl.Boolean,
+    "correct": pl.Boolean,
+    "latency_s": pl.Float64,
 }
 
 
@@ -188,8 +202,9 @@ class Backend(Protocol):
 
     name: str
 
-    def generate(self, jobs: list[Job], *, seed: int, config: EvalConfig,
-                 sink: Callable[[list[Generated]], None]) -> list[str]:
+    def generate(
+        self, jobs: list[Job], *, seed: int, config: EvalConfig, sink: Callable[[list[Generated]], None]
+    ) -> list[str]:
         """Generate every job's samples, passing finished ones to `sink`; returns error texts."""
 
 
@@ -200,6 +215,7 @@ def derived_seed(*parts: object) -> int:
 
 
 # ---- plan ----------------------------------------------------------------------------------
+
 
 def validate(config: EvalConfig) -> None:
     """Refuse (BadInput naming the flag) settings that cannot run, before any model loads."""
@@ -216,8 +232,10 @@ def validate(config: EvalConfig) -> None:
     if config.limit is not None and config.limit < 1:
         raise BadInput("limit must be positive", field="--limit")
     if config.length_levels < 0 or config.length_levels > len(config.word_budgets):
-        raise BadInput(f"--length-levels {config.length_levels} needs that many word budgets "
-                       f"(have {len(config.word_budgets)})", field="--length-levels")
+        raise BadInput(
+            f"--length-levels {config.length_levels} needs that many word budgets (have {len(config.word_budgets)})",
+            field="--length-levels",
+        )
     if any(b < 1 for b in config.word_budgets):
         raise BadInput("word budgets must be positive", field="--word-budgets")
     if config.adapter and config.base_url:
@@ -252,8 +270,9 @@ def load_problems(store: Store, config: EvalConfig) -> pl.DataFrame:
     """problem_id, question, gold_answer of the problems to evaluate, ordered by problem_id."""
     if Path(config.problems).is_file():
         ids = ingest_problem_file(store, Path(config.problems), config.source)
-        frame = store.query("SELECT problem_id, question, gold_answer FROM problems WHERE list_contains(?, problem_id)",
-                            [ids])
+        frame = store.query(
+            "SELECT problem_id, question, gold_answer FROM problems WHERE list_contains(?, problem_id)", [ids]
+        )
     elif _looks_like_file(config.problems):
         raise BadInput("no such problems file", file=config.problems, field="--problems")
     else:
@@ -263,9 +282,12 @@ def load_problems(store: Store, config: EvalConfig) -> pl.DataFrame:
             args.append(config.source)
         frame = store.query(f"SELECT problem_id, question, gold_answer FROM problems WHERE {' AND '.join(where)}", args)
         if frame.height == 0:
-            raise BadInput(f"no problems in split {config.problems!r}"
-                           + (f" from source {config.source!r}" if config.source else "")
-                           + "; ingest them with `curate ingest FILE --split ...` or pass a FILE", field="--problems")
+            raise BadInput(
+                f"no problems in split {config.problems!r}"
+                + (f" from source {config.source!r}" if config.source else "")
+                + "; ingest them with `curate ingest FILE --split ...` or pass a FILE",
+                field="--problems",
+            )
     without_gold = frame.filter(pl.col("gold_answer").is_null() | (pl.col("gold_answer").str.strip_chars() == ""))
     if without_gold.height:
         stderr.print(f"{without_gold.height} problem(s) without a gold answer are left out")
@@ -292,11 +314,20 @@ def fingerprint_fields(config: EvalConfig, sub: SubRun, template: str) -> dict:
     from curate.chat_client import public_url
 
     return {
-        "model": config.model, "adapter": config.adapter, "backend": config.backend,
-        "base_url": public_url(config.base_url) if config.base_url else None, "problems": config.problems,
-        "source": config.source, "temperature": config.temperature, "top_p": config.top_p,
-        "max_tokens": config.max_tokens, "template": template, "seed": sub.seed,
-        "length_level": sub.length_level, "word_budget": sub.word_budget, "strict_form": config.strict_form,
+        "model": config.model,
+        "adapter": config.adapter,
+        "backend": config.backend,
+        "base_url": public_url(config.base_url) if config.base_url else None,
+        "problems": config.problems,
+        "source": config.source,
+        "temperature": config.temperature,
+        "top_p": config.top_p,
+        "max_tokens": config.max_tokens,
+        "template": template,
+        "seed": sub.seed,
+        "length_level": sub.length_level,
+        "word_budget": sub.word_budget,
+        "strict_form": config.strict_form,
     }
 
 
@@ -307,13 +338,17 @@ def _fingerprint(fields: dict) -> str:
 def problem_set_identity(store: Store, problem_ids: list[str]) -> str:
     """The evaluated problems' identity for reports: their source(s) and split(s), e.g. "math500/test"
     (not the --problems path as typed, which differs between folders for the same file)."""
-    pairs = store.query("SELECT DISTINCT coalesce(source, '-') AS source, coalesce(split, '-') AS split FROM problems "
-                        "WHERE list_contains(?, problem_id) ORDER BY ALL", [problem_ids]).rows()
+    pairs = store.query(
+        "SELECT DISTINCT coalesce(source, '-') AS source, coalesce(split, '-') AS split FROM problems "
+        "WHERE list_contains(?, problem_id) ORDER BY ALL",
+        [problem_ids],
+    ).rows()
     return ", ".join(f"{source}/{split}" for source, split in pairs) or "-"
 
 
-def ensure_run_row(store: Store, config: EvalConfig, sub: SubRun, template: str, run_id: str,
-                   problem_set: str | None = None) -> None:
+def ensure_run_row(
+    store: Store, config: EvalConfig, sub: SubRun, template: str, run_id: str, problem_set: str | None = None
+) -> None:
     """Create the eval_runs row, or check a stored one was made with the same settings."""
     fields = fingerprint_fields(config, sub, template)
     digest = _fingerprint(fields)
@@ -322,20 +357,42 @@ def ensure_run_row(store: Store, config: EvalConfig, sub: SubRun, template: str,
         if stored["fingerprint"][0] != digest:
             before = json.loads(stored["config"][0] or "{}").get("fingerprint_fields", {})
             changed = sorted(k for k in fields if before.get(k) != fields[k]) or ["settings"]
-            raise BadInput(f"run {sub.eval_run_id!r} exists with other {', '.join(changed)}; "
-                           f"resume it with the same settings or choose another --name", field="--name")
-        store.execute("UPDATE eval_runs SET samples = greatest(samples, ?), status = 'running', label = coalesce(?, label) "
-                      "WHERE eval_run_id = ?", [config.samples, config.label, sub.eval_run_id])
+            raise BadInput(
+                f"run {sub.eval_run_id!r} exists with other {', '.join(changed)}; "
+                f"resume it with the same settings or choose another --name",
+                field="--name",
+            )
+        store.execute(
+            "UPDATE eval_runs SET samples = greatest(samples, ?), status = 'running', label = coalesce(?, label) "
+            "WHERE eval_run_id = ?",
+            [config.samples, config.label, sub.eval_run_id],
+        )
         return
     public = redact_config({k: v for k, v in asdict(config).items() if k not in ("progress",)})
     public["fingerprint_fields"] = fields
     public["problem_set"] = problem_set
-    store.insert_rows("eval_runs", [{
-        "eval_run_id": sub.eval_run_id, "model": config.model, "adapter": config.adapter, "backend": config.backend,
-        "base_url": fields["base_url"], "problems": config.problems, "samples": config.samples, "seed": sub.seed,
-        "length_level": sub.length_level, "word_budget": sub.word_budget, "config": json.dumps(public, default=str),
-        "run_group": config.name, "label": config.label, "fingerprint": digest, "run_id": run_id,
-    }])
+    store.insert_rows(
+        "eval_runs",
+        [
+            {
+                "eval_run_id": sub.eval_run_id,
+                "model": config.model,
+                "adapter": config.adapter,
+                "backend": config.backend,
+                "base_url": fields["base_url"],
+                "problems": config.problems,
+                "samples": config.samples,
+                "seed": sub.seed,
+                "length_level": sub.length_level,
+                "word_budget": sub.word_budget,
+                "config": json.dumps(public, default=str),
+                "run_group": config.name,
+                "label": config.label,
+                "fingerprint": digest,
+                "run_id": run_id,
+            }
+        ],
+    )
 
 
 def plan_jobs(store: Store, sub: SubRun, problems: pl.DataFrame, samples: int, template: str) -> list[Job]:
@@ -354,6 +411,7 @@ def plan_jobs(store: Store, sub: SubRun, problems: pl.DataFrame, samples: int, t
 
 # ---- verification and writes ---------------------------------------------------------------
 
+
 class SampleWriter:
     """Verifies finished samples and commits them, one transaction per batch."""
 
@@ -371,26 +429,47 @@ class SampleWriter:
         from curate.verify import canonical_key, check_many
 
         responses = [full_response(g.reasoning, g.content) for g in batch]
-        verdicts = check_many([(r, self.golds[g.problem_id], self.questions.get(g.problem_id), g.finish_reason)
-                               for r, g in zip(responses, batch)],
-                              workers=self.config.verify_workers, timeout=self.config.verify_timeout_s,
-                              strict_form=self.config.strict_form)
+        verdicts = check_many(
+            [
+                (r, self.golds[g.problem_id], self.questions.get(g.problem_id), g.finish_reason)
+                for r, g in zip(responses, batch)
+            ],
+            workers=self.config.verify_workers,
+            timeout=self.config.verify_timeout_s,
+            strict_form=self.config.strict_form,
+        )
         texts = ["\n".join(t for t in (g.reasoning, g.content) if t) for g in batch]
         lengths = self.tokens.count(texts)
         rows = []
         for g, v, text, length in zip(batch, verdicts, texts, lengths):
             correct = v.verdict == "correct" and (not self.config.strict_form or v.form_ok is not False)
-            rows.append({
-                "eval_run_id": self.eval_run_id, "problem_id": g.problem_id, "sample_index": g.sample_index,
-                "prompt": g.prompt, "reasoning": g.reasoning, "content": g.content, "finish_reason": g.finish_reason,
-                "completion_tokens": g.completion_tokens, "prompt_tokens": g.prompt_tokens, "words": word_count(text),
-                "length_tokens": length, "answer": v.answer, "answer_source": v.answer_source,
-                "answer_key": _answer_key(canonical_key, v.answer), "verdict": v.verdict, "reason": v.reason,
-                "form_ok": v.form_ok, "correct": correct, "latency_s": g.latency_s,
-            })
+            rows.append(
+                {
+                    "eval_run_id": self.eval_run_id,
+                    "problem_id": g.problem_id,
+                    "sample_index": g.sample_index,
+                    "prompt": g.prompt,
+                    "reasoning": g.reasoning,
+                    "content": g.content,
+                    "finish_reason": g.finish_reason,
+                    "completion_tokens": g.completion_tokens,
+                    "prompt_tokens": g.prompt_tokens,
+                    "words": word_count(text),
+                    "length_tokens": length,
+                    "answer": v.answer,
+                    "answer_source": v.answer_source,
+                    "answer_key": _answer_key(canonical_key, v.answer),
+                    "verdict": v.verdict,
+                    "reason": v.reason,
+                    "form_ok": v.form_ok,
+                    "correct": correct,
+                    "latency_s": g.latency_s,
+                }
+            )
         with self.store.transaction():
-            self.written += self.store.insert_frame("eval_samples", pl.DataFrame(rows, schema=EVAL_SAMPLE_SCHEMA),
-                                                    on_conflict="ignore")
+            self.written += self.store.insert_frame(
+                "eval_samples", pl.DataFrame(rows, schema=EVAL_SAMPLE_SCHEMA), on_conflict="ignore"
+            )
 
 
 _COUNTERS: dict[str, object] = {}
@@ -416,6 +495,7 @@ def _answer_key(canonical_key: Callable[[str], str | None], answer: str | None) 
 
 # ---- backends ------------------------------------------------------------------------------
 
+
 class LocalBackend:
     """In-process transformers generation (`curate.local_generation`)."""
 
@@ -424,24 +504,39 @@ class LocalBackend:
     def __init__(self, config: EvalConfig):
         from curate.local_generation import LocalGenerator
 
-        self.generator = LocalGenerator(config.model, adapter=config.adapter, device=config.device,
-                                        batch_size=config.batch_size)
+        self.generator = LocalGenerator(
+            config.model, adapter=config.adapter, device=config.device, batch_size=config.batch_size
+        )
 
-    def generate(self, jobs: list[Job], *, seed: int, config: EvalConfig,
-                 sink: Callable[[list[Generated]], None]) -> list[str]:
+    def generate(
+        self, jobs: list[Job], *, seed: int, config: EvalConfig, sink: Callable[[list[Generated]], None]
+    ) -> list[str]:
         flat = [(job, index) for job in jobs for index in job.sample_indices]
         for start in range(0, len(flat), config.batch_size):
-            chunk = flat[start:start + config.batch_size]
+            chunk = flat[start : start + config.batch_size]
             completions = self.generator.generate(
                 [[{"role": "user", "content": job.prompt}] for job, _ in chunk],
-                max_new_tokens=config.max_tokens, temperature=config.temperature, top_p=config.top_p,
+                max_new_tokens=config.max_tokens,
+                temperature=config.temperature,
+                top_p=config.top_p,
                 seed=derived_seed(seed, chunk[0][0].problem_id, chunk[0][1]),
             )
             batch = []
             for (job, index), done in zip(chunk, completions):
                 reasoning, content, _closed = split_think(done.text)
-                batch.append(Generated(job.problem_id, index, job.prompt, reasoning, content, done.finish_reason,
-                                       done.prompt_tokens, done.completion_tokens, done.latency_s))
+                batch.append(
+                    Generated(
+                        job.problem_id,
+                        index,
+                        job.prompt,
+                        reasoning,
+                        content,
+                        done.finish_reason,
+                        done.prompt_tokens,
+                        done.completion_tokens,
+                        done.latency_s,
+                    )
+                )
             sink(batch)
         return []
 
@@ -455,12 +550,14 @@ class OpenAIBackend:
     def __init__(self, config: EvalConfig):
         self.api_key = os.environ.get(config.api_key_env) or "EMPTY"  # local servers take any key
 
-    def generate(self, jobs: list[Job], *, seed: int, config: EvalConfig,
-                 sink: Callable[[list[Generated]], None]) -> list[str]:
+    def generate(
+        self, jobs: list[Job], *, seed: int, config: EvalConfig, sink: Callable[[list[Generated]], None]
+    ) -> list[str]:
         return asyncio.run(self._generate(jobs, seed, config, sink))
 
-    async def _generate(self, jobs: list[Job], seed: int, config: EvalConfig,
-                        sink: Callable[[list[Generated]], None]) -> list[str]:
+    async def _generate(
+        self, jobs: list[Job], seed: int, config: EvalConfig, sink: Callable[[list[Generated]], None]
+    ) -> list[str]:
         from curate.chat_client import EndpointPool, RetryPolicy, complete
         from curate.write_through import Batches
 
@@ -475,11 +572,22 @@ class OpenAIBackend:
             empty_retries = 0
             while remaining:
                 ask = len(remaining) if config.n_per_request == 0 else min(config.n_per_request, len(remaining))
-                params = {"n": ask, "temperature": config.temperature, "top_p": config.top_p,
-                          "max_tokens": config.max_tokens, "seed": derived_seed(seed, job.problem_id, remaining[0])}
+                params = {
+                    "n": ask,
+                    "temperature": config.temperature,
+                    "top_p": config.top_p,
+                    "max_tokens": config.max_tokens,
+                    "seed": derived_seed(seed, job.problem_id, remaining[0]),
+                }
                 async with gate:
-                    outcome = await complete(pool, model=config.model, messages=[{"role": "user", "content": job.prompt}],
-                                             params=params, policy=policy, retry_empty=False)
+                    outcome = await complete(
+                        pool,
+                        model=config.model,
+                        messages=[{"role": "user", "content": job.prompt}],
+                        params=params,
+                        policy=policy,
+                        retry_empty=False,
+                    )
                 if outcome.reply is None:
                     errors.append(f"{job.problem_id}: {outcome.error}")
                     return
@@ -491,10 +599,20 @@ class OpenAIBackend:
                 else:
                     kept = replies  # out of retries: empty answers are the model's answers
                 for reply, index in zip(kept, remaining):
-                    batches.add(Generated(job.problem_id, index, job.prompt, reply.reasoning, reply.content,
-                                          reply.finish_reason, reply.prompt_tokens, reply.completion_tokens,
-                                          reply.latency_s))
-                remaining = remaining[len(kept):]
+                    batches.add(
+                        Generated(
+                            job.problem_id,
+                            index,
+                            job.prompt,
+                            reply.reasoning,
+                            reply.content,
+                            reply.finish_reason,
+                            reply.prompt_tokens,
+                            reply.completion_tokens,
+                            reply.latency_s,
+                        )
+                    )
+                remaining = remaining[len(kept) :]
 
         flusher = asyncio.create_task(batches.run(self.FLUSH_INTERVAL_S))
         try:
@@ -524,17 +642,22 @@ def make_backend(config: EvalConfig) -> Backend:
 
 # ---- the command ---------------------------------------------------------------------------
 
+
 def summarize(store: Store, result: EvalRunResult) -> EvalRunResult:
     """Fill a EvalRunResult's metrics from the stored samples of its run."""
     frame = store.query(
         "SELECT problem_id, sample_index, correct, answer_key, words, length_tokens FROM eval_samples "
-        "WHERE eval_run_id = ? ORDER BY problem_id, sample_index", [result.eval_run_id])
+        "WHERE eval_run_id = ? ORDER BY problem_id, sample_index",
+        [result.eval_run_id],
+    )
     if frame.height == 0:
         return result
     grouped = frame.group_by("problem_id", maintain_order=True).agg("correct", "answer_key")
     result.problems, result.samples = grouped.height, frame.height
     result.pass_at_1 = pass_at_1(grouped["correct"].to_list())
-    result.maj_at_k = maj_at_k([list(zip(keys, oks)) for keys, oks in grouped.select("answer_key", "correct").iter_rows()])
+    result.maj_at_k = maj_at_k(
+        [list(zip(keys, oks)) for keys, oks in grouped.select("answer_key", "correct").iter_rows()]
+    )
     result.mean_words = frame["words"].mean()
     result.mean_tokens = frame["length_tokens"].mean()
     return result
@@ -574,17 +697,25 @@ def run(store: Store, config: EvalConfig, backend: Backend | None = None) -> Eva
                     result.errors = backend.generate(jobs, seed=sub.seed, config=config, sink=writer)
                 result.generated = writer.written
                 result.missing = wanted - writer.written
-                store.execute("UPDATE eval_runs SET status = ?, finished_at = current_timestamp WHERE eval_run_id = ?",
-                              ["ok" if result.missing == 0 else "incomplete", sub.eval_run_id])
+                store.execute(
+                    "UPDATE eval_runs SET status = ?, finished_at = current_timestamp WHERE eval_run_id = ?",
+                    ["ok" if result.missing == 0 else "incomplete", sub.eval_run_id],
+                )
                 results.append(summarize(store, result))
                 for error in result.errors[:5]:
                     stderr.print(f"[yellow]{sub.eval_run_id}: {error}[/]")
         except BaseException:
             for sub, _ in plans:
-                store.execute("UPDATE eval_runs SET status = 'failed' WHERE eval_run_id = ? AND status = 'running'",
-                              [sub.eval_run_id])
+                store.execute(
+                    "UPDATE eval_runs SET status = 'failed' WHERE eval_run_id = ? AND status = 'running'",
+                    [sub.eval_run_id],
+                )
             raise
         result = EvalResult(run_id, results)
-        record.counts = {"runs": len(results), "generated": sum(r.generated for r in results), "missing": result.missing}
+        record.counts = {
+            "runs": len(results),
+            "generated": sum(r.generated for r in results),
+            "missing": result.missing,
+        }
         record.status = "incomplete" if result.missing else "ok"
     return result

@@ -56,22 +56,32 @@ KEYS = {
 
 
 def env() -> dict[str, str]:
-    values = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
-              "TRANSFORMERS_OFFLINE": "1"}
+    values = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "OMP_NUM_THREADS": "1",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
     values.pop("CURATE_DB", None)
     values.pop("CURATE_WAIT", None)
     return values
 
 
 def run(argv: list[str], cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", *argv], cwd=cwd, env=env(), capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", *argv], cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def columns(store, table: str) -> set[str]:
-    return {row[0] for row in store.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database()",
-        [table]).fetchall()}
+    return {
+        row[0]
+        for row in store.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database()",
+            [table],
+        ).fetchall()
+    }
 
 
 def snapshot(db: Path) -> dict[str, set[tuple]]:
@@ -110,15 +120,18 @@ def session_alive(pgid: int) -> list[int]:
 @dataclass
 class Case:
     name: str
-    argv: Callable[[Path], list[str]]           # folder -> command line (python -m ...)
-    prepare: Callable[[Path], None]             # builds the folder's starting state (store, files)
+    argv: Callable[[Path], list[str]]  # folder -> command line (python -m ...)
+    prepare: Callable[[Path], None]  # builds the folder's starting state (store, files)
     files: Callable[[Path], dict[str, str]] = lambda folder: {}  # outputs beyond the store: name -> sha256
     notes: list[str] = field(default_factory=list)
 
 
 def sha_files(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*")) if p.is_file()
-            and p.name != "README.md"}  # the card names the export time
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.glob("*"))
+        if p.is_file() and p.name != "README.md"
+    }  # the card names the export time
 
 
 def kill_loop(case: Case, tmp: Path) -> list[str]:
@@ -142,9 +155,15 @@ def kill_loop(case: Case, tmp: Path) -> list[str]:
     findings = []
     for attempt in range(KILLS):
         delay = rng.uniform(0.0, duration)
-        process = subprocess.Popen([sys.executable, "-m", *case.argv(work)], cwd=work, env=env(),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", *case.argv(work)],
+            cwd=work,
+            env=env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         try:
             process.wait(timeout=delay)
         except subprocess.TimeoutExpired:
@@ -156,8 +175,10 @@ def kill_loop(case: Case, tmp: Path) -> list[str]:
             time.sleep(0.1)
         left = session_alive(process.pid)
         if left:
-            findings.append(f"{case.name}: kill {attempt} at {delay:.1f}s of {duration:.1f}s: {len(left)} processes "
-                            f"of the killed command still alive 10 s later")
+            findings.append(
+                f"{case.name}: kill {attempt} at {delay:.1f}s of {duration:.1f}s: {len(left)} processes "
+                f"of the killed command still alive 10 s later"
+            )
             os.killpg(process.pid, signal.SIGKILL)
             time.sleep(0.5)
         after = snapshot(store)
@@ -178,9 +199,11 @@ def kill_loop(case: Case, tmp: Path) -> list[str]:
 
 # ---- starting states ------------------------------------------------------------------------------
 
+
 def copy_from(base: Path) -> Callable[[Path], None]:
     def prepare(folder: Path) -> None:
         shutil.copy(base, folder / "traces.duckdb")
+
     return prepare
 
 
@@ -237,8 +260,12 @@ def cases(bases: dict[str, Path], teacher: OpenAIServer, judge_server: OpenAISer
         open_store(folder / "traces.duckdb").close()
         rows = [json.loads(line) for line in MATH500.read_text(encoding="utf-8").splitlines()[:12]]
         (tmp / "evalset").mkdir(exist_ok=True)  # one file for both folders: its path names the problems' source
-        (tmp / "evalset" / "problems.jsonl").write_text("".join(
-            json.dumps({"id": str(i), "problem": r["problem"], "answer": r["answer"]}) + "\n" for i, r in enumerate(rows)))
+        (tmp / "evalset" / "problems.jsonl").write_text(
+            "".join(
+                json.dumps({"id": str(i), "problem": r["problem"], "answer": r["answer"]}) + "\n"
+                for i, r in enumerate(rows)
+            )
+        )
 
     def train_prepare(folder: Path) -> None:
         from tests.train.conftest import make_model, make_tokenizer, write_export
@@ -252,40 +279,137 @@ def cases(bases: dict[str, Path], teacher: OpenAIServer, judge_server: OpenAISer
         write_export(folder / "export.jsonl")
 
     return {
-        "ingest": Case("ingest", lambda f: ["curate", "ingest", str(MATH500), "--source", "math500", *db(f)],
-                       copy_from(bases["empty"])),
-        "import-samples": Case("import-samples", lambda f: ["curate", "import-samples", str(MATH_COT), "--model",
-                                                            "qwen-math", "--source", "cot", *db(f)],
-                               copy_from(bases["empty"])),
-        "generate": Case("generate", lambda f: ["curate", "generate", "--model", TEACHER, "--base-url", teacher.base_url,
-                                                "--samples", "8", "--concurrency", "4", "--max-tokens", "4000",
-                                                "--no-progress", *db(f)],
-                         copy_from(bases["imported"])),
-        "judge": Case("judge", lambda f: ["curate", "judge", "--model", JUDGE, "--base-url", judge_server.base_url,
-                                          "--include-incorrect", "--concurrency", "2", *db(f)],
-                      copy_from(bases["verified"])),
-        "verify": Case("verify", lambda f: ["curate", "verify", "--workers", "2", *db(f)], copy_from(bases["imported"])),
+        "ingest": Case(
+            "ingest",
+            lambda f: ["curate", "ingest", str(MATH500), "--source", "math500", *db(f)],
+            copy_from(bases["empty"]),
+        ),
+        "import-samples": Case(
+            "import-samples",
+            lambda f: ["curate", "import-samples", str(MATH_COT), "--model", "qwen-math", "--source", "cot", *db(f)],
+            copy_from(bases["empty"]),
+        ),
+        "generate": Case(
+            "generate",
+            lambda f: [
+                "curate",
+                "generate",
+                "--model",
+                TEACHER,
+                "--base-url",
+                teacher.base_url,
+                "--samples",
+                "8",
+                "--concurrency",
+                "4",
+                "--max-tokens",
+                "4000",
+                "--no-progress",
+                *db(f),
+            ],
+            copy_from(bases["imported"]),
+        ),
+        "judge": Case(
+            "judge",
+            lambda f: [
+                "curate",
+                "judge",
+                "--model",
+                JUDGE,
+                "--base-url",
+                judge_server.base_url,
+                "--include-incorrect",
+                "--concurrency",
+                "2",
+                *db(f),
+            ],
+            copy_from(bases["verified"]),
+        ),
+        "verify": Case(
+            "verify", lambda f: ["curate", "verify", "--workers", "2", *db(f)], copy_from(bases["imported"])
+        ),
         "score": Case("score", lambda f: ["curate", "score", *db(f)], copy_from(bases["verified"])),
-        "select": Case("select", lambda f: ["curate", "select", "--policy", "keep-k-correct", "--k", "3", *db(f)],
-                       copy_from(bases["scored"])),
-        "decontam": Case("decontam", lambda f: ["curate", "decontam", "--against", str(MATH500), *db(f)],
-                         copy_from(bases["imported"])),
-        "export": Case("export", lambda f: ["curate", "export", "--out", str(f / "out"), *db(f)],
-                       copy_from(bases["selected"]), files=lambda f: sha_files(f / "out")),
-        "train": Case("train", lambda f: ["train", "sft", "--data", str(f / "export.jsonl"), "--model",
-                                          str(tmp / "student"), "--out", str(f / "run"), "--max-steps", "12",
-                                          "--save-every", "3", "--eval-every", "1000", "--tokens-per-batch", "256",
-                                          "--seq-len", "256", "--lora-rank", "8", "--no-progress", *db(f)],
-                      train_prepare),
-        "evaluate run": Case("evaluate run", lambda f: ["eval", "run", "--name", "fi", "--base-url", teacher.base_url,
-                                                        "--model", TEACHER, "--problems", str(tmp / "evalset" / "problems.jsonl"),
-                                                        "--samples", "4", "--max-tokens", "4000", *db(f)],
-                             eval_problems),
+        "select": Case(
+            "select",
+            lambda f: ["curate", "select", "--policy", "keep-k-correct", "--k", "3", *db(f)],
+            copy_from(bases["scored"]),
+        ),
+        "decontam": Case(
+            "decontam",
+            lambda f: ["curate", "decontam", "--against", str(MATH500), *db(f)],
+            copy_from(bases["imported"]),
+        ),
+        "export": Case(
+            "export",
+            lambda f: ["curate", "export", "--out", str(f / "out"), *db(f)],
+            copy_from(bases["selected"]),
+            files=lambda f: sha_files(f / "out"),
+        ),
+        "train": Case(
+            "train",
+            lambda f: [
+                "train",
+                "sft",
+                "--data",
+                str(f / "export.jsonl"),
+                "--model",
+                str(tmp / "student"),
+                "--out",
+                str(f / "run"),
+                "--max-steps",
+                "12",
+                "--save-every",
+                "3",
+                "--eval-every",
+                "1000",
+                "--tokens-per-batch",
+                "256",
+                "--seq-len",
+                "256",
+                "--lora-rank",
+                "8",
+                "--no-progress",
+                *db(f),
+            ],
+            train_prepare,
+        ),
+        "evaluate run": Case(
+            "evaluate run",
+            lambda f: [
+                "eval",
+                "run",
+                "--name",
+                "fi",
+                "--base-url",
+                teacher.base_url,
+                "--model",
+                TEACHER,
+                "--problems",
+                str(tmp / "evalset" / "problems.jsonl"),
+                "--samples",
+                "4",
+                "--max-tokens",
+                "4000",
+                *db(f),
+            ],
+            eval_problems,
+        ),
     }
 
 
-COMMANDS = ["ingest", "import-samples", "generate", "judge", "verify", "score", "select", "decontam", "export",
-            "train", "evaluate run"]
+COMMANDS = [
+    "ingest",
+    "import-samples",
+    "generate",
+    "judge",
+    "verify",
+    "score",
+    "select",
+    "decontam",
+    "export",
+    "train",
+    "evaluate run",
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -297,9 +421,16 @@ def test_killed_command_leaves_a_sound_store_and_a_rerun_completes(command, base
 
 def test_the_left_behind_check_sees_an_orphaned_child():
     """The check can fail: a command whose child outlives it is caught."""
-    process = subprocess.Popen([sys.executable, "-c", "import subprocess, time; "
-                                "subprocess.Popen(['sleep', '30']); print('ok', flush=True); time.sleep(30)"],
-                               stdout=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, time; subprocess.Popen(['sleep', '30']); print('ok', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     assert process.stdout.readline().strip() == "ok"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()

@@ -54,8 +54,11 @@ def guide_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("line, code", [b for b in guide_blocks(README.read_text(encoding="utf-8")) if runnable(b[1])],
-                         ids=lambda value: f"line{value}" if isinstance(value, int) else "")
+@pytest.mark.parametrize(
+    "line, code",
+    [b for b in guide_blocks(README.read_text(encoding="utf-8")) if runnable(b[1])],
+    ids=lambda value: f"line{value}" if isinstance(value, int) else "",
+)
 def test_readme_block_runs(line: int, code: str, guide_dir: Path):
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
@@ -63,8 +66,15 @@ def test_readme_block_runs(line: int, code: str, guide_dir: Path):
     # Output goes to a file, not a pipe: a background job (`server &`) would hold a pipe open forever.
     log_path = guide_dir / f"block-{line}.log"
     with open(log_path, "w", encoding="utf-8") as log:
-        process = subprocess.Popen(["bash", "-e", "-o", "pipefail", "-c", code], cwd=guide_dir, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        process = subprocess.Popen(
+            ["bash", "-e", "-o", "pipefail", "-c", code],
+            cwd=guide_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         try:
             process.wait(timeout=BLOCK_TIMEOUT_S)
         finally:
@@ -73,4 +83,6 @@ def test_readme_block_runs(line: int, code: str, guide_dir: Path):
             except ProcessLookupError:
                 pass
     output = log_path.read_text(encoding="utf-8", errors="replace")
-    assert process.returncode == 0, f"README.md line {line} failed (exit {process.returncode}):\n{code}\n{output[-4000:]}"
+    assert process.returncode == 0, (
+        f"README.md line {line} failed (exit {process.returncode}):\n{code}\n{output[-4000:]}"
+    )

@@ -34,6 +34,7 @@ ROLES = ("system", "user", "assistant")
 
 # ---- reading an export ------------------------------------------------------------------------
 
+
 def read_export(path: str | Path) -> dict[str, list[list[dict]]]:
     """{"train": conversations, "val": conversations} from an export file or directory."""
     path = Path(path)
@@ -91,9 +92,17 @@ def _messages(row: dict, path: Path, line: int) -> list[dict]:
         raise BadInput("missing or empty list of messages", file=str(path), line=line, field="messages")
     clean = []
     for message in messages:
-        if not isinstance(message, dict) or message.get("role") not in ROLES or not isinstance(message.get("content"), str):
-            raise BadInput("each message needs a role (system/user/assistant) and a string content",
-                           file=str(path), line=line, field="messages")
+        if (
+            not isinstance(message, dict)
+            or message.get("role") not in ROLES
+            or not isinstance(message.get("content"), str)
+        ):
+            raise BadInput(
+                "each message needs a role (system/user/assistant) and a string content",
+                file=str(path),
+                line=line,
+                field="messages",
+            )
         clean.append({"role": message["role"], "content": message["content"]})
     if not any(m["role"] == "assistant" for m in clean):
         raise BadInput("no assistant turn to train on", file=str(path), line=line, field="messages")
@@ -101,6 +110,7 @@ def _messages(row: dict, path: Path, line: int) -> list[dict]:
 
 
 # ---- rendering and masking --------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Example:
@@ -120,10 +130,10 @@ class Example:
 @dataclass(frozen=True)
 class RenderReport:
     examples: list[Example]
-    overlong: int          # examples longer than seq_len
-    dropped: int           # of those, dropped
-    truncated: int         # of those, cut to seq_len
-    longest: int           # tokens of the longest example before any cut
+    overlong: int  # examples longer than seq_len
+    dropped: int  # of those, dropped
+    truncated: int  # of those, cut to seq_len
+    longest: int  # tokens of the longest example before any cut
 
 
 def _template(tokenizer: Any, messages: list[dict], generation_prompt: bool) -> str:
@@ -138,15 +148,20 @@ def render(tokenizer: Any, messages: list[dict]) -> Example:
         if message["role"] != "assistant":
             continue
         before = _template(tokenizer, messages[:index], True) if index else ""
-        through = _template(tokenizer, messages[:index + 1], False)
+        through = _template(tokenizer, messages[: index + 1], False)
         if not (full.startswith(through) and through.startswith(before)):
-            raise BadInput("the chat template renders earlier turns differently once later turns follow "
-                           "(it rewrites history, e.g. strips thinking), so assistant tokens cannot be located",
-                           field="messages")
-        turn = through[len(before):]
+            raise BadInput(
+                "the chat template renders earlier turns differently once later turns follow "
+                "(it rewrites history, e.g. strips thinking), so assistant tokens cannot be located",
+                field="messages",
+            )
+        turn = through[len(before) :]
         if message["content"].strip() not in turn:
-            raise BadInput("the chat template drops part of the assistant turn (is the <think> block stripped?); "
-                           "use a template that keeps it", field="messages")
+            raise BadInput(
+                "the chat template drops part of the assistant turn (is the <think> block stripped?); "
+                "use a template that keeps it",
+                field="messages",
+            )
         # The turn ends at its end-of-turn token: trailing newlines after it are not trained.
         spans.append((len(before), len(turn.rstrip()) + len(before)))
     encoded = tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)
@@ -158,8 +173,9 @@ def render(tokenizer: Any, messages: list[dict]) -> Example:
     return Example(ids, labels)
 
 
-def render_all(tokenizer: Any, conversations: Sequence[list[dict]], seq_len: int,
-               overlong: Literal["drop", "truncate"] = "drop") -> RenderReport:
+def render_all(
+    tokenizer: Any, conversations: Sequence[list[dict]], seq_len: int, overlong: Literal["drop", "truncate"] = "drop"
+) -> RenderReport:
     """Render every conversation; count and handle the ones longer than `seq_len` tokens."""
     if overlong not in ("drop", "truncate"):
         raise BadInput(f"unknown rule {overlong!r}; use drop or truncate", field="--overlong")

@@ -24,14 +24,16 @@ IGNORE_INDEX = -100
 
 class _LinearCrossEntropy(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk_tokens: int) -> torch.Tensor:
+    def forward(
+        ctx, hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk_tokens: int
+    ) -> torch.Tensor:
         need_hidden, need_weight = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         total = torch.zeros((), dtype=torch.float32, device=hidden.device)
         grad_hidden = torch.empty_like(hidden) if need_hidden else None
         grad_weight = torch.zeros_like(weight, dtype=torch.float32) if need_weight else None
         for start in range(0, hidden.shape[0], chunk_tokens):
-            h = hidden[start:start + chunk_tokens]
-            t = targets[start:start + chunk_tokens]
+            h = hidden[start : start + chunk_tokens]
+            t = targets[start : start + chunk_tokens]
             logits = (h @ weight.t()).float()
             lse = torch.logsumexp(logits, dim=-1)
             total += (lse - logits.gather(1, t[:, None]).squeeze(1)).sum()
@@ -41,7 +43,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
                 probs[torch.arange(t.shape[0], device=t.device), t] -= 1.0
                 probs = probs.to(hidden.dtype)
                 if need_hidden:
-                    grad_hidden[start:start + chunk_tokens] = probs @ weight
+                    grad_hidden[start : start + chunk_tokens] = probs @ weight
                 if need_weight:
                     grad_weight += (probs.t() @ h).float()
             del logits
@@ -64,8 +66,9 @@ class _LinearCrossEntropy(torch.autograd.Function):
         return grad_hidden, grad_weight, None, None
 
 
-def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor,
-                         chunk_tokens: int = 2048) -> torch.Tensor:
+def linear_cross_entropy(
+    hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk_tokens: int = 2048
+) -> torch.Tensor:
     """Sum of cross-entropies of `hidden @ weight.T` (N, V) against `targets` (N,), chunked."""
     if hidden.shape[0] == 0:
         return hidden.sum() * 0.0 + weight.sum() * 0.0

@@ -45,7 +45,8 @@ class _TorchFlashVarlen(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q, k, v, cu_seqlens, max_len: int, scale: float):
         out, lse, rng_state, unused, _ = torch.ops.aten._flash_attention_forward(
-            q, k, v, cu_seqlens, cu_seqlens, max_len, max_len, 0.0, True, False, scale=scale)
+            q, k, v, cu_seqlens, cu_seqlens, max_len, max_len, 0.0, True, False, scale=scale
+        )
         ctx.save_for_backward(q, k, v, out, lse, cu_seqlens, rng_state, unused)
         ctx.max_len, ctx.scale = max_len, scale
         return out
@@ -54,13 +55,37 @@ class _TorchFlashVarlen(torch.autograd.Function):
     def backward(ctx, grad_out):
         q, k, v, out, lse, cu_seqlens, rng_state, unused = ctx.saved_tensors
         dq, dk, dv = torch.ops.aten._flash_attention_backward(
-            grad_out.contiguous(), q, k, v, out, lse, cu_seqlens, cu_seqlens, ctx.max_len, ctx.max_len, 0.0, True,
-            rng_state, unused, scale=ctx.scale)
+            grad_out.contiguous(),
+            q,
+            k,
+            v,
+            out,
+            lse,
+            cu_seqlens,
+            cu_seqlens,
+            ctx.max_len,
+            ctx.max_len,
+            0.0,
+            True,
+            rng_state,
+            unused,
+            scale=ctx.scale,
+        )
         return dq, dk, dv, None, None, None
 
 
-def varlen_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, cu_seq_lens_q=None,
-                     max_length_q=None, **kwargs):
+def varlen_attention(
+    module,
+    query,
+    key,
+    value,
+    attention_mask,
+    scaling=None,
+    dropout=0.0,
+    cu_seq_lens_q=None,
+    max_length_q=None,
+    **kwargs,
+):
     """transformers attention interface: (1, H, L, D) inputs of packed documents -> (1, L, H, D)."""
     if query.shape[0] != 1 or cu_seq_lens_q is None:
         raise ValueError("varlen attention takes one packed row and its cu_seq_lens_q")
@@ -70,9 +95,17 @@ def varlen_attention(module, query, key, value, attention_mask, scaling=None, dr
         out = _TorchFlashVarlen.apply(q, k, v, cu_seq_lens_q.to(torch.int32), int(max_length_q), scale)
     else:
         bounds = cu_seq_lens_q.tolist()
-        pieces = [torch.nn.functional.scaled_dot_product_attention(
-            q[a:b].transpose(0, 1), k[a:b].transpose(0, 1), v[a:b].transpose(0, 1), is_causal=True, scale=scale,
-            enable_gqa=True).transpose(0, 1) for a, b in zip(bounds[:-1], bounds[1:])]
+        pieces = [
+            torch.nn.functional.scaled_dot_product_attention(
+                q[a:b].transpose(0, 1),
+                k[a:b].transpose(0, 1),
+                v[a:b].transpose(0, 1),
+                is_causal=True,
+                scale=scale,
+                enable_gqa=True,
+            ).transpose(0, 1)
+            for a, b in zip(bounds[:-1], bounds[1:])
+        ]
         out = torch.cat(pieces)
     return out[None], None
 
@@ -106,8 +139,7 @@ def load_tokenizer(model: str, gguf_file: str | None = None):
     return AutoTokenizer.from_pretrained(model, **kwargs)
 
 
-def load_model(model: str, gguf_file: str | None = None, dtype: torch.dtype = torch.float32,
-               attention: str = "sdpa"):
+def load_model(model: str, gguf_file: str | None = None, dtype: torch.dtype = torch.float32, attention: str = "sdpa"):
     from transformers import AutoModelForCausalLM
 
     kwargs = {"gguf_file": gguf_file} if gguf_file else {}
@@ -128,13 +160,15 @@ def set_attention(model: nn.Module, attention: str) -> None:
         causal_lm.config._attn_implementation = attention
 
 
-def attach_lora(model: nn.Module, rank: int = 16, alpha: float = 32.0, dropout: float = 0.0,
-                targets: Sequence[str] = ALL_LINEAR):
+def attach_lora(
+    model: nn.Module, rank: int = 16, alpha: float = 32.0, dropout: float = 0.0, targets: Sequence[str] = ALL_LINEAR
+):
     """The model wrapped with LoRA adapters on `targets`; base weights frozen."""
     from peft import LoraConfig, get_peft_model
 
-    config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(targets),
-                        task_type="CAUSAL_LM", bias="none")
+    config = LoraConfig(
+        r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(targets), task_type="CAUSAL_LM", bias="none"
+    )
     return get_peft_model(model, config)
 
 
@@ -181,8 +215,9 @@ class PackedLoss(nn.Module):
                 if hasattr(module, "cast_input_dtype_enabled"):
                     module.cast_input_dtype_enabled = False
 
-    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor, position_ids: torch.Tensor,
-                doc_lens: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, input_ids: torch.Tensor, labels: torch.Tensor, position_ids: torch.Tensor, doc_lens: Sequence[int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         causal_lm = self._causal_lm[0]
         mask = None
         if self.attention == "sdpa":
@@ -190,17 +225,27 @@ class PackedLoss(nn.Module):
         elif self.attention == "eager":  # eager attention adds its mask to the scores
             allowed = block_causal_mask(doc_lens, input_ids.device)
             dtype = causal_lm.get_output_embeddings().weight.dtype
-            mask = torch.zeros(allowed.shape, dtype=dtype, device=input_ids.device).masked_fill(~allowed, torch.finfo(dtype).min)
+            mask = torch.zeros(allowed.shape, dtype=dtype, device=input_ids.device).masked_fill(
+                ~allowed, torch.finfo(dtype).min
+            )
         extra = {}
         if self.attention in BOUNDARY_ATTENTION:
             bounds = torch.tensor([0, *doc_lens], device=input_ids.device).cumsum(0).to(torch.int32)
-            extra = {"cu_seq_lens_q": bounds, "cu_seq_lens_k": bounds,
-                     "max_length_q": max(doc_lens), "max_length_k": max(doc_lens)}
-        autocast = (torch.autocast(input_ids.device.type, dtype=self.autocast_dtype) if self.autocast_dtype
-                    else contextlib.nullcontext())
+            extra = {
+                "cu_seq_lens_q": bounds,
+                "cu_seq_lens_k": bounds,
+                "max_length_q": max(doc_lens),
+                "max_length_k": max(doc_lens),
+            }
+        autocast = (
+            torch.autocast(input_ids.device.type, dtype=self.autocast_dtype)
+            if self.autocast_dtype
+            else contextlib.nullcontext()
+        )
         with autocast:
-            hidden = causal_lm.get_decoder()(input_ids=input_ids, position_ids=position_ids, attention_mask=mask,
-                                             use_cache=False, **extra).last_hidden_state
+            hidden = causal_lm.get_decoder()(
+                input_ids=input_ids, position_ids=position_ids, attention_mask=mask, use_cache=False, **extra
+            ).last_hidden_state
         states, targets = shifted_label_positions(hidden, labels)
         weight = causal_lm.get_output_embeddings().weight
         loss_sum = linear_cross_entropy(states, weight, targets, self.chunk_tokens)

@@ -64,19 +64,18 @@ def pack_bfd(lengths: Sequence[int], capacity: int) -> list[list[int]]:
 class PackedRow:
     """One training row: whole examples back to back, each with positions restarting at 0."""
 
-    input_ids: torch.Tensor     # (1, L) long
-    labels: torch.Tensor        # (1, L) long, IGNORE_INDEX at prompts, document starts and padding
+    input_ids: torch.Tensor  # (1, L) long
+    labels: torch.Tensor  # (1, L) long, IGNORE_INDEX at prompts, document starts and padding
     position_ids: torch.Tensor  # (1, L) long
-    doc_lens: tuple[int, ...]   # lengths of the documents in order (a padding tail counts as one)
-    real_tokens: int            # tokens that belong to an example
-    label_tokens: int           # positions that predict a labelled next token
+    doc_lens: tuple[int, ...]  # lengths of the documents in order (a padding tail counts as one)
+    real_tokens: int  # tokens that belong to an example
+    label_tokens: int  # positions that predict a labelled next token
 
     def __len__(self) -> int:
         return self.input_ids.shape[1]
 
 
-def pack_rows(examples: Sequence[Tokens], capacity: int, pad_id: int = 0,
-              pad_to_multiple: int = 1) -> list[PackedRow]:
+def pack_rows(examples: Sequence[Tokens], capacity: int, pad_id: int = 0, pad_to_multiple: int = 1) -> list[PackedRow]:
     """Rows of whole examples (best-fit-decreasing), optionally padded to a multiple of tokens."""
     rows = []
     for group in pack_bfd([len(e) for e in examples], capacity):
@@ -96,15 +95,19 @@ def pack_rows(examples: Sequence[Tokens], capacity: int, pad_id: int = 0,
             positions += range(pad)
             docs.append(pad)
         n_targets = sum(1 for label in labels[1:] if label != IGNORE_INDEX)
-        rows.append(PackedRow(torch.tensor([ids]), torch.tensor([labels]), torch.tensor([positions]),
-                              tuple(docs), real, n_targets))
+        rows.append(
+            PackedRow(
+                torch.tensor([ids]), torch.tensor([labels]), torch.tensor([positions]), tuple(docs), real, n_targets
+            )
+        )
     return rows
 
 
 def block_causal_mask(doc_lens: Sequence[int], device: torch.device | str | None = None) -> torch.Tensor:
     """(1, 1, L, L) boolean mask, True where a query may attend: causal within its own document only."""
-    doc = torch.repeat_interleave(torch.arange(len(doc_lens), device=device),
-                                  torch.tensor(list(doc_lens), device=device))
+    doc = torch.repeat_interleave(
+        torch.arange(len(doc_lens), device=device), torch.tensor(list(doc_lens), device=device)
+    )
     same_doc = doc[:, None] == doc[None, :]
     causal = torch.ones(len(doc), len(doc), dtype=torch.bool, device=device).tril()
     return (same_doc & causal)[None, None]
@@ -130,5 +133,5 @@ def real_token_share_packed(lengths: Sequence[int], capacity: int) -> float:
 
 def real_token_share_padded(lengths: Sequence[int], batch: int) -> float:
     """Share of computed tokens that are real with batches of `batch`, each padded to its longest."""
-    computed = sum(max(lengths[i:i + batch]) * len(lengths[i:i + batch]) for i in range(0, len(lengths), batch))
+    computed = sum(max(lengths[i : i + batch]) * len(lengths[i : i + batch]) for i in range(0, len(lengths), batch))
     return sum(lengths) / computed

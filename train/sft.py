@@ -44,8 +44,17 @@ from db.config_file import config_values, read_toml
 from db.errors import BadInput
 from db.store import recorded_run
 from train.data import read_export, render_all
-from train.model import (ALL_LINEAR, ATTENTION, PackedLoss, attach_lora, enable_checkpointing,
-                         load_model, load_tokenizer, resolve_model, set_row_checkpointing)
+from train.model import (
+    ALL_LINEAR,
+    ATTENTION,
+    PackedLoss,
+    attach_lora,
+    enable_checkpointing,
+    load_model,
+    load_tokenizer,
+    resolve_model,
+    set_row_checkpointing,
+)
 from train.pack import PackedRow, pack_rows, shuffled
 
 MODEL_FILE = "train_model.json"  # beside every saved adapter: which base model (and GGUF file) it belongs to
@@ -63,23 +72,23 @@ class SFTConfig:
     target_modules: tuple[str, ...] = ALL_LINEAR
     learning_rate: float = 1e-4
     weight_decay: float = 0.0
-    warmup_ratio: float = 0.03            # share of the steps spent warming up linearly from 0
-    min_lr_ratio: float = 0.0             # cosine decays to learning_rate * min_lr_ratio
+    warmup_ratio: float = 0.03  # share of the steps spent warming up linearly from 0
+    min_lr_ratio: float = 0.0  # cosine decays to learning_rate * min_lr_ratio
     epochs: float = 3.0
-    max_steps: int | None = None          # overrides epochs when set
-    tokens_per_batch: int = 8192          # capacity of one packed row (one micro-batch)
-    seq_len: int = 16384                  # longest example kept; longer ones follow `overlong`
-    grad_accum: int = 1                   # micro-batches (rows) per optimizer step and process
+    max_steps: int | None = None  # overrides epochs when set
+    tokens_per_batch: int = 8192  # capacity of one packed row (one micro-batch)
+    seq_len: int = 16384  # longest example kept; longer ones follow `overlong`
+    grad_accum: int = 1  # micro-batches (rows) per optimizer step and process
     max_grad_norm: float = 1.0
     seed: int = 0
-    precision: str = "auto"               # auto (bf16 on GPU, fp32 on CPU) / bf16 / fp32
-    grad_ckpt: str = "auto"               # on / off / auto (only rows longer than tokens_per_batch)
-    attention: str = "auto"               # auto (GPU: flash_attention_2 if installed, else varlen; CPU: sdpa) / sdpa / eager / flex_attention / flash_attention_2 / varlen
-    compile: str = "auto"                 # on / off / auto (on for CUDA): torch.compile each decoder layer
+    precision: str = "auto"  # auto (bf16 on GPU, fp32 on CPU) / bf16 / fp32
+    grad_ckpt: str = "auto"  # on / off / auto (only rows longer than tokens_per_batch)
+    attention: str = "auto"  # auto (GPU: flash_attention_2 if installed, else varlen; CPU: sdpa) / sdpa / eager / flex_attention / flash_attention_2 / varlen
+    compile: str = "auto"  # on / off / auto (on for CUDA): torch.compile each decoder layer
     loss_chunk_tokens: int = 2048
-    overlong: str = "drop"                # drop / truncate
+    overlong: str = "drop"  # drop / truncate
     eval_every: int = 50
-    patience: int = 3                     # evaluations without improvement before stopping
+    patience: int = 3  # evaluations without improvement before stopping
     min_delta: float = 0.0
     save_every: int = 50
 
@@ -92,7 +101,11 @@ class SFTConfig:
             (self.epochs > 0 or (self.max_steps or 0) > 0, "epochs", "must be positive (or set max_steps)"),
             (self.precision in ("auto", "bf16", "fp32"), "precision", "auto, bf16 or fp32"),
             (self.grad_ckpt in ("auto", "on", "off"), "grad_ckpt", "auto, on or off"),
-            (self.attention == "auto" or self.attention in ATTENTION, "attention", "auto or one of " + ", ".join(ATTENTION)),
+            (
+                self.attention == "auto" or self.attention in ATTENTION,
+                "attention",
+                "auto or one of " + ", ".join(ATTENTION),
+            ),
             (self.overlong in ("drop", "truncate"), "overlong", "drop or truncate"),
             (self.compile in ("auto", "on", "off"), "compile", "auto, on or off"),
             (self.eval_every >= 1 and self.save_every >= 1, "eval_every", "must be at least 1"),
@@ -123,7 +136,7 @@ class SeedResult:
     seed: int
     out_dir: Path
     train_run_id: str
-    status: str                 # ok / early_stopped
+    status: str  # ok / early_stopped
     steps: int
     best_step: int | None
     best_val_loss: float | None
@@ -133,6 +146,7 @@ class SeedResult:
 
 
 # ---- processes --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Dist:
@@ -166,6 +180,7 @@ def _all_sum(value: torch.Tensor, env: Dist) -> torch.Tensor:
 
 # ---- the schedule -----------------------------------------------------------------------------
 
+
 def lr_factor(step: int, total: int, warmup: int, min_ratio: float) -> float:
     """Multiplier of the peak learning rate at optimizer step `step` (0-based): warmup, then cosine."""
     if step < warmup:
@@ -176,9 +191,19 @@ def lr_factor(step: int, total: int, warmup: int, min_ratio: float) -> float:
 
 # ---- the public entry point -------------------------------------------------------------------
 
-def train_sft(data: str | Path, model: str, out: str | Path, config: SFTConfig | None = None, *,
-              db: str | Path | None = None, gguf_file: str | None = None, runs: int = 1,
-              resume: bool = True, progress: bool = True) -> list[SeedResult]:
+
+def train_sft(
+    data: str | Path,
+    model: str,
+    out: str | Path,
+    config: SFTConfig | None = None,
+    *,
+    db: str | Path | None = None,
+    gguf_file: str | None = None,
+    runs: int = 1,
+    resume: bool = True,
+    progress: bool = True,
+) -> list[SeedResult]:
     """Train `runs` seeds; returns one result per seed (on rank 0; other ranks get an empty list)."""
     config = config or SFTConfig()
     if runs < 1:
@@ -190,11 +215,22 @@ def train_sft(data: str | Path, model: str, out: str | Path, config: SFTConfig |
         raise BadInput("no training examples (split 'train')", file=str(data), field="split")
     model_path, gguf = resolve_model(model, gguf_file)
     tokenizer = load_tokenizer(model_path, gguf)
-    rendered = {name: render_all(tokenizer, conversations, config.seq_len, config.overlong)
-                for name, conversations in split.items()}
-    counts = {f"{name}_{key}": value for name, report in rendered.items() for key, value in (
-        ("examples", len(split[name])), ("kept", len(report.examples)), ("overlong", report.overlong),
-        ("dropped", report.dropped), ("truncated", report.truncated), ("longest_tokens", report.longest))}
+    rendered = {
+        name: render_all(tokenizer, conversations, config.seq_len, config.overlong)
+        for name, conversations in split.items()
+    }
+    counts = {
+        f"{name}_{key}": value
+        for name, report in rendered.items()
+        for key, value in (
+            ("examples", len(split[name])),
+            ("kept", len(report.examples)),
+            ("overlong", report.overlong),
+            ("dropped", report.dropped),
+            ("truncated", report.truncated),
+            ("longest_tokens", report.longest),
+        )
+    }
     if env.main:
         _say_counts(counts, config)
     if not rendered["train"].examples:
@@ -202,15 +238,26 @@ def train_sft(data: str | Path, model: str, out: str | Path, config: SFTConfig |
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     train_rows = pack_rows(rendered["train"].examples, config.tokens_per_batch, pad_id)
     val_rows = pack_rows(rendered["val"].examples, config.tokens_per_batch, pad_id)
-    counts.update(train_rows=len(train_rows), val_rows=len(val_rows),
-                  train_tokens=sum(r.real_tokens for r in train_rows),
-                  train_label_tokens=sum(r.label_tokens for r in train_rows))
+    counts.update(
+        train_rows=len(train_rows),
+        val_rows=len(val_rows),
+        train_tokens=sum(r.real_tokens for r in train_rows),
+        train_label_tokens=sum(r.label_tokens for r in train_rows),
+    )
     meta = {"model": model, "model_path": model_path, "gguf_file": gguf}
 
     results: list[SeedResult] = []
     # Only rank 0 records; the store is opened for the bookkeeping only, never held while training.
-    recording = recorded_run(db, "train", {**asdict(config), "data": str(data), "model": model, "out": str(out),
-                                           "runs": runs}, wait_s=STORE_WAIT_S) if env.main else nullcontext()
+    recording = (
+        recorded_run(
+            db,
+            "train",
+            {**asdict(config), "data": str(data), "model": model, "out": str(out), "runs": runs},
+            wait_s=STORE_WAIT_S,
+        )
+        if env.main
+        else nullcontext()
+    )
     with recording as record:
         group_run_id = record.run_id if record else None
         if record:
@@ -218,8 +265,24 @@ def train_sft(data: str | Path, model: str, out: str | Path, config: SFTConfig |
         for index in range(runs):
             seed = config.seed + index
             run_out = out / f"seed-{seed}" if runs > 1 else out
-            results.append(_train_one(replace(config, seed=seed), env, model_path, gguf, meta, train_rows, val_rows,
-                                      run_out, data, db, group_run_id, counts, resume, progress))
+            results.append(
+                _train_one(
+                    replace(config, seed=seed),
+                    env,
+                    model_path,
+                    gguf,
+                    meta,
+                    train_rows,
+                    val_rows,
+                    run_out,
+                    data,
+                    db,
+                    group_run_id,
+                    counts,
+                    resume,
+                    progress,
+                )
+            )
     if env.world > 1:
         dist.destroy_process_group()
     return results if env.main else []
@@ -231,13 +294,16 @@ def _say_counts(counts: dict, config: SFTConfig) -> None:
     for name in ("train", "val"):
         line = f"{name}: {counts[f'{name}_examples']} examples, {counts[f'{name}_kept']} kept"
         if counts[f"{name}_overlong"]:
-            line += (f"; {counts[f'{name}_overlong']} longer than seq_len={config.seq_len} tokens "
-                     f"(longest {counts[f'{name}_longest_tokens']}): {counts[f'{name}_dropped']} dropped, "
-                     f"{counts[f'{name}_truncated']} truncated (--overlong {config.overlong})")
+            line += (
+                f"; {counts[f'{name}_overlong']} longer than seq_len={config.seq_len} tokens "
+                f"(longest {counts[f'{name}_longest_tokens']}): {counts[f'{name}_dropped']} dropped, "
+                f"{counts[f'{name}_truncated']} truncated (--overlong {config.overlong})"
+            )
         stderr.print(line, highlight=False, soft_wrap=True)
 
 
 # ---- one seed ---------------------------------------------------------------------------------
+
 
 def _dtype(config: SFTConfig, device: torch.device) -> torch.dtype:
     if config.precision == "bf16" or (config.precision == "auto" and device.type == "cuda"):
@@ -266,10 +332,22 @@ def _config_key(config: SFTConfig, data: str | Path, meta: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _train_one(config: SFTConfig, env: Dist, model_path: str, gguf: str | None, meta: dict,
-               train_rows: list[PackedRow], val_rows: list[PackedRow], out: Path, data: str | Path,
-               db: str | Path | None, group_run_id: str | None, counts: dict, resume: bool,
-               progress: bool) -> SeedResult:
+def _train_one(
+    config: SFTConfig,
+    env: Dist,
+    model_path: str,
+    gguf: str | None,
+    meta: dict,
+    train_rows: list[PackedRow],
+    val_rows: list[PackedRow],
+    out: Path,
+    data: str | Path,
+    db: str | Path | None,
+    group_run_id: str | None,
+    counts: dict,
+    resume: bool,
+    progress: bool,
+) -> SeedResult:
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     attention = _attention(config, env.device)
@@ -285,26 +363,38 @@ def _train_one(config: SFTConfig, env: Dist, model_path: str, gguf: str | None, 
             layer.compile()
     if env.world > 1:
         loss_model = torch.nn.parallel.DistributedDataParallel(
-            loss_model, device_ids=[env.device.index] if env.device.type == "cuda" else None)
+            loss_model, device_ids=[env.device.index] if env.device.type == "cuda" else None
+        )
     trainable = [p for p in peft_model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay,
-                                  fused=env.device.type == "cuda")
+    optimizer = torch.optim.AdamW(
+        trainable, lr=config.learning_rate, weight_decay=config.weight_decay, fused=env.device.type == "cuda"
+    )
     per_step = config.grad_accum * env.world
     steps_per_epoch = math.ceil(len(train_rows) / per_step)
     total = config.max_steps or max(1, math.ceil(config.epochs * steps_per_epoch))
     warmup = int(config.warmup_ratio * total)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, total, warmup, config.min_lr_ratio))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, warmup, config.min_lr_ratio))
 
     key = _config_key(config, data, meta)
-    state = {"step": 0, "best_val": None, "best_step": None, "bad_evals": 0, "tokens": 0,
-             "train_run_id": None, "last_loss": None, "stopped": False}
+    state = {
+        "step": 0,
+        "best_val": None,
+        "best_step": None,
+        "bad_evals": 0,
+        "tokens": 0,
+        "train_run_id": None,
+        "last_loss": None,
+        "stopped": False,
+    }
     checkpoint = out / "checkpoint" / "state.pt"
     if resume and checkpoint.exists():
         saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
         if saved["config_key"] != key:
-            raise BadInput("a checkpoint from a different config or data is there; use another --out or --no-resume",
-                           file=str(checkpoint), field="--out")
+            raise BadInput(
+                "a checkpoint from a different config or data is there; use another --out or --no-resume",
+                file=str(checkpoint),
+                field="--out",
+            )
         from peft import set_peft_model_state_dict
 
         set_peft_model_state_dict(peft_model, saved["adapter"])
@@ -342,7 +432,7 @@ def _train_one(config: SFTConfig, env: Dist, model_path: str, gguf: str | None, 
         peft_model.eval()
         sums = torch.zeros(2, dtype=torch.float64, device=env.device)
         with torch.no_grad():
-            for row in val_rows[env.rank::env.world]:
+            for row in val_rows[env.rank :: env.world]:
                 loss_sum, n = inner(*_on(row, env.device))
                 sums += torch.stack([loss_sum.double(), n.double()])
         peft_model.train()
@@ -364,10 +454,18 @@ def _train_one(config: SFTConfig, env: Dist, model_path: str, gguf: str | None, 
         tmp = out / "checkpoint.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        torch.save({"config_key": key, "adapter": get_peft_model_state_dict(peft_model),
-                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                    "rng_python": random.getstate(), "rng_torch": torch.get_rng_state(), "state": dict(state)},
-                   tmp / "state.pt")
+        torch.save(
+            {
+                "config_key": key,
+                "adapter": get_peft_model_state_dict(peft_model),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "rng_python": random.getstate(),
+                "rng_torch": torch.get_rng_state(),
+                "state": dict(state),
+            },
+            tmp / "state.pt",
+        )
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)  # the old checkpoint goes only once the new one is whole
 
@@ -377,10 +475,13 @@ def _train_one(config: SFTConfig, env: Dist, model_path: str, gguf: str | None, 
         while state["step"] < total and not state["stopped"]:
             step = state["step"]
             tic = time.perf_counter()
-            rows = [row_at((step * config.grad_accum + j) * env.world + r)
-                    for j in range(config.grad_accum) for r in range(env.world)]
+            rows = [
+                row_at((step * config.grad_accum + j) * env.world + r)
+                for j in range(config.grad_accum)
+                for r in range(env.world)
+            ]
             step_labels = sum(row.label_tokens for row in rows)
-            mine = rows[env.rank::env.world] if env.world > 1 else rows
+            mine = rows[env.rank :: env.world] if env.world > 1 else rows
             loss_total = torch.zeros((), dtype=torch.float64, device=env.device)
             for j, row in enumerate(mine):
                 if config.grad_ckpt != "off":
@@ -404,16 +505,31 @@ def _train_one(config: SFTConfig, env: Dist, model_path: str, gguf: str | None, 
             if env.device.type == "cuda":
                 torch.cuda.synchronize(env.device)
             seconds = time.perf_counter() - tic
-            metrics.append({"step": state["step"], "split": "train", "loss": train_loss,
-                            "lr": lr, "grad_norm": float(grad_norm),
-                            "tokens": state["tokens"], "tokens_per_s": step_tokens / seconds,
-                            "epoch": state["step"] * per_step / len(train_rows)})
+            metrics.append(
+                {
+                    "step": state["step"],
+                    "split": "train",
+                    "loss": train_loss,
+                    "lr": lr,
+                    "grad_norm": float(grad_norm),
+                    "tokens": state["tokens"],
+                    "tokens_per_s": step_tokens / seconds,
+                    "epoch": state["step"] * per_step / len(train_rows),
+                }
+            )
             last = state["step"] == total
             if state["step"] % config.eval_every == 0 or last:
                 val_loss = evaluate()
                 if val_loss is not None:
-                    metrics.append({"step": state["step"], "split": "val", "loss": val_loss, "tokens": state["tokens"],
-                                    "epoch": state["step"] * per_step / len(train_rows)})
+                    metrics.append(
+                        {
+                            "step": state["step"],
+                            "split": "val",
+                            "loss": val_loss,
+                            "tokens": state["tokens"],
+                            "epoch": state["step"] * per_step / len(train_rows),
+                        }
+                    )
                     if state["best_val"] is None or val_loss < state["best_val"] - config.min_delta:
                         state.update(best_val=val_loss, best_step=state["step"], bad_evals=0)
                         if env.main:
@@ -423,8 +539,12 @@ def _train_one(config: SFTConfig, env: Dist, model_path: str, gguf: str | None, 
                         state["stopped"] = state["bad_evals"] >= config.patience
             if env.main:
                 bar.update(state["step"], train_loss, state["tokens"] / (time.perf_counter() - started))
-                if state["step"] % config.save_every == 0 or state["step"] % config.eval_every == 0 or last \
-                        or state["stopped"]:
+                if (
+                    state["step"] % config.save_every == 0
+                    or state["step"] % config.eval_every == 0
+                    or last
+                    or state["stopped"]
+                ):
                     _store_metrics(db, state["train_run_id"], metrics)
                     metrics.clear()
                     save_checkpoint()
@@ -446,8 +566,18 @@ def _train_one(config: SFTConfig, env: Dist, model_path: str, gguf: str | None, 
         _store_train_finish(db, state, "early_stopped" if state["stopped"] else "ok")
     if env.world > 1:
         dist.barrier()
-    return SeedResult(config.seed, out, state["train_run_id"], "early_stopped" if state["stopped"] else "ok",
-                     state["step"], state["best_step"], state["best_val"], state["last_loss"], state["tokens"], counts)
+    return SeedResult(
+        config.seed,
+        out,
+        state["train_run_id"],
+        "early_stopped" if state["stopped"] else "ok",
+        state["step"],
+        state["best_step"],
+        state["best_val"],
+        state["last_loss"],
+        state["tokens"],
+        counts,
+    )
 
 
 def _on(row: PackedRow, device: torch.device) -> tuple:
@@ -455,6 +585,7 @@ def _on(row: PackedRow, device: torch.device) -> tuple:
 
 
 # ---- progress ---------------------------------------------------------------------------------
+
 
 class _Bar:
     """A rich progress bar on stderr with loss, tokens/s and ETA; a no-op when disabled."""
@@ -485,25 +616,42 @@ def _progress(enabled: bool, total: int, done: int) -> _Bar:
 
 # ---- the store --------------------------------------------------------------------------------
 
+
 def _store(db: str | Path | None):
     from db import open_store
 
     return open_store(db, wait_s=STORE_WAIT_S)
 
 
-def _store_train_run(db, train_run_id: str, group_run_id: str | None, config: SFTConfig, data, meta: dict,
-                     out: Path, counts: dict) -> None:
+def _store_train_run(
+    db, train_run_id: str, group_run_id: str | None, config: SFTConfig, data, meta: dict, out: Path, counts: dict
+) -> None:
     from db.store import package_versions
 
     with _store(db) as store, store.transaction():
         if store.query("SELECT 1 FROM train_runs WHERE train_run_id = ?", [train_run_id]).height:
-            store.execute("UPDATE train_runs SET status = 'running', finished_at = NULL, run_id = ? "
-                          "WHERE train_run_id = ?", [group_run_id, train_run_id])
+            store.execute(
+                "UPDATE train_runs SET status = 'running', finished_at = NULL, run_id = ? WHERE train_run_id = ?",
+                [group_run_id, train_run_id],
+            )
             return
-        store.insert_rows("train_runs", [{
-            "train_run_id": train_run_id, "run_id": group_run_id, "data_path": str(data), "model": meta["model"],
-            "out_dir": str(out), "seed": config.seed, "config": json.dumps(asdict(config)),
-            "versions": json.dumps(package_versions()), "status": "running", "counts": json.dumps(counts)}])
+        store.insert_rows(
+            "train_runs",
+            [
+                {
+                    "train_run_id": train_run_id,
+                    "run_id": group_run_id,
+                    "data_path": str(data),
+                    "model": meta["model"],
+                    "out_dir": str(out),
+                    "seed": config.seed,
+                    "config": json.dumps(asdict(config)),
+                    "versions": json.dumps(package_versions()),
+                    "status": "running",
+                    "counts": json.dumps(counts),
+                }
+            ],
+        )
 
 
 def _store_metrics(db, train_run_id: str | None, metrics: list[dict]) -> None:
@@ -523,8 +671,16 @@ def _store_train_finish(db, state: dict, status: str) -> None:
         store.execute(
             "UPDATE train_runs SET status = ?, best_step = ?, best_val_loss = ?, final_train_loss = ?, "
             "tokens_seen = ?, last_step = ?, finished_at = current_timestamp WHERE train_run_id = ?",
-            [status, state["best_step"], state["best_val"], state["last_loss"], state["tokens"], state["step"],
-             state["train_run_id"]])
+            [
+                status,
+                state["best_step"],
+                state["best_val"],
+                state["last_loss"],
+                state["tokens"],
+                state["step"],
+                state["train_run_id"],
+            ],
+        )
 
 
 def summarize(results: list[SeedResult]) -> dict:
@@ -550,11 +706,23 @@ def print_results(results: list[SeedResult]) -> None:
 
     table = Table("seed", "status", "steps", "best step", "best val loss", "final train loss", "tokens", "adapter")
     for r in results:
-        table.add_row(str(r.seed), r.status, str(r.steps), str(r.best_step or "-"), fmt(r.best_val_loss),
-                      fmt(r.final_train_loss), f"{r.tokens_seen:,}", str(r.out_dir / "adapter"))
+        table.add_row(
+            str(r.seed),
+            r.status,
+            str(r.steps),
+            str(r.best_step or "-"),
+            fmt(r.best_val_loss),
+            fmt(r.final_train_loss),
+            f"{r.tokens_seen:,}",
+            str(r.out_dir / "adapter"),
+        )
     stdout.print(table)
     if len(results) > 1:
         stats = summarize(results)
-        stdout.print(f"best val loss {fmt(stats['best_val_loss_mean'])} ± {fmt(stats['best_val_loss_std'])}, "
-                     f"final train loss {fmt(stats['final_train_loss_mean'])} ± {fmt(stats['final_train_loss_std'])} "
-                     f"(mean ± std over {len(results)} seeds)", highlight=False, soft_wrap=True)
+        stdout.print(
+            f"best val loss {fmt(stats['best_val_loss_mean'])} ± {fmt(stats['best_val_loss_std'])}, "
+            f"final train loss {fmt(stats['final_train_loss_mean'])} ± {fmt(stats['final_train_loss_std'])} "
+            f"(mean ± std over {len(results)} seeds)",
+            highlight=False,
+            soft_wrap=True,
+        )

@@ -31,13 +31,13 @@ def boxed_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple
             if close is None:
                 i = at + len(BOXED)
                 continue
-            spans.append((at, close + 1, text[at + len(BOXED):close]))
+            spans.append((at, close + 1, text[at + len(BOXED) : close]))
         else:
             close = _close_box(text, at, end)
             if close is None:
                 i = at + 1
                 continue
-            spans.append((at, close + 1, text[at + 1:close]))
+            spans.append((at, close + 1, text[at + 1 : close]))
         i = spans[-1][1]
     return spans
 
@@ -50,7 +50,9 @@ def distinct_answers(spans: list[tuple[int, int, str]]) -> list[str]:
     return list(seen.values())
 
 
-def final_answer_span(text: str, content: tuple[int, int], reasoning: tuple[int, int], answer: str | None) -> tuple[int, int] | None:
+def final_answer_span(
+    text: str, content: tuple[int, int], reasoning: tuple[int, int], answer: str | None
+) -> tuple[int, int] | None:
     """The span of the final answer (see the module docstring), or None when there is none."""
     for start, end in (content, reasoning):
         spans = boxed_spans(text, start, end)

@@ -32,7 +32,18 @@ from curate.review.bindings import install_keys
 from curate.review.commands import KeyTableCommands
 from curate.review.compare_screen import CompareScreen
 from curate.review.config import ReviewConfig, ReviewSettings, load_config, resolve_reviewer, save_filter, write_config
-from curate.review.data import PREFETCH, URGENT, BulkSaved, DetailCache, JobRunner, LoadedQueue, Queue, ReviewData, Saved, Undone
+from curate.review.data import (
+    PREFETCH,
+    URGENT,
+    BulkSaved,
+    DetailCache,
+    JobRunner,
+    LoadedQueue,
+    Queue,
+    ReviewData,
+    Saved,
+    Undone,
+)
 from curate.review.filter_screen import FilterScreen
 from curate.review.help_screen import HelpScreen
 from curate.review.main_screen import MainScreen
@@ -136,9 +147,15 @@ class ReviewApp(App[None]):
     def current_id(self) -> str | None:
         return self.queue.sample_ids[self.index] if self.queue and len(self.queue) else None
 
-    def submit(self, work: Callable[[], Any], on_done: Callable[[Any], None],
-               on_failed: Callable[[Exception], None] | None = None, *,
-               priority: int = URGENT, is_write: bool = False) -> None:
+    def submit(
+        self,
+        work: Callable[[], Any],
+        on_done: Callable[[Any], None],
+        on_failed: Callable[[Exception], None] | None = None,
+        *,
+        priority: int = URGENT,
+        is_write: bool = False,
+    ) -> None:
         """Queue a store job; its result (or error) comes back as a message to the UI thread."""
         self.in_flight += 1
         self.writes_in_flight += is_write
@@ -214,9 +231,11 @@ class ReviewApp(App[None]):
             return
         if not len(self.queue):
             self._wanted = frozenset()
-            self._main.show_empty(f"Nothing to review in the {self.queue.kind} queue"
-                                  + (" under this filter" if self.queue.where else "")
-                                  + " (1-4 switch queues, w filters, q quits)")
+            self._main.show_empty(
+                f"Nothing to review in the {self.queue.kind} queue"
+                + (" under this filter" if self.queue.where else "")
+                + " (1-4 switch queues, w filters, q quits)"
+            )
             return
         sample_id = self.current_id
         self._wanted = frozenset([sample_id, *self.queue.neighbours(self.index, self.prefetch_radius)])
@@ -237,8 +256,14 @@ class ReviewApp(App[None]):
     def _show_detail(self, detail: SampleDetail) -> None:
         selected = bool(self.queue.row(self.index)["selected"]) if self.queue is not None and len(self.queue) else False
         unsaved = self.unsaved.get(detail.sample_id)
-        self._main.show_detail(detail, self.settings.reviewer, self.staged_notes.get(detail.sample_id), selected,
-                               unicode=self.unicode, unsaved=unsaved.decision if unsaved else None)
+        self._main.show_detail(
+            detail,
+            self.settings.reviewer,
+            self.staged_notes.get(detail.sample_id),
+            selected,
+            unicode=self.unicode,
+            unsaved=unsaved.decision if unsaved else None,
+        )
 
     def _fetch(self, sample_ids: list[str], priority: int, keep: bool = False) -> None:
         """Fetch details in the background. Unless `keep`, a sample the cursor has moved away
@@ -315,7 +340,9 @@ class ReviewApp(App[None]):
     def action_decide(self, decision: str, corrected_answer: str | None = None) -> None:
         sample_id = self.decision_target()
         if sample_id is None:
-            message = "the queue is empty" if self.queue is not None and not len(self.queue) else "no sample on screen yet"
+            message = (
+                "the queue is empty" if self.queue is not None and not len(self.queue) else "no sample on screen yet"
+            )
             self.notify(f"nothing to decide: {message}", severity="warning")
             return
         on_main = not isinstance(self.screen, CompareScreen)
@@ -361,22 +388,34 @@ class ReviewApp(App[None]):
                     self.unsaved.pop(sample_id, None)
                 if pending.note is not None:
                     self.staged_notes.setdefault(sample_id, pending.note)
-                self.notify(f"{pending.decision} on {sample_id} was NOT saved: {error}",
-                            title="Not saved", severity="error", timeout=15)
+                self.notify(
+                    f"{pending.decision} on {sample_id} was NOT saved: {error}",
+                    title="Not saved",
+                    severity="error",
+                    timeout=15,
+                )
                 return
             first = sample_id not in self.unsaved
             self.unsaved.setdefault(sample_id, pending)
             if first and not retry:
-                self.notify(f"{pending.decision} on {sample_id} is NOT saved yet: {error} "
-                            f"It is retried every {RETRY_S:g} s until it is.",
-                            title="Not saved", severity="error", timeout=15)
+                self.notify(
+                    f"{pending.decision} on {sample_id} is NOT saved yet: {error} "
+                    f"It is retried every {RETRY_S:g} s until it is.",
+                    title="Not saved",
+                    severity="error",
+                    timeout=15,
+                )
                 self._go_back_to(sample_id)
             if self._retry_timer is None:
                 self._retry_timer = self.set_interval(RETRY_S, self._retry_next)
             self._refresh_status()
 
-        self.submit(lambda: self.data.decide(sample_id, pending.decision, pending.note, pending.corrected_answer),
-                    saved, failed, is_write=True)
+        self.submit(
+            lambda: self.data.decide(sample_id, pending.decision, pending.note, pending.corrected_answer),
+            saved,
+            failed,
+            is_write=True,
+        )
 
     def _go_back_to(self, sample_id: str) -> None:
         """Put the cursor back on a sample whose decision did not save (it must not look decided)."""
@@ -410,7 +449,10 @@ class ReviewApp(App[None]):
         def saved(result: BulkSaved) -> None:
             self.progress = result.progress
             if result.accepted:
-                self.notify(f"accepted {len(result.accepted)} correct sample(s) of {problem_id} (u undoes them together)", timeout=5)
+                self.notify(
+                    f"accepted {len(result.accepted)} correct sample(s) of {problem_id} (u undoes them together)",
+                    timeout=5,
+                )
             else:
                 self.notify(f"no correct sample of {problem_id} left undecided by you", timeout=4)
             self._refresh_problem(problem_id)
@@ -477,8 +519,12 @@ class ReviewApp(App[None]):
                 self._show_detail(detail)
 
         self.push_screen(
-            TextPrompt(self.keys, f"Note on {sample_id}", "Enter keeps it; it is saved with your next decision on this sample (a r f s c). Escape cancels.",
-                       value=self.staged_notes.get(sample_id, "")),
+            TextPrompt(
+                self.keys,
+                f"Note on {sample_id}",
+                "Enter keeps it; it is saved with your next decision on this sample (a r f s c). Escape cancels.",
+                value=self.staged_notes.get(sample_id, ""),
+            ),
             noted,
         )
 
@@ -494,7 +540,12 @@ class ReviewApp(App[None]):
                 self.action_decide("accept", text.strip())
 
         self.push_screen(
-            TextPrompt(self.keys, f"Corrected answer for {sample_id}", "Enter accepts the sample with this answer. Escape cancels.", value=extracted),
+            TextPrompt(
+                self.keys,
+                f"Corrected answer for {sample_id}",
+                "Enter accepts the sample with this answer. Escape cancels.",
+                value=extracted,
+            ),
             corrected,
         )
 
@@ -576,7 +627,12 @@ class ReviewApp(App[None]):
                 trace.search(text)
 
         self.push_screen(
-            TextPrompt(self.keys, "Search the trace", "Enter searches (case-insensitive; . and , step through matches). Empty clears.", value=trace._query),
+            TextPrompt(
+                self.keys,
+                "Search the trace",
+                "Enter searches (case-insensitive; . and , step through matches). Empty clears.",
+                value=trace._query,
+            ),
             searched,
         )
 
@@ -625,19 +681,30 @@ class ReviewApp(App[None]):
         staged note or an unsaved decision would be lost: the first quit says so, a second quits."""
         losing = []
         if self.staged_notes:
-            losing.append(f"{len(self.staged_notes)} note(s) not yet saved with a decision ({', '.join(self.staged_notes)})")
+            losing.append(
+                f"{len(self.staged_notes)} note(s) not yet saved with a decision ({', '.join(self.staged_notes)})"
+            )
         if self.unsaved:
             losing.append(f"{len(self.unsaved)} decision(s) the store has not taken yet ({', '.join(self.unsaved)})")
         if losing and not self._quit_armed:
             self._quit_armed = True
-            self.notify("Quitting now loses " + " and ".join(losing) + ". Press quit again to quit anyway.",
-                        title="Not saved", severity="warning", timeout=10)
+            self.notify(
+                "Quitting now loses " + " and ".join(losing) + ". Press quit again to quit anyway.",
+                title="Not saved",
+                severity="warning",
+                timeout=10,
+            )
             return
         self.submit(lambda: None, lambda _: self.exit())
 
 
-def run_review(db: str | os.PathLike | None = None, reviewer: str | None = None, queue: str = "pending",
-               where: str | None = None, config_path: str | os.PathLike | None = None) -> None:
+def run_review(
+    db: str | os.PathLike | None = None,
+    reviewer: str | None = None,
+    queue: str = "pending",
+    where: str | None = None,
+    config_path: str | os.PathLike | None = None,
+) -> None:
     """`curate review`: check the store, queue and filter (bad input exits before the UI), then run the app."""
     config = load_config(config_path)
     settings = ReviewSettings(resolve_db_path(db), resolve_reviewer(reviewer, config), queue, where or None)

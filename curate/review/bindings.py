@@ -15,8 +15,13 @@ def textual_key(key: str) -> str:
 
 def bindings_for(table: tuple[KeyAction, ...], scope: str) -> list[Binding]:
     return [
-        Binding(textual_key(key), entry.action, entry.footer or entry.description,
-                show=entry.footer is not None and i == 0, tooltip=entry.description)
+        Binding(
+            textual_key(key),
+            entry.action,
+            entry.footer or entry.description,
+            show=entry.footer is not None and i == 0,
+            tooltip=entry.description,
+        )
         for entry in for_scope(table, scope)
         for i, key in enumerate(entry.keys)
     ]

@@ -33,4 +33,6 @@ class KeyTableCommands(Provider):
         for text, entry in self._entries():
             score = matcher.match(text)
             if score > 0:
-                yield Hit(score, matcher.highlight(text), partial(self._run, entry.action), help=f"action: {entry.name}")
+                yield Hit(
+                    score, matcher.highlight(text), partial(self._run, entry.action), help=f"action: {entry.name}"
+                )

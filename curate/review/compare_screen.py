@@ -28,10 +28,15 @@ def sample_summary(detail: SampleDetail, focused: bool = False) -> Content:
     decision = next((s.get("decision") for s in detail.siblings if s["sample_id"] == detail.sample_id), None)
     return Content.assemble(
         ("▶ " if focused else "  ", "bold $text-accent"),
-        (f"#{sample['sample_index']} ", "bold"), (sample["model"], "$text-muted"),
-        ("  " + decision if decision else "", DECISION_STYLE.get(decision, "")), "\n",
-        ("answer ", "bold"), verdict.get("answer") if verdict.get("answer") is not None else MISSING, "  ",
-        (verdict.get("verdict") or MISSING, VERDICT_STYLE.get(verdict.get("verdict"), "")), "  ",
+        (f"#{sample['sample_index']} ", "bold"),
+        (sample["model"], "$text-muted"),
+        ("  " + decision if decision else "", DECISION_STYLE.get(decision, "")),
+        "\n",
+        ("answer ", "bold"),
+        verdict.get("answer") if verdict.get("answer") is not None else MISSING,
+        "  ",
+        (verdict.get("verdict") or MISSING, VERDICT_STYLE.get(verdict.get("verdict"), "")),
+        "  ",
         f"{scores['length_tokens']} tok" if scores.get("length_tokens") is not None else f"{MISSING} tok",
     )
 
@@ -127,7 +132,11 @@ class CompareScreen(Screen[None]):
     def _show_traces(self) -> None:
         self._set_trace("#left-trace", self.left)
         self._set_trace("#right-trace", self.right)
-        self._diff(self.query_one("#left-trace", TraceView).text, self.query_one("#right-trace", TraceView).text, self.right.sample_id)
+        self._diff(
+            self.query_one("#left-trace", TraceView).text,
+            self.query_one("#right-trace", TraceView).text,
+            self.right.sample_id,
+        )
 
     @work(thread=True, exclusive=True, group="diff")
     def _diff(self, left: str, right: str, right_id: str) -> None:

@@ -79,13 +79,15 @@ def load_config(path: str | os.PathLike | None = None) -> ReviewConfig:
     known = {"reviewer", "theme", "wait_s", "keys", "filters"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise BadInput(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}", file=str(config_path))
+        raise BadInput(
+            f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}", file=str(config_path)
+        )
     filters = data.get("filters", {})
     if not isinstance(filters, dict) or not all(isinstance(v, str) for v in filters.values()):
-        raise BadInput("[filters] holds name = \"SQL WHERE\" strings", file=str(config_path), field="filters")
+        raise BadInput('[filters] holds name = "SQL WHERE" strings', file=str(config_path), field="filters")
     keys = data.get("keys", {})
     if not isinstance(keys, dict):
-        raise BadInput("[keys] holds action = \"key\" or [\"key\", ...]", file=str(config_path), field="keys")
+        raise BadInput('[keys] holds action = "key" or ["key", ...]', file=str(config_path), field="keys")
     config = ReviewConfig(
         path=config_path,
         reviewer=data.get("reviewer"),

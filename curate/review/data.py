@@ -74,7 +74,9 @@ class ReviewData:
         with self._read() as store:
             return queries.sample_details(store, sample_ids)
 
-    def decide(self, sample_id: str, decision: str, note: str | None = None, corrected_answer: str | None = None) -> "Saved":
+    def decide(
+        self, sample_id: str, decision: str, note: str | None = None, corrected_answer: str | None = None
+    ) -> "Saved":
         with self._write() as store:
             event_id = queries.record_decision(store, sample_id, self.reviewer, decision, note, corrected_answer)
             return Saved(sample_id, decision, event_id, queries.progress(store, self.reviewer))

@@ -34,7 +34,9 @@ class DetailsPanel(Static):
     DetailsPanel { padding: 0 1; }
     """
 
-    def show(self, detail: SampleDetail | None, reviewer: str, staged_note: str | None = None, unsaved: str | None = None) -> None:
+    def show(
+        self, detail: SampleDetail | None, reviewer: str, staged_note: str | None = None, unsaved: str | None = None
+    ) -> None:
         if detail is None:
             self.update(Content("loading…"))
             return
@@ -43,11 +45,16 @@ class DetailsPanel(Static):
         sample = detail.sample
         tokens = scores.get("length_tokens")
         parts: list = [
-            ("Sample  ", "bold"), detail.sample_id, "\n",
-            ("Answer  ", "bold"), _value(verdict.get("answer")), "\n",
+            ("Sample  ", "bold"),
+            detail.sample_id,
+            "\n",
+            ("Answer  ", "bold"),
+            _value(verdict.get("answer")),
+            "\n",
             ("Verdict ", "bold"),
             (_value(verdict.get("verdict")), VERDICT_STYLE.get(verdict.get("verdict"), "")),
-            f" ({verdict['verifier']})" if verdict else "", "\n",
+            f" ({verdict['verifier']})" if verdict else "",
+            "\n",
         ]
         if verdict.get("reason") and verdict.get("verdict") != "correct":
             parts += [("Why     ", "bold"), verdict["reason"], "\n"]
@@ -64,10 +71,18 @@ class DetailsPanel(Static):
         if tokens is None and sample.get("completion_tokens") is not None:
             tokens = sample["completion_tokens"]  # before `curate score`: the API's count
         parts += [
-            ("Status  ", "bold"), f"{sample.get('status')} / {sample.get('finish_reason') or MISSING}", "\n",
-            ("Length  ", "bold"), f"{_value(tokens)} tok", "\n",
-            ("Agree   ", "bold"), _value(scores.get("agreement")), "\n",
-            ("Repeat  ", "bold"), _value(scores.get("repetition_ratio")), "\n",
+            ("Status  ", "bold"),
+            f"{sample.get('status')} / {sample.get('finish_reason') or MISSING}",
+            "\n",
+            ("Length  ", "bold"),
+            f"{_value(tokens)} tok",
+            "\n",
+            ("Agree   ", "bold"),
+            _value(scores.get("agreement")),
+            "\n",
+            ("Repeat  ", "bold"),
+            _value(scores.get("repetition_ratio")),
+            "\n",
         ]
         parts += ["\n", ("Reviews", "bold underline"), "\n"]
         if unsaved:

@@ -35,8 +35,13 @@ class FilterScreen(ModalScreen[tuple[str, str] | None]):
     FilterScreen #filter-error { color: $text-error; text-style: bold; }
     """
 
-    def __init__(self, table: tuple[KeyAction, ...], current: str | None, saved: dict[str, str],
-                 check: Callable[[str, Callable[[str | None], None]], None]):
+    def __init__(
+        self,
+        table: tuple[KeyAction, ...],
+        current: str | None,
+        saved: dict[str, str],
+        check: Callable[[str, Callable[[str | None], None]], None],
+    ):
         super().__init__()
         install_keys(self, table, "dialog")
         self._current = current or ""
@@ -46,14 +51,22 @@ class FilterScreen(ModalScreen[tuple[str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = Content("Filter the queue (SQL WHERE)")
-            yield Input(value=self._current, placeholder="verdict = 'incorrect' AND length_tokens > 4000", id="filter-where")
+            yield Input(
+                value=self._current, placeholder="verdict = 'incorrect' AND length_tokens > 4000", id="filter-where"
+            )
             yield Static("", id="filter-error")
             yield Input(placeholder="name to save it under (optional)", id="filter-name")
-            yield Static(Content("Enter applies (empty clears) · Escape cancels · columns: " + ", ".join(FILTER_COLUMNS)), classes="hint")
+            yield Static(
+                Content("Enter applies (empty clears) · Escape cancels · columns: " + ", ".join(FILTER_COLUMNS)),
+                classes="hint",
+            )
             if self._saved:
                 yield Static(Content.styled("Saved filters (click or arrows + Enter to apply)", "bold"))
                 yield OptionList(
-                    *[Option(Content.assemble((name, "bold"), "  ", where), id=name) for name, where in self._saved.items()],
+                    *[
+                        Option(Content.assemble((name, "bold"), "  ", where), id=name)
+                        for name, where in self._saved.items()
+                    ],
                     id="filter-saved",
                 )
 

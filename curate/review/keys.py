@@ -30,7 +30,9 @@ class KeyAction:
 
 KEY_TABLE: tuple[KeyAction, ...] = (
     KeyAction("help", "app", ("?",), "app.help", "Help: every key", footer="Help"),
-    KeyAction("quit", "app", ("q", "ctrl+q", "ctrl+c"), "app.quit_review", "Save pending decisions and quit", footer="Quit"),
+    KeyAction(
+        "quit", "app", ("q", "ctrl+q", "ctrl+c"), "app.quit_review", "Save pending decisions and quit", footer="Quit"
+    ),
     KeyAction("theme", "app", ("ctrl+t",), "app.toggle_theme", "Switch light / dark theme (saved in the config)"),
     # One key per decision, on the sample on screen (in compare: the focused side); on the main
     # view a decision moves on to the next sample.
@@ -39,7 +41,13 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     KeyAction("flag", "app", ("f",), "app.decide('flag')", "Flag for a second look", footer="Flag"),
     KeyAction("skip", "app", ("s",), "app.decide('skip')", "Skip (decide later)", footer="Skip"),
     KeyAction("undo", "app", ("u",), "app.undo", "Undo your latest decision (a bulk accept as a whole)", footer="Undo"),
-    KeyAction("bulk_accept", "main", ("A",), "app.bulk_accept", "Accept every correct sample of this problem you have not decided"),
+    KeyAction(
+        "bulk_accept",
+        "main",
+        ("A",),
+        "app.bulk_accept",
+        "Accept every correct sample of this problem you have not decided",
+    ),
     KeyAction("note", "main", ("n",), "app.note", "Note, saved with your next decision", footer="Note"),
     KeyAction("correct", "main", ("c",), "app.correct", "Fix the answer and accept"),
     # Moving around the queue.
@@ -54,7 +62,9 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     KeyAction("search", "main", ("/",), "app.search", "Search in the trace"),
     KeyAction("search_next", "main", (".",), "app.search_step(1)", "Next search match"),
     KeyAction("search_previous", "main", (",",), "app.search_step(-1)", "Previous search match"),
-    KeyAction("page_down", "main", ("pagedown", "space"), "app.scroll_trace('page_down')", "Scroll the trace down a page"),
+    KeyAction(
+        "page_down", "main", ("pagedown", "space"), "app.scroll_trace('page_down')", "Scroll the trace down a page"
+    ),
     KeyAction("page_up", "main", ("pageup", "b"), "app.scroll_trace('page_up')", "Scroll the trace up a page"),
     KeyAction("line_down", "main", ("ctrl+e",), "app.scroll_trace('down')", "Scroll the trace down a line"),
     KeyAction("line_up", "main", ("ctrl+y",), "app.scroll_trace('up')", "Scroll the trace up a line"),
@@ -65,15 +75,35 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     KeyAction("queue_pending", "main", ("1",), "app.queue('pending')", "Queue: not yet decided by you"),
     KeyAction("queue_all", "main", ("2",), "app.queue('all')", "Queue: every sample"),
     KeyAction("queue_flagged", "main", ("3",), "app.queue('flagged')", "Queue: flagged"),
-    KeyAction("queue_disagreements", "main", ("4",), "app.queue('disagreements')", "Queue: verifier vs review disagreements"),
+    KeyAction(
+        "queue_disagreements", "main", ("4",), "app.queue('disagreements')", "Queue: verifier vs review disagreements"
+    ),
     KeyAction("reload", "main", ("ctrl+r",), "app.reload", "Reload the queue from the store"),
     # The compare view.
     KeyAction("compare_next", "compare", ("]",), "screen.cycle(1)", "Right pane: next sample of the problem"),
     KeyAction("compare_previous", "compare", ("[",), "screen.cycle(-1)", "Right pane: previous sample"),
-    KeyAction("compare_page_down", "compare", ("pagedown", "space"), "screen.scroll_both('page_down')", "Scroll both down a page"),
+    KeyAction(
+        "compare_page_down",
+        "compare",
+        ("pagedown", "space"),
+        "screen.scroll_both('page_down')",
+        "Scroll both down a page",
+    ),
     KeyAction("compare_page_up", "compare", ("pageup", "b"), "screen.scroll_both('page_up')", "Scroll both up a page"),
-    KeyAction("compare_left", "compare", ("h", "left"), "screen.focus_side('left')", "Focus the left sample (decisions apply to it)"),
-    KeyAction("compare_right", "compare", ("l", "right"), "screen.focus_side('right')", "Focus the right sample (decisions apply to it)"),
+    KeyAction(
+        "compare_left",
+        "compare",
+        ("h", "left"),
+        "screen.focus_side('left')",
+        "Focus the left sample (decisions apply to it)",
+    ),
+    KeyAction(
+        "compare_right",
+        "compare",
+        ("l", "right"),
+        "screen.focus_side('right')",
+        "Focus the right sample (decisions apply to it)",
+    ),
     KeyAction("compare_close", "compare", ("escape", "v"), "screen.dismiss", "Back to the sample", footer="Back"),
     # The help screen and the text dialogs (note, corrected answer, filter, search).
     KeyAction("help_close", "help", ("escape", "?", "q"), "screen.dismiss", "Close the help", footer="Close"),
@@ -104,7 +134,9 @@ def key_table(remap: dict[str, object] | None = None, *, source: str = "config")
     by_name = {entry.name: entry for entry in KEY_TABLE}
     unknown = sorted(set(remap) - set(by_name))
     if unknown:
-        raise BadInput(f"unknown action(s) {', '.join(unknown)}; known: {', '.join(by_name)}", file=source, field="keys")
+        raise BadInput(
+            f"unknown action(s) {', '.join(unknown)}; known: {', '.join(by_name)}", file=source, field="keys"
+        )
     table = []
     for entry in KEY_TABLE:
         if entry.name in remap:
@@ -134,7 +166,9 @@ def _check_clashes(table: list[KeyAction], source: str) -> None:
             for scope in scopes:
                 other = seen.get((scope, key))
                 if other is not None and other != entry.name:
-                    raise BadInput(f"key {key!r} is bound to both {other!r} and {entry.name!r}", file=source, field="keys")
+                    raise BadInput(
+                        f"key {key!r} is bound to both {other!r} and {entry.name!r}", file=source, field="keys"
+                    )
                 seen[(scope, key)] = entry.name
 
 

@@ -14,29 +14,140 @@ from __future__ import annotations
 
 SYMBOLS = {
     # Greek
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε", "zeta": "ζ",
-    "eta": "η", "theta": "θ", "vartheta": "ϑ", "iota": "ι", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν",
-    "xi": "ξ", "pi": "π", "varpi": "ϖ", "rho": "ρ", "sigma": "σ", "tau": "τ", "upsilon": "υ", "phi": "φ",
-    "varphi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ",
-    "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π", "Sigma": "Σ", "Upsilon": "Υ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "epsilon": "ε",
+    "varepsilon": "ε",
+    "zeta": "ζ",
+    "eta": "η",
+    "theta": "θ",
+    "vartheta": "ϑ",
+    "iota": "ι",
+    "kappa": "κ",
+    "lambda": "λ",
+    "mu": "μ",
+    "nu": "ν",
+    "xi": "ξ",
+    "pi": "π",
+    "varpi": "ϖ",
+    "rho": "ρ",
+    "sigma": "σ",
+    "tau": "τ",
+    "upsilon": "υ",
+    "phi": "φ",
+    "varphi": "φ",
+    "chi": "χ",
+    "psi": "ψ",
+    "omega": "ω",
+    "Gamma": "Γ",
+    "Delta": "Δ",
+    "Theta": "Θ",
+    "Lambda": "Λ",
+    "Xi": "Ξ",
+    "Pi": "Π",
+    "Sigma": "Σ",
+    "Upsilon": "Υ",
+    "Phi": "Φ",
+    "Psi": "Ψ",
+    "Omega": "Ω",
     # relations and operators
-    "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠", "approx": "≈", "equiv": "≡",
-    "sim": "∼", "cong": "≅", "pm": "±", "mp": "∓", "times": "×", "cdot": "·", "div": "÷", "ast": "∗",
-    "circ": "∘", "infty": "∞", "partial": "∂", "nabla": "∇", "sum": "∑", "prod": "∏", "int": "∫",
-    "in": "∈", "notin": "∉", "subset": "⊂", "subseteq": "⊆", "cup": "∪", "cap": "∩", "emptyset": "∅",
-    "forall": "∀", "exists": "∃", "neg": "¬", "land": "∧", "lor": "∨", "to": "→", "rightarrow": "→",
-    "leftarrow": "←", "Rightarrow": "⇒", "Leftarrow": "⇐", "iff": "⟺", "implies": "⟹", "mid": "∣",
-    "ldots": "…", "cdots": "⋯", "dots": "…", "angle": "∠", "perp": "⊥", "parallel": "∥", "degree": "°",
-    "lfloor": "⌊", "rfloor": "⌋", "lceil": "⌈", "rceil": "⌉", "langle": "⟨", "rangle": "⟩",
-    "quad": "  ", "qquad": "    ",
+    "le": "≤",
+    "leq": "≤",
+    "ge": "≥",
+    "geq": "≥",
+    "ne": "≠",
+    "neq": "≠",
+    "approx": "≈",
+    "equiv": "≡",
+    "sim": "∼",
+    "cong": "≅",
+    "pm": "±",
+    "mp": "∓",
+    "times": "×",
+    "cdot": "·",
+    "div": "÷",
+    "ast": "∗",
+    "circ": "∘",
+    "infty": "∞",
+    "partial": "∂",
+    "nabla": "∇",
+    "sum": "∑",
+    "prod": "∏",
+    "int": "∫",
+    "in": "∈",
+    "notin": "∉",
+    "subset": "⊂",
+    "subseteq": "⊆",
+    "cup": "∪",
+    "cap": "∩",
+    "emptyset": "∅",
+    "forall": "∀",
+    "exists": "∃",
+    "neg": "¬",
+    "land": "∧",
+    "lor": "∨",
+    "to": "→",
+    "rightarrow": "→",
+    "leftarrow": "←",
+    "Rightarrow": "⇒",
+    "Leftarrow": "⇐",
+    "iff": "⟺",
+    "implies": "⟹",
+    "mid": "∣",
+    "ldots": "…",
+    "cdots": "⋯",
+    "dots": "…",
+    "angle": "∠",
+    "perp": "⊥",
+    "parallel": "∥",
+    "degree": "°",
+    "lfloor": "⌊",
+    "rfloor": "⌋",
+    "lceil": "⌈",
+    "rceil": "⌉",
+    "langle": "⟨",
+    "rangle": "⟩",
+    "quad": "  ",
+    "qquad": "    ",
     # names that read as themselves
-    "sin": "sin", "cos": "cos", "tan": "tan", "cot": "cot", "sec": "sec", "csc": "csc", "log": "log",
-    "ln": "ln", "exp": "exp", "lim": "lim", "max": "max", "min": "min", "gcd": "gcd", "det": "det",
-    "bmod": "mod", "mod": "mod", "arcsin": "arcsin", "arccos": "arccos", "arctan": "arctan",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "cot": "cot",
+    "sec": "sec",
+    "csc": "csc",
+    "log": "log",
+    "ln": "ln",
+    "exp": "exp",
+    "lim": "lim",
+    "max": "max",
+    "min": "min",
+    "gcd": "gcd",
+    "det": "det",
+    "bmod": "mod",
+    "mod": "mod",
+    "arcsin": "arcsin",
+    "arccos": "arccos",
+    "arctan": "arctan",
 }
 # One-character commands: spacing and escaped specials.
-SHORT = {",": " ", ";": " ", ":": " ", "!": "", " ": " ", "{": "{", "}": "}", "%": "%", "$": "$",
-         "&": "&", "#": "#", "_": "_", "|": "‖"}
+SHORT = {
+    ",": " ",
+    ";": " ",
+    ":": " ",
+    "!": "",
+    " ": " ",
+    "{": "{",
+    "}": "}",
+    "%": "%",
+    "$": "$",
+    "&": "&",
+    "#": "#",
+    "_": "_",
+    "|": "‖",
+}
 # Wrappers whose argument is shown as is.
 TEXT_LIKE = {"text", "textbf", "textit", "mathrm", "mathbf", "mathit", "mathsf", "operatorname", "mbox", "displaystyle"}
 # Commands that only size a delimiter: the delimiter stays.
@@ -85,7 +196,7 @@ class _Converter:
         if end is None:
             self.i += 1
             return "{"
-        inner = _Converter(self.text[self.i + 1:end]).convert_all()
+        inner = _Converter(self.text[self.i + 1 : end]).convert_all()
         self.i = end + 1
         return inner
 
@@ -110,10 +221,10 @@ class _Converter:
         if not self.text[self.i].isalpha():
             char = self.text[self.i]
             self.i += 1
-            return SHORT.get(char, self.text[start:self.i])
+            return SHORT.get(char, self.text[start : self.i])
         while self.i < len(self.text) and self.text[self.i].isalpha():
             self.i += 1
-        name = self.text[start + 1:self.i]
+        name = self.text[start + 1 : self.i]
         if name in FRACTIONS:
             numerator, denominator = self._argument(), self._argument()
             return f"{_operand(numerator)}/{_operand(denominator)}"
@@ -132,7 +243,7 @@ class _Converter:
             return ""
         if name in SYMBOLS:
             return SYMBOLS[name]
-        kept = self.text[start:self.i]  # unknown: kept as written, its {arguments} keep their braces
+        kept = self.text[start : self.i]  # unknown: kept as written, its {arguments} keep their braces
         while self.i < len(self.text) and self.text[self.i] == "{" and _closing_brace(self.text, self.i) is not None:
             kept += "{" + self._group_text() + "}"
         return kept
@@ -142,7 +253,7 @@ class _Converter:
         if self.i < len(self.text) and self.text[self.i] == "[":
             end = self.text.find("]", self.i)
             if end != -1:
-                inner = _Converter(self.text[self.i + 1:end]).convert_all()
+                inner = _Converter(self.text[self.i + 1 : end]).convert_all()
                 self.i = end + 1
                 return inner
         return ""

@@ -70,8 +70,16 @@ class MainScreen(Screen[None]):
             title += f" (shown: {self.shown_id})"
         self.trace.border_title = Content(title)
 
-    def show_detail(self, detail: SampleDetail, reviewer: str, staged_note: str | None, selected: bool,
-                    *, unicode: bool = False, unsaved: str | None = None) -> None:
+    def show_detail(
+        self,
+        detail: SampleDetail,
+        reviewer: str,
+        staged_note: str | None,
+        selected: bool,
+        *,
+        unicode: bool = False,
+        unsaved: str | None = None,
+    ) -> None:
         """Show a sample; the same sample again (fresh decisions) keeps the trace's scroll and search."""
         sample = detail.sample
         if detail.sample_id != self.shown_id or unicode != self._unicode:
@@ -81,8 +89,11 @@ class MainScreen(Screen[None]):
             self._set_trace(detail)
         self._shown = detail
         # Titles are Content, not markup: model names and ids may hold brackets.
-        self.trace.border_title = Content(f"#{sample['sample_index']} {sample['model']}" + (" · selected" if selected else "")
-                                          + (" · Unicode" if unicode else ""))
+        self.trace.border_title = Content(
+            f"#{sample['sample_index']} {sample['model']}"
+            + (" · selected" if selected else "")
+            + (" · Unicode" if unicode else "")
+        )
         self.query_one(DetailsPanel).show(detail, reviewer, staged_note, unsaved)
         self.query_one(SiblingList).show(detail.siblings, detail.sample_id)
 

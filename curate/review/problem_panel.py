@@ -36,17 +36,24 @@ class ProblemPanel(VerticalScroll, can_focus=False):
         if sample is None:
             text.update(Content("loading…"))
             return
-        where = " · ".join(str(part) for part in (sample.get("source"), sample.get("year"), sample.get("section")) if part)
+        where = " · ".join(
+            str(part) for part in (sample.get("source"), sample.get("year"), sample.get("section")) if part
+        )
         gold = sample.get("gold_answer")
         question = sample.get("question")
         if unicode:
             gold = to_unicode(gold) if gold is not None else None
             question = to_unicode(question) if question else question
-        text.update(Content.assemble(
-            ("Problem ", "bold"), (str(sample["problem_id"]), "bold $text-accent"),
-            f"  {where}" if where else "",
-            "   ", ("gold: ", "bold"), (gold if gold is not None else MISSING, "bold $text-success"),
-            "\n",
-            question or MISSING,
-        ))
+        text.update(
+            Content.assemble(
+                ("Problem ", "bold"),
+                (str(sample["problem_id"]), "bold $text-accent"),
+                f"  {where}" if where else "",
+                "   ",
+                ("gold: ", "bold"),
+                (gold if gold is not None else MISSING, "bold $text-success"),
+                "\n",
+                question or MISSING,
+            )
+        )
         self.scroll_home(animate=False)

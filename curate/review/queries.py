@@ -69,11 +69,37 @@ base AS (
 QUEUE_COLUMNS = ("sample_id", "problem_id", "model", "sample_index", "selected", "my_decision")
 # Columns a filter can name (documented in the README and the filter dialog).
 FILTER_COLUMNS = (
-    "sample_id", "problem_id", "model", "sample_index", "status", "finish_reason", "completion_tokens",
-    "reasoning_tokens", "reasoning", "content", "source", "split", "section", "year", "question",
-    "gold_answer", "verdict", "answer", "form_ok", "judge_verdict", "length_tokens", "length_words",
-    "agreement", "repetition_ratio", "cluster", "selection_rank", "selected", "decision", "decided_by",
-    "n_reviewers", "my_decision",
+    "sample_id",
+    "problem_id",
+    "model",
+    "sample_index",
+    "status",
+    "finish_reason",
+    "completion_tokens",
+    "reasoning_tokens",
+    "reasoning",
+    "content",
+    "source",
+    "split",
+    "section",
+    "year",
+    "question",
+    "gold_answer",
+    "verdict",
+    "answer",
+    "form_ok",
+    "judge_verdict",
+    "length_tokens",
+    "length_words",
+    "agreement",
+    "repetition_ratio",
+    "cluster",
+    "selection_rank",
+    "selected",
+    "decision",
+    "decided_by",
+    "n_reviewers",
+    "my_decision",
 )
 
 _QUEUE_WHERE = {
@@ -112,7 +138,9 @@ def queue_counts(store: Store, reviewer: str, where: str | None = None) -> dict[
     """Samples in each queue (under the filter, if any), in one pass."""
     user_filter = f"WHERE ({where}\n)" if where and where.strip() else ""
     counts = ", ".join(f"count(*) FILTER (WHERE {_QUEUE_WHERE[kind]}) AS {kind}" for kind in QUEUES)
-    row = store.query(_QUEUE_BASE + f"SELECT {counts} FROM base {user_filter}", {"reviewer": reviewer}).row(0, named=True)
+    row = store.query(_QUEUE_BASE + f"SELECT {counts} FROM base {user_filter}", {"reviewer": reviewer}).row(
+        0, named=True
+    )
     return {kind: int(row[kind]) for kind in QUEUES}
 
 
@@ -126,7 +154,12 @@ def check_filter(store: Store, reviewer: str, kind: str, where: str | None) -> N
     """Fail with bad input now, before the app starts, when the queue or filter cannot run."""
     try:
         store.query(f"SELECT * FROM ({queue_sql(kind, where)}) LIMIT 0", {"reviewer": reviewer})
-    except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException, duckdb.ConversionException) as error:
+    except (
+        duckdb.ParserException,
+        duckdb.BinderException,
+        duckdb.CatalogException,
+        duckdb.ConversionException,
+    ) as error:
         first_line = str(error).splitlines()[0]
         raise BadInput(f"{first_line} (columns: {', '.join(FILTER_COLUMNS)})", field="--filter") from error
 
@@ -152,7 +185,6 @@ class SampleDetail:
     siblings: list[dict]  # every sample of the problem, this one included
     verdict: dict | None = None  # the current verdict: the view verdict_current's row
     decisions: list[dict] = ()  # each reviewer's current decision (view review_reviewer_current), by event
-
 
     @property
     def judge_verdicts(self) -> list[dict]:
@@ -200,15 +232,22 @@ def sample_details(store: Store, sample_ids: list[str]) -> list[SampleDetail]:
     family = {"ids": [row["sample_id"] for row in sibling_rows]}
     current = {v["sample_id"]: v for v in store.query(_CURRENT_OF.format(view="verdict_current"), family).to_dicts()}
     decided = {r["sample_id"]: r for r in store.query(_CURRENT_OF.format(view="review_current"), family).to_dicts()}
-    scores = {s["sample_id"]: s for s in store.query("SELECT * FROM scores WHERE list_contains($ids, sample_id)", family).to_dicts()}
+    scores = {
+        s["sample_id"]: s
+        for s in store.query("SELECT * FROM scores WHERE list_contains($ids, sample_id)", family).to_dicts()
+    }
     siblings: dict[str, list[dict]] = {}
     for sibling in sibling_rows:
         verdict = current.get(sibling["sample_id"], {})
-        siblings.setdefault(sibling.pop("problem_id"), []).append({
-            **sibling, "verdict": verdict.get("verdict"), "answer": verdict.get("answer"),
-            "cluster": scores.get(sibling["sample_id"], {}).get("cluster"),
-            "decision": decided.get(sibling["sample_id"], {}).get("decision"),
-        })
+        siblings.setdefault(sibling.pop("problem_id"), []).append(
+            {
+                **sibling,
+                "verdict": verdict.get("verdict"),
+                "answer": verdict.get("answer"),
+                "cluster": scores.get(sibling["sample_id"], {}).get("cluster"),
+                "decision": decided.get(sibling["sample_id"], {}).get("decision"),
+            }
+        )
     by_id = {row["sample_id"]: row for row in rows}
     details = []
     for sample_id in sample_ids:
@@ -232,7 +271,12 @@ def sample_details(store: Store, sample_ids: list[str]) -> list[SampleDetail]:
 
 
 def record_decision(
-    store: Store, sample_id: str, reviewer: str, decision: str, note: str | None = None, corrected_answer: str | None = None
+    store: Store,
+    sample_id: str,
+    reviewer: str,
+    decision: str,
+    note: str | None = None,
+    corrected_answer: str | None = None,
 ) -> int:
     """Append one decision event; returns its event_id."""
     if decision not in DECISIONS:
@@ -265,7 +309,8 @@ def undo_latest(store: Store, reviewer: str) -> Reverted | None:
     a bulk action); None when there is nothing to undo."""
     with store.transaction():
         latest = store.query(
-            "SELECT * FROM review_live WHERE reviewer = $reviewer ORDER BY event_id DESC LIMIT 1", {"reviewer": reviewer}
+            "SELECT * FROM review_live WHERE reviewer = $reviewer ORDER BY event_id DESC LIMIT 1",
+            {"reviewer": reviewer},
         ).to_dicts()
         if not latest:
             return None
@@ -282,8 +327,13 @@ def undo_latest(store: Store, reviewer: str) -> Reverted | None:
                 "VALUES (?, ?, 'revert', ?) RETURNING event_id",
                 [taken["sample_id"], reviewer, taken["event_id"]],
             )
-    return Reverted(int(revert_id), int(event["event_id"]), event["sample_id"], event["decision"],
-                    tuple(e["sample_id"] for e in batch))
+    return Reverted(
+        int(revert_id),
+        int(event["event_id"]),
+        event["sample_id"],
+        event["decision"],
+        tuple(e["sample_id"] for e in batch),
+    )
 
 
 def bulk_accept(store: Store, problem_id: str, reviewer: str) -> list[str]:
@@ -337,6 +387,7 @@ def progress(store: Store, reviewer: str) -> Progress:
 
 # ---- `curate review --stats` ------------------------------------------------------------------
 
+
 def decision_counts(store: Store) -> pl.DataFrame:
     """One row per reviewer: samples per current decision, and events written."""
     current = store.query(f"SELECT reviewer, decision FROM ({REVIEWER_CURRENT})")
@@ -378,16 +429,24 @@ def agreement(store: Store) -> Agreement:
     reviewers = sorted(judged["reviewer"].unique().to_list())
     for a, b in combinations(reviewers, 2):
         both = (
-            judged.filter(pl.col("reviewer") == a).select("sample_id", pl.col("decision").alias("a"))
-            .join(judged.filter(pl.col("reviewer") == b).select("sample_id", pl.col("decision").alias("b")), on="sample_id")
+            judged.filter(pl.col("reviewer") == a)
+            .select("sample_id", pl.col("decision").alias("a"))
+            .join(
+                judged.filter(pl.col("reviewer") == b).select("sample_id", pl.col("decision").alias("b")),
+                on="sample_id",
+            )
         )
         if both.height:
             labels_a, labels_b = both["a"].to_list(), both["b"].to_list()
-            pairs.append({
-                "reviewer_a": a, "reviewer_b": b, "samples": both.height,
-                "agreed": sum(x == y for x, y in zip(labels_a, labels_b)),
-                "kappa": cohens_kappa(labels_a, labels_b),
-            })
+            pairs.append(
+                {
+                    "reviewer_a": a,
+                    "reviewer_b": b,
+                    "samples": both.height,
+                    "agreed": sum(x == y for x, y in zip(labels_a, labels_b)),
+                    "kappa": cohens_kappa(labels_a, labels_b),
+                }
+            )
     return Agreement(multi.height, multi.filter(pl.col("distinct") == 1).height, pairs)
 
 

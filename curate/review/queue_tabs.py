@@ -17,15 +17,18 @@ class QueueTabs(Static):
     QueueTabs { height: 1; background: $panel; padding: 0 1; }
     """
 
-    def show(self, *, kind: str, position: int, length: int | None, counts: dict[str, int] | None,
-             progress: Progress | None) -> None:
+    def show(
+        self, *, kind: str, position: int, length: int | None, counts: dict[str, int] | None, progress: Progress | None
+    ) -> None:
         parts: list = []
         for number, queue in enumerate(QUEUES, start=1):
             if parts:
                 parts.append("  ")
             if queue == kind:
                 where = f"{position + 1 if length else 0}/{length}" if length is not None else "loading…"
-                done = f" · {progress.decided / progress.total_samples:.0%}" if progress and progress.total_samples else ""
+                done = (
+                    f" · {progress.decided / progress.total_samples:.0%}" if progress and progress.total_samples else ""
+                )
                 parts.append((f"[{number} {queue} {where}{done}]", "bold reverse $accent"))
             else:
                 count = f" {counts[queue]:,}" if counts is not None else ""

@@ -32,17 +32,20 @@ class SiblingList(OptionList, can_focus=False):
         for sibling in siblings:
             mark, style = VERDICT_MARK.get(sibling.get("verdict"), ("·", "$text-muted"))
             here = sibling["sample_id"] == current_id
-            options.append(Option(
-                Content.assemble(
-                    ("▶ " if here else "  ", "bold $text-accent"),
-                    (f"#{sibling['sample_index']} ", "bold" if here else ""),
-                    (f"{sibling['model']} ", "$text-muted") if several_models else "",
-                    (mark, style), " ",
-                    sibling.get("answer") if sibling.get("answer") is not None else "—",
-                    (f" {sibling['decision']}" if sibling.get("decision") else "", "italic $text-muted"),
-                ),
-                id=sibling["sample_id"],
-            ))
+            options.append(
+                Option(
+                    Content.assemble(
+                        ("▶ " if here else "  ", "bold $text-accent"),
+                        (f"#{sibling['sample_index']} ", "bold" if here else ""),
+                        (f"{sibling['model']} ", "$text-muted") if several_models else "",
+                        (mark, style),
+                        " ",
+                        sibling.get("answer") if sibling.get("answer") is not None else "—",
+                        (f" {sibling['decision']}" if sibling.get("decision") else "", "italic $text-muted"),
+                    ),
+                    id=sibling["sample_id"],
+                )
+            )
         self.add_options(options)
         self.border_title = Content(f"Samples of this problem ({len(siblings)})")
 

@@ -24,12 +24,22 @@ def agreement_table(agreement: Agreement) -> Table:
     for column in ("reviewers", "samples", "agreed", "share", "kappa"):
         table.add_column(column, justify="left" if column == "reviewers" else "right")
     share = agreement.share
-    table.add_row("all (2+ reviewers)", str(agreement.samples_multi), str(agreement.samples_agreed),
-                  "—" if share is None else f"{share:.3f}", "")
+    table.add_row(
+        "all (2+ reviewers)",
+        str(agreement.samples_multi),
+        str(agreement.samples_agreed),
+        "—" if share is None else f"{share:.3f}",
+        "",
+    )
     for pair in agreement.pairs:
         kappa = pair["kappa"]
-        table.add_row(f"{pair['reviewer_a']} + {pair['reviewer_b']}", str(pair["samples"]), str(pair["agreed"]),
-                      f"{pair['agreed'] / pair['samples']:.3f}", "—" if kappa is None else f"{kappa:.3f}")
+        table.add_row(
+            f"{pair['reviewer_a']} + {pair['reviewer_b']}",
+            str(pair["samples"]),
+            str(pair["agreed"]),
+            f"{pair['agreed'] / pair['samples']:.3f}",
+            "—" if kappa is None else f"{kappa:.3f}",
+        )
     return table
 
 
@@ -38,6 +48,8 @@ def print_review_stats(path: Path | str | None) -> tuple[pl.DataFrame, Agreement
     if counts.height == 0:
         stdout.print("no review decisions yet: start with `curate review`")
         return counts, agreement
-    stdout.print(frame_table(counts, title="decisions per reviewer (current decision per sample; events = rows written)"))
+    stdout.print(
+        frame_table(counts, title="decisions per reviewer (current decision per sample; events = rows written)")
+    )
     stdout.print(agreement_table(agreement))
     return counts, agreement

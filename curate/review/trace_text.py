@@ -29,7 +29,9 @@ def trace_sections(detail: SampleDetail, unicode: bool = False) -> list[tuple[st
     return sections
 
 
-def answer_marks(text: str, bodies: list[tuple[int, int]], answer: str | None, unicode: bool = False) -> dict[str, list[tuple[int, int]]]:
+def answer_marks(
+    text: str, bodies: list[tuple[int, int]], answer: str | None, unicode: bool = False
+) -> dict[str, list[tuple[int, int]]]:
     """Every boxed answer, and the final answer (see `answers.final_answer_span`)."""
     boxes = [(start, end) for start, end, _ in boxed_spans(text)]
     reasoning, content = bodies[0], bodies[1]
@@ -43,7 +45,9 @@ def word_diff(left: str, right: str) -> tuple[list[tuple[int, int]], list[tuple[
     a = [(m.start(), m.end()) for m in _WORD.finditer(left)]
     b = [(m.start(), m.end()) for m in _WORD.finditer(right)]
     # Exact on ordinary traces; on long ones difflib's junk heuristic keeps it from going quadratic.
-    matcher = difflib.SequenceMatcher(None, [left[s:e] for s, e in a], [right[s:e] for s, e in b], autojunk=len(b) > 2000)
+    matcher = difflib.SequenceMatcher(
+        None, [left[s:e] for s, e in a], [right[s:e] for s, e in b], autojunk=len(b) > 2000
+    )
     removed, added = [], []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag in ("replace", "delete"):

@@ -77,8 +77,12 @@ class TraceView(ScrollView, can_focus=True, inherit_bindings=False):
 
     # Marks, lowest priority first: a later kind's style is drawn over an earlier one's.
     MARK_KINDS = ("added", "removed", "boxed", "answer")
-    COMPONENT_CLASSES = {"trace-view--heading", "trace-view--match", "trace-view--current-match",
-                         *(f"trace-view--{kind}" for kind in MARK_KINDS)}
+    COMPONENT_CLASSES = {
+        "trace-view--heading",
+        "trace-view--match",
+        "trace-view--current-match",
+        *(f"trace-view--{kind}" for kind in MARK_KINDS),
+    }
 
     DEFAULT_CSS = """
     TraceView {
@@ -134,7 +138,9 @@ class TraceView(ScrollView, can_focus=True, inherit_bindings=False):
             shown = display_text(body) if body is not None else None
             chunk = line + ("\n" + shown if shown is not None else "") + "\n\n"
             body_start = offset + len(line) + 1
-            bodies.append((body_start, body_start + len(shown)) if shown is not None else (body_start - 1, body_start - 1))
+            bodies.append(
+                (body_start, body_start + len(shown)) if shown is not None else (body_start - 1, body_start - 1)
+            )
             parts.append(chunk)
             offset += len(chunk)
         self._text = "".join(parts).rstrip("\n")
@@ -149,7 +155,9 @@ class TraceView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def set_marks(self, marks: dict[str, list[tuple[int, int]]]) -> None:
         """Mark text spans by kind (one of MARK_KINDS); spans of one kind must not overlap."""
-        self._marks = {kind: ([a for a, _ in sorted(spans)], [b for _, b in sorted(spans)]) for kind, spans in marks.items()}
+        self._marks = {
+            kind: ([a for a, _ in sorted(spans)], [b for _, b in sorted(spans)]) for kind, spans in marks.items()
+        }
         self.refresh()
 
     def add_marks(self, kind: str, spans: list[tuple[int, int]]) -> None:
@@ -205,7 +213,11 @@ class TraceView(ScrollView, can_focus=True, inherit_bindings=False):
                 self._match_starts.append(match.start())
                 self._match_ends.append(match.end())
         if self._match_starts:
-            top = self._row_starts[min(int(self.scroll_y), len(self._row_starts) - 1)] if keep_position and self._row_starts else 0
+            top = (
+                self._row_starts[min(int(self.scroll_y), len(self._row_starts) - 1)]
+                if keep_position and self._row_starts
+                else 0
+            )
             first = bisect_left(self._match_starts, top)
             self._go_to_match(first if first < len(self._match_starts) else 0)
         self._update_status()
@@ -261,7 +273,11 @@ class TraceView(ScrollView, can_focus=True, inherit_bindings=False):
                 if ends[i] > start:
                     if styles is None:
                         styles = [style] * (end - start)
-                    name = "trace-view--current-match" if component == "trace-view--match" and i == self._current else component
+                    name = (
+                        "trace-view--current-match"
+                        if component == "trace-view--match" and i == self._current
+                        else component
+                    )
                     layer = style + self.get_component_rich_style(name)
                     for k in range(max(starts[i], start) - start, min(ends[i], end) - start):
                         styles[k] = layer
@@ -272,6 +288,6 @@ class TraceView(ScrollView, can_focus=True, inherit_bindings=False):
         run = 0
         for k in range(1, end - start + 1):
             if k == end - start or styles[k] is not styles[run]:
-                segments.append(Segment(self._text[start + run:start + k], styles[run]))
+                segments.append(Segment(self._text[start + run : start + k], styles[run]))
                 run = k
         return segments

@@ -51,10 +51,50 @@ FAULTS = ("rate_limit", "server_error", "hang", "disconnect", "empty", "length",
 ANSWER_MARKER = re.compile(r"\[\[answer:\s*(.*?)\s*\]\]", re.S)
 FAULT_MARKER = re.compile(r"\[\[fault:\s*([a-z_]+)(?:\*(\d+))?\s*\]\]")
 FILLER = "Let me work through this carefully, checking each step against the conditions. "
-WORDS = ("so", "then", "the", "sum", "of", "both", "terms", "is", "equal", "to", "we", "get", "check", "again", "wait",
-         "factor", "divide", "by", "two", "three", "square", "root", "hence", "because", "case", "first", "next", "x",
-         "y", "n", "k", "prime", "modulo", "integer", "fraction", "denominator", "numerator", "simplify", "area")
-MALFORMED_BODY = b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assi'
+WORDS = (
+    "so",
+    "then",
+    "the",
+    "sum",
+    "of",
+    "both",
+    "terms",
+    "is",
+    "equal",
+    "to",
+    "we",
+    "get",
+    "check",
+    "again",
+    "wait",
+    "factor",
+    "divide",
+    "by",
+    "two",
+    "three",
+    "square",
+    "root",
+    "hence",
+    "because",
+    "case",
+    "first",
+    "next",
+    "x",
+    "y",
+    "n",
+    "k",
+    "prime",
+    "modulo",
+    "integer",
+    "fraction",
+    "denominator",
+    "numerator",
+    "simplify",
+    "area",
+)
+MALFORMED_BODY = (
+    b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assi'
+)
 
 
 @dataclass(frozen=True)
@@ -182,7 +222,7 @@ class OpenAIServer:
         block = self._word_block
         body = chars - len(FILLER)
         start = int(hashlib.md5(prompt.encode()).hexdigest()[:8], 16) % max(1, len(block) - body)
-        return FILLER + block[start:start + body]
+        return FILLER + block[start : start + body]
 
     def _choose_fault(self, number: int, prompt: str) -> str | None:
         with self._lock:
@@ -231,7 +271,11 @@ class OpenAIServer:
         else:
             message["content"] = content
             message[self.reasoning_style] = reasoning or None
-        return {"index": index, "message": message, "finish_reason": finish, "logprobs": None}, completion_tokens, reasoning_tokens
+        return (
+            {"index": index, "message": message, "finish_reason": finish, "logprobs": None},
+            completion_tokens,
+            reasoning_tokens,
+        )
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         arrived = time.monotonic()
@@ -240,7 +284,9 @@ class OpenAIServer:
             messages = body["messages"]
             prompt = "\n".join(str(m.get("content") or "") for m in messages)
         except (ValueError, KeyError, TypeError, AttributeError):
-            return web.json_response({"error": {"message": "bad request body", "type": "invalid_request_error"}}, status=400)
+            return web.json_response(
+                {"error": {"message": "bad request body", "type": "invalid_request_error"}}, status=400
+            )
         authorization = request.headers.get("Authorization")
         with self._lock:
             self.requests += 1
@@ -250,8 +296,10 @@ class OpenAIServer:
         if self.api_key is not None and authorization != f"Bearer {self.api_key}":
             # Echo the key as some providers do (masked there), so tests can check it is not kept.
             given = (authorization or "").removeprefix("Bearer ")
-            return web.json_response({"error": {"message": f"Incorrect API key provided: {given}",
-                                                "type": "authentication_error"}}, status=401)
+            return web.json_response(
+                {"error": {"message": f"Incorrect API key provided: {given}", "type": "authentication_error"}},
+                status=401,
+            )
         fault = self._choose_fault(number, prompt)
         n = int(body.get("n") or 1)
         max_tokens = body.get("max_tokens") or body.get("max_completion_tokens")
@@ -266,7 +314,8 @@ class OpenAIServer:
         if fault == "rate_limit":
             return web.json_response(
                 {"error": {"message": "rate limit reached, slow down", "type": "rate_limit_error"}},
-                status=429, headers={"Retry-After": f"{self.retry_after_s:g}"},
+                status=429,
+                headers={"Retry-After": f"{self.retry_after_s:g}"},
             )
         if fault == "server_error":
             return web.json_response({"error": {"message": "internal error", "type": "server_error"}}, status=500)
@@ -302,10 +351,14 @@ class OpenAIServer:
         return web.Response(body=json.dumps(payload).encode(), content_type="application/json")
 
     async def _models(self, request: web.Request) -> web.Response:
-        return web.json_response({
-            "object": "list",
-            "data": [{"id": name, "object": "model", "created": 0, "owned_by": "curate-testing"} for name in self.models],
-        })
+        return web.json_response(
+            {
+                "object": "list",
+                "data": [
+                    {"id": name, "object": "model", "created": 0, "owned_by": "curate-testing"} for name in self.models
+                ],
+            }
+        )
 
     # -- lifecycle --------------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -372,10 +425,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--reasoning-chars", type=int, default=300, help="characters of reasoning per completion")
-    parser.add_argument("--reasoning-style", default="reasoning_content", choices=("reasoning_content", "reasoning", "inline"))
+    parser.add_argument(
+        "--reasoning-style", default="reasoning_content", choices=("reasoning_content", "reasoning", "inline")
+    )
     parser.add_argument("--latency-s", type=float, default=0.0)
-    parser.add_argument("--fault", action="append", default=[], metavar="NAME=P",
-                        help="fault probability, e.g. rate_limit=0.01 (repeatable)")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME=P",
+        help="fault probability, e.g. rate_limit=0.01 (repeatable)",
+    )
     parser.add_argument("--retry-after-s", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--teacher", choices=("digit-sum",), help="answer as the demo's scripted teacher")
@@ -390,9 +450,16 @@ def main(argv: list[str] | None = None) -> None:
 
         respond = DemoTeacher(seed=args.seed)
     server = OpenAIServer(
-        respond=respond, reasoning_chars=args.reasoning_chars, reasoning_style=args.reasoning_style, latency_s=args.latency_s,
-        fault_probability=probabilities, retry_after_s=args.retry_after_s, seed=args.seed,
-        host=args.host, port=args.port, keep_log=False,
+        respond=respond,
+        reasoning_chars=args.reasoning_chars,
+        reasoning_style=args.reasoning_style,
+        latency_s=args.latency_s,
+        fault_probability=probabilities,
+        retry_after_s=args.retry_after_s,
+        seed=args.seed,
+        host=args.host,
+        port=args.port,
+        keep_log=False,
     )
 
     async def run() -> None:

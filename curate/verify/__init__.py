@@ -22,8 +22,16 @@ from curate.verify.extract import extract_answer
 from curate.verify.form import check_form
 
 __all__ = [
-    "VERIFIER_VERSION", "Verdict", "Verifier", "canonical_key", "check", "check_form", "check_many",
-    "equivalent", "extract_answer", "verifier_name",
+    "VERIFIER_VERSION",
+    "Verdict",
+    "Verifier",
+    "canonical_key",
+    "check",
+    "check_form",
+    "check_many",
+    "equivalent",
+    "extract_answer",
+    "verifier_name",
 ]
 
 _shared: dict[tuple[float, bool], Verifier] = {}
@@ -44,14 +52,22 @@ def _close_shared() -> None:
     _shared.clear()
 
 
-def check(response: str, gold: str, question: str | None = None, *, finish_reason: str | None = None,
-          strict_form: bool = False, timeout: float = 5.0) -> Verdict:
+def check(
+    response: str,
+    gold: str,
+    question: str | None = None,
+    *,
+    finish_reason: str | None = None,
+    strict_form: bool = False,
+    timeout: float = 5.0,
+) -> Verdict:
     """The verdict for one response against its gold answer (and the question, when known)."""
     return _shared_verifier(timeout, strict_form).verdicts([(response, gold, question, finish_reason)])[0]
 
 
-def check_many(pairs: Iterable[tuple], workers: int | None = None, timeout: float = 5.0,
-               strict_form: bool = False) -> list[Verdict]:
+def check_many(
+    pairs: Iterable[tuple], workers: int | None = None, timeout: float = 5.0, strict_form: bool = False
+) -> list[Verdict]:
     """Verdicts for (response, gold[, question[, finish_reason]]) tuples, in the same order, with
     `workers` processes (default: all cores) for the pairs that need SymPy."""
     with Verifier(workers=workers, timeout=timeout, strict_form=strict_form) as verifier:

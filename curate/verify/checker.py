@@ -51,8 +51,9 @@ def verifier_name(strict_form: bool) -> str:
 class Verifier:
     """Verdicts with a pool of killable SymPy workers (started on first need)."""
 
-    def __init__(self, workers: int | None = None, timeout: float = 5.0, strict_form: bool = False,
-                 last_number: bool = True):
+    def __init__(
+        self, workers: int | None = None, timeout: float = 5.0, strict_form: bool = False, last_number: bool = True
+    ):
         self.workers = workers
         self.timeout = timeout
         self.strict_form = strict_form
@@ -66,8 +67,9 @@ class Verifier:
             self._pool = WorkerPool(self.workers, self.timeout)
         return self._pool
 
-    def compare_many(self, pairs: list[tuple[str, str]], on_done: Callable[[int], None] | None = None
-                     ) -> list[tuple[Outcome | None, float]]:
+    def compare_many(
+        self, pairs: list[tuple[str, str]], on_done: Callable[[int], None] | None = None
+    ) -> list[tuple[Outcome | None, float]]:
         """(outcome, elapsed_ms) per (gold, answer); outcome None means it timed out."""
         results: list[tuple[Outcome | None, float] | None] = [None] * len(pairs)
         waiting: dict[tuple[str, str], list[int]] = {}
@@ -139,9 +141,15 @@ class Verifier:
     def _verdict(self, found, outcome: Outcome | None, elapsed_ms: float, asked: Reading = NO_QUESTION) -> Verdict:
         form_ok, form_reason = check_form(found.answer, common_fraction=asked.common_fraction)
         if outcome is None:
-            return Verdict("timeout", found.answer, found.source,
-                           f"comparison ran past {self.timeout:g} s; its worker was stopped",
-                           form_ok, form_reason, elapsed_ms)
+            return Verdict(
+                "timeout",
+                found.answer,
+                found.source,
+                f"comparison ran past {self.timeout:g} s; its worker was stopped",
+                form_ok,
+                form_reason,
+                elapsed_ms,
+            )
         status, reason = outcome.status, outcome.reason
         if self.strict_form and status == "correct":
             if form_ok is False:
@@ -151,7 +159,7 @@ class Verifier:
         return Verdict(status, found.answer, found.source, reason, form_ok, form_reason, elapsed_ms)
 
     def equivalent(self, a: str, b: str) -> bool:
-        (outcome, _), = self.compare_many([(a, b)])
+        ((outcome, _),) = self.compare_many([(a, b)])
         return outcome is not None and outcome.status == "correct"
 
     def close(self) -> None:
@@ -175,8 +183,13 @@ def _top_level_parts(text: str) -> int:
         elif char in "})]":
             depth -= 1
         elif char in ",;" and depth == 0:
-            thousands = char == "," and i and text[i - 1].isdigit() and text[i + 1:i + 4].isdigit() \
-                and not text[i + 4:i + 5].isdigit()
+            thousands = (
+                char == ","
+                and i
+                and text[i - 1].isdigit()
+                and text[i + 1 : i + 4].isdigit()
+                and not text[i + 4 : i + 5].isdigit()
+            )
             parts += not thousands
     return parts
 
@@ -190,10 +203,17 @@ def _fit_to_question(found: Extraction, response: str, gold: str, asked: Reading
     if found.source == "boxed" and len(found.boxes) > 1 and _top_level_parts(found.answer) == 1:
         wanted = _top_level_parts(gold)
         if 1 < wanted <= len(found.boxes) and len(set(found.boxes[-wanted:])) == wanted:
-            return Extraction(", ".join(found.boxes[-wanted:]), "boxed",
-                              f"the last {wanted} boxes read as the gold's {wanted} parts", found.boxes)
-    if (choice_letter(gold, gold=True) or asked.options) and found.source not in ("boxed",) \
-            and choice_letter(found.answer, gold=False) is None:
+            return Extraction(
+                ", ".join(found.boxes[-wanted:]),
+                "boxed",
+                f"the last {wanted} boxes read as the gold's {wanted} parts",
+                found.boxes,
+            )
+    if (
+        (choice_letter(gold, gold=True) or asked.options)
+        and found.source not in ("boxed",)
+        and choice_letter(found.answer, gold=False) is None
+    ):
         letter = letter_answer(response)
         if letter is not None:
             return Extraction(letter, "choice", "a choice letter named in the text")

@@ -109,7 +109,7 @@ def _expand_pm(node):
         left, right = node[1], node[2]
         outs = []
         for r in _expand_pm(right):
-            for sign in ((1, -1) if node[0] == "pm" else (-1, 1)):
+            for sign in (1, -1) if node[0] == "pm" else (-1, 1):
                 term = r if sign == 1 else ("neg", r)
                 if left is None:
                     outs.append(term)
@@ -155,7 +155,9 @@ def interpret(node: Node):
     ("interval", lo, hi, lopen, ropen) ("union", [v]) ("matrix", rows) ("equation", l, r)
     ("assign", var, value, lhs, rhs) ("base", digits, base)."""
     kind = node[0]
-    if kind in ("pm", "mp") or (kind not in ("list", "set", "group", "rel", "union", "matrix") and _contains(node, ("pm", "mp"))):
+    if kind in ("pm", "mp") or (
+        kind not in ("list", "set", "group", "rel", "union", "matrix") and _contains(node, ("pm", "mp"))
+    ):
         return ("set", [interpret(n) for n in _expand_pm(node)], "pm")
     if kind == "text":
         return ("text", normalize_text(node[1]))
@@ -170,8 +172,12 @@ def interpret(node: Node):
         return ("list", items)
     if kind == "group":
         _, opener, items, closer = node
-        if len(items) == 2 and (opener != closer.translate(str.maketrans(")]", "(["))
-                                or opener == "[" or _is_inf(items[0]) or _is_inf(items[1])):
+        if len(items) == 2 and (
+            opener != closer.translate(str.maketrans(")]", "(["))
+            or opener == "["
+            or _is_inf(items[0])
+            or _is_inf(items[1])
+        ):
             if not _contains(items, ("rel", "group", "set", "list", "matrix", "text")):
                 return ("interval", items[0], items[1], opener == "(", closer == ")")
         return ("tuple", [interpret(n) for n in items], opener, closer)
@@ -215,8 +221,13 @@ def _flatten_union(values: list) -> list:
 
 
 def _as_interval(value):
-    if value[0] == "tuple" and len(value[1]) == 2 and value[2] == "(" and value[3] == ")" \
-            and all(v[0] == "scalar" and not v[2] for v in value[1]):
+    if (
+        value[0] == "tuple"
+        and len(value[1]) == 2
+        and value[2] == "("
+        and value[3] == ")"
+        and all(v[0] == "scalar" and not v[2] for v in value[1])
+    ):
         return ("interval", value[1][0][1], value[1][1][1], True, True)
     return value
 
@@ -253,8 +264,13 @@ def _interpret_relation(node: Node):
         return _inequality_interval(ops, operands)
     if ops == ["!="] and operands[0][0] == "sym" and not _symbols(operands[1]):
         bound = operands[1]  # "x != 3": everything but 3
-        return ("union", [("interval", ("neg", ("const", "oo")), bound, True, True),
-                          ("interval", bound, ("const", "oo"), True, True)])
+        return (
+            "union",
+            [
+                ("interval", ("neg", ("const", "oo")), bound, True, True),
+                ("interval", bound, ("const", "oo"), True, True),
+            ],
+        )
     raise ParseError(f"unsupported relation {' '.join(ops)}")
 
 
@@ -353,10 +369,20 @@ def _inequality_interval(ops: list[str], operands: list[Node]):
         if middle[0] == "abs" and middle[1][0] == "sym":  # "2 <= |w| < 5": two intervals
             low, high = operands[0], operands[2]
             if ops[0] in ("<", "<=") and ops[1] in ("<", "<="):
-                return ("union", [("interval", ("neg", high), ("neg", low), ops[1] == "<", ops[0] == "<"),
-                                  ("interval", low, high, ops[0] == "<", ops[1] == "<")])
-        if middle[0] == "mul" and len(middle[1]) == 2 and all(p[0] == "sym" and len(p[1]) == 1 for p in middle[1]) \
-                and ops[0] in ("<", "<=") and ops[1] in ("<", "<="):
+                return (
+                    "union",
+                    [
+                        ("interval", ("neg", high), ("neg", low), ops[1] == "<", ops[0] == "<"),
+                        ("interval", low, high, ops[0] == "<", ops[1] == "<"),
+                    ],
+                )
+        if (
+            middle[0] == "mul"
+            and len(middle[1]) == 2
+            and all(p[0] == "sym" and len(p[1]) == 1 for p in middle[1])
+            and ops[0] in ("<", "<=")
+            and ops[1] in ("<", "<=")
+        ):
             # "-1 < g(t) < 2" (read as g*t): the values of a function, an interval
             return ("interval", operands[0], operands[2], ops[0] == "<", ops[1] == "<")
     if not (len(operands) == 2 and any(o[0] == "sym" for o in operands)) and variables != [1]:
@@ -430,9 +456,12 @@ class RationalBackend:
             if exponent.denominator != 1 or (base == 0 and exponent < 0):
                 raise NeedSympy()
             bits = max(abs(base.numerator).bit_length(), base.denominator.bit_length(), 2)
-            if abs(exponent.numerator).bit_length() > 40 or abs(exponent.numerator) * bits * 0.302 > MAX_POW_DIGITS_INPROCESS:
+            if (
+                abs(exponent.numerator).bit_length() > 40
+                or abs(exponent.numerator) * bits * 0.302 > MAX_POW_DIGITS_INPROCESS
+            ):
                 raise NeedSympy()
-            return base ** exponent.numerator
+            return base**exponent.numerator
         if kind == "sci":
             exponent = int(node[2])
             if abs(exponent) > MAX_POW_DIGITS_INPROCESS:
@@ -490,9 +519,9 @@ def _approximation(g: Node, gv, a: Node, av) -> str | None:
         places = approximation_places(literal)
         if places is None:
             continue
-        if (exact_value * 10 ** places).denominator == 1:
+        if (exact_value * 10**places).denominator == 1:
             continue  # the exact value has a terminating decimal this long: no rounding needed
-        if rounds_or_truncates(exact_value, literal_value, Fraction(1, 10 ** places)):
+        if rounds_or_truncates(exact_value, literal_value, Fraction(1, 10**places)):
             return f"approximation: {literal} rounds the exact value"
     return None
 
@@ -552,8 +581,16 @@ def _labels(items: list) -> list[str] | None:
 
 
 def _kind_name(kind: str) -> str:
-    return {"scalar": "number", "tuple": "tuple", "set": "set", "list": "list", "interval": "interval",
-            "union": "union", "matrix": "matrix", "text": "text"}.get(kind, kind)
+    return {
+        "scalar": "number",
+        "tuple": "tuple",
+        "set": "set",
+        "list": "list",
+        "interval": "interval",
+        "union": "union",
+        "matrix": "matrix",
+        "text": "text",
+    }.get(kind, kind)
 
 
 def _unwrap(value):
@@ -720,7 +757,9 @@ def is_text_answer(text: str) -> bool:
     if not _PLAIN_WORDS.match(plain):
         return False
     words = re.findall(r"[A-Za-z]+", plain)
-    return any(len(w) >= 3 for w in words) and not all(w.lower() in ("pi", "sin", "cos", "tan", "log", "ln") for w in words)
+    return any(len(w) >= 3 for w in words) and not all(
+        w.lower() in ("pi", "sin", "cos", "tan", "log", "ln") for w in words
+    )
 
 
 @lru_cache(maxsize=65536)
@@ -735,21 +774,20 @@ def parsed_value(text: str):
 
 
 def _repeated_groups(value):
-    """"p=5, q=2 and p=7, q=2": assignments whose names repeat in groups (p, q, p, q) are the
+    """ "p=5, q=2 and p=7, q=2": assignments whose names repeat in groups (p, q, p, q) are the
     solutions (5, 2), (7, 2)."""
     items = value[1]
     if len(items) < 4 or any(v[0] != "assign" for v in items):
         return value
     names = [v[1] for v in items]
     size = names.index(names[0], 1) if names[0] in names[1:] else 0
-    if size < 2 or len(names) % size or len(set(names[:size])) != size \
-            or names != names[:size] * (len(names) // size):
+    if size < 2 or len(names) % size or len(set(names[:size])) != size or names != names[:size] * (len(names) // size):
         return value
-    return ("list", [("tuple", [v[2] for v in items[i:i + size]], "(", ")") for i in range(0, len(items), size)])
+    return ("list", [("tuple", [v[2] for v in items[i : i + size]], "(", ")") for i in range(0, len(items), size)])
 
 
 def _assignment_groups(text: str):
-    """"a=1,b=3; a=2,b=5": solutions given as groups of assignments with the same names, read
+    """ "a=1,b=3; a=2,b=5": solutions given as groups of assignments with the same names, read
     as the tuples (1,3), (2,5); None when the text is not that."""
     groups, names = [], None
     for part in text.split(";"):
@@ -785,12 +823,12 @@ def _pre_checks(gold: str, answer: str) -> Outcome | None:
 
 
 def _answer_without_choice(answer: str) -> str:
-    """"(C) 12" -> "12" when the gold is not a choice letter."""
+    """ "(C) 12" -> "12" when the gold is not a choice letter."""
     return _CHOICE_PREFIX.sub("", unwrap_text(answer)) if _CHOICE_PREFIX.match(unwrap_text(answer)) else answer
 
 
 def context_flags(context: str) -> dict[str, str]:
-    """"ordered;round=1" -> {"ordered": "", "round": "1"} (see curate.verify.question)."""
+    """ "ordered;round=1" -> {"ordered": "", "round": "1"} (see curate.verify.question)."""
     flags = {}
     for part in context.split(";"):
         if part:
@@ -816,18 +854,21 @@ def _read_in_context(g, a, flags: dict[str, str]):
 
 
 def _rounded(g, a, places: int, backend) -> bool:
-    """"To the nearest tenth": the answer is a decimal with at most `places` places and equals
+    """ "To the nearest tenth": the answer is a decimal with at most `places` places and equals
     the gold rounded (half away from zero) to that many places."""
     if g[0] != "scalar" or a[0] != "scalar" or g[2] != a[2]:
         return False
-    literal = decimal_literal(a[1]) or (a[1][1] if a[1][0] == "num" else None) \
+    literal = (
+        decimal_literal(a[1])
+        or (a[1][1] if a[1][0] == "num" else None)
         or (a[1][1][1] if a[1][0] == "neg" and a[1][1][0] == "num" else None)
+    )
     if literal is None or ("." in literal and len(literal.split(".")[1]) > places):
         return False
     exact = backend.number(g[1])
     if exact is None:
         return False
-    unit = Fraction(1, 10 ** places)
+    unit = Fraction(1, 10**places)
     scaled = abs(exact) / unit
     rounded = math.floor(scaled + Fraction(1, 2)) * unit * (1 if exact >= 0 else -1)
     return rounded == backend.number(a[1])

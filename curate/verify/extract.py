@@ -71,7 +71,7 @@ def _boxed_answer(text: str) -> Extraction | None:
         outer.append(box)
     chosen = [outer[-1]]
     for box in reversed(outer[:-1]):
-        if box.content is None or not _SEPARATOR_ONLY.match(text[box.end:chosen[0].start]):
+        if box.content is None or not _SEPARATOR_ONLY.match(text[box.end : chosen[0].start]):
             break
         chosen.insert(0, box)
     parts = []
@@ -112,7 +112,7 @@ def _answer_in_sentence(value: str) -> str | None:
     if not _PROSE.search(bare) or not re.search(r"[\d$\\]", value):
         return value  # plain math, or a text answer ("Evelyn")
     verbs = list(_IS.finditer(value))
-    rest = value[verbs[-1].end():] if verbs else value
+    rest = value[verbs[-1].end() :] if verbs else value
     for candidate in (rest, value):
         spans = [_span_text(m) for m in _ANY_MATH.finditer(candidate)]
         if spans:
@@ -146,18 +146,18 @@ def _clean_phrase(rest: str) -> str | None:
 
 def _phrase_answer(tail: str, pattern: re.Pattern = _PHRASE) -> Extraction | None:
     for match in reversed(list(pattern.finditer(tail))):
-        value = _clean_phrase(tail[match.end():])
+        value = _clean_phrase(tail[match.end() :])
         if value:
-            return Extraction(value, "final_answer_phrase", f"after \"{match.group(0).strip()}\"", (), match.start())
+            return Extraction(value, "final_answer_phrase", f'after "{match.group(0).strip()}"', (), match.start())
     return None
 
 
 def _label_answer(tail: str) -> Extraction | None:
     matches = list(_LABEL.finditer(tail))
     for match in reversed(matches):
-        value = _clean_phrase(tail[match.end():])
+        value = _clean_phrase(tail[match.end() :])
         if value:
-            return Extraction(value, "answer_label", "after an \"Answer:\" label")
+            return Extraction(value, "answer_label", 'after an "Answer:" label')
     return None
 
 
@@ -198,12 +198,17 @@ def _last_math_or_number(tail: str) -> Extraction | None:
         span, span_at = text, match.start()
     numbers = [(m.group(0), m.start()) for m in _NUMBER.finditer(_ANY_MATH.sub(lambda m: " " * len(m.group(0)), tail))]
     if numbers and numbers[-1][1] > span_at:
-        return Extraction(numbers[-1][0].rstrip(","), "last_number", "last number in the text (no box or answer phrase)")
+        return Extraction(
+            numbers[-1][0].rstrip(","), "last_number", "last number in the text (no box or answer phrase)"
+        )
     if span is None:
         return None
     relation = re.split(r"(?<![<>\\!])=(?!=)", span)
-    if len(relation) > 1 and _NUMBER.fullmatch(relation[-1].strip().replace(" ", "")) \
-            and not re.search(r"[<>\d]|\\[lg]e", "=".join(relation[:-1])):
+    if (
+        len(relation) > 1
+        and _NUMBER.fullmatch(relation[-1].strip().replace(" ", ""))
+        and not re.search(r"[<>\d]|\\[lg]e", "=".join(relation[:-1]))
+    ):
         span = relation[-1].strip()  # "a+b = 17": the value after the last "="; "2x+3 = 5" stays an equation
     return Extraction(span, "last_math", "last math span in the text (no box or answer phrase)")
 
@@ -220,10 +225,12 @@ def extract(response: str | None, last_number: bool = True) -> Extraction:
     tail = text[tail_start:]
     if found is not None and found.answer is not None:
         later = _phrase_answer(tail, _FINAL_PHRASE)
-        if later is not None and tail_start + later.at > found.at and not re.search(
-                r"\\(?:boxed|fbox)", tail[later.at:]):
-            found = Extraction(later.answer, later.source, "a final-answer statement after the last box",
-                               found.boxes)
+        if (
+            later is not None
+            and tail_start + later.at > found.at
+            and not re.search(r"\\(?:boxed|fbox)", tail[later.at :])
+        ):
+            found = Extraction(later.answer, later.source, "a final-answer statement after the last box", found.boxes)
     if found is None:
         found = _phrase_answer(tail) or _label_answer(tail) or _bold_answer(tail)
         if found is None and last_number:
@@ -242,8 +249,11 @@ def extract_answer(response: str | None, last_number: bool = True) -> tuple[str 
 
 
 _LETTER_START = re.compile(r"^\s*[*_]*\(?\s*([A-E])\s*\)?[*_]*(?:[.:)]|\s*$|\s+(?:because|since|is|as)\b)")
-_LETTER_NAMED = re.compile(r"(?:answer|option|choice)\s*(?:is|:|would be|must be)?\s*[*_$]*\s*"
-                           r"(?:\\text(?:bf)?\{)?\(?\s*([A-E])\s*\)?(?![A-Za-z])", re.IGNORECASE)
+_LETTER_NAMED = re.compile(
+    r"(?:answer|option|choice)\s*(?:is|:|would be|must be)?\s*[*_$]*\s*"
+    r"(?:\\text(?:bf)?\{)?\(?\s*([A-E])\s*\)?(?![A-Za-z])",
+    re.IGNORECASE,
+)
 
 
 def letter_answer(response: str | None) -> str | None:

@@ -70,9 +70,9 @@ def _largest_power_factor(n: int, index: int) -> int:
     """The largest k with k**index dividing n (n small enough to factor by trial division)."""
     k = 1
     p = 2
-    while p ** index <= n:
-        while n % (p ** index) == 0:
-            n //= p ** index
+    while p**index <= n:
+        while n % (p**index) == 0:
+            n //= p**index
             k *= p
         p += 1
     return k
@@ -99,8 +99,13 @@ def _first_problem(node) -> str | None:
         return f"mixed number {node[1]} {node[2]}/{node[3]}: write {whole * denominator + numerator}/{denominator}"
     if kind == "sci":
         return "scientific notation"
-    if kind == "mul" and len(node[1]) == 2 and _is_plain_number(node[1][0]) and node[1][1][0] == "pow" \
-            and node[1][1][1] == ("num", "10"):
+    if (
+        kind == "mul"
+        and len(node[1]) == 2
+        and _is_plain_number(node[1][0])
+        and node[1][1][0] == "pow"
+        and node[1][1][1] == ("num", "10")
+    ):
         return "scientific notation"
     if kind in ("frac", "div"):
         numerator, denominator = node[1], node[2]

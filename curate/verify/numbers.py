@@ -32,7 +32,6 @@ def readings(gv, gflags, av, aflags, per_cent, to_radians):
             yield gv, to_radians(av), "degrees read as radians"
 
 
-
 def decimal_literal(node: Node) -> str | None:
     if node[0] == "neg":
         node = node[1]
@@ -41,13 +40,11 @@ def decimal_literal(node: Node) -> str | None:
     return None
 
 
-
 def rounds_or_truncates(exact, literal, unit) -> bool:
     """Is `literal` the exact value rounded (half a unit) or truncated (toward zero) to `unit`?"""
     if abs(exact - literal) * 2 <= unit:
         return True
     return (exact >= 0) == (literal >= 0) and abs(literal) <= abs(exact) < abs(literal) + unit
-
 
 
 def approximation_places(literal: str) -> int | None:

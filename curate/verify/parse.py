@@ -74,10 +74,32 @@ _REPLACE = [
     (re.compile(r"\\emptyset|\\varnothing|\\O(?![a-zA-Z])"), r"\\{\\}"),
     (re.compile(r"\\tfrac|\\dfrac"), r"\\frac"),
 ]
-_UNICODE = str.maketrans({"−": "-", "–": "-", "×": "*", "·": "*", "⋅": "*", "÷": "/", "π": "\\pi ",
-                          "∞": "\\infty ", "≤": "<=", "≥": ">=", "≠": "!=", "±": "\\pm ", "∓": "\\mp ",
-                          "√": "\\sqrt ", "∪": "\\cup ", "∩": "\\cap ", "∈": "\\in ", "\u00a0": " ",
-                          "\u2009": " ", "\u202f": " ", "’": "'", "θ": "\\theta "})
+_UNICODE = str.maketrans(
+    {
+        "−": "-",
+        "–": "-",
+        "×": "*",
+        "·": "*",
+        "⋅": "*",
+        "÷": "/",
+        "π": "\\pi ",
+        "∞": "\\infty ",
+        "≤": "<=",
+        "≥": ">=",
+        "≠": "!=",
+        "±": "\\pm ",
+        "∓": "\\mp ",
+        "√": "\\sqrt ",
+        "∪": "\\cup ",
+        "∩": "\\cap ",
+        "∈": "\\in ",
+        "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+        "’": "'",
+        "θ": "\\theta ",
+    }
+)
 
 
 def normalize(text: str) -> str:
@@ -108,35 +130,227 @@ _CLOCK = re.compile(r"(?:[01]?\d|2[0-3]):[0-5]\d")
 # ---- tokens ----------------------------------------------------------------------------------
 
 UNIT_WORDS = {
-    "cm", "mm", "km", "m", "meter", "meters", "metre", "metres", "centimeter", "centimeters", "kilometer",
-    "kilometers", "millimeter", "millimeters", "in", "inch", "inches", "ft", "feet", "foot", "yd", "yard", "yards",
-    "mile", "miles", "mi", "unit", "units", "square", "sq", "cubic", "dollar", "dollars", "cent", "cents",
-    "hour", "hours", "hr", "hrs", "h", "minute", "minutes", "min", "mins", "second", "seconds", "sec", "s",
-    "day", "days", "week", "weeks", "month", "months", "year", "years", "mph", "kg", "g", "gram", "grams",
-    "mg", "lb", "lbs", "pound", "pounds", "oz", "ounce", "ounces", "liter", "liters", "litre", "litres",
-    "l", "ml", "gallon", "gallons", "people", "person", "persons", "students", "ways", "way", "times",
-    "points", "point", "cups", "cup", "pages", "page", "items", "boxes", "marbles", "balls", "books",
-    "miles per hour", "km/h", "m/s", "per", "each", "tiles", "coins", "games", "cookies", "apples",
-    "numbers", "integers", "digits", "values", "solutions", "sides", "edges", "vertices", "faces",
-    "triangles", "squares", "rectangles", "handshakes", "outfits", "committees", "arrangements",
-    "sq units", "square units", "cubic units", "square feet", "square inches", "square meters",
-    "square centimeters", "cubic feet", "cubic inches", "cubic centimeters",
+    "cm",
+    "mm",
+    "km",
+    "m",
+    "meter",
+    "meters",
+    "metre",
+    "metres",
+    "centimeter",
+    "centimeters",
+    "kilometer",
+    "kilometers",
+    "millimeter",
+    "millimeters",
+    "in",
+    "inch",
+    "inches",
+    "ft",
+    "feet",
+    "foot",
+    "yd",
+    "yard",
+    "yards",
+    "mile",
+    "miles",
+    "mi",
+    "unit",
+    "units",
+    "square",
+    "sq",
+    "cubic",
+    "dollar",
+    "dollars",
+    "cent",
+    "cents",
+    "hour",
+    "hours",
+    "hr",
+    "hrs",
+    "h",
+    "minute",
+    "minutes",
+    "min",
+    "mins",
+    "second",
+    "seconds",
+    "sec",
+    "s",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "mph",
+    "kg",
+    "g",
+    "gram",
+    "grams",
+    "mg",
+    "lb",
+    "lbs",
+    "pound",
+    "pounds",
+    "oz",
+    "ounce",
+    "ounces",
+    "liter",
+    "liters",
+    "litre",
+    "litres",
+    "l",
+    "ml",
+    "gallon",
+    "gallons",
+    "people",
+    "person",
+    "persons",
+    "students",
+    "ways",
+    "way",
+    "times",
+    "points",
+    "point",
+    "cups",
+    "cup",
+    "pages",
+    "page",
+    "items",
+    "boxes",
+    "marbles",
+    "balls",
+    "books",
+    "miles per hour",
+    "km/h",
+    "m/s",
+    "per",
+    "each",
+    "tiles",
+    "coins",
+    "games",
+    "cookies",
+    "apples",
+    "numbers",
+    "integers",
+    "digits",
+    "values",
+    "solutions",
+    "sides",
+    "edges",
+    "vertices",
+    "faces",
+    "triangles",
+    "squares",
+    "rectangles",
+    "handshakes",
+    "outfits",
+    "committees",
+    "arrangements",
+    "sq units",
+    "square units",
+    "cubic units",
+    "square feet",
+    "square inches",
+    "square meters",
+    "square centimeters",
+    "cubic feet",
+    "cubic inches",
+    "cubic centimeters",
 }
 DEGREE_WORDS = {"degree", "degrees", "deg"}
 PERCENT_WORDS = {"percent", "per cent", "pct", "percentage"}
 SEPARATOR_WORDS = {"and", "or"}
 MATH_FUNCTIONS = {
-    "sin", "cos", "tan", "sec", "csc", "cot", "arcsin", "arccos", "arctan", "arcsec", "arccsc", "arccot",
-    "sinh", "cosh", "tanh", "coth", "sech", "csch", "exp", "ln", "log", "lg", "sgn",
+    "sin",
+    "cos",
+    "tan",
+    "sec",
+    "csc",
+    "cot",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "arcsec",
+    "arccsc",
+    "arccot",
+    "sinh",
+    "cosh",
+    "tanh",
+    "coth",
+    "sech",
+    "csch",
+    "exp",
+    "ln",
+    "log",
+    "lg",
+    "sgn",
 }
 GREEK = {
-    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "vartheta", "iota",
-    "kappa", "lambda", "mu", "nu", "xi", "rho", "sigma", "tau", "upsilon", "phi", "varphi", "chi", "psi",
-    "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Sigma", "Phi", "Psi", "Omega",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "varepsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "vartheta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "rho",
+    "sigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "varphi",
+    "chi",
+    "psi",
+    "omega",
+    "Gamma",
+    "Delta",
+    "Theta",
+    "Lambda",
+    "Xi",
+    "Sigma",
+    "Phi",
+    "Psi",
+    "Omega",
 }
-TEXT_COMMANDS = {"text", "textbf", "textit", "textrm", "textsf", "texttt", "mbox", "mathrm", "mathbf",
-                 "mathit", "mathsf", "mathtt", "boldsymbol", "bm", "operatorname", "textnormal", "hbox",
-                 "mathbfit", "pmb", "emph", "mathcal", "mathscr", "mathfrak"}
+TEXT_COMMANDS = {
+    "text",
+    "textbf",
+    "textit",
+    "textrm",
+    "textsf",
+    "texttt",
+    "mbox",
+    "mathrm",
+    "mathbf",
+    "mathit",
+    "mathsf",
+    "mathtt",
+    "boldsymbol",
+    "bm",
+    "operatorname",
+    "textnormal",
+    "hbox",
+    "mathbfit",
+    "pmb",
+    "emph",
+    "mathcal",
+    "mathscr",
+    "mathfrak",
+}
 IGNORED_COMMANDS = {"displaystyle", "nonumber", "notag", "phantom", "hfill", "relax"}
 MATRIX_ENVS = {"pmatrix", "bmatrix", "Bmatrix", "matrix", "smallmatrix", "array", "vmatrix"}
 
@@ -180,7 +394,7 @@ def _read_group(text: str, open_at: int) -> tuple[str, int]:
         elif c == "}" and (i == 0 or text[i - 1] != "\\"):
             depth -= 1
             if depth == 0:
-                return text[open_at + 1:i], i + 1
+                return text[open_at + 1 : i], i + 1
     raise ParseError("unbalanced braces")
 
 
@@ -192,8 +406,20 @@ def _classify_text(content: str, command: str) -> list[Token]:
         return []
     if low in SEPARATOR_WORDS or low == ",":
         return [Token("sep", low, True)]
-    if command in ("mathrm", "mathbf", "mathit", "boldsymbol", "bm", "mathsf", "operatorname", "mathbfit", "pmb",
-                   "mathcal", "mathscr", "mathfrak"):
+    if command in (
+        "mathrm",
+        "mathbf",
+        "mathit",
+        "boldsymbol",
+        "bm",
+        "mathsf",
+        "operatorname",
+        "mathbfit",
+        "pmb",
+        "mathcal",
+        "mathscr",
+        "mathfrak",
+    ):
         if command == "operatorname":
             return [Token("cmd", "\\" + inner.strip(), True)]
         return tokenize(inner)  # \mathrm{e}, \mathbf{v}, \mathrm{cm}: read as math
@@ -253,8 +479,9 @@ def tokenize(text: str) -> list[Token]:
             pass
         elif kind == "word":
             low = value.lower()
-            if len(value) > 1 and (low in SEPARATOR_WORDS or low in UNIT_WORDS or low in DEGREE_WORDS
-                                   or low in PERCENT_WORDS):
+            if len(value) > 1 and (
+                low in SEPARATOR_WORDS or low in UNIT_WORDS or low in DEGREE_WORDS or low in PERCENT_WORDS
+            ):
                 if low in SEPARATOR_WORDS:
                     tokens.append(Token("sep", low, space))
                 elif low in DEGREE_WORDS:
@@ -263,8 +490,12 @@ def tokenize(text: str) -> list[Token]:
                     tokens.append(Token("op", "%", space))
                 else:
                     tokens.append(Token("unit", low, space))
-            elif len(value) > 2 and low not in MATH_FUNCTIONS and re.fullmatch(r"[a-zA-Z]+", value) \
-                    and value.lower() not in ("pi",):
+            elif (
+                len(value) > 2
+                and low not in MATH_FUNCTIONS
+                and re.fullmatch(r"[a-zA-Z]+", value)
+                and value.lower() not in ("pi",)
+            ):
                 tokens.append(Token("text", value, space))
             else:
                 for i, letter in enumerate(value):
@@ -291,8 +522,27 @@ def tokenize(text: str) -> list[Token]:
 # ---- parser ------------------------------------------------------------------------------------
 
 FUNCTION_COMMANDS = {"\\" + name for name in MATH_FUNCTIONS} | {"\\arg", "\\det"}
-RELATIONS = {"=", "<", ">", "<=", ">=", "!=", "\\approx", "\\in", "\\equiv", "\\sim", "\\cong", "==",
-             "\\to", "\\rightarrow", "->", "\\Rightarrow", "\\implies", "\\iff", "\\notin"}
+RELATIONS = {
+    "=",
+    "<",
+    ">",
+    "<=",
+    ">=",
+    "!=",
+    "\\approx",
+    "\\in",
+    "\\equiv",
+    "\\sim",
+    "\\cong",
+    "==",
+    "\\to",
+    "\\rightarrow",
+    "->",
+    "\\Rightarrow",
+    "\\implies",
+    "\\iff",
+    "\\notin",
+}
 _CLOSERS = {")", "]", "}", "\\}", "\\rangle", "|", "\\rfloor", "\\rceil", "\\|"}
 
 
@@ -385,7 +635,9 @@ class Parser:
         if token is not None and token.kind in ("op", "cmd") and token.value in ("+", "-", "\\pm", "\\mp"):
             self.take()
             term = self.parse_product()
-            terms.append({"+": term, "-": ("neg", term), "\\pm": ("pm", None, term), "\\mp": ("mp", None, term)}[token.value])
+            terms.append(
+                {"+": term, "-": ("neg", term), "\\pm": ("pm", None, term), "\\mp": ("mp", None, term)}[token.value]
+            )
         else:
             terms.append(self.parse_product())
         while True:
@@ -413,8 +665,11 @@ class Parser:
         if token.kind == "op":
             return token.value in ("(", "[", "{", "\\{", "¤") or (token.value == "|" and not self._in_abs)
         if token.kind == "cmd":
-            return token.value not in RELATIONS and token.value not in _CLOSERS and token.value not in (
-                "\\pm", "\\mp", "\\cup", "\\cap", "\\sqcup", "\\setminus", "\\mid")
+            return (
+                token.value not in RELATIONS
+                and token.value not in _CLOSERS
+                and token.value not in ("\\pm", "\\mp", "\\cup", "\\cap", "\\sqcup", "\\setminus", "\\mid")
+            )
         return False
 
     def parse_product(self, stop_at_function: bool = False) -> Node:
@@ -616,8 +871,13 @@ class Parser:
         if token.kind == "num":
             return True
         closing = self.tokens[j + 2] if j + 2 < len(self.tokens) else None
-        return (token.kind == "op" and token.value == "{" and self.tokens[j + 1].kind == "num"
-                and closing is not None and closing.value == "}")
+        return (
+            token.kind == "op"
+            and token.value == "{"
+            and self.tokens[j + 1].kind == "num"
+            and closing is not None
+            and closing.value == "}"
+        )
 
     def parse_group(self, opener: str) -> Node:
         if self.peek() is not None and self.peek().kind == "op" and self.peek().value in (")", "]"):
@@ -785,13 +1045,13 @@ def _product(factors: list[Node]) -> Node:
 
 
 def ratio_quotient(text: str) -> str | None:
-    """"3:5" -> "\\frac{3}{5}"; None when `text` is not a ratio of two numbers."""
+    """ "3:5" -> "\\frac{3}{5}"; None when `text` is not a ratio of two numbers."""
     ratio = _RATIO.match(text)
     return f"\\frac{{{ratio.group(1)}}}{{{ratio.group(2)}}}" if ratio else None
 
 
 def labelled_ratio(text: str) -> bool:
-    """"V_1:V_2 = 11:21": a ratio with its label (so "11:21" beside it is no time of day)."""
+    """ "V_1:V_2 = 11:21": a ratio with its label (so "11:21" beside it is no time of day)."""
     normalized = normalize(text)
     return _RATIO_LABEL.sub("", normalized) != normalized
 

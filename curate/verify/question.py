@@ -19,15 +19,23 @@ from functools import lru_cache
 _ORDERED = re.compile(
     r"in (?:increasing|decreasing|ascending|descending|numerical|alphabetical|that|the same) order|"
     r"\bin order\b|ordered (?:pair|triple|quadruple|list|tuple)|from (?:least|smallest|lowest|greatest|largest|highest) to",
-    re.IGNORECASE)
-_SET = re.compile(r"\ball (?:the )?(?:real |possible |integer |positive |distinct )*(?:solutions|values|roots|zeros)\b|"
-                  r"separated by commas|comma[- ]separated", re.IGNORECASE)
-_ROUND = re.compile(r"(?:to|round(?:ed)?(?: your answer)? to) the nearest (whole number|integer|tenth|hundredth|thousandth)",
-                    re.IGNORECASE)
+    re.IGNORECASE,
+)
+_SET = re.compile(
+    r"\ball (?:the )?(?:real |possible |integer |positive |distinct )*(?:solutions|values|roots|zeros)\b|"
+    r"separated by commas|comma[- ]separated",
+    re.IGNORECASE,
+)
+_ROUND = re.compile(
+    r"(?:to|round(?:ed)?(?: your answer)? to) the nearest (whole number|integer|tenth|hundredth|thousandth)",
+    re.IGNORECASE,
+)
 _PLACES = {"whole number": 0, "integer": 0, "tenth": 1, "hundredth": 2, "thousandth": 3}
 _COMMON_FRACTION = re.compile(r"common fraction", re.IGNORECASE)
 # "(A) 27", "\textbf{(A) } 27", "(A) $27$" up to the next option or the end of the line.
-_OPTION = re.compile(r"\(\s*([A-E])\s*\)\s*\}?\s*(.+?)(?=\s*(?:\\q?quad|\\textbf\s*\{|\\text\s*\{|\\mathrm\s*\{)?\s*\(\s*[A-E]\s*\)|\n|$)")
+_OPTION = re.compile(
+    r"\(\s*([A-E])\s*\)\s*\}?\s*(.+?)(?=\s*(?:\\q?quad|\\textbf\s*\{|\\text\s*\{|\\mathrm\s*\{)?\s*\(\s*[A-E]\s*\)|\n|$)"
+)
 
 
 @dataclass(frozen=True)

@@ -23,16 +23,38 @@ import sympy as sp
 
 from curate.verify.equivalence import Outcome, compare
 from curate.verify.numbers import (
-    DIGITS, MAX_FACTORIAL, MAX_POW_DIGITS, REL_TOL_EXPONENT, approximation_places, decimal_literal, readings,
+    DIGITS,
+    MAX_FACTORIAL,
+    MAX_POW_DIGITS,
+    REL_TOL_EXPONENT,
+    approximation_places,
+    decimal_literal,
+    readings,
     rounds_or_truncates,
 )
 from curate.verify.parse import Hostile, Node, ParseError
 
 _FUNCTIONS = {
-    "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "sec": sp.sec, "csc": sp.csc, "cot": sp.cot,
-    "arcsin": sp.asin, "arccos": sp.acos, "arctan": sp.atan, "arcsec": sp.asec, "arccsc": sp.acsc,
-    "arccot": sp.acot, "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh, "coth": sp.coth, "sech": sp.sech,
-    "csch": sp.csch, "exp": sp.exp, "sgn": sp.sign,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "tan": sp.tan,
+    "sec": sp.sec,
+    "csc": sp.csc,
+    "cot": sp.cot,
+    "arcsin": sp.asin,
+    "arccos": sp.acos,
+    "arctan": sp.atan,
+    "arcsec": sp.asec,
+    "arccsc": sp.acsc,
+    "arccot": sp.acot,
+    "sinh": sp.sinh,
+    "cosh": sp.cosh,
+    "tanh": sp.tanh,
+    "coth": sp.coth,
+    "sech": sp.sech,
+    "csch": sp.csch,
+    "exp": sp.exp,
+    "sgn": sp.sign,
 }
 _CONSTANTS = {"pi": sp.pi, "e": sp.E, "i": sp.I, "oo": sp.oo}
 # Irregular sample points for identity tests of expressions with variables.
@@ -105,8 +127,11 @@ class SympyBackend:
             name, argument = node[1], node[2]
             if name in ("max", "min", "gcd", "lcm"):
                 values = [self.expr(n) for n in argument]
-                return {"max": sp.Max, "min": sp.Min, "gcd": sp.gcd, "lcm": sp.lcm}[name](*values) if name in (
-                    "max", "min") else _fold({"gcd": sp.gcd, "lcm": sp.lcm}[name], values)
+                return (
+                    {"max": sp.Max, "min": sp.Min, "gcd": sp.gcd, "lcm": sp.lcm}[name](*values)
+                    if name in ("max", "min")
+                    else _fold({"gcd": sp.gcd, "lcm": sp.lcm}[name], values)
+                )
             if name not in _FUNCTIONS:
                 raise ParseError(f"unsupported function {name}")
             return _FUNCTIONS[name](self.expr(argument))
@@ -135,7 +160,7 @@ class SympyBackend:
                 raise Hostile("a power with more than 20,000 digits")
         elif exponent.is_Rational and abs(exponent) > 10000 and base.is_number and base.is_algebraic:
             raise Hostile("a power too large to expand")
-        return base ** exponent
+        return base**exponent
 
     # -- numbers ---------------------------------------------------------------------------
     def _numeric(self, value: sp.Expr) -> mpmath.mpc | None:
@@ -223,7 +248,7 @@ class SympyBackend:
             places = approximation_places(literal)
             if places is None:
                 continue
-            if exact_value.is_Rational and (exact_value * 10 ** places).is_Integer:
+            if exact_value.is_Rational and (exact_value * 10**places).is_Integer:
                 continue
             exact_numeric, literal_numeric = self._numeric(exact_value), self._numeric(literal_value)
             if exact_numeric is None or literal_numeric is None:

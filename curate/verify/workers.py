@@ -75,14 +75,21 @@ def _worker_main(conn: Connection, compare, parent_pid: int) -> None:
             outcome = Outcome("unparseable", "too large to evaluate (memory limit)")
         except Exception as error:  # a SymPy failure on one pair must not end the worker
             outcome = Outcome("unparseable", f"SymPy failed: {type(error).__name__}")
-        conn.send((task_id, outcome.status, outcome.reason, outcome.approximate,
-                   (time.perf_counter() - started) * 1000))
+        conn.send(
+            (task_id, outcome.status, outcome.reason, outcome.approximate, (time.perf_counter() - started) * 1000)
+        )
 
 
 # Pairs that make SymPy import what it loads lazily (evalf, trig, logs, polynomials) in the
 # parent, once, so that forked workers do not each repeat it on their first comparisons.
-_WARM_UP = [("\\sin 2x", "2\\sin x\\cos x"), ("\\log_2 8", "3"), ("\\sqrt{3+2\\sqrt2}", "1+\\sqrt2"),
-            ("y = 2x + 3", "2x - y + 3 = 0"), ("(x+1)^2", "x^2+2x+1"), ("e^{i\\pi}", "-1")]
+_WARM_UP = [
+    ("\\sin 2x", "2\\sin x\\cos x"),
+    ("\\log_2 8", "3"),
+    ("\\sqrt{3+2\\sqrt2}", "1+\\sqrt2"),
+    ("y = 2x + 3", "2x - y + 3 = 0"),
+    ("(x+1)^2", "x^2+2x+1"),
+    ("e^{i\\pi}", "-1"),
+]
 _warmed = False
 
 

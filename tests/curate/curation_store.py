@@ -22,9 +22,7 @@ R1_DISTILL_TEMPLATE = (
     "{% if '</think>' in content %}{% set content = content.split('</think>')[-1] %}{% endif %}"
     "<|Assistant|>{{ content }}<|end_of_sentence|>{% endif %}{% endfor %}"
 )
-NO_END_TEMPLATE = (
-    "{% for message in messages %}{{ message['role'] }}: {{ message['content'] }}\n{% endfor %}"
-)
+NO_END_TEMPLATE = "{% for message in messages %}{{ message['role'] }}: {{ message['content'] }}\n{% endfor %}"
 
 
 def question_hash(question: str) -> str:
@@ -34,13 +32,27 @@ def question_hash(question: str) -> str:
 def add_problems(store: Store, rows: list[dict]) -> None:
     """rows: problem_id, question, gold_answer (None allowed), optional source/split."""
     frame = pl.DataFrame(
-        [{
-            "problem_id": r["problem_id"], "source": r.get("source", "test-set"), "source_id": r["problem_id"],
-            "question": r["question"], "gold_answer": r.get("gold_answer"), "split": r.get("split", "train"),
-            "question_hash": question_hash(r["question"]),
-        } for r in rows],
-        schema={"problem_id": pl.String, "source": pl.String, "source_id": pl.String, "question": pl.String,
-                "gold_answer": pl.String, "split": pl.String, "question_hash": pl.String},
+        [
+            {
+                "problem_id": r["problem_id"],
+                "source": r.get("source", "test-set"),
+                "source_id": r["problem_id"],
+                "question": r["question"],
+                "gold_answer": r.get("gold_answer"),
+                "split": r.get("split", "train"),
+                "question_hash": question_hash(r["question"]),
+            }
+            for r in rows
+        ],
+        schema={
+            "problem_id": pl.String,
+            "source": pl.String,
+            "source_id": pl.String,
+            "question": pl.String,
+            "gold_answer": pl.String,
+            "split": pl.String,
+            "question_hash": pl.String,
+        },
     )
     store.insert_frame("problems", frame)
 
@@ -48,13 +60,29 @@ def add_problems(store: Store, rows: list[dict]) -> None:
 def add_samples(store: Store, rows: list[dict]) -> None:
     """rows: sample_id, problem_id, reasoning, content, optional status/model/sample_index."""
     frame = pl.DataFrame(
-        [{
-            "sample_id": r["sample_id"], "problem_id": r["problem_id"], "model": r.get("model", "teacher"),
-            "params_hash": "p", "sample_index": r.get("sample_index", i), "reasoning": r.get("reasoning"),
-            "content": r.get("content"), "status": r.get("status", "ok"),
-        } for i, r in enumerate(rows)],
-        schema={"sample_id": pl.String, "problem_id": pl.String, "model": pl.String, "params_hash": pl.String,
-                "sample_index": pl.Int32, "reasoning": pl.String, "content": pl.String, "status": pl.String},
+        [
+            {
+                "sample_id": r["sample_id"],
+                "problem_id": r["problem_id"],
+                "model": r.get("model", "teacher"),
+                "params_hash": "p",
+                "sample_index": r.get("sample_index", i),
+                "reasoning": r.get("reasoning"),
+                "content": r.get("content"),
+                "status": r.get("status", "ok"),
+            }
+            for i, r in enumerate(rows)
+        ],
+        schema={
+            "sample_id": pl.String,
+            "problem_id": pl.String,
+            "model": pl.String,
+            "params_hash": pl.String,
+            "sample_index": pl.Int32,
+            "reasoning": pl.String,
+            "content": pl.String,
+            "status": pl.String,
+        },
     )
     store.insert_frame("samples", frame)
 
@@ -88,33 +116,74 @@ def build_tokenizer(path: Path, chat_template: str, end_token: str = "<|im_end|>
     core = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
     core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     specials = ["<|im_start|>", "<|im_end|>", "<|User|>", "<|Assistant|>", "<|end_of_sentence|>"]
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="[UNK]", eos_token=end_token,
-                                        additional_special_tokens=[t for t in specials if t != end_token])
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        unk_token="[UNK]",
+        eos_token=end_token,
+        additional_special_tokens=[t for t in specials if t != end_token],
+    )
     tokenizer.chat_template = chat_template
     tokenizer.save_pretrained(str(path))
     return path
 
 
-SCORE_DEFAULTS = {"length_tokens": 1000, "length_words": 700, "tokenizer": "test", "think_closed": True,
-                  "boxed_count": 1, "repetition_ratio": 0.0, "language_mix_ratio": 0.0, "cluster": 1,
-                  "cluster_answer": None, "agreement": 1.0, "is_majority": True, "pseudo_label": False,
-                  "correct": True, "answer": None}
+SCORE_DEFAULTS = {
+    "length_tokens": 1000,
+    "length_words": 700,
+    "tokenizer": "test",
+    "think_closed": True,
+    "boxed_count": 1,
+    "repetition_ratio": 0.0,
+    "language_mix_ratio": 0.0,
+    "cluster": 1,
+    "cluster_answer": None,
+    "agreement": 1.0,
+    "is_majority": True,
+    "pseudo_label": False,
+    "correct": True,
+    "answer": None,
+}
 
 
 def add_scores(store: Store, rows: list[dict]) -> None:
     """Score rows as `curate score` writes them: defaults above, overridden per row (sample_id, problem_id)."""
-    frame = pl.DataFrame([{**SCORE_DEFAULTS, **row} for row in rows], schema={
-        "sample_id": pl.String, "problem_id": pl.String, "length_tokens": pl.Int32, "length_words": pl.Int32,
-        "tokenizer": pl.String, "think_closed": pl.Boolean, "boxed_count": pl.Int32, "repetition_ratio": pl.Float64,
-        "language_mix_ratio": pl.Float64, "cluster": pl.Int32, "cluster_answer": pl.String, "agreement": pl.Float64,
-        "is_majority": pl.Boolean, "pseudo_label": pl.Boolean, "correct": pl.Boolean, "answer": pl.String,
-    })
+    frame = pl.DataFrame(
+        [{**SCORE_DEFAULTS, **row} for row in rows],
+        schema={
+            "sample_id": pl.String,
+            "problem_id": pl.String,
+            "length_tokens": pl.Int32,
+            "length_words": pl.Int32,
+            "tokenizer": pl.String,
+            "think_closed": pl.Boolean,
+            "boxed_count": pl.Int32,
+            "repetition_ratio": pl.Float64,
+            "language_mix_ratio": pl.Float64,
+            "cluster": pl.Int32,
+            "cluster_answer": pl.String,
+            "agreement": pl.Float64,
+            "is_majority": pl.Boolean,
+            "pseudo_label": pl.Boolean,
+            "correct": pl.Boolean,
+            "answer": pl.String,
+        },
+    )
     store.insert_frame("scores", frame)
 
 
 def add_problem_scores(store: Store, rows: list[dict]) -> None:
     """rows: problem_id plus any problem_scores column (defaults: 4 samples, all agreeing, gold)."""
-    defaults = {"n_samples": 4, "n_answered": 4, "n_clusters": 1, "majority_answer": None, "agreement": 1.0,
-                "runner_up": 0.0, "has_gold": True, "n_correct": 4, "pass_rate": 1.0, "pseudo_label": False,
-                "difficulty": 0.0}
+    defaults = {
+        "n_samples": 4,
+        "n_answered": 4,
+        "n_clusters": 1,
+        "majority_answer": None,
+        "agreement": 1.0,
+        "runner_up": 0.0,
+        "has_gold": True,
+        "n_correct": 4,
+        "pass_rate": 1.0,
+        "pseudo_label": False,
+        "difficulty": 0.0,
+    }
     store.insert_rows("problem_scores", [{**defaults, **row} for row in rows])

@@ -13,8 +13,17 @@ def add_problems(db_path: Path, count: int, *, split: str = "train", source: str
     rows = []
     for i in range(count):
         text = question(i) if question else f"What is {i} plus one? [[answer: {i + 1}]]"
-        rows.append({"problem_id": f"{source}:{i:04d}", "source": source, "source_id": str(i), "question": text,
-                     "gold_answer": str(i + 1), "split": split, "question_hash": f"{source}-{i}"})
+        rows.append(
+            {
+                "problem_id": f"{source}:{i:04d}",
+                "source": source,
+                "source_id": str(i),
+                "question": text,
+                "gold_answer": str(i + 1),
+                "split": split,
+                "question_hash": f"{source}-{i}",
+            }
+        )
     with open_store(db_path) as store:
         store.insert_rows("problems", rows)
     return [row["problem_id"] for row in rows]

@@ -125,7 +125,9 @@ RECOMPUTED = {
     "obs-2021-individual-08": lambda: 5 * 18 - 4 * 16,
     "obs-2021-individual-09": lambda: sp.sqrt((7 - 1) ** 2 + (4 - (-2)) ** 2),
     "obs-2021-team-01": lambda: sum(1 for a in range(1, 721) for b in range(1, 721) if a * b == 720),
-    "obs-2021-team-02": lambda: sum(r**2 for r in sp.solve(sp.Symbol("x") ** 4 - 13 * sp.Symbol("x") ** 2 + 36) if r.is_real),
+    "obs-2021-team-02": lambda: sum(
+        r**2 for r in sp.solve(sp.Symbol("x") ** 4 - 13 * sp.Symbol("x") ** 2 + 36) if r.is_real
+    ),
     "obs-2021-team-03": lambda: geometric(6, 162, 6),
     "obs-2021-team-04": lambda: inradius(10, 17, 21),
     "obs-2021-team-05": lambda: sum(1 for n in range(1000, 10000) if sum(map(int, str(n))) == 9),
@@ -144,7 +146,9 @@ RECOMPUTED = {
     "obs-2022-individual-07": lambda: 2 * sp.pi * sp.sqrt(49),
     "obs-2022-individual-08": lambda: (lambda f: f(f(2)))(lambda x: 2 * x**2 - 3 * x + 1),
     "obs-2022-individual-09": lambda: Fraction(6 * int(math.isqrt(10**2 - 6**2)), 10),
-    "obs-2022-team-01": lambda: sum(1 for n in range(1, 1001) if math.isqrt(n) ** 2 == n or round(n ** (1 / 3)) ** 3 == n),
+    "obs-2022-team-01": lambda: sum(
+        1 for n in range(1, 1001) if math.isqrt(n) ** 2 == n or round(n ** (1 / 3)) ** 3 == n
+    ),
     "obs-2022-team-02": lambda: sp.simplify(sum(r**3 for r in sp.solve(sp.Symbol("x") ** 2 - 6 * sp.Symbol("x") + 4))),
     "obs-2022-team-03": lambda: len(set(itertools.permutations("LETTER"))),
     "obs-2022-team-04": lambda: (2 * 5**2) - sp.pi * (5 * sp.sqrt(2) / 2) ** 2,
@@ -181,10 +185,14 @@ RECOMPUTED = {
     "obs-2024-individual-04": lambda: sp.sqrt(3) / 4 * 6**2,
     "obs-2024-individual-05": lambda: Fraction(2024**2 - 2022**2, 4046),
     "obs-2024-individual-06": boys_girls,
-    "obs-2024-individual-07": lambda: next(n for n in range(1, 10**4) if all(n % m == 2 for m in (3, 4, 5)) and n % 7 == 0),
+    "obs-2024-individual-07": lambda: next(
+        n for n in range(1, 10**4) if all(n % m == 2 for m in (3, 4, 5)) and n % 7 == 0
+    ),
     "obs-2024-individual-08": lambda: sum(1 for x in range(-100, 100) if abs(2 * x - 5) < 9),
     "obs-2024-individual-09": lambda: 2 * sp.pi * 3**2 + 2 * sp.pi * 3 * 8,
-    "obs-2024-team-01": lambda: sum(1 for r in range(11) for c in itertools.combinations(range(1, 11), r) if sum(c) % 2 == 0),
+    "obs-2024-team-01": lambda: sum(
+        1 for r in range(11) for c in itertools.combinations(range(1, 11), r) if sum(c) % 2 == 0
+    ),
     "obs-2024-team-02": min_quadratic,
     "obs-2024-team-03": lambda: sum(1 for a in range(1, 9) for b in range(1, 9) if 8 - a - b >= 1),
     "obs-2024-team-04": cos_sin_deg,
@@ -245,7 +253,11 @@ def test_every_bundled_problem_has_a_recomputation():
 @pytest.mark.parametrize("row", load(), ids=lambda row: row["id"])
 def test_gold_answer_equals_the_recomputed_value(row):
     expected = RECOMPUTED[row["id"]]()
-    expected = sp.Rational(expected.numerator, expected.denominator) if isinstance(expected, Fraction) else sp.sympify(expected)
+    expected = (
+        sp.Rational(expected.numerator, expected.denominator)
+        if isinstance(expected, Fraction)
+        else sp.sympify(expected)
+    )
     gold = latex_value(row["answer"])
     assert sp.simplify(gold - expected) == 0, f"{row['id']}: gold {row['answer']} but recomputed {expected}"
 

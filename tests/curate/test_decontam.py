@@ -11,8 +11,10 @@ from curate.decontam import DecontamConfig, DedupConfig, find_matches, run as de
 from db import BadInput, open_store
 from tests.curate.curation_store import add_problems, add_samples, trace
 
-MATH500_FIRST = ("Convert the point $(0,3)$ in rectangular coordinates to polar coordinates.  Enter your answer in the "
-                 "form $(r,\\theta),$ where $r > 0$ and $0 \\le \\theta < 2 \\pi.$")
+MATH500_FIRST = (
+    "Convert the point $(0,3)$ in rectangular coordinates to polar coordinates.  Enter your answer in the "
+    "form $(r,\\theta),$ where $r > 0$ and $0 \\le \\theta < 2 \\pi.$"
+)
 
 
 @pytest.fixture
@@ -21,19 +23,27 @@ def math500(shared_data):
 
 
 def _candidates(store):
-    add_problems(store, [
-        # verbatim copy of MATH-500's first problem, with different spacing and case
-        {"problem_id": "copy", "question": "  " + MATH500_FIRST.upper().replace("  ", " ") + "\n"},
-        # MATH-500's isosceles-triangle problem with another number: most 8-grams shared
-        {"problem_id": "variant", "question": "In a certain isosceles right triangle, the altitude to the hypotenuse "
-                                              "has length $6$.  What is the area of the triangle?"},
-        # shares only the boilerplate "express your answer as a common fraction" with many MATH-500 items
-        {"problem_id": "boilerplate", "question": "What is $0.8\\overline{4}-0.\\overline{4}$? Express your answer "
-                                                  "as a common fraction."},
-        # one letter changed: fuzzy ratio above 95
-        {"problem_id": "typo", "question": MATH500_FIRST.replace("polar", "polat")},
-        {"problem_id": "clean", "question": "How many positive divisors does 2024 have?"},
-    ])
+    add_problems(
+        store,
+        [
+            # verbatim copy of MATH-500's first problem, with different spacing and case
+            {"problem_id": "copy", "question": "  " + MATH500_FIRST.upper().replace("  ", " ") + "\n"},
+            # MATH-500's isosceles-triangle problem with another number: most 8-grams shared
+            {
+                "problem_id": "variant",
+                "question": "In a certain isosceles right triangle, the altitude to the hypotenuse "
+                "has length $6$.  What is the area of the triangle?",
+            },
+            # shares only the boilerplate "express your answer as a common fraction" with many MATH-500 items
+            {
+                "problem_id": "boilerplate",
+                "question": "What is $0.8\\overline{4}-0.\\overline{4}$? Express your answer as a common fraction.",
+            },
+            # one letter changed: fuzzy ratio above 95
+            {"problem_id": "typo", "question": MATH500_FIRST.replace("polar", "polat")},
+            {"problem_id": "clean", "question": "How many positive divisors does 2024 have?"},
+        ],
+    )
 
 
 def test_copies_variants_and_typos_match_but_boilerplate_does_not(db_path, math500):
@@ -64,8 +74,15 @@ def test_qwq_prompts_match_after_the_instruction_is_removed(db_path, shared_data
     first = json.loads((shared_data / "Qwen2.5-Math" / "aime24" / "test.jsonl").read_text().splitlines()[0])
     store = open_store(db_path)
     add_problems(store, [{"problem_id": "aime", "question": first["problem"]}])
-    result = decontaminate(store, DecontamConfig(against=(shared_data / "QwQ" / "aime24.jsonl",
-                                                          shared_data / "Qwen2.5-Math" / "olympiadbench" / "test.jsonl")))
+    result = decontaminate(
+        store,
+        DecontamConfig(
+            against=(
+                shared_data / "QwQ" / "aime24.jsonl",
+                shared_data / "Qwen2.5-Math" / "olympiadbench" / "test.jsonl",
+            )
+        ),
+    )
     assert result.matches.filter(problem_id="aime")["method"].to_list() == ["exact"]
     assert result.matches["benchmark"].to_list() == ["QwQ/aime24.jsonl"]
     store.close()
@@ -75,8 +92,9 @@ def test_eval_set_ingested_as_split_test_is_matched_and_not_checked_itself(db_pa
     store = open_store(db_path)
     _candidates(store)
     items = [json.loads(line) for line in math500.read_text().splitlines()[:5]]
-    add_problems(store, [{"problem_id": f"math500:{i['unique_id']}", "question": i["problem"], "split": "test"}
-                         for i in items])
+    add_problems(
+        store, [{"problem_id": f"math500:{i['unique_id']}", "question": i["problem"], "split": "test"} for i in items]
+    )
     result = decontaminate(store, DecontamConfig(against_split="test"))
     assert set(result.matches["problem_id"].to_list()) == {"copy", "typo"}
     assert set(result.matches["benchmark"].to_list()) == {"split:test"}
@@ -112,13 +130,16 @@ def test_benchmark_without_a_question_field_exits_2_naming_the_line(db_path, tmp
 
 def test_dedup_marks_exact_and_near_duplicates_and_keeps_the_problem_with_gold(db_path, capsys):
     store = open_store(db_path)
-    add_problems(store, [
-        {"problem_id": "a", "question": "Find the sum of all primes below 20.", "gold_answer": None},
-        {"problem_id": "b", "question": "find the SUM of all primes   below 20.", "gold_answer": "77"},
-        {"problem_id": "c", "question": "Find the sum of all primes below 20 .", "gold_answer": None},
-        {"problem_id": "d", "question": "Find the product of all primes below 20.", "gold_answer": None},
-        {"problem_id": "t", "question": "Find the sum of all primes below 20.", "split": "test"},
-    ])
+    add_problems(
+        store,
+        [
+            {"problem_id": "a", "question": "Find the sum of all primes below 20.", "gold_answer": None},
+            {"problem_id": "b", "question": "find the SUM of all primes   below 20.", "gold_answer": "77"},
+            {"problem_id": "c", "question": "Find the sum of all primes below 20 .", "gold_answer": None},
+            {"problem_id": "d", "question": "Find the product of all primes below 20.", "gold_answer": None},
+            {"problem_id": "t", "question": "Find the sum of all primes below 20.", "split": "test"},
+        ],
+    )
     add_samples(store, [{"sample_id": "s", "problem_id": "a", **trace("2+3+5+7+11+13+17+19", "77")}])
     result = run_dedup(store, DedupConfig())
     rows = {r["problem_id"]: r for r in result.duplicates.iter_rows(named=True)}

@@ -52,7 +52,8 @@ def test_teacher_is_imperfect_in_the_stated_ways():
             verdict = check(f"<think>{reasoning}</think>{content}", problem.answer).verdict
             kinds["repeats" if "check that again" in reasoning else verdict] += 1
     assert teacher_reply("What is the sum of the digits of 4827?", 0) == teacher_reply(
-        "What is the sum of the digits of 4827?", 0)
+        "What is the sum of the digits of 4827?", 0
+    )
     # most traces are right; some slip (wrong answer), some loop, some run past the token limit
     assert kinds["correct"] > 300
     assert 60 < kinds["incorrect"] < 180 and kinds["repeats"] > 30 and kinds["cut off"] > 20
@@ -62,9 +63,12 @@ def test_server_serves_the_teacher_over_http_with_a_new_sample_per_request():
     prompt = "What is the sum of the digits of 4827?"
     with OpenAIServer(respond=DemoTeacher(), models=("demo-teacher",)) as server:
         client = openai.OpenAI(base_url=server.base_url, api_key="none", max_retries=0)
-        replies = [client.chat.completions.create(model="demo-teacher", max_tokens=64,
-                                                  messages=[{"role": "user", "content": prompt}]).choices[0]
-                   for _ in range(40)]
+        replies = [
+            client.chat.completions.create(
+                model="demo-teacher", max_tokens=64, messages=[{"role": "user", "content": prompt}]
+            ).choices[0]
+            for _ in range(40)
+        ]
     texts = {(getattr(r.message, "reasoning_content", None), r.message.content) for r in replies}
     assert len(texts) > 3  # the k-th request for a prompt gets the teacher's k-th sample
     assert {r.finish_reason for r in replies} == {"stop", "length"}  # long loops are cut at max_tokens

@@ -16,8 +16,17 @@ from curate.export import ExportConfig, assign_split, run as export
 from curate.prompts import render_prompt
 from curate.select import SelectConfig, run as select
 from db import BadInput, open_store
-from tests.curate.curation_store import (NO_END_TEMPLATE, QWEN_TEMPLATE, R1_DISTILL_TEMPLATE, add_problems, add_review,
-                                         add_samples, add_scores, add_verdicts, build_tokenizer)
+from tests.curate.curation_store import (
+    NO_END_TEMPLATE,
+    QWEN_TEMPLATE,
+    R1_DISTILL_TEMPLATE,
+    add_problems,
+    add_review,
+    add_samples,
+    add_scores,
+    add_verdicts,
+    build_tokenizer,
+)
 
 
 def question(i: int) -> str:
@@ -28,16 +37,40 @@ def question(i: int) -> str:
 def store(db_path):
     """20 problems with two correct R1-shaped samples each, scored and selected (keep-k-correct, k=2)."""
     store = open_store(db_path)
-    add_problems(store, [{"problem_id": f"p{i:02d}", "question": question(i), "gold_answer": str(i * (i + 1)),
-                          "source": "toy" if i < 15 else "toy-hard"} for i in range(20)])
-    samples = [{"sample_id": f"s{i:02d}{j}", "problem_id": f"p{i:02d}",
-                "reasoning": f"I multiply {i} by {i + 1}. Check: {i} * {i + 1} = {i * (i + 1)}." + " More." * j,
-                "content": f"The product is $\\boxed{{{i * (i + 1)}}}$."} for i in range(20) for j in range(2)]
+    add_problems(
+        store,
+        [
+            {
+                "problem_id": f"p{i:02d}",
+                "question": question(i),
+                "gold_answer": str(i * (i + 1)),
+                "source": "toy" if i < 15 else "toy-hard",
+            }
+            for i in range(20)
+        ],
+    )
+    samples = [
+        {
+            "sample_id": f"s{i:02d}{j}",
+            "problem_id": f"p{i:02d}",
+            "reasoning": f"I multiply {i} by {i + 1}. Check: {i} * {i + 1} = {i * (i + 1)}." + " More." * j,
+            "content": f"The product is $\\boxed{{{i * (i + 1)}}}$.",
+        }
+        for i in range(20)
+        for j in range(2)
+    ]
     add_samples(store, samples)
-    add_verdicts(store, [(s["sample_id"], str(int(s["sample_id"][1:3]) * (int(s["sample_id"][1:3]) + 1)), "correct")
-                         for s in samples])
-    add_scores(store, [{"sample_id": s["sample_id"], "problem_id": s["problem_id"], "length_tokens": 20 + 3 * j}
-                       for s, j in zip(samples, [0, 1] * 20)])
+    add_verdicts(
+        store,
+        [(s["sample_id"], str(int(s["sample_id"][1:3]) * (int(s["sample_id"][1:3]) + 1)), "correct") for s in samples],
+    )
+    add_scores(
+        store,
+        [
+            {"sample_id": s["sample_id"], "problem_id": s["problem_id"], "length_tokens": 20 + 3 * j}
+            for s, j in zip(samples, [0, 1] * 20)
+        ],
+    )
     select(store, SelectConfig(policy="keep-k-correct", k=2, name="all"))
     yield store
     store.close()
@@ -58,8 +91,20 @@ def test_export_writes_messages_and_metadata_split_by_problem(store, tmp_path):
     user, assistant = row["messages"]
     assert user == {"role": "user", "content": render_prompt(question(int(row["problem_id"][1:])))}
     assert assistant["role"] == "assistant"
-    assert assistant["content"].startswith("<think>\nI multiply ") and "\n</think>\n\nThe product is $\\boxed{" in assistant["content"]
-    for column in ("problem_id", "sample_id", "source", "gold_answer", "answer", "model", "length_tokens", "selection_id"):
+    assert (
+        assistant["content"].startswith("<think>\nI multiply ")
+        and "\n</think>\n\nThe product is $\\boxed{" in assistant["content"]
+    )
+    for column in (
+        "problem_id",
+        "sample_id",
+        "source",
+        "gold_answer",
+        "answer",
+        "model",
+        "length_tokens",
+        "selection_id",
+    ):
         assert row[column] is not None, column
     assert row["selection_id"] == "all"
     recorded = store.query("SELECT * FROM exports").row(0, named=True)
@@ -91,7 +136,9 @@ def test_output_loads_with_polars_pandas_and_datasets_in_the_sft_messages_shape(
         files = {"train": str(out / f"train.{fmt}"), "validation": str(out / f"val.{fmt}")}
         polars_frame = pl.read_ndjson(files["train"]) if fmt == "jsonl" else pl.read_parquet(files["train"])
         pandas_frame = pd.read_json(files["train"], lines=True) if fmt == "jsonl" else pd.read_parquet(files["train"])
-        dataset = load_dataset("json" if fmt == "jsonl" else "parquet", data_files=files, cache_dir=str(tmp_path / "hf"))
+        dataset = load_dataset(
+            "json" if fmt == "jsonl" else "parquet", data_files=files, cache_dir=str(tmp_path / "hf")
+        )
         assert polars_frame.height == len(pandas_frame) == dataset["train"].num_rows == 30
         assert dataset["validation"].num_rows == 10
         messages = dataset["train"][0]["messages"]
@@ -115,8 +162,10 @@ def test_rejected_samples_never_go_out_and_reviewed_only_keeps_accepted(store, t
 
 
 def test_contaminated_problems_stay_out_unless_asked(store, tmp_path):
-    store.execute("INSERT INTO contamination (problem_id, benchmark, matched_item, method, overlap) "
-                  "VALUES ('p03', 'math500/test.jsonl', 'x', 'exact', 1.0)")
+    store.execute(
+        "INSERT INTO contamination (problem_id, benchmark, matched_item, method, overlap) "
+        "VALUES ('p03', 'math500/test.jsonl', 'x', 'exact', 1.0)"
+    )
     out = tmp_path / "clean"
     result = export(store, ExportConfig(out=str(out)))
     assert result.excluded == {"contaminated": 2} and result.n_train + result.n_val == 38
@@ -148,12 +197,17 @@ def test_a_template_that_keeps_the_think_block_passes_and_counts_tokens(store, t
     assert row["total_tokens"] > row["length_tokens"]
 
 
-@pytest.mark.parametrize("template, end, message", [
-    (R1_DISTILL_TEMPLATE, "<|end_of_sentence|>", "loses the reasoning"),
-    (NO_END_TEMPLATE, "<|im_end|>", "no end-of-turn token"),
-], ids=["r1-distill-strips-thinking", "no-end-of-turn-token"])
+@pytest.mark.parametrize(
+    "template, end, message",
+    [
+        (R1_DISTILL_TEMPLATE, "<|end_of_sentence|>", "loses the reasoning"),
+        (NO_END_TEMPLATE, "<|im_end|>", "no end-of-turn token"),
+    ],
+    ids=["r1-distill-strips-thinking", "no-end-of-turn-token"],
+)
 def test_a_template_that_loses_the_think_block_or_the_end_token_fails_and_writes_nothing(
-        store, tmp_path, capsys, template, end, message):
+    store, tmp_path, capsys, template, end, message
+):
     tokenizer = build_tokenizer(tmp_path / "tok", template, end)
     out = tmp_path / "never"
     store.close()
@@ -176,12 +230,15 @@ def test_a_failed_check_leaves_an_earlier_export_in_place(store, tmp_path):
     assert (out / "train.jsonl").read_bytes() == before
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--out", "x.jsonl"], "names a directory"),
-    (["--out", "d", "--selection", "nope"], "no selection 'nope'"),
-    (["--out", "d", "--format", "csv"], "unknown format"),
-    (["--out", "d", "--val-fraction", "1.5"], "--val-fraction"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--out", "x.jsonl"], "names a directory"),
+        (["--out", "d", "--selection", "nope"], "no selection 'nope'"),
+        (["--out", "d", "--format", "csv"], "unknown format"),
+        (["--out", "d", "--val-fraction", "1.5"], "--val-fraction"),
+    ],
+)
 def test_bad_export_flags_exit_2(store, tmp_path, capsys, argv, message):
     store.close()
     argv = [str(tmp_path / a) if a in ("x.jsonl", "d") else a for a in argv]
@@ -192,6 +249,7 @@ def test_bad_export_flags_exit_2(store, tmp_path, capsys, argv, message):
 
 
 # ---- done when: the 800 samples of math_cot_100, end to end ---------------------------------------
+
 
 def run(*argv: str) -> None:
     with pytest.raises(SystemExit) as stop:
@@ -233,7 +291,10 @@ def test_math_cot_100_imported_scored_verified_selected_exported_and_reloaded(db
     with r1_file.open("w") as handle:
         for row in rows:
             thinking, _, final = row["code"][0].strip().rpartition("\n\n")
-            handle.write(json.dumps({"question": row["question"], "response": f"<think>\n{thinking}\n</think>\n\n{final}"}) + "\n")
+            handle.write(
+                json.dumps({"question": row["question"], "response": f"<think>\n{thinking}\n</think>\n\n{final}"})
+                + "\n"
+            )
     run("import-samples", str(r1_file), "--model", "r1-shaped")
     run("verify")
     run("score")
@@ -251,6 +312,7 @@ def test_math_cot_100_imported_scored_verified_selected_exported_and_reloaded(db
 
 
 # ---- the folder given is ours, or refused (issue 13) ---------------------------------------------
+
 
 def test_export_refuses_a_folder_holding_other_files_unless_overwrite(store, tmp_path):
     out = tmp_path / "project"

@@ -31,8 +31,16 @@ def server():
 
 def fast(server: OpenAIServer, **overrides) -> GenerateConfig:
     """A config for tests: this server, short backoff, no live display."""
-    settings = dict(model=MODEL, base_urls=(server.base_url,), samples=1, concurrency=4, max_tokens=4000,
-                    backoff_s=0.01, max_retries=3, progress=False)
+    settings = dict(
+        model=MODEL,
+        base_urls=(server.base_url,),
+        samples=1,
+        concurrency=4,
+        max_tokens=4000,
+        backoff_s=0.01,
+        max_retries=3,
+        progress=False,
+    )
     settings.update(overrides)
     return GenerateConfig(**settings)
 
@@ -54,11 +62,26 @@ def one_problem(db_path: Path, question: str) -> str:
 
 # -- what is stored --------------------------------------------------------------------------
 
+
 def test_cli_stores_reasoning_content_prompt_usage_cost_and_run(db_path, server):
     ids = add_problems(db_path, 3)
-    result = CliRunner().invoke(app, [
-        "generate", "--model", MODEL, "--base-url", server.base_url, "--samples", "2", "--no-progress",
-        "--price-in", "1", "--price-out", "2"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "--model",
+            MODEL,
+            "--base-url",
+            server.base_url,
+            "--samples",
+            "2",
+            "--no-progress",
+            "--price-in",
+            "1",
+            "--price-out",
+            "2",
+        ],
+    )
     assert result.exit_code == 0, result.output
     frame = samples(db_path)
     assert frame.height == 6 and set(frame["problem_id"]) == set(ids)
@@ -101,11 +124,14 @@ def test_sample_identity_ignores_endpoint_and_concurrency_but_not_temperature(db
     config = fast(server, samples=2)
     digest = params_hash(generation_params(config, DEFAULT_TEMPLATE))
     with open_store(db_path, read_only=True) as store:
-        assert value(store, "SELECT count(*) FROM samples WHERE sample_id = ?", [sample_id(ids[0], MODEL, digest, 1)]) == 1
+        assert (
+            value(store, "SELECT count(*) FROM samples WHERE sample_id = ?", [sample_id(ids[0], MODEL, digest, 1)]) == 1
+        )
         assert value(store, "SELECT count(DISTINCT params_hash) FROM samples") == 2
 
 
 # -- retry rules -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("fault", ["server_error", "malformed", "empty", "disconnect"])
 def test_transient_fault_is_retried_and_the_sample_stored_once(db_path, server, fault):
@@ -198,10 +224,13 @@ def test_budget_without_a_price_is_bad_input(db_path, server):
 
 # -- budget, endpoints, keys -----------------------------------------------------------------
 
+
 def test_budget_stops_sending_before_spend_passes_it(db_path, server):
     add_problems(db_path, 20)
     # Each sample costs about 100 completion tokens x $100/M = $0.01.
-    summary = run_stage("generate", db_path, fast(server, concurrency=2, price_in=0.0, price_out=100.0, budget_usd=0.05, max_tokens=150))
+    summary = run_stage(
+        "generate", db_path, fast(server, concurrency=2, price_in=0.0, price_out=100.0, budget_usd=0.05, max_tokens=150)
+    )
     frame = samples(db_path)
     assert summary.status == "budget" and 0 < frame.height < 20
     assert frame["cost_usd"].sum() <= 0.05 + 1e-9
@@ -220,7 +249,9 @@ def test_rpm_limit_spaces_requests_after_the_burst(db_path, server):
 def test_dead_endpoint_does_not_stop_the_live_one(db_path, server):
     add_problems(db_path, 12)
     dead = f"http://127.0.0.1:{free_port()}/v1"
-    summary = run_stage("generate", db_path, fast(server, base_urls=(dead, server.base_url), concurrency=4, backoff_s=0.2))
+    summary = run_stage(
+        "generate", db_path, fast(server, base_urls=(dead, server.base_url), concurrency=4, backoff_s=0.2)
+    )
     frame = samples(db_path)
     assert summary.counts["ok"] == 12 and set(frame["endpoint"]) == {server.base_url}
 
@@ -228,7 +259,9 @@ def test_dead_endpoint_does_not_stop_the_live_one(db_path, server):
 def test_hung_endpoint_does_not_stall_the_others(db_path, server):
     add_problems(db_path, 12)
     with OpenAIServer(fault_probability={"hang": 1.0}, hang_s=30) as stuck:
-        summary = run_stage("generate", db_path, fast(server, base_urls=(stuck.base_url, server.base_url), timeout_s=1.0))
+        summary = run_stage(
+            "generate", db_path, fast(server, base_urls=(stuck.base_url, server.base_url), timeout_s=1.0)
+        )
     assert summary.counts["ok"] == 12 and set(samples(db_path)["endpoint"]) == {server.base_url}
 
 
@@ -237,8 +270,24 @@ def test_api_key_never_reaches_the_store(db_path, server, tmp_path):
     key = "sk-test-UNMISTAKABLE-7f3a9c41"
     env = {**os.environ, "OPENAI_API_KEY": key, "CURATE_DB": str(db_path)}
     done = subprocess.run(
-        [sys.executable, "-m", "curate", "generate", "--model", MODEL, "--base-url", server.base_url,
-         "--samples", "2", "--no-progress"], env=env, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "curate",
+            "generate",
+            "--model",
+            MODEL,
+            "--base-url",
+            server.base_url,
+            "--samples",
+            "2",
+            "--no-progress",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert f"Bearer {key}" in server.authorizations  # the key was really used
     assert key not in done.stdout + done.stderr
@@ -253,12 +302,30 @@ def test_api_key_never_reaches_the_store(db_path, server, tmp_path):
 
 # -- interruption and resume -----------------------------------------------------------------
 
+
 def _start(db_path: Path, server: OpenAIServer, total_problems: int) -> subprocess.Popen:
     env = {**os.environ, "CURATE_DB": str(db_path), "OPENAI_API_KEY": "sk-local"}
     return subprocess.Popen(
-        [sys.executable, "-m", "curate", "generate", "--model", MODEL, "--base-url", server.base_url,
-         "--samples", "4", "--concurrency", "8", "--no-progress"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "curate",
+            "generate",
+            "--model",
+            MODEL,
+            "--base-url",
+            server.base_url,
+            "--samples",
+            "4",
+            "--concurrency",
+            "8",
+            "--no-progress",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for_requests(server: OpenAIServer, count: int, process: subprocess.Popen) -> None:
@@ -301,20 +368,40 @@ def test_ctrl_c_then_kill_9_then_rerun_stores_every_sample_exactly_once(db_path)
         assert third.returncode == 0
     with open_store(db_path, read_only=True) as store:
         assert value(store, "SELECT count(*) FROM samples") == total
-        assert value(store, 
-            "SELECT count(*) FROM (SELECT DISTINCT problem_id, model, params_hash, sample_index FROM samples)") == total
+        assert (
+            value(
+                store,
+                "SELECT count(*) FROM (SELECT DISTINCT problem_id, model, params_hash, sample_index FROM samples)",
+            )
+            == total
+        )
         assert value(store, "SELECT count(*) FROM samples WHERE status <> 'ok'") == 0
-        statuses = store.query("SELECT status FROM runs WHERE kind = 'generate' ORDER BY started_at")["status"].to_list()
+        statuses = store.query("SELECT status FROM runs WHERE kind = 'generate' ORDER BY started_at")[
+            "status"
+        ].to_list()
     assert statuses == ["interrupted", "interrupted", "ok"]  # the next writer saw the kill -9'd process gone
 
 
 # -- the local backend -----------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_local_backend_generates_offline_with_the_tiny_model(db_path, tiny_model_gguf):
     add_problems(db_path, 2, question=lambda i: f"What is {i} + 2?")
-    args = ["generate", "--backend", "local", "--model", "tiny", "--samples", "2", "--max-tokens", "16",
-            "--batch-size", "4", "--no-progress"]
+    args = [
+        "generate",
+        "--backend",
+        "local",
+        "--model",
+        "tiny",
+        "--samples",
+        "2",
+        "--max-tokens",
+        "16",
+        "--batch-size",
+        "4",
+        "--no-progress",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     frame = samples(db_path)
@@ -327,10 +414,23 @@ def test_local_backend_generates_offline_with_the_tiny_model(db_path, tiny_model
 
 # -- work left undone is not ok (issue 13) ----------------------------------------------------
 
+
 def test_failed_samples_make_the_run_incomplete_exit_1_and_stay_retryable(db_path, server):
     one_problem(db_path, "What is 1+1? [[answer: 2]] [[fault: server_error*3]]")
-    args = ["generate", "--model", MODEL, "--base-url", server.base_url, "--samples", "1", "--no-progress",
-            "--max-retries", "1", "--backoff", "0.01"]
+    args = [
+        "generate",
+        "--model",
+        MODEL,
+        "--base-url",
+        server.base_url,
+        "--samples",
+        "1",
+        "--no-progress",
+        "--max-retries",
+        "1",
+        "--backoff",
+        "0.01",
+    ]
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 1, first.output
     with open_store(db_path, read_only=True) as store:
@@ -350,11 +450,15 @@ def test_pipeline_does_not_mark_a_generate_stage_with_failures_done(tmp_path, se
     problems.write_text('{"id": 1, "problem": "What is 1+1? [[answer: 2]] [[fault: server_error*3]]", "answer": "2"}\n')
     # Credentials in the endpoint URL must not reach runs.config.
     url = server.base_url.replace("http://", "http://someone:sk-PIPE-SECRET@")
-    config = parse_config({
-        "pipeline": {"db": str(db)},
-        "problems": {"files": [{"path": str(problems), "source": "toy", "split": "train"}]},
-        "generate": {"base_url": url, "model": MODEL, "samples": 1, "max_retries": 1, "backoff_s": 0.01},
-    }, source="test", run_dir=tmp_path / "run")
+    config = parse_config(
+        {
+            "pipeline": {"db": str(db)},
+            "problems": {"files": [{"path": str(problems), "source": "toy", "split": "train"}]},
+            "generate": {"base_url": url, "model": MODEL, "samples": 1, "max_retries": 1, "backoff_s": 0.01},
+        },
+        source="test",
+        run_dir=tmp_path / "run",
+    )
     with pytest.raises(RuntimeError, match="failed"):
         run_pipeline(config)
     results = run_pipeline(config)  # the stage was not recorded done: it runs again and retries
@@ -362,7 +466,9 @@ def test_pipeline_does_not_mark_a_generate_stage_with_failures_done(tmp_path, se
     with open_store(config.db, read_only=True) as store:
         assert store.query("SELECT status FROM samples")["status"].to_list() == ["ok"]
         stored = " ".join(store.query("SELECT config || coalesce(error, '') AS c FROM runs")["c"].to_list())
-        stages = store.execute("SELECT json_extract_string(config, '$.stage'), status FROM runs WHERE kind = ? "
-                               "ORDER BY started_at", [STAGE_RUN_KIND]).fetchall()
+        stages = store.execute(
+            "SELECT json_extract_string(config, '$.stage'), status FROM runs WHERE kind = ? ORDER BY started_at",
+            [STAGE_RUN_KIND],
+        ).fetchall()
     assert "sk-PIPE-SECRET" not in stored and "someone" not in stored
     assert ("generate", "failed") in stages and stages[-1] == ("generate", "ok")

@@ -44,19 +44,26 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
 
 # ---- math_cot_100: a list of 8 completions per problem ---------------------------------------
 
+
 def test_math_cot_100_gives_100_problems_and_800_samples(db_path: Path, shared_data: Path):
     path = shared_data / MATH_COT
     result = run_import(str(path), "--model", "qwen2.5-math-7b-instruct", "--db", str(db_path))
     assert result.exit_code == 0, result.output
     assert "800 samples in 100 rows; added 800" in result.stdout
     assert counts(db_path) == (100, 800, 1)
-    stats = rows(db_path, "SELECT count(DISTINCT problem_id) AS problems, min(sample_index) AS lo, max(sample_index) AS hi, "
-                          "count(*) FILTER (WHERE status = 'ok') AS ok, count(*) FILTER (WHERE reasoning IS NULL) AS no_think "
-                          "FROM samples")[0]
+    stats = rows(
+        db_path,
+        "SELECT count(DISTINCT problem_id) AS problems, min(sample_index) AS lo, max(sample_index) AS hi, "
+        "count(*) FILTER (WHERE status = 'ok') AS ok, count(*) FILTER (WHERE reasoning IS NULL) AS no_think "
+        "FROM samples",
+    )[0]
     assert stats == {"problems": 100, "lo": 0, "hi": 7, "ok": 800, "no_think": 800}
     first = json.loads(path.read_text().splitlines()[0])
-    stored = rows(db_path, "SELECT p.problem_id, p.gold_answer, p.question, s.content FROM samples s JOIN problems p "
-                           "USING (problem_id) WHERE p.source_id = '0' AND s.sample_index = 3")[0]
+    stored = rows(
+        db_path,
+        "SELECT p.problem_id, p.gold_answer, p.question, s.content FROM samples s JOIN problems p "
+        "USING (problem_id) WHERE p.source_id = '0' AND s.sample_index = 3",
+    )[0]
     assert stored["problem_id"] == "eval_rm_maj_example/math_cot_100:0"
     assert stored["gold_answer"] == first["gt"] == "420"
     assert stored["question"] == first["question"]
@@ -69,12 +76,21 @@ def test_math_cot_100_gives_100_problems_and_800_samples(db_path: Path, shared_d
 
 
 def test_math_cot_100_matches_math500_problems_by_question(db_path: Path, shared_data: Path):
-    assert runner.invoke(app, ["ingest", str(shared_data / "simpleRL-reason/math500/test.jsonl"), "--db", str(db_path)]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["ingest", str(shared_data / "simpleRL-reason/math500/test.jsonl"), "--db", str(db_path)]
+        ).exit_code
+        == 0
+    )
     result = run_import(str(shared_data / MATH_COT), "--model", "m", "--db", str(db_path))
     assert result.exit_code == 0, result.output
     assert "problems matched 5, created 95" in result.stdout
-    by_source = dict((r["source"], r["n"]) for r in rows(
-        db_path, "SELECT p.source, count(*) AS n FROM samples s JOIN problems p USING (problem_id) GROUP BY ALL"))
+    by_source = dict(
+        (r["source"], r["n"])
+        for r in rows(
+            db_path, "SELECT p.source, count(*) AS n FROM samples s JOIN problems p USING (problem_id) GROUP BY ALL"
+        )
+    )
     assert by_source == {"math500/test": 40, "eval_rm_maj_example/math_cot_100": 760}
 
 
@@ -83,7 +99,9 @@ def test_ids_agree_with_generate_and_params_tag(db_path: Path, shared_data: Path
     result = run_stage("import-samples", db_path, ImportConfig(path, model="m"))
     assert result.params_hash == short_hash("imported:math_cot_100.jsonl")
     for row in rows(db_path, "SELECT sample_id, problem_id, model, params_hash, sample_index FROM samples LIMIT 20"):
-        assert row["sample_id"] == generate_sample_id(row["problem_id"], row["model"], row["params_hash"], row["sample_index"])
+        assert row["sample_id"] == generate_sample_id(
+            row["problem_id"], row["model"], row["params_hash"], row["sample_index"]
+        )
     tagged = run_stage("import-samples", db_path, ImportConfig(path, model="m", params_tag="t=0.6"))
     assert tagged.added == 800 and tagged.params_hash == short_hash("imported:t=0.6")
 
@@ -91,21 +109,38 @@ def test_ids_agree_with_generate_and_params_tag(db_path: Path, shared_data: Path
 # ---- the think split in SQL ------------------------------------------------------------------
 
 THINK_CASES = [  # a null completion is a row without one: refused (test_row_without_a_completion_...)
-    "", "   \n", "plain answer \\boxed{1}", "<think>\nabc\n</think>\n\nfinal \\boxed{2}", "<think>unclosed\n\n",
-    "<think>", "</think>", "<think></think>", "pre <think> a </think> b </think> c  ", "a</think>b",
-    "<think>\n\n</think>\n\n \u3000answer\u00a0\n", "x <think>y", "\n\n<think>\n\n\nr\n\n\n</think>\n",
-    "é日<think>\n日本語 π≤\n</think>\n答え\u3000", "</think>late<think>open", "<think>" + "\n" * 100 + "</think>" + "\n" * 100,
+    "",
+    "   \n",
+    "plain answer \\boxed{1}",
+    "<think>\nabc\n</think>\n\nfinal \\boxed{2}",
+    "<think>unclosed\n\n",
+    "<think>",
+    "</think>",
+    "<think></think>",
+    "pre <think> a </think> b </think> c  ",
+    "a</think>b",
+    "<think>\n\n</think>\n\n \u3000answer\u00a0\n",
+    "x <think>y",
+    "\n\n<think>\n\n\nr\n\n\n</think>\n",
+    "é日<think>\n日本語 π≤\n</think>\n答え\u3000",
+    "</think>late<think>open",
+    "<think>" + "\n" * 100 + "</think>" + "\n" * 100,
     "<think>" + "x" * 1000 + "\n" * 70 + "</think>" + "y" * 500 + " " * 80,
-    "<think>\n" + "r" * 70 + "</think>" + "\t\n" * 40 + "c" + " \n" * 50, "<think>" + "\n" * 80,
+    "<think>\n" + "r" * 70 + "</think>" + "\t\n" * 40 + "c" + " \n" * 50,
+    "<think>" + "\n" * 80,
     "<think>\n" + "long reasoning ≥ " * 3000 + "\n</think>\n\n" + "answer " * 200 + "\n",
 ]
 
 
 def test_sql_think_split_matches_split_think(db_path: Path, tmp_path: Path):
-    path = write_jsonl(tmp_path / "cases.jsonl", [
-        {"question": f"case {i}", "answer": "1", "response": text} for i, text in enumerate(THINK_CASES)])
+    path = write_jsonl(
+        tmp_path / "cases.jsonl",
+        [{"question": f"case {i}", "answer": "1", "response": text} for i, text in enumerate(THINK_CASES)],
+    )
     run_stage("import-samples", db_path, ImportConfig(path, model="m"))
-    stored = rows(db_path, "SELECT p.question, s.reasoning, s.content, s.status FROM samples s JOIN problems p USING (problem_id)")
+    stored = rows(
+        db_path, "SELECT p.question, s.reasoning, s.content, s.status FROM samples s JOIN problems p USING (problem_id)"
+    )
     assert len(stored) == len(THINK_CASES)
     for row in stored:
         text = THINK_CASES[int(row["question"].split()[1])]
@@ -116,11 +151,26 @@ def test_sql_think_split_matches_split_think(db_path: Path, tmp_path: Path):
 
 
 def test_separate_reasoning_fields_and_finish_reason(db_path: Path, tmp_path: Path):
-    path = write_jsonl(tmp_path / "api.jsonl", [
-        {"question": "1+1?", "answer": "2", "reasoning_content": "one plus one", "content": "\\boxed{2}", "finish_reason": "stop"},
-        {"question": "1+1?", "answer": "2", "reasoning_content": "one plus", "content": "", "finish_reason": "length"},
-        {"question": "1+1?", "answer": "2", "reasoning_content": None, "content": "<think>r</think>\\boxed{2}"},
-    ])
+    path = write_jsonl(
+        tmp_path / "api.jsonl",
+        [
+            {
+                "question": "1+1?",
+                "answer": "2",
+                "reasoning_content": "one plus one",
+                "content": "\\boxed{2}",
+                "finish_reason": "stop",
+            },
+            {
+                "question": "1+1?",
+                "answer": "2",
+                "reasoning_content": "one plus",
+                "content": "",
+                "finish_reason": "length",
+            },
+            {"question": "1+1?", "answer": "2", "reasoning_content": None, "content": "<think>r</think>\\boxed{2}"},
+        ],
+    )
     run_stage("import-samples", db_path, ImportConfig(path, model="r1"))
     stored = rows(db_path, "SELECT sample_index, reasoning, content, status FROM samples ORDER BY sample_index")
     assert stored == [
@@ -131,14 +181,19 @@ def test_separate_reasoning_fields_and_finish_reason(db_path: Path, tmp_path: Pa
 
 
 def test_per_row_samples_match_stored_problems_by_id(db_path: Path, tmp_path: Path):
-    problems = write_jsonl(tmp_path / "set.jsonl", [{"id": 1, "problem": "What is 2+2?", "answer": "4"},
-                                                    {"id": 2, "problem": "What is 3+3?", "answer": "6"}])
+    problems = write_jsonl(
+        tmp_path / "set.jsonl",
+        [{"id": 1, "problem": "What is 2+2?", "answer": "4"}, {"id": 2, "problem": "What is 3+3?", "answer": "6"}],
+    )
     assert runner.invoke(app, ["ingest", str(problems), "--db", str(db_path), "--source", "obryan"]).exit_code == 0
-    traces = write_jsonl(tmp_path / "r1.jsonl", [
-        {"problem_id": "obryan:2", "completion": "<think>3+3</think>6"},
-        {"problem_id": "1", "completion": "<think>2+2</think>4"},   # the id in its source: matched as obryan:1
-        {"problem_id": "obryan:2", "completion": "<think>again</think>6"},
-    ])
+    traces = write_jsonl(
+        tmp_path / "r1.jsonl",
+        [
+            {"problem_id": "obryan:2", "completion": "<think>3+3</think>6"},
+            {"problem_id": "1", "completion": "<think>2+2</think>4"},  # the id in its source: matched as obryan:1
+            {"problem_id": "obryan:2", "completion": "<think>again</think>6"},
+        ],
+    )
     result = run_import(str(traces), "--model", "r1", "--db", str(db_path), "--source", "obryan")
     assert result.exit_code == 0, result.output
     stored = rows(db_path, "SELECT problem_id, sample_index, reasoning FROM samples ORDER BY problem_id, sample_index")
@@ -151,26 +206,41 @@ def test_per_row_samples_match_stored_problems_by_id(db_path: Path, tmp_path: Pa
 
 
 def test_csv_and_parquet_traces(db_path: Path, tmp_path: Path):
-    pl.DataFrame({"question": ["What is 5-1?"], "gt": ["4"], "samples": [["<think>a</think>4", "<think>b"]]}).write_parquet(
-        tmp_path / "t.parquet")
+    pl.DataFrame(
+        {"question": ["What is 5-1?"], "gt": ["4"], "samples": [["<think>a</think>4", "<think>b"]]}
+    ).write_parquet(tmp_path / "t.parquet")
     (tmp_path / "t.csv").write_text('question,answer,output\n"What is 9-1?",8,"<think>c</think>8"\n')
     assert run_import(str(tmp_path / "t.parquet"), "--model", "m", "--db", str(db_path)).exit_code == 0
     result = run_import(str(tmp_path / "t.csv"), "--model", "m", "--db", str(db_path))
     assert result.exit_code == 0, result.output
-    stored = rows(db_path, "SELECT p.question, p.gold_answer, s.status FROM samples s JOIN problems p USING (problem_id) "
-                           "ORDER BY p.question, s.sample_index")
-    assert stored == [{"question": "What is 5-1?", "gold_answer": "4", "status": "ok"},
-                      {"question": "What is 5-1?", "gold_answer": "4", "status": "truncated"},
-                      {"question": "What is 9-1?", "gold_answer": "8", "status": "ok"}]
+    stored = rows(
+        db_path,
+        "SELECT p.question, p.gold_answer, s.status FROM samples s JOIN problems p USING (problem_id) "
+        "ORDER BY p.question, s.sample_index",
+    )
+    assert stored == [
+        {"question": "What is 5-1?", "gold_answer": "4", "status": "ok"},
+        {"question": "What is 5-1?", "gold_answer": "4", "status": "truncated"},
+        {"question": "What is 9-1?", "gold_answer": "8", "status": "ok"},
+    ]
 
 
 def test_json_array_mixing_lists_and_single_completions(db_path: Path, tmp_path: Path):
     path = tmp_path / "mixed.json"
-    path.write_text(json.dumps([{"question": "a?", "answer": 3, "responses": ["<think>x</think>3", "y"]},
-                                {"question": "b?", "answer": "4", "response": "<think>z"}]))
+    path.write_text(
+        json.dumps(
+            [
+                {"question": "a?", "answer": 3, "responses": ["<think>x</think>3", "y"]},
+                {"question": "b?", "answer": "4", "response": "<think>z"},
+            ]
+        )
+    )
     result = run_stage("import-samples", db_path, ImportConfig(path, model="m"))
     assert (result.rows, result.samples, result.status_counts) == (2, 3, {"ok": 2, "truncated": 1})
-    assert rows(db_path, "SELECT gold_answer FROM problems ORDER BY question") == [{"gold_answer": "3"}, {"gold_answer": "4"}]
+    assert rows(db_path, "SELECT gold_answer FROM problems ORDER BY question") == [
+        {"gold_answer": "3"},
+        {"gold_answer": "4"},
+    ]
 
 
 def test_memory_limit_applies_to_the_import_only(db_path: Path, shared_data: Path):
@@ -180,7 +250,10 @@ def test_memory_limit_applies_to_the_import_only(db_path: Path, shared_data: Pat
 
 
 def test_explicit_samples_field(db_path: Path, tmp_path: Path):
-    path = write_jsonl(tmp_path / "x.jsonl", [{"question": "q?", "answer": "1", "response": "wrong field", "trace": "<think>t</think>1"}])
+    path = write_jsonl(
+        tmp_path / "x.jsonl",
+        [{"question": "q?", "answer": "1", "response": "wrong field", "trace": "<think>t</think>1"}],
+    )
     result = run_import(str(path), "--model", "m", "--db", str(db_path), "--samples-field", "trace")
     assert result.exit_code == 0, result.output
     assert rows(db_path, "SELECT reasoning FROM samples") == [{"reasoning": "t"}]
@@ -188,22 +261,38 @@ def test_explicit_samples_field(db_path: Path, tmp_path: Path):
 
 # ---- bad input: exit 2, file/line/field named, store unchanged -------------------------------
 
+
 def bad_files(tmp_path: Path) -> dict[str, tuple[Path, list[str], list[str]]]:
     good = {"question": "What is 1+1?", "answer": "2", "response": "<think>x</think>2"}
     files = {}
     path = tmp_path / "broken.jsonl"
     path.write_text(json.dumps(good) + "\n\n" + json.dumps(good) + "\n" + '{"question": "q", "response": "<think>\n')
     files["malformed_json_line_4"] = (path, [], ["broken.jsonl:4", "malformed JSON"])
-    files["no_question_no_id"] = (write_jsonl(tmp_path / "anon.jsonl", [{"response": "x"}]), [], ["anon.jsonl", "field 'question'"])
+    files["no_question_no_id"] = (
+        write_jsonl(tmp_path / "anon.jsonl", [{"response": "x"}]),
+        [],
+        ["anon.jsonl", "field 'question'"],
+    )
     files["unknown_id_without_question"] = (
-        write_jsonl(tmp_path / "ids.jsonl", [good, {"problem_id": "nowhere:9", "response": "x"}]), [],
-        ["ids.jsonl:2", "nowhere:9", "no question"])
-    files["no_completion_field"] = (write_jsonl(tmp_path / "nocomp.jsonl", [{"question": "q", "answer": "1"}]), [],
-                                    ["nocomp.jsonl", "field 'samples'", "--samples-field"])
-    files["list_of_numbers"] = (write_jsonl(tmp_path / "nums.jsonl", [{"question": "q", "responses": [1, 2]}]), [],
-                                ["nums.jsonl", "field 'responses'"])
-    files["explicit_field_absent"] = (write_jsonl(tmp_path / "flag.jsonl", [good]), ["--samples-field", "trace"],
-                                      ["flag.jsonl", "--samples-field", "trace"])
+        write_jsonl(tmp_path / "ids.jsonl", [good, {"problem_id": "nowhere:9", "response": "x"}]),
+        [],
+        ["ids.jsonl:2", "nowhere:9", "no question"],
+    )
+    files["no_completion_field"] = (
+        write_jsonl(tmp_path / "nocomp.jsonl", [{"question": "q", "answer": "1"}]),
+        [],
+        ["nocomp.jsonl", "field 'samples'", "--samples-field"],
+    )
+    files["list_of_numbers"] = (
+        write_jsonl(tmp_path / "nums.jsonl", [{"question": "q", "responses": [1, 2]}]),
+        [],
+        ["nums.jsonl", "field 'responses'"],
+    )
+    files["explicit_field_absent"] = (
+        write_jsonl(tmp_path / "flag.jsonl", [good]),
+        ["--samples-field", "trace"],
+        ["flag.jsonl", "--samples-field", "trace"],
+    )
     (tmp_path / "empty.jsonl").write_text("")
     files["empty_file"] = (tmp_path / "empty.jsonl", [], ["empty.jsonl", "empty"])
     (tmp_path / "weights.jsonl").write_bytes(bytes(range(256)) * 4)
@@ -211,13 +300,27 @@ def bad_files(tmp_path: Path) -> dict[str, tuple[Path, list[str], list[str]]]:
     (tmp_path / "traces.log").write_text("R1 said: 42\n")
     files["unknown_format"] = (tmp_path / "traces.log", [], ["traces.log", "--format"])
     files["empty_model"] = (write_jsonl(tmp_path / "ok.jsonl", [good]), ["--model", " "], ["--model"])
-    files["bad_memory_limit"] = (write_jsonl(tmp_path / "ok2.jsonl", [good]), ["--memory-limit", "lots"], ["--memory-limit", "lots"])
+    files["bad_memory_limit"] = (
+        write_jsonl(tmp_path / "ok2.jsonl", [good]),
+        ["--memory-limit", "lots"],
+        ["--memory-limit", "lots"],
+    )
     return files
 
 
-BAD_CASES = ["malformed_json_line_4", "no_question_no_id", "unknown_id_without_question", "no_completion_field",
-             "list_of_numbers", "explicit_field_absent", "empty_file", "binary_file", "unknown_format", "empty_model",
-             "bad_memory_limit"]
+BAD_CASES = [
+    "malformed_json_line_4",
+    "no_question_no_id",
+    "unknown_id_without_question",
+    "no_completion_field",
+    "list_of_numbers",
+    "explicit_field_absent",
+    "empty_file",
+    "binary_file",
+    "unknown_format",
+    "empty_model",
+    "bad_memory_limit",
+]
 
 
 @pytest.mark.parametrize("case", BAD_CASES)
@@ -246,6 +349,7 @@ def test_bad_line_is_found_after_many_good_rows(db_path: Path, tmp_path: Path):
 
 
 # ---- Ctrl-C at the end says what the store holds (issue 13) ----------------------------------------
+
 
 def _interrupt_on(monkeypatch, statement: str, error: BaseException) -> None:
     """Raise `error` (what DuckDB raises on Ctrl-C) when `statement` runs, as a Ctrl-C then would."""
@@ -284,20 +388,24 @@ def test_ctrl_c_before_the_commit_says_nothing_was_imported(db_path: Path, tmp_p
 
 # ---- re-imports match by content; rows without a completion are refused ----------------------
 
+
 def test_reimport_of_an_edited_file_matches_samples_by_content(db_path: Path, tmp_path: Path):
     def trace(name: str) -> dict:
         return {"question": "What is 2+2?", "answer": "4", "response": f"<think>{name}</think>\\boxed{{4}}"}
 
     path = write_jsonl(tmp_path / "r1.jsonl", [trace("a"), trace("b")])
     assert run_import(str(path), "--model", "r1", "--db", str(db_path)).exit_code == 0
-    write_jsonl(path, [trace("new"), trace("a"), trace("b")])   # a trace added at the top
+    write_jsonl(path, [trace("new"), trace("a"), trace("b")])  # a trace added at the top
     result = run_import(str(path), "--model", "r1", "--db", str(db_path))
     assert result.exit_code == 0, result.output
     assert "added 1" in result.stdout and "unchanged 2" in result.stdout
     stored = rows(db_path, "SELECT sample_index, reasoning FROM samples ORDER BY sample_index")
-    assert stored == [{"sample_index": 0, "reasoning": "a"}, {"sample_index": 1, "reasoning": "b"},
-                      {"sample_index": 2, "reasoning": "new"}]
-    write_jsonl(path, [trace("b")])                              # two traces taken out of the file
+    assert stored == [
+        {"sample_index": 0, "reasoning": "a"},
+        {"sample_index": 1, "reasoning": "b"},
+        {"sample_index": 2, "reasoning": "new"},
+    ]
+    write_jsonl(path, [trace("b")])  # two traces taken out of the file
     result = run_import(str(path), "--model", "r1", "--db", str(db_path))
     assert result.exit_code == 0, result.output
     assert "added 0" in result.stdout and "2 stored samples not in the file (kept)" in result.stdout
@@ -316,12 +424,15 @@ def test_identical_traces_of_a_problem_are_matched_one_to_one(db_path: Path, tmp
 
 
 def test_row_without_a_completion_exits_2_naming_line_and_field(db_path: Path, tmp_path: Path):
-    path = write_jsonl(tmp_path / "gap.jsonl", [
-        {"question": "a?", "answer": "1", "response": "<think>x</think>1"},
-        {"question": "b?", "answer": "2"},
-        {"question": "b?", "answer": "2", "response": None},
-        {"question": "c?", "answer": "3", "response": "<think>y</think>3"},
-    ])
+    path = write_jsonl(
+        tmp_path / "gap.jsonl",
+        [
+            {"question": "a?", "answer": "1", "response": "<think>x</think>1"},
+            {"question": "b?", "answer": "2"},
+            {"question": "b?", "answer": "2", "response": None},
+            {"question": "c?", "answer": "3", "response": "<think>y</think>3"},
+        ],
+    )
     result = run_import(str(path), "--model", "m", "--db", str(db_path))
     assert result.exit_code == 2, result.output
     message = " ".join(result.stderr.split())

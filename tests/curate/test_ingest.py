@@ -54,6 +54,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 
 # ---- the public sets -------------------------------------------------------------------------
 
+
 def test_every_public_set_loads_with_its_row_count(db_path: Path, shared_data: Path):
     for relative, source, expected in PUBLIC_SETS:
         result = ingest(str(shared_data / relative), "--db", str(db_path), "--split", "test")
@@ -84,13 +85,17 @@ def test_public_set_conventions_give_the_right_gold(db_path: Path, shared_data: 
     assert math500["difficulty"] == "2"
     assert {"level", "subject", "solution"} <= set(json.loads(math500["meta"]))
     assert problem(db_path, "aime24/test:60")["gold_answer"] == "204"
-    assert problem(db_path, "amc23/test:0")["gold_answer"] == "27"            # 27.0 in the file
+    assert problem(db_path, "amc23/test:0")["gold_answer"] == "27"  # 27.0 in the file
     assert problem(db_path, "olympiadbench/test:1606")["gold_answer"] == "2"  # ["2"] in the file
-    assert problem(db_path, "minerva_math/test:0")["gold_answer"] == "1.6"    # last \boxed{} of the solution
+    assert problem(db_path, "minerva_math/test:0")["gold_answer"] == "1.6"  # last \boxed{} of the solution
     with open_store(db_path, read_only=True) as store:
-        janet = store.query("SELECT * FROM problems WHERE source = 'grade-school-math/test' AND question LIKE 'Janet%ducks%'").to_dicts()[0]
-        qwq = store.query("SELECT question FROM problems WHERE source = 'QwQ/aime24' AND question LIKE 'Every morning Aya%'").item()
-    assert janet["gold_answer"] == "18"                                         # the text after ####
+        janet = store.query(
+            "SELECT * FROM problems WHERE source = 'grade-school-math/test' AND question LIKE 'Janet%ducks%'"
+        ).to_dicts()[0]
+        qwq = store.query(
+            "SELECT question FROM problems WHERE source = 'QwQ/aime24' AND question LIKE 'Every morning Aya%'"
+        ).item()
+    assert janet["gold_answer"] == "18"  # the text after ####
     assert janet["problem_id"] == make_problem_id("grade-school-math/test", None, janet["question"])
     assert janet["problem_id"].startswith("grade-school-math/test:q")
     assert "#### 18" in json.loads(janet["meta"])["answer"]
@@ -116,19 +121,44 @@ def test_last_boxed_balances_nested_braces():
 
 # ---- other formats and explicit fields -------------------------------------------------------
 
+
 def test_csv_with_explicit_fields_and_section_year(db_path: Path, tmp_path: Path):
     path = tmp_path / "obryan.csv"
-    path.write_text("num,Q,A,round,yr\n1,\"What is 1+1?\",2,individual,2019\n2,\"Find x, if 2x=6.\",3,speed,2020\n")
-    result = ingest(str(path), "--db", str(db_path), "--source", "obryan", "--split", "train", "--id-field", "num",
-                    "--question-field", "Q", "--answer-field", "A", "--section-field", "round", "--year-field", "yr")
+    path.write_text('num,Q,A,round,yr\n1,"What is 1+1?",2,individual,2019\n2,"Find x, if 2x=6.",3,speed,2020\n')
+    result = ingest(
+        str(path),
+        "--db",
+        str(db_path),
+        "--source",
+        "obryan",
+        "--split",
+        "train",
+        "--id-field",
+        "num",
+        "--question-field",
+        "Q",
+        "--answer-field",
+        "A",
+        "--section-field",
+        "round",
+        "--year-field",
+        "yr",
+    )
     assert result.exit_code == 0, result.output
     row = problem(db_path, "obryan:2")
     assert (row["question"], row["gold_answer"], row["section"], row["year"], row["split"]) == (
-        "Find x, if 2x=6.", "3", "speed", 2020, "train")
+        "Find x, if 2x=6.",
+        "3",
+        "speed",
+        2020,
+        "train",
+    )
 
 
 def test_parquet_and_json_array(db_path: Path, tmp_path: Path):
-    frame = pl.DataFrame({"problem": ["What is 3*3?", "What is 4*4?"], "answer": [9, 16], "level": ["Level 1", "Level 2"]})
+    frame = pl.DataFrame(
+        {"problem": ["What is 3*3?", "What is 4*4?"], "answer": [9, 16], "level": ["Level 1", "Level 2"]}
+    )
     frame.write_parquet(tmp_path / "squares.parquet")
     (tmp_path / "cubes.json").write_text(json.dumps([{"question": "What is 2^3?", "answer": "8"}]))
     assert ingest(str(tmp_path / "squares.parquet"), "--db", str(db_path)).exit_code == 0
@@ -139,10 +169,13 @@ def test_parquet_and_json_array(db_path: Path, tmp_path: Path):
 
 
 def test_olympiad_context_is_prefixed_and_answers_joined(db_path: Path, tmp_path: Path):
-    path = write_jsonl(tmp_path / "ob.jsonl", [
-        {"id": 7, "context": "Let f(x) = x^2.", "question": "Find f(2) and f(3).", "final_answer": ["4", "9"]},
-        {"id": 8, "context": None, "question": "Find 1+1.", "final_answer": ["2"]},
-    ])
+    path = write_jsonl(
+        tmp_path / "ob.jsonl",
+        [
+            {"id": 7, "context": "Let f(x) = x^2.", "question": "Find f(2) and f(3).", "final_answer": ["4", "9"]},
+            {"id": 8, "context": None, "question": "Find 1+1.", "final_answer": ["2"]},
+        ],
+    )
     assert ingest(str(path), "--db", str(db_path), "--source", "ob").exit_code == 0
     assert problem(db_path, "ob:7")["question"] == "Let f(x) = x^2.\n\nFind f(2) and f(3)."
     assert problem(db_path, "ob:7")["gold_answer"] == "4, 9"
@@ -151,12 +184,21 @@ def test_olympiad_context_is_prefixed_and_answers_joined(db_path: Path, tmp_path
 
 # ---- changed gold answers --------------------------------------------------------------------
 
+
 def test_changed_gold_is_reported_and_kept_until_update(db_path: Path, tmp_path: Path):
-    path = write_jsonl(tmp_path / "set.jsonl", [{"id": 1, "problem": "1+1?", "answer": "2"},
-                                                 {"id": 2, "problem": "2+2?", "answer": "4"}])
+    path = write_jsonl(
+        tmp_path / "set.jsonl",
+        [{"id": 1, "problem": "1+1?", "answer": "2"}, {"id": 2, "problem": "2+2?", "answer": "4"}],
+    )
     assert ingest(str(path), "--db", str(db_path), "--source", "s").exit_code == 0
-    write_jsonl(path, [{"id": 1, "problem": "1+1?", "answer": "2"}, {"id": 2, "problem": "2+2?", "answer": "5"},
-                       {"id": 3, "problem": "3+3?", "answer": "6"}])
+    write_jsonl(
+        path,
+        [
+            {"id": 1, "problem": "1+1?", "answer": "2"},
+            {"id": 2, "problem": "2+2?", "answer": "5"},
+            {"id": 3, "problem": "3+3?", "answer": "6"},
+        ],
+    )
     result = ingest(str(path), "--db", str(db_path), "--source", "s")
     assert result.exit_code == 0, result.output
     assert "added 1, unchanged 1, changed 1" in result.stdout
@@ -170,7 +212,9 @@ def test_changed_gold_is_reported_and_kept_until_update(db_path: Path, tmp_path:
 
 
 def test_duplicate_rows_in_one_file_are_skipped(db_path: Path, tmp_path: Path):
-    path = write_jsonl(tmp_path / "dup.jsonl", [{"question": "Same?", "answer": "1"}, {"question": "same?  ", "answer": "1"}])
+    path = write_jsonl(
+        tmp_path / "dup.jsonl", [{"question": "Same?", "answer": "1"}, {"question": "same?  ", "answer": "1"}]
+    )
     result = ingest(str(path), "--db", str(db_path))
     assert result.exit_code == 0, result.output
     assert "added 1" in result.stdout and "duplicates skipped 1" in result.stdout
@@ -186,22 +230,39 @@ def test_no_gold_flag_allows_consensus_sets(db_path: Path, tmp_path: Path):
 
 # ---- bad input: exit 2, file/line/field named, store unchanged -------------------------------
 
+
 def bad_files(tmp_path: Path) -> dict[str, tuple[Path, list[str], list[str]]]:
     """name -> (file, extra flags, words the message must contain)."""
     good = {"question": "q?", "answer": "1"}
     files = {}
     path = tmp_path / "malformed.jsonl"
-    path.write_text(json.dumps(good) + "\n" + json.dumps(good) + "\n{\"question\": \"q\", \"answer\": \n")
+    path.write_text(json.dumps(good) + "\n" + json.dumps(good) + '\n{"question": "q", "answer": \n')
     files["malformed_json_line_3"] = (path, [], ["malformed.jsonl:3", "malformed JSON"])
-    files["no_question_field"] = (write_jsonl(tmp_path / "noq.jsonl", [{"text": "q?", "answer": "1"}]), [],
-                                  ["noq.jsonl:1", "field 'question'", "--question-field"])
-    files["question_missing_on_line_2"] = (write_jsonl(tmp_path / "hole.jsonl", [good, {"question": None, "answer": "2"}]), [],
-                                           ["hole.jsonl:2", "field 'question'"])
-    files["no_answer_field"] = (write_jsonl(tmp_path / "noa.jsonl", [{"question": "q?"}]), [], ["noa.jsonl", "field 'answer'"])
-    files["answer_missing_on_line_2"] = (write_jsonl(tmp_path / "noa2.jsonl", [good, {"question": "r?", "answer": ""}]), [],
-                                         ["noa2.jsonl:2", "field 'answer'"])
-    files["explicit_field_absent"] = (write_jsonl(tmp_path / "flag.jsonl", [good]), ["--question-field", "prompt_text"],
-                                      ["flag.jsonl:1", "field 'prompt_text'"])
+    files["no_question_field"] = (
+        write_jsonl(tmp_path / "noq.jsonl", [{"text": "q?", "answer": "1"}]),
+        [],
+        ["noq.jsonl:1", "field 'question'", "--question-field"],
+    )
+    files["question_missing_on_line_2"] = (
+        write_jsonl(tmp_path / "hole.jsonl", [good, {"question": None, "answer": "2"}]),
+        [],
+        ["hole.jsonl:2", "field 'question'"],
+    )
+    files["no_answer_field"] = (
+        write_jsonl(tmp_path / "noa.jsonl", [{"question": "q?"}]),
+        [],
+        ["noa.jsonl", "field 'answer'"],
+    )
+    files["answer_missing_on_line_2"] = (
+        write_jsonl(tmp_path / "noa2.jsonl", [good, {"question": "r?", "answer": ""}]),
+        [],
+        ["noa2.jsonl:2", "field 'answer'"],
+    )
+    files["explicit_field_absent"] = (
+        write_jsonl(tmp_path / "flag.jsonl", [good]),
+        ["--question-field", "prompt_text"],
+        ["flag.jsonl:1", "field 'prompt_text'"],
+    )
     (tmp_path / "empty.jsonl").write_text("\n\n")
     files["empty_file"] = (tmp_path / "empty.jsonl", [], ["empty.jsonl", "empty"])
     (tmp_path / "model.jsonl").write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00" + bytes(range(256)))
@@ -211,7 +272,7 @@ def bad_files(tmp_path: Path) -> dict[str, tuple[Path, list[str], list[str]]]:
     files["bad_format_flag"] = (write_jsonl(tmp_path / "ok.jsonl", [good]), ["--format", "xml"], ["--format", "xml"])
     files["bad_split"] = (write_jsonl(tmp_path / "ok2.jsonl", [good]), ["--split", "holdout"], ["--split"])
     path = tmp_path / "ragged.csv"
-    path.write_text("question,answer\n\"a?\",1\n\"b?\",2,extra\n")
+    path.write_text('question,answer\n"a?",1\n"b?",2,extra\n')
     files["csv_extra_column_line_3"] = (path, [], ["ragged.csv:3", "columns"])
     (tmp_path / "fake.parquet").write_text("not parquet at all\n")
     files["not_parquet"] = (tmp_path / "fake.parquet", [], ["fake.parquet", "Parquet"])
@@ -219,9 +280,22 @@ def bad_files(tmp_path: Path) -> dict[str, tuple[Path, list[str], list[str]]]:
     return files
 
 
-BAD_CASES = ["malformed_json_line_3", "no_question_field", "question_missing_on_line_2", "no_answer_field",
-             "answer_missing_on_line_2", "explicit_field_absent", "empty_file", "binary_file", "unknown_format",
-             "bad_format_flag", "bad_split", "csv_extra_column_line_3", "not_parquet", "missing_file"]
+BAD_CASES = [
+    "malformed_json_line_3",
+    "no_question_field",
+    "question_missing_on_line_2",
+    "no_answer_field",
+    "answer_missing_on_line_2",
+    "explicit_field_absent",
+    "empty_file",
+    "binary_file",
+    "unknown_format",
+    "bad_format_flag",
+    "bad_split",
+    "csv_extra_column_line_3",
+    "not_parquet",
+    "missing_file",
+]
 
 
 @pytest.mark.parametrize("case", BAD_CASES)
@@ -246,12 +320,15 @@ def test_bad_input_raises_from_the_function_too(db_path: Path, tmp_path: Path):
 
 # ---- duplicate ids that disagree (issue 13) --------------------------------------------------------
 
+
 @pytest.mark.parametrize("ids", [("1", "1.0"), ("1", '"1"'), ('"1"', "1.0")])
 def test_duplicate_ids_with_different_gold_exit_2_naming_both_lines(db_path: Path, tmp_path: Path, ids):
     path = tmp_path / "dup.jsonl"
-    path.write_text(f'{{"id": {ids[0]}, "problem": "What is 1+1?", "answer": "2"}}\n'
-                    f'{{"id": 7, "problem": "What is 3+3?", "answer": "6"}}\n'
-                    f'{{"id": {ids[1]}, "problem": "What is 1+1?", "answer": "3"}}\n')
+    path.write_text(
+        f'{{"id": {ids[0]}, "problem": "What is 1+1?", "answer": "2"}}\n'
+        f'{{"id": 7, "problem": "What is 3+3?", "answer": "6"}}\n'
+        f'{{"id": {ids[1]}, "problem": "What is 1+1?", "answer": "3"}}\n'
+    )
     result = runner.invoke(app, ["ingest", str(path), "--db", str(db_path)])
     assert result.exit_code == 2, result.output
     assert "dup.jsonl:3" in result.output and "line 1" in result.output and "gold answer" in result.output
@@ -263,10 +340,13 @@ def test_duplicate_ids_with_different_gold_exit_2_naming_both_lines(db_path: Pat
         assert store.scalar("SELECT gold_answer FROM problems WHERE source_id = '1'") == "2"
 
 
-def test_duplicate_ids_with_a_different_question_exit_2_and_identical_rows_are_only_counted(db_path: Path, tmp_path: Path):
+def test_duplicate_ids_with_a_different_question_exit_2_and_identical_rows_are_only_counted(
+    db_path: Path, tmp_path: Path
+):
     path = tmp_path / "dup.jsonl"
-    path.write_text('{"id": 1, "problem": "What is 1+1?", "answer": "2"}\n'
-                    '{"id": 1, "problem": "What is 5+5?", "answer": "2"}\n')
+    path.write_text(
+        '{"id": 1, "problem": "What is 1+1?", "answer": "2"}\n{"id": 1, "problem": "What is 5+5?", "answer": "2"}\n'
+    )
     result = runner.invoke(app, ["ingest", str(path), "--db", str(db_path)])
     assert result.exit_code == 2 and "different question" in result.output
     path.write_text('{"id": 1, "problem": "What is 1+1?", "answer": "2"}\n' * 2)

@@ -46,10 +46,28 @@ def store_with_verdicts(db_path):
     problems, samples, verdicts = [], [], []
     for sample, gold, content, verdict in CASES:
         problem_id = f"toy:{sample}"
-        problems.append({"problem_id": problem_id, "source": "toy", "question": f"Question of {sample}?",
-                         "gold_answer": gold, "split": "train", "question_hash": sample})
-        samples.append({"sample_id": sample, "problem_id": problem_id, "model": "teacher", "params_hash": "p",
-                        "sample_index": 0, "reasoning": "thinking", "content": content, "status": "ok"})
+        problems.append(
+            {
+                "problem_id": problem_id,
+                "source": "toy",
+                "question": f"Question of {sample}?",
+                "gold_answer": gold,
+                "split": "train",
+                "question_hash": sample,
+            }
+        )
+        samples.append(
+            {
+                "sample_id": sample,
+                "problem_id": problem_id,
+                "model": "teacher",
+                "params_hash": "p",
+                "sample_index": 0,
+                "reasoning": "thinking",
+                "content": content,
+                "status": "ok",
+            }
+        )
         verdicts.append({"sample_id": sample, "verifier": "sympy/1", "verdict": verdict, "answer_source": "boxed"})
     with open_store(db_path) as store:
         store.insert_rows("problems", problems)
@@ -60,8 +78,10 @@ def store_with_verdicts(db_path):
 
 def judge_rows(db_path):
     with open_store(db_path, read_only=True) as store:
-        frame = store.query("SELECT sample_id, verdict, answer, answer_source FROM verdicts WHERE verifier = ? "
-                            "ORDER BY sample_id", [f"judge:{JUDGE}"])
+        frame = store.query(
+            "SELECT sample_id, verdict, answer, answer_source FROM verdicts WHERE verifier = ? ORDER BY sample_id",
+            [f"judge:{JUDGE}"],
+        )
     return {row["sample_id"]: row for row in frame.iter_rows(named=True)}
 
 
@@ -81,7 +101,11 @@ def test_cli_judges_unparseable_and_timeout_samples_beside_the_sympy_verdict(sto
 
 
 def test_include_incorrect_also_judges_samples_sympy_rejected(store_with_verdicts, judge_server):
-    run_stage("judge", store_with_verdicts, JudgeConfig(model=JUDGE, base_urls=(judge_server.base_url,), include_incorrect=True))
+    run_stage(
+        "judge",
+        store_with_verdicts,
+        JudgeConfig(model=JUDGE, base_urls=(judge_server.base_url,), include_incorrect=True),
+    )
     rows = judge_rows(store_with_verdicts)
     assert set(rows) == {"s-eq", "s-words", "s-slow", "s-units"} and rows["s-units"]["verdict"] == "correct"
 
@@ -91,7 +115,10 @@ def test_rerun_judges_only_samples_without_a_settled_judge_verdict(store_with_ve
     assert run_stage("judge", store_with_verdicts, config).candidates == 2
     second = run_stage("judge", store_with_verdicts, JudgeConfig(model=JUDGE, base_urls=(judge_server.base_url,)))
     assert second.candidates == 1 and judge_server.requests == 3
-    assert run_stage("judge", store_with_verdicts, JudgeConfig(model=JUDGE, base_urls=(judge_server.base_url,))).candidates == 0
+    assert (
+        run_stage("judge", store_with_verdicts, JudgeConfig(model=JUDGE, base_urls=(judge_server.base_url,))).candidates
+        == 0
+    )
 
 
 def test_reply_without_a_verdict_line_is_unparseable_and_judged_again_later(store_with_verdicts):
@@ -109,8 +136,11 @@ def test_judge_requests_are_retried_like_generation(store_with_verdicts):
     with OpenAIServer(content=grade_like_a_judge, retry_after_s=0.1) as server:
         server.inject("server_error", 2)
         server.inject("rate_limit", 1)
-        summary = run_stage("judge", store_with_verdicts, JudgeConfig(model=JUDGE, base_urls=(server.base_url,), backoff_s=0.01,
-                                                          concurrency=1))
+        summary = run_stage(
+            "judge",
+            store_with_verdicts,
+            JudgeConfig(model=JUDGE, base_urls=(server.base_url,), backoff_s=0.01, concurrency=1),
+        )
         assert server.requests == 6
     assert summary.counts == {"correct": 2, "incorrect": 1, "unparseable": 0, "failed": 0}
 
@@ -121,15 +151,18 @@ def test_judge_prompt_holds_question_gold_and_response_and_asks_for_a_verdict_li
     assert prompt.rstrip().endswith("VERDICT: CORRECT or VERDICT: INCORRECT")
 
 
-@pytest.mark.parametrize(("reply", "verdict", "answer"), [
-    ("ANSWER: 3/4\nVERDICT: CORRECT", "correct", "3/4"),
-    ("ANSWER: 0.7\nverdict: incorrect", "incorrect", "0.7"),
-    ("**VERDICT:** INCORRECT", "incorrect", None),
-    ("VERDICT: CORRECT\n...on reflection...\nVERDICT: INCORRECT", "incorrect", None),
-    ("The answer matches.", "unparseable", None),
-    ("VERDICT: CORRECTNESS UNCLEAR", "unparseable", None),
-    (None, "unparseable", None),
-])
+@pytest.mark.parametrize(
+    ("reply", "verdict", "answer"),
+    [
+        ("ANSWER: 3/4\nVERDICT: CORRECT", "correct", "3/4"),
+        ("ANSWER: 0.7\nverdict: incorrect", "incorrect", "0.7"),
+        ("**VERDICT:** INCORRECT", "incorrect", None),
+        ("VERDICT: CORRECT\n...on reflection...\nVERDICT: INCORRECT", "incorrect", None),
+        ("The answer matches.", "unparseable", None),
+        ("VERDICT: CORRECTNESS UNCLEAR", "unparseable", None),
+        (None, "unparseable", None),
+    ],
+)
 def test_parse_judgement_reads_the_last_verdict_line(reply, verdict, answer):
     found, extracted, _reason = parse_judgement(reply)
     assert (found, extracted) == (verdict, answer)

@@ -61,8 +61,9 @@ def test_repeated_prompt_in_one_batch_gives_different_samples(random_generator: 
     assert len({c.text for c in out}) > 1
 
 
-def test_lora_adapter_changes_greedy_output(random_model_dir: Path, random_generator: LocalGenerator,
-                                            tmp_path: Path) -> None:
+def test_lora_adapter_changes_greedy_output(
+    random_model_dir: Path, random_generator: LocalGenerator, tmp_path: Path
+) -> None:
     adapter = build_random_adapter(tmp_path / "adapter", random_model_dir)
     tuned = LocalGenerator(random_model_dir, adapter=adapter, batch_size=4, device="cpu")
     kwargs = dict(max_new_tokens=8, temperature=0.0, top_p=1.0, seed=0)
@@ -96,6 +97,7 @@ def test_tiny_real_model_answers_and_batches_like_one_at_a_time() -> None:
     assert batched[0].finish_reason == "stop"
     one_by_one = [generator.generate(chats([q]), **kwargs)[0] for q in questions]
     assert [c.text for c in batched] == [c.text for c in one_by_one]
-    cut = generator.generate(chats(["Write a long story about a dragon."]), max_new_tokens=5,
-                             temperature=0.6, top_p=0.95, seed=0)[0]
+    cut = generator.generate(
+        chats(["Write a long story about a dragon."]), max_new_tokens=5, temperature=0.6, top_p=0.95, seed=0
+    )[0]
     assert (cut.finish_reason, cut.completion_tokens) == ("length", 5)

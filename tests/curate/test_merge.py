@@ -28,9 +28,27 @@ SAME = "sample_id, problem_id, model, params_hash, sample_index, prompt, reasoni
 def generate(db: Path, server: OpenAIServer, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "CURATE_DB": str(db), "OPENAI_API_KEY": "sk-local"}
     return subprocess.Popen(
-        [sys.executable, "-m", "curate", "generate", "--model", MODEL, "--base-url", server.base_url,
-         "--samples", str(SAMPLES), "--concurrency", "4", "--no-progress", *extra],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "curate",
+            "generate",
+            "--model",
+            MODEL,
+            "--base-url",
+            server.base_url,
+            "--samples",
+            str(SAMPLES),
+            "--concurrency",
+            "4",
+            "--no-progress",
+            *extra,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def rows(db: Path, sql: str) -> list[tuple]:
@@ -39,8 +57,11 @@ def rows(db: Path, sql: str) -> list[tuple]:
 
 
 def counts(db: Path) -> tuple:
-    return rows(db, "SELECT (SELECT count(*) FROM problems), (SELECT count(*) FROM samples), "
-                    "(SELECT count(*) FROM verdicts), (SELECT count(*) FROM review_events), (SELECT count(*) FROM runs)")[0]
+    return rows(
+        db,
+        "SELECT (SELECT count(*) FROM problems), (SELECT count(*) FROM samples), "
+        "(SELECT count(*) FROM verdicts), (SELECT count(*) FROM review_events), (SELECT count(*) FROM runs)",
+    )[0]
 
 
 def merge(out: Path, *inputs: Path):
@@ -70,13 +91,14 @@ def test_three_sharded_stores_merge_to_one_unsharded_run(tmp_path: Path):
                     assert first.poll() is None and time.monotonic() < deadline
                     time.sleep(0.02)
                 server.latency_s = 30.0  # from here on requests stay in flight
-                time.sleep(1.5)          # three flushes: what finished is committed
+                time.sleep(1.5)  # three flushes: what finished is committed
                 first.kill()
                 first.wait()
                 server.latency_s = 0.02
                 assert rows(db, "SELECT count(*) FROM samples")[0][0] >= 3
-                assert rows(db, "SELECT count(*) FROM samples")[0][0] < len([
-                    1 for i in range(PROBLEMS) for j in range(SAMPLES) if in_shard(f"toy:{i:04d}", j, (2, 3))])
+                assert rows(db, "SELECT count(*) FROM samples")[0][0] < len(
+                    [1 for i in range(PROBLEMS) for j in range(SAMPLES) if in_shard(f"toy:{i:04d}", j, (2, 3))]
+                )
             process = generate(db, server, "--shard", f"{k}/3")
             _out, err = process.communicate(timeout=120)
             assert process.returncode == 0, err
@@ -102,13 +124,29 @@ def test_three_sharded_stores_merge_to_one_unsharded_run(tmp_path: Path):
 def _store_with_verdict_and_reviews(db: Path, verdict: str) -> None:
     add_problems(db, 1)
     with open_store(db) as store, store.transaction():
-        store.insert_rows("samples", [{"sample_id": "s1", "problem_id": "toy:0000", "model": "m", "params_hash": "h",
-                                       "sample_index": 0, "content": "\\boxed{1}", "status": "ok"}])
+        store.insert_rows(
+            "samples",
+            [
+                {
+                    "sample_id": "s1",
+                    "problem_id": "toy:0000",
+                    "model": "m",
+                    "params_hash": "h",
+                    "sample_index": 0,
+                    "content": "\\boxed{1}",
+                    "status": "ok",
+                }
+            ],
+        )
         store.insert_rows("verdicts", [{"sample_id": "s1", "verifier": "sympy/1", "verdict": verdict}])
-        store.execute("INSERT INTO review_events (sample_id, reviewer, decision, created_at) VALUES "
-                      "('s1', 'ann', 'accept', TIMESTAMP '2026-01-01 10:00:00')")
-        store.execute("INSERT INTO review_events (sample_id, reviewer, decision, reverts_event_id, created_at) VALUES "
-                      "('s1', 'ann', 'revert', 1, TIMESTAMP '2026-01-01 10:01:00')")
+        store.execute(
+            "INSERT INTO review_events (sample_id, reviewer, decision, created_at) VALUES "
+            "('s1', 'ann', 'accept', TIMESTAMP '2026-01-01 10:00:00')"
+        )
+        store.execute(
+            "INSERT INTO review_events (sample_id, reviewer, decision, reverts_event_id, created_at) VALUES "
+            "('s1', 'ann', 'revert', 1, TIMESTAMP '2026-01-01 10:01:00')"
+        )
 
 
 def test_reviews_are_renumbered_and_conflicting_verdicts_refused(tmp_path: Path):
@@ -118,7 +156,9 @@ def test_reviews_are_renumbered_and_conflicting_verdicts_refused(tmp_path: Path)
     with open_store(out) as store:  # OUT already has a review of its own: event ids 1 and 2 are taken
         store.execute("INSERT INTO review_events (sample_id, reviewer, decision) VALUES ('x', 'bob', 'flag')")
     assert merge(out, a).exit_code == 0
-    events = rows(out, "SELECT event_id, decision, reverts_event_id FROM review_events WHERE sample_id = 's1' ORDER BY event_id")
+    events = rows(
+        out, "SELECT event_id, decision, reverts_event_id FROM review_events WHERE sample_id = 's1' ORDER BY event_id"
+    )
     assert [e[1] for e in events] == ["accept", "revert"] and events[1][2] == events[0][0] != 1
     assert rows(out, "SELECT decision FROM review_current WHERE sample_id = 's1'") == []  # the revert still applies
     before = counts(out)
@@ -150,9 +190,20 @@ def test_error_sample_gives_way_to_the_final_one(tmp_path: Path):
     for db, status in ((a, "error"), (b, "ok")):
         add_problems(db, 1)
         with open_store(db) as store:
-            store.insert_rows("samples", [{"sample_id": "s1", "problem_id": "toy:0000", "model": "m", "params_hash": "h",
-                                           "sample_index": 0, "content": None if status == "error" else "4",
-                                           "status": status}])
+            store.insert_rows(
+                "samples",
+                [
+                    {
+                        "sample_id": "s1",
+                        "problem_id": "toy:0000",
+                        "model": "m",
+                        "params_hash": "h",
+                        "sample_index": 0,
+                        "content": None if status == "error" else "4",
+                        "status": status,
+                    }
+                ],
+            )
     assert merge(out, a).exit_code == 0
     result = merge(out, b)
     assert result.exit_code == 0, result.output

@@ -77,8 +77,11 @@ def test_curation_stages_run_in_order_then_resume_and_rerun_after_an_edit(tmp_pa
     assert verdicts.get("correct", 0) >= 20 and verdicts.get("incorrect", 0) >= 1
     assert form_failures >= 1
     assert selected == traced_problems  # every traced problem has a correct, clean trace
-    exported = [json.loads(line) for name in ("train.jsonl", "val.jsonl")
-                for line in (tmp_path / "run" / "export" / name).read_text(encoding="utf-8").splitlines()]
+    exported = [
+        json.loads(line)
+        for name in ("train.jsonl", "val.jsonl")
+        for line in (tmp_path / "run" / "export" / name).read_text(encoding="utf-8").splitlines()
+    ]
     assert len(exported) == selected
     assert all(row["messages"][1]["content"].startswith("<think>\n") for row in exported)
 
@@ -86,7 +89,7 @@ def test_curation_stages_run_in_order_then_resume_and_rerun_after_an_edit(tmp_pa
     assert again.exit_code == 0, again.output
     assert len(stage_runs(db)) == 6  # every stage was skipped
 
-    edited = config_file.read_text(encoding="utf-8").replace('val_fraction = 0.2', 'val_fraction = 0.5')
+    edited = config_file.read_text(encoding="utf-8").replace("val_fraction = 0.2", "val_fraction = 0.5")
     config_file.write_text(edited, encoding="utf-8")
     assert runner.invoke(app, ["run", str(config_file)]).exit_code == 0
     assert [name for name, _ in stage_runs(db)[6:]] == ["export"]
@@ -113,10 +116,13 @@ def test_an_unknown_stage_and_a_missing_input_are_bad_input(tmp_path: Path):
 
 
 def test_student_adapter_from_train_needs_a_train_stage(tmp_path: Path):
-    config = parse_config({
-        "problems": {"files": [{"path": "bundled:obryan_style.jsonl", "source": "o", "split": "per-row"}]},
-        "eval": {"runs": [{"name": "s", "model": "tiny", "problems": "test", "adapter": "@train"}]},
-    }, run_dir=tmp_path)
+    config = parse_config(
+        {
+            "problems": {"files": [{"path": "bundled:obryan_style.jsonl", "source": "o", "split": "per-row"}]},
+            "eval": {"runs": [{"name": "s", "model": "tiny", "problems": "test", "adapter": "@train"}]},
+        },
+        run_dir=tmp_path,
+    )
     with pytest.raises(BadInput, match="@train"):
         run_pipeline(config)
     assert stage_runs(config.db) == [("problems", "ok"), ("eval", "failed")]
@@ -134,13 +140,16 @@ def test_a_generate_stage_with_failed_samples_is_not_done_and_runs_again(tmp_pat
     from curate.testing.openai_server import OpenAIServer
 
     problems = tmp_path / "problems.jsonl"
-    problems.write_text(json.dumps({"question": "What is 1+1? [[answer: 2]] [[fault: server_error*3]]", "answer": "2"})
-                        + "\n", encoding="utf-8")
+    problems.write_text(
+        json.dumps({"question": "What is 1+1? [[answer: 2]] [[fault: server_error*3]]", "answer": "2"}) + "\n",
+        encoding="utf-8",
+    )
     with OpenAIServer() as server:
         config_file = tmp_path / "pipeline.toml"
-        config_file.write_text(f"""
+        config_file.write_text(
+            f"""
 [pipeline]
-dir = "{tmp_path / 'run'}"
+dir = "{tmp_path / "run"}"
 
 [[problems.files]]
 path = "{problems}"
@@ -151,7 +160,9 @@ base_url = "{server.base_url}"
 samples = 1
 max_retries = 1
 backoff_s = 0.01
-""", encoding="utf-8")
+""",
+            encoding="utf-8",
+        )
         first = runner.invoke(app, ["run", str(config_file)])
         assert first.exit_code == 1 and "1 sample(s) failed after retries" in first.stderr  # one line, no traceback
         db = tmp_path / "run" / "traces.duckdb"
@@ -167,22 +178,41 @@ backoff_s = 0.01
 def test_teacher_behind_an_endpoint_from_problems_to_report(tmp_path: Path):
     from curate.testing.openai_server import OpenAIServer
 
-    rows = [json.loads(line) for line in
-            (REPO / "curate" / "data" / "obryan_style.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = [
+        json.loads(line)
+        for line in (REPO / "curate" / "data" / "obryan_style.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     # A teacher that always knows the gold answer, served over real HTTP like DeepSeek's API.
     with OpenAIServer(answers={row["question"]: row["answer"] for row in rows}) as server:
         endpoint = {"base_url": server.base_url, "model": "deepseek-reasoner"}
-        config = parse_config({
-            "problems": {"files": [{"path": "bundled:obryan_style.jsonl", "source": "obryan-style", "split": "per-row"}]},
-            "generate": {**endpoint, "samples": 2, "split": "train", "limit": 6, "max_retries": 1},
-            "verify": {"workers": 1},
-            "score": {},
-            "select": {"policy": "shortest-correct"},
-            "export": {"out": "export", "val_fraction": 0.0},
-            "eval": {"runs": [{**endpoint, "name": "teacher", "label": "teacher", "problems": "test",
-                               "source": "obryan-style", "limit": 4, "samples": 2}]},
-            "report": {},
-        }, source="test", run_dir=tmp_path)
+        config = parse_config(
+            {
+                "problems": {
+                    "files": [{"path": "bundled:obryan_style.jsonl", "source": "obryan-style", "split": "per-row"}]
+                },
+                "generate": {**endpoint, "samples": 2, "split": "train", "limit": 6, "max_retries": 1},
+                "verify": {"workers": 1},
+                "score": {},
+                "select": {"policy": "shortest-correct"},
+                "export": {"out": "export", "val_fraction": 0.0},
+                "eval": {
+                    "runs": [
+                        {
+                            **endpoint,
+                            "name": "teacher",
+                            "label": "teacher",
+                            "problems": "test",
+                            "source": "obryan-style",
+                            "limit": 4,
+                            "samples": 2,
+                        }
+                    ]
+                },
+                "report": {},
+            },
+            source="test",
+            run_dir=tmp_path,
+        )
         results = run_pipeline(config)
     outputs = {result.name: result.outputs for result in results}
     assert outputs["generate"]["ok"] == 12

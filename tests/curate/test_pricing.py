@@ -27,7 +27,9 @@ def test_cost_is_per_million_tokens():
     assert Price(1, 1).cost(None, None) == 0
 
 
-@pytest.mark.parametrize("text", ['[models."x"]\ninput = 1\n', "models = 3\n", "[models\n", '[models."x"]\ninput=-1\noutput=1\n'])
+@pytest.mark.parametrize(
+    "text", ['[models."x"]\ninput = 1\n', "models = 3\n", "[models\n", '[models."x"]\ninput=-1\noutput=1\n']
+)
 def test_bad_price_tables_are_bad_input(tmp_path, text):
     table = tmp_path / "prices.toml"
     table.write_text(text, encoding="utf-8")

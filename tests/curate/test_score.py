@@ -25,42 +25,58 @@ def _metrics(rows: list[dict]) -> dict[str, dict]:
 def test_a_trace_stuck_in_a_loop_has_a_high_repetition_ratio_and_a_normal_one_none():
     loop = "Let me recompute the sum of the first terms again. " * 40
     normal = " ".join(f"step {i}: multiply {i} by {i + 1} to get {i * (i + 1)}." for i in range(60))
-    got = _metrics([
-        {"sample_id": "loop", "reasoning": loop, "content": "\\boxed{3}"},
-        {"sample_id": "normal", "reasoning": normal, "content": "\\boxed{3}"},
-    ])
+    got = _metrics(
+        [
+            {"sample_id": "loop", "reasoning": loop, "content": "\\boxed{3}"},
+            {"sample_id": "normal", "reasoning": normal, "content": "\\boxed{3}"},
+        ]
+    )
     assert got["loop"]["repetition_ratio"] > 0.9
     assert got["normal"]["repetition_ratio"] == 0.0
     assert got["normal"]["length_words"] == len(normal.split()) + 1
 
 
 def test_reasoning_that_drifts_into_chinese_has_a_language_mix_ratio():
-    got = _metrics([
-        {"sample_id": "mixed", "reasoning": "We need the area. 我们需要计算面积 then divide.", "content": "\\boxed{6}"},
-        {"sample_id": "english", "reasoning": "We need the area, then divide.", "content": "\\boxed{6}"},
-    ])
+    got = _metrics(
+        [
+            {
+                "sample_id": "mixed",
+                "reasoning": "We need the area. 我们需要计算面积 then divide.",
+                "content": "\\boxed{6}",
+            },
+            {"sample_id": "english", "reasoning": "We need the area, then divide.", "content": "\\boxed{6}"},
+        ]
+    )
     assert 0.2 < got["mixed"]["language_mix_ratio"] < 0.5
     assert got["english"]["language_mix_ratio"] == 0.0
 
 
 def test_think_block_cut_off_or_left_open_is_not_closed():
-    got = _metrics([
-        {"sample_id": "cut", "reasoning": "still thinking", "content": None},
-        {"sample_id": "open", "reasoning": None, "content": "<think> never closed \\boxed{2}"},
-        {"sample_id": "plain_cot", "reasoning": None, "content": "2 + 2 = \\boxed{4}"},
-        {"sample_id": "r1", "reasoning": "2 + 2", "content": "\\boxed{4}"},
-    ])
+    got = _metrics(
+        [
+            {"sample_id": "cut", "reasoning": "still thinking", "content": None},
+            {"sample_id": "open", "reasoning": None, "content": "<think> never closed \\boxed{2}"},
+            {"sample_id": "plain_cot", "reasoning": None, "content": "2 + 2 = \\boxed{4}"},
+            {"sample_id": "r1", "reasoning": "2 + 2", "content": "\\boxed{4}"},
+        ]
+    )
     assert not got["cut"]["think_closed"] and not got["open"]["think_closed"]
     assert got["plain_cot"]["think_closed"] and got["r1"]["think_closed"]
 
 
 def test_boxed_count_counts_distinct_answers_including_nested_braces():
-    got = _metrics([
-        {"sample_id": "same", "reasoning": "x", "content": "\\boxed{\\frac{1}{2}} and again \\boxed{ \\frac{1}{2} }"},
-        {"sample_id": "two", "reasoning": "x", "content": "\\boxed{1} wait no \\boxed{2}"},
-        {"sample_id": "nested", "reasoning": "x", "content": "\\boxed{\\sqrt{\\frac{a^{2}}{b}}}"},
-        {"sample_id": "none", "reasoning": "x", "content": "The answer is 5."},
-    ])
+    got = _metrics(
+        [
+            {
+                "sample_id": "same",
+                "reasoning": "x",
+                "content": "\\boxed{\\frac{1}{2}} and again \\boxed{ \\frac{1}{2} }",
+            },
+            {"sample_id": "two", "reasoning": "x", "content": "\\boxed{1} wait no \\boxed{2}"},
+            {"sample_id": "nested", "reasoning": "x", "content": "\\boxed{\\sqrt{\\frac{a^{2}}{b}}}"},
+            {"sample_id": "none", "reasoning": "x", "content": "The answer is 5."},
+        ]
+    )
     assert [got[k]["boxed_count"] for k in ("same", "two", "nested", "none")] == [1, 2, 1, 0]
 
 
@@ -114,19 +130,31 @@ def test_equivalence_is_only_called_between_cluster_representatives():
 
 def _problem_store(db_path):
     store = open_store(db_path)
-    add_problems(store, [
-        {"problem_id": "gold", "question": "What is 3 + 4?", "gold_answer": "7"},
-        {"problem_id": "nogold", "question": "What is 5 + 5?", "gold_answer": None},
-    ])
-    add_samples(store, [
-        {"sample_id": "g1", "problem_id": "gold", **trace("3 and 4 make 7", "7")},
-        {"sample_id": "g2", "problem_id": "gold", **trace("3 and 4 make seven", "7.0")},
-        {"sample_id": "g3", "problem_id": "gold", **trace("3 times 4", "12")},
-        {"sample_id": "g4", "problem_id": "gold", "reasoning": "3 + 4 = ... let me", "content": None, "status": "truncated"},
-        {"sample_id": "n1", "problem_id": "nogold", **trace("5 + 5", "10")},
-        {"sample_id": "n2", "problem_id": "nogold", **trace("five and five", "10")},
-        {"sample_id": "n3", "problem_id": "nogold", **trace("5 * 5", "25")},
-    ])
+    add_problems(
+        store,
+        [
+            {"problem_id": "gold", "question": "What is 3 + 4?", "gold_answer": "7"},
+            {"problem_id": "nogold", "question": "What is 5 + 5?", "gold_answer": None},
+        ],
+    )
+    add_samples(
+        store,
+        [
+            {"sample_id": "g1", "problem_id": "gold", **trace("3 and 4 make 7", "7")},
+            {"sample_id": "g2", "problem_id": "gold", **trace("3 and 4 make seven", "7.0")},
+            {"sample_id": "g3", "problem_id": "gold", **trace("3 times 4", "12")},
+            {
+                "sample_id": "g4",
+                "problem_id": "gold",
+                "reasoning": "3 + 4 = ... let me",
+                "content": None,
+                "status": "truncated",
+            },
+            {"sample_id": "n1", "problem_id": "nogold", **trace("5 + 5", "10")},
+            {"sample_id": "n2", "problem_id": "nogold", **trace("five and five", "10")},
+            {"sample_id": "n3", "problem_id": "nogold", **trace("5 * 5", "25")},
+        ],
+    )
     add_verdicts(store, [("g1", "7", "correct"), ("g3", "12", "incorrect"), ("g4", None, "no_answer")])
     return store
 
@@ -154,8 +182,9 @@ def test_score_labels_gold_problems_by_verdict_and_others_by_majority(db_path):
 def test_pass_rate_is_passed_over_all_samples_in_problem_stats_too(db_path):
     """problem_stats divided by verified samples only (1/3 here) while problem_scores divides by all."""
     store = _problem_store(db_path)  # gold: g1 correct, g2 not verified, g3 incorrect, g4 no_answer
-    row = store.query("SELECT n_samples, n_verified, pass_rate, verified_pass_rate FROM problem_stats "
-                      "WHERE problem_id = 'gold'").row(0, named=True)
+    row = store.query(
+        "SELECT n_samples, n_verified, pass_rate, verified_pass_rate FROM problem_stats WHERE problem_id = 'gold'"
+    ).row(0, named=True)
     assert row == {"n_samples": 4, "n_verified": 3, "pass_rate": 0.25, "verified_pass_rate": 1 / 3}
     store.close()
 

@@ -16,8 +16,13 @@ from curate.stages import STAGES, run_stage
 from db import BadInput
 
 # Flags whose option name differs from the config field ("--timeout" sets timeout_s).
-RENAMED = {"timeout": ("timeout_s", "equivalence_timeout"), "backoff": ("backoff_s",), "no_gold": ("allow_no_gold",),
-           "base_url": ("base_urls",), "file": ("path",)}
+RENAMED = {
+    "timeout": ("timeout_s", "equivalence_timeout"),
+    "backoff": ("backoff_s",),
+    "no_gold": ("allow_no_gold",),
+    "base_url": ("base_urls",),
+    "file": ("path",),
+}
 
 
 def cli_commands() -> dict[str, object]:
@@ -31,8 +36,9 @@ def test_each_stage_is_registered_once_with_a_frozen_config_and_run_store_config
     for command, stage in STAGES.items():
         config = stage.config_class()
         assert dataclasses.is_dataclass(config) and config.__dataclass_params__.frozen, command
-        assert list(inspect.signature(stage.run_function()).parameters)[:2] == ["store", "config"] \
-            or list(inspect.signature(stage.run_function()).parameters)[:2] == ["store", "options"], command
+        assert list(inspect.signature(stage.run_function()).parameters)[:2] == ["store", "config"] or list(
+            inspect.signature(stage.run_function()).parameters
+        )[:2] == ["store", "options"], command
 
 
 def test_every_stage_has_a_cli_command_whose_defaults_are_the_configs():
@@ -74,12 +80,15 @@ def test_the_pipeline_runs_every_curate_stage_through_the_command_table():
         assert f'run_stage("{command}"' in source, command
 
 
-@pytest.mark.parametrize(("raw", "field"), [
-    ({"generate": {}}, "generate.model"),
-    ({"select": {}}, "select.policy"),
-    ({"import": {"files": [{"path": "bundled:demo_traces.jsonl"}]}}, "import.files.model"),
-    ({"problems": {"files": [{"split": "train"}]}}, "problems.files.path"),
-])
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"generate": {}}, "generate.model"),
+        ({"select": {}}, "select.policy"),
+        ({"import": {"files": [{"path": "bundled:demo_traces.jsonl"}]}}, "import.files.model"),
+        ({"problems": {"files": [{"split": "train"}]}}, "problems.files.path"),
+    ],
+)
 def test_pipeline_refuses_a_table_without_its_configs_required_fields(raw: dict, field: str):
     with pytest.raises(BadInput, match="needs") as refused:
         parse_config(raw)

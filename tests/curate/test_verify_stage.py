@@ -51,7 +51,11 @@ def test_verify_command_stores_a_verdict_per_sample_and_skips_missing_gold(db_pa
     assert result.exit_code == 0, result.output
     rows = _verdicts(db_path)
     assert {k: v["verdict"] for k, v in rows.items()} == {
-        "a": "correct", "b": "no_answer", "c": "correct", "d": "incorrect"}
+        "a": "correct",
+        "b": "no_answer",
+        "c": "correct",
+        "d": "incorrect",
+    }
     assert rows["a"]["answer_source"] == "boxed" and rows["c"]["answer_source"] == "answer_label"
     assert rows["c"]["form_ok"] is False and "lowest terms" in rows["c"]["form_reason"]
     assert rows["b"]["form_ok"] is None and "cut off" in rows["b"]["reason"]
@@ -85,7 +89,10 @@ def test_bad_flags_exit_2(db_path):
     _fill(db_path)
     from curate.cli import main
 
-    for argv in (["verify", "--db", str(db_path), "--timeout", "0"], ["verify", "--db", str(db_path), "--model", "nope"]):
+    for argv in (
+        ["verify", "--db", str(db_path), "--timeout", "0"],
+        ["verify", "--db", str(db_path), "--model", "nope"],
+    ):
         try:
             main(argv)
         except SystemExit as exit_:
@@ -124,8 +131,10 @@ def test_a_changed_gold_makes_the_problem_s_samples_pending(db_path):
 def test_older_version_verdicts_are_kept_until_reverify_older_and_marked_in_verdict_current(db_path):
     _fill(db_path)
     with open_store(db_path) as store:  # verdicts stored by the previous verifier, before hashes existed
-        store.insert_rows("verdicts", [{"sample_id": s, "verifier": "sympy/1", "verdict": "correct", "answer": "2"}
-                                       for s in ("a", "b")])
+        store.insert_rows(
+            "verdicts",
+            [{"sample_id": s, "verifier": "sympy/1", "verdict": "correct", "answer": "2"} for s in ("a", "b")],
+        )
     counts = verify_store(db_path)
     assert counts["verified"] == 2 and counts["older_version"] == 2  # c, d verified; a, b kept
     current = _current(db_path)
@@ -145,8 +154,10 @@ def test_verify_passes_finish_reason_and_question(db_path):
     _fill(db_path)
     with open_store(db_path) as store:
         store.execute("UPDATE samples SET finish_reason = 'length' WHERE sample_id = 'a'")
-        store.execute("UPDATE problems SET question = 'Give 22/7 to the nearest tenth.', gold_answer = '\\frac{22}{7}' "
-                      "WHERE problem_id = 'p2'")
+        store.execute(
+            "UPDATE problems SET question = 'Give 22/7 to the nearest tenth.', gold_answer = '\\frac{22}{7}' "
+            "WHERE problem_id = 'p2'"
+        )
         store.execute("UPDATE samples SET content = '\\boxed{3.1}' WHERE sample_id = 'd'")
     verify_store(db_path)
     rows = _verdicts(db_path)

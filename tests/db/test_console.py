@@ -45,12 +45,15 @@ def _app(error: BaseException) -> typer.Typer:
     return app
 
 
-@pytest.mark.parametrize("error, code, text", [
-    (BadInput("bad value", file="f.jsonl", line=3, field="answer"), 2, "f.jsonl:3, field 'answer': bad value"),
-    (StoreLocked("held by process 7"), 1, "held by process 7"),
-    (RuntimeError("boom"), 1, "RuntimeError: boom"),
-    (KeyboardInterrupt(), 130, "interrupted"),
-])
+@pytest.mark.parametrize(
+    "error, code, text",
+    [
+        (BadInput("bad value", file="f.jsonl", line=3, field="answer"), 2, "f.jsonl:3, field 'answer': bad value"),
+        (StoreLocked("held by process 7"), 1, "held by process 7"),
+        (RuntimeError("boom"), 1, "RuntimeError: boom"),
+        (KeyboardInterrupt(), 130, "interrupted"),
+    ],
+)
 def test_each_error_gets_its_code_and_one_line(error, code, text, monkeypatch):
     monkeypatch.delenv("CURATE_DEBUG", raising=False)
     result = runner.invoke(_app(error), ["fail"])

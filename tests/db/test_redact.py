@@ -14,11 +14,26 @@ def test_url_loses_user_info_and_secret_query_values():
 
 def test_headers_and_config_values_under_secret_names_are_masked():
     assert redact_headers({"Authorization": "Bearer sk-x", "X-Api-Key": "k", "Accept": "json"}) == {
-        "Authorization": MASK, "X-Api-Key": MASK, "Accept": "json"}
-    config = {"base_urls": ("http://u:p@h/v1",), "api_key": "sk-1", "api_key_env": "OPENAI_API_KEY",
-              "tokenizer": "Qwen/Qwen2.5", "max_tokens": 10, "nested": [{"password": "hunter2"}]}
-    assert redact_config(config) == {"base_urls": ("http://h/v1",), "api_key": MASK, "api_key_env": "OPENAI_API_KEY",
-                                     "tokenizer": "Qwen/Qwen2.5", "max_tokens": 10, "nested": [{"password": MASK}]}
+        "Authorization": MASK,
+        "X-Api-Key": MASK,
+        "Accept": "json",
+    }
+    config = {
+        "base_urls": ("http://u:p@h/v1",),
+        "api_key": "sk-1",
+        "api_key_env": "OPENAI_API_KEY",
+        "tokenizer": "Qwen/Qwen2.5",
+        "max_tokens": 10,
+        "nested": [{"password": "hunter2"}],
+    }
+    assert redact_config(config) == {
+        "base_urls": ("http://h/v1",),
+        "api_key": MASK,
+        "api_key_env": "OPENAI_API_KEY",
+        "tokenizer": "Qwen/Qwen2.5",
+        "max_tokens": 10,
+        "nested": [{"password": MASK}],
+    }
 
 
 def test_free_text_loses_user_info_and_bearer_tokens():

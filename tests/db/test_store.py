@@ -27,13 +27,13 @@ runner = CliRunner()
 
 SCHEMA_QUERIES = {
     "columns": "SELECT table_name, column_index, column_name, data_type, column_default, is_nullable "
-               "FROM duckdb_columns() WHERE NOT internal AND database_name = current_database() ORDER BY ALL",
+    "FROM duckdb_columns() WHERE NOT internal AND database_name = current_database() ORDER BY ALL",
     "views": "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal AND database_name = current_database() ORDER BY ALL",
     "constraints": "SELECT table_name, constraint_type, constraint_column_names FROM duckdb_constraints() "
-                   "WHERE database_name = current_database() ORDER BY ALL",
+    "WHERE database_name = current_database() ORDER BY ALL",
     "indexes": "SELECT table_name, index_name, sql FROM duckdb_indexes() WHERE database_name = current_database() ORDER BY ALL",
     "sequences": "SELECT sequence_name, start_value, increment_by FROM duckdb_sequences() "
-                 "WHERE database_name = current_database() ORDER BY ALL",
+    "WHERE database_name = current_database() ORDER BY ALL",
     "versions": "SELECT version, name FROM schema_version ORDER BY version",
 }
 
@@ -55,7 +55,7 @@ def test_fresh_schema_equals_schema_upgraded_one_migration_at_a_time(tmp_path: P
         with open_store(upgraded) as store:
             assert store.schema_version() == every[count - 1][0]
     monkeypatch.undo()
-    with open_store(upgraded) as store:   # opening an up-to-date store applies nothing
+    with open_store(upgraded) as store:  # opening an up-to-date store applies nothing
         assert db.store.migrate(store) == []
 
     assert schema_of(upgraded) == schema_of(fresh)
@@ -63,8 +63,15 @@ def test_fresh_schema_equals_schema_upgraded_one_migration_at_a_time(tmp_path: P
 
 
 def problem_frame(gold: str = "2") -> pl.DataFrame:
-    return pl.DataFrame({"problem_id": ["t:1", "t:2"], "source": ["t", "t"], "question": ["1+1?", "2+2?"],
-                         "gold_answer": [gold, "4"], "question_hash": ["h1", "h2"]})
+    return pl.DataFrame(
+        {
+            "problem_id": ["t:1", "t:2"],
+            "source": ["t", "t"],
+            "question": ["1+1?", "2+2?"],
+            "gold_answer": [gold, "4"],
+            "question_hash": ["h1", "h2"],
+        }
+    )
 
 
 def test_transaction_rolls_back_everything_including_nested(db_path: Path):
@@ -72,7 +79,7 @@ def test_transaction_rolls_back_everything_including_nested(db_path: Path):
         with pytest.raises(RuntimeError):
             with store.transaction():
                 store.insert_frame("problems", problem_frame())
-                with store.transaction(), store.run("test"):    # joins the outer one
+                with store.transaction(), store.run("test"):  # joins the outer one
                     pass
                 raise RuntimeError("stage failed")
         assert store.scalar("SELECT count(*) FROM problems") == 0
@@ -94,7 +101,7 @@ def test_insert_frame_error_ignore_replace(db_path: Path):
         assert store.scalar("SELECT count(*) FROM problems") == 2
         assert store.insert_frame("problems", problem_frame().head(0)) == 0
         assert store.insert_rows("runs", [{"run_id": "r1", "kind": "test"}]) == 1
-        assert store.scalar("SELECT status FROM runs") == "running"   # a column the frame lacks takes its default
+        assert store.scalar("SELECT status FROM runs") == "running"  # a column the frame lacks takes its default
 
 
 HOLDER = textwrap.dedent("""
@@ -123,18 +130,25 @@ def test_another_process_holding_the_store_gives_a_clear_error(db_path: Path, tm
     finally:
         holder.kill()
         holder.wait()
-    with open_store(db_path) as store:      # free again once the holder is gone
+    with open_store(db_path) as store:  # free again once the holder is gone
         assert store.scalar("SELECT count(*) FROM problems") == 0
 
 
 # ---- curate sql / curate stats ---------------------------------------------------------------
 
+
 @pytest.fixture
 def small_store(db_path: Path, tmp_path: Path) -> Path:
     problems = tmp_path / "set.jsonl"
-    problems.write_text("".join(json.dumps({"id": i, "problem": f"What is {i}+{i}?", "answer": str(2 * i)}) + "\n"
-                                for i in range(1, 4)))
-    assert runner.invoke(app, ["ingest", str(problems), "--db", str(db_path), "--source", "toy", "--split", "val"]).exit_code == 0
+    problems.write_text(
+        "".join(json.dumps({"id": i, "problem": f"What is {i}+{i}?", "answer": str(2 * i)}) + "\n" for i in range(1, 4))
+    )
+    assert (
+        runner.invoke(
+            app, ["ingest", str(problems), "--db", str(db_path), "--source", "toy", "--split", "val"]
+        ).exit_code
+        == 0
+    )
     return db_path
 
 
@@ -150,12 +164,15 @@ def test_sql_prints_csv_and_json(small_store: Path):
     assert table.exit_code == 0 and "toy:2" in table.stdout
 
 
-@pytest.mark.parametrize("args, words", [
-    (["SELEC * FROM problems"], ["field 'query'", "syntax error"]),
-    (["SELECT * FROM no_such_table"], ["field 'query'", "no_such_table"]),
-    (["DELETE FROM problems"], ["field 'query'", "read-only"]),
-    (["SELECT 1", "--format", "xml"], ["--format", "xml"]),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["SELEC * FROM problems"], ["field 'query'", "syntax error"]),
+        (["SELECT * FROM no_such_table"], ["field 'query'", "no_such_table"]),
+        (["DELETE FROM problems"], ["field 'query'", "read-only"]),
+        (["SELECT 1", "--format", "xml"], ["--format", "xml"]),
+    ],
+)
 def test_sql_bad_input_exits_2(small_store: Path, args: list[str], words: list[str]):
     result = runner.invoke(app, ["sql", *args, "--db", str(small_store)])
     assert result.exit_code == 2, result.output
@@ -186,6 +203,7 @@ def test_empty_store_stats_says_how_to_start(db_path: Path):
 
 
 # ---- Store.run: the one record of a stage invocation ---------------------------------------------
+
 
 @dataclass(frozen=True)
 class ToyConfig:

@@ -22,11 +22,14 @@ runner = CliRunner()
 PROBLEMS = '{"id": 1, "problem": "What is 1+1?", "answer": "2"}\n{"id": 2, "problem": "What is 2+2?", "answer": "4"}\n'
 
 
-@pytest.mark.parametrize("name, body", [
-    ("problems.jsonl", PROBLEMS),
-    ("problems.csv", "id,problem,answer\n1,What is 1+1?,2\n"),
-    ("empty.duckdb", ""),
-])
+@pytest.mark.parametrize(
+    "name, body",
+    [
+        ("problems.jsonl", PROBLEMS),
+        ("problems.csv", "id,problem,answer\n1,What is 1+1?,2\n"),
+        ("empty.duckdb", ""),
+    ],
+)
 def test_existing_file_that_is_not_a_store_is_refused_with_exit_2(tmp_path: Path, monkeypatch, name: str, body: str):
     (tmp_path / "in.jsonl").write_text(PROBLEMS)
     target = tmp_path / name
@@ -80,8 +83,9 @@ HOLD = textwrap.dedent("""
 
 def hold(db_path: Path, mode: str, seconds: float) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    process = subprocess.Popen([sys.executable, "-c", HOLD, str(db_path), mode, str(seconds)],
-                               stdout=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(db_path), mode, str(seconds)], stdout=subprocess.PIPE, text=True, env=env
+    )
     assert process.stdout.readline().strip() == "holding"
     return process
 
@@ -140,8 +144,15 @@ def test_run_row_of_a_dead_process_reads_interrupted(db_path: Path):
 def test_credentials_in_config_never_reach_runs(db_path: Path):
     with open_store(db_path) as store:
         with pytest.raises(RuntimeError):
-            with store.run("generate", {"base_urls": ["http://me:sk-SECRET1@host:9/v1"], "api_key": "sk-SECRET2",
-                                        "api_key_env": "OPENAI_API_KEY", "tokenizer": "Qwen/Qwen2.5"}):
+            with store.run(
+                "generate",
+                {
+                    "base_urls": ["http://me:sk-SECRET1@host:9/v1"],
+                    "api_key": "sk-SECRET2",
+                    "api_key_env": "OPENAI_API_KEY",
+                    "tokenizer": "Qwen/Qwen2.5",
+                },
+            ):
                 raise RuntimeError("connect to http://me:sk-SECRET1@host:9/v1 failed")
         row = store.execute("SELECT config, error FROM runs WHERE kind = 'generate'").fetchall()[0]
     assert "SECRET" not in row[0] + row[1] and "http://host:9/v1" in row[1]
@@ -152,13 +163,17 @@ def test_credentials_in_config_never_reach_runs(db_path: Path):
 
 # ---- curate sql sees the store and nothing else ------------------------------------------------
 
-@pytest.mark.parametrize("query, made", [
-    ("COPY (SELECT 1 AS x) TO '{dir}/out.csv'", "out.csv"),
-    ("SELECT * FROM read_text('/etc/hostname')", None),
-    ("ATTACH '{dir}/other.duckdb' AS other", "other.duckdb"),
-    ("EXPORT DATABASE '{dir}/dump'", "dump"),
-    ("SET enable_external_access = true", None),
-])
+
+@pytest.mark.parametrize(
+    "query, made",
+    [
+        ("COPY (SELECT 1 AS x) TO '{dir}/out.csv'", "out.csv"),
+        ("SELECT * FROM read_text('/etc/hostname')", None),
+        ("ATTACH '{dir}/other.duckdb' AS other", "other.duckdb"),
+        ("EXPORT DATABASE '{dir}/dump'", "dump"),
+        ("SET enable_external_access = true", None),
+    ],
+)
 def test_sql_cannot_reach_other_files_by_default(db_path: Path, tmp_path: Path, query: str, made: str | None):
     result = runner.invoke(app, ["sql", query.format(dir=tmp_path), "--db", str(db_path)])
     assert result.exit_code == 2, result.output
@@ -170,6 +185,16 @@ def test_sql_allow_files_reaches_other_files_on_purpose(db_path: Path, tmp_path:
     (tmp_path / "extra.csv").write_text("x\n1\n2\n")
     refused = runner.invoke(app, ["sql", f"SELECT sum(x) AS s FROM '{tmp_path}/extra.csv'", "--db", str(db_path)])
     assert refused.exit_code == 2 and "--allow-files" in refused.output
-    allowed = runner.invoke(app, ["sql", f"SELECT sum(x) AS s FROM '{tmp_path}/extra.csv'", "--db", str(db_path),
-                                  "--allow-files", "--format", "csv"])
+    allowed = runner.invoke(
+        app,
+        [
+            "sql",
+            f"SELECT sum(x) AS s FROM '{tmp_path}/extra.csv'",
+            "--db",
+            str(db_path),
+            "--allow-files",
+            "--format",
+            "csv",
+        ],
+    )
     assert allowed.exit_code == 0 and allowed.stdout.splitlines() == ["s", "3"]

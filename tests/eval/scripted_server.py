@@ -66,10 +66,13 @@ class ScriptedServer:
         self.requests.append(body)
         if self.fail_next:
             status = self.fail_next.pop(0)
-            return web.json_response({"error": {"message": f"scripted {status}", "type": "server_error"}}, status=status)
+            return web.json_response(
+                {"error": {"message": f"scripted {status}", "type": "server_error"}}, status=status
+            )
         if body["model"] == self.unknown_model:
-            return web.json_response({"error": {"message": "model not found", "type": "invalid_request_error"}},
-                                     status=404)
+            return web.json_response(
+                {"error": {"message": "model not found", "type": "invalid_request_error"}}, status=404
+            )
         prompt = body["messages"][-1]["content"]
         key = self._key(prompt)
         n = body.get("n", 1) if self.max_n is None else min(body.get("n", 1), self.max_n)
@@ -84,9 +87,16 @@ class ScriptedServer:
                 message["reasoning_content"] = reasoning
             choices.append({"index": index, "message": message, "finish_reason": "stop"})
         payload = {
-            "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": int(time.time()),
-            "model": body["model"], "choices": choices,
-            "usage": {"prompt_tokens": len(prompt) // 4, "completion_tokens": 7 * n, "total_tokens": len(prompt) // 4 + 7 * n},
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": choices,
+            "usage": {
+                "prompt_tokens": len(prompt) // 4,
+                "completion_tokens": 7 * n,
+                "total_tokens": len(prompt) // 4 + 7 * n,
+            },
         }
         self.server_seconds += time.perf_counter() - started
         return web.json_response(payload)

@@ -12,8 +12,9 @@ from db import open_store
 
 def _problems(tmp_path: Path) -> Path:
     path = tmp_path / "sums.jsonl"
-    rows = [{"id": str(i), "question": f"What is {i} + {i}? [[answer: {2 * i}]]", "answer": str(2 * i)}
-            for i in range(1, 4)]
+    rows = [
+        {"id": str(i), "question": f"What is {i} + {i}? [[answer: {2 * i}]]", "answer": str(2 * i)} for i in range(1, 4)
+    ]
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     return path
 
@@ -23,9 +24,27 @@ def test_rate_limit_disconnect_and_malformed_body_are_retried_like_generate(tmp_
     with OpenAIServer(retry_after_s=0.05) as server:
         for fault in ("malformed", "rate_limit", "disconnect"):
             server.inject(fault)
-        code, out, err = evaluate("run", "--name", "faults", "--base-url", server.base_url, "--model", "deepseek-reasoner",
-                                  "--problems", str(_problems(tmp_path)), "--samples", "2", "--concurrency", "1",
-                                  "--max-tokens", "4096", "--backoff", "0.05", "--db", str(db_path))
+        code, out, err = evaluate(
+            "run",
+            "--name",
+            "faults",
+            "--base-url",
+            server.base_url,
+            "--model",
+            "deepseek-reasoner",
+            "--problems",
+            str(_problems(tmp_path)),
+            "--samples",
+            "2",
+            "--concurrency",
+            "1",
+            "--max-tokens",
+            "4096",
+            "--backoff",
+            "0.05",
+            "--db",
+            str(db_path),
+        )
         served = dict(server.faults_served)
     assert code == 0, err
     assert served == {"malformed": 1, "rate_limit": 1, "disconnect": 1}
@@ -39,8 +58,19 @@ def test_a_wrong_key_is_bad_input_as_in_generate(tmp_path: Path, db_path: Path, 
     """The server echoes the key it refused; before the shared client it reached stderr and runs.error."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-9f8e7d")
     with OpenAIServer(api_key="sk-right") as server:
-        code, _out, err = evaluate("run", "--name", "key", "--base-url", server.base_url, "--model", "deepseek-reasoner",
-                                   "--problems", str(_problems(tmp_path)), "--db", str(db_path))
+        code, _out, err = evaluate(
+            "run",
+            "--name",
+            "key",
+            "--base-url",
+            server.base_url,
+            "--model",
+            "deepseek-reasoner",
+            "--problems",
+            str(_problems(tmp_path)),
+            "--db",
+            str(db_path),
+        )
     assert code == 2
     assert "HTTP 401" in err and "9f8e7d" not in err
     with open_store(db_path, read_only=True) as store:

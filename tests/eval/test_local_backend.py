@@ -23,15 +23,32 @@ def random_model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_model_gguf: 
     return build_random_model(tmp_path_factory.mktemp("random-llama"), tiny_model_gguf)
 
 
-def test_local_run_stores_every_sample_and_resumes(db_path: Path, problems_file: Path, random_model_dir: Path,
-                                                   evaluate) -> None:
-    args = ("run", "--name", "local", "--model", str(random_model_dir), "--problems", str(problems_file),
-            "--samples", "2", "--max-tokens", "8", "--batch-size", "4", "--device", "cpu")
+def test_local_run_stores_every_sample_and_resumes(
+    db_path: Path, problems_file: Path, random_model_dir: Path, evaluate
+) -> None:
+    args = (
+        "run",
+        "--name",
+        "local",
+        "--model",
+        str(random_model_dir),
+        "--problems",
+        str(problems_file),
+        "--samples",
+        "2",
+        "--max-tokens",
+        "8",
+        "--batch-size",
+        "4",
+        "--device",
+        "cpu",
+    )
     code, out, err = evaluate(*args)
     assert code == 0, err
     with open_store(db_path, read_only=True) as store:
-        rows = store.query("SELECT finish_reason, completion_tokens, prompt_tokens, words, length_tokens, verdict "
-                           "FROM eval_samples")
+        rows = store.query(
+            "SELECT finish_reason, completion_tokens, prompt_tokens, words, length_tokens, verdict FROM eval_samples"
+        )
         backend = store.scalar("SELECT backend FROM eval_runs")
     assert backend == "local" and rows.height == 6
     assert set(rows["finish_reason"]) <= {"stop", "length"}
@@ -45,8 +62,16 @@ def test_local_run_stores_every_sample_and_resumes(db_path: Path, problems_file:
 
 def test_local_run_with_adapter(db_path: Path, problems_file: Path, random_model_dir: Path, tmp_path: Path) -> None:
     adapter = build_random_adapter(tmp_path / "adapter", random_model_dir)
-    config = EvalConfig(name="tuned", model=str(random_model_dir), adapter=str(adapter), problems=str(problems_file),
-                        limit=1, max_tokens=4, device="cpu", progress=False)
+    config = EvalConfig(
+        name="tuned",
+        model=str(random_model_dir),
+        adapter=str(adapter),
+        problems=str(problems_file),
+        limit=1,
+        max_tokens=4,
+        device="cpu",
+        progress=False,
+    )
     [result] = eval_runs(db_path, config)
     assert (result.samples, result.missing) == (1, 0)
     with open_store(db_path, read_only=True) as store:
@@ -60,8 +85,17 @@ def test_tiny_real_model_solves_an_easy_problem(db_path: Path, tmp_path: Path) -
     # SmolLM2-135M rambles under the default template; asked for the bare result it says "2 + 3 = 5".
     template = tmp_path / "short.txt"
     template.write_text("{question} Reply with the final answer in the form \\boxed{{N}}.")
-    config = EvalConfig(name="tiny", model="tiny", problems=str(path), samples=2, temperature=0.0,
-                        max_tokens=64, prompt_template=str(template), device="cpu", progress=False)
+    config = EvalConfig(
+        name="tiny",
+        model="tiny",
+        problems=str(path),
+        samples=2,
+        temperature=0.0,
+        max_tokens=64,
+        prompt_template=str(template),
+        device="cpu",
+        progress=False,
+    )
     [result] = eval_runs(db_path, config)
     assert result.samples == 2
     with open_store(db_path, read_only=True) as store:

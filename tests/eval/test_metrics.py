@@ -7,8 +7,16 @@ import math
 import pytest
 
 from eval.metrics import (
-    maj_at_k, majority_correct, mcnemar, mean_and_std, paired_bootstrap, pass_at_1, pass_at_1_by,
-    pass_at_k, pass_at_k_problem, word_count,
+    maj_at_k,
+    majority_correct,
+    mcnemar,
+    mean_and_std,
+    paired_bootstrap,
+    pass_at_1,
+    pass_at_1_by,
+    pass_at_k,
+    pass_at_k_problem,
+    word_count,
 )
 
 # Three problems, four samples each: 4/4, 2/4 and 0/4 correct.
@@ -69,10 +77,10 @@ def test_samples_without_an_answer_do_not_vote() -> None:
 
 def test_maj_at_k_over_problems() -> None:
     problems = [
-        [("5", True), ("5", True), ("6", False)],     # majority right
-        [("1", False), ("2", True), ("1", False)],    # majority wrong
+        [("5", True), ("5", True), ("6", False)],  # majority right
+        [("1", False), ("2", True), ("1", False)],  # majority wrong
         [("9", True), (None, False), (None, False)],  # the one vote is right
-        [],                                           # no samples: left out
+        [],  # no samples: left out
     ]
     assert maj_at_k(problems) == pytest.approx(2 / 3)
     assert maj_at_k(problems, k=2) == pytest.approx(2 / 3)  # [5,5] right, [1,2] tie -> "1" wrong, [9] right
@@ -80,7 +88,7 @@ def test_maj_at_k_over_problems() -> None:
 
 def test_per_group_pass_at_1() -> None:
     result = pass_at_1_by(["speed", "individual", "speed", None], OUTCOMES + [[True]])
-    assert result["speed"].mean == pytest.approx(0.5)   # 1 and 0
+    assert result["speed"].mean == pytest.approx(0.5)  # 1 and 0
     assert result["individual"].mean == pytest.approx(0.5)
     assert result["-"].mean == 1.0
     assert list(result) == ["-", "individual", "speed"]
@@ -130,7 +138,8 @@ def test_mcnemar_p_value_does_not_jump_at_25_discordant_problems() -> None:
     assert p(18, 7) == pytest.approx(0.043285, abs=1e-6)  # exact; the chi-square approximation said 0.0455
     # thousands of discordant problems: still exact, no float underflow (normal approximation: about 0.197)
     assert mcnemar([True] * 3000 + [False] * 2900, [False] * 3000 + [True] * 2900).p_value == pytest.approx(
-        0.19744, abs=1e-5)
+        0.19744, abs=1e-5
+    )
 
 
 def test_paired_bootstrap_interval() -> None:

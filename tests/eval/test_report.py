@@ -10,42 +10,119 @@ from db import open_store
 from eval.report import build_report, compare_runs
 
 
-def add_run(store, run_id: str, outcomes: dict[str, list[bool]], *, label: str, group: str | None = None,
-            seed: int = 0, level: int | None = None, budget: int | None = None, words: int = 100,
-            problems: str = "test") -> None:
-    store.insert_rows("eval_runs", [{
-        "eval_run_id": run_id, "model": "m", "backend": "openai", "problems": problems, "samples": 4, "seed": seed,
-        "length_level": level, "word_budget": budget, "run_group": group or run_id, "label": label, "status": "ok"}])
+def add_run(
+    store,
+    run_id: str,
+    outcomes: dict[str, list[bool]],
+    *,
+    label: str,
+    group: str | None = None,
+    seed: int = 0,
+    level: int | None = None,
+    budget: int | None = None,
+    words: int = 100,
+    problems: str = "test",
+) -> None:
+    store.insert_rows(
+        "eval_runs",
+        [
+            {
+                "eval_run_id": run_id,
+                "model": "m",
+                "backend": "openai",
+                "problems": problems,
+                "samples": 4,
+                "seed": seed,
+                "length_level": level,
+                "word_budget": budget,
+                "run_group": group or run_id,
+                "label": label,
+                "status": "ok",
+            }
+        ],
+    )
     rows = []
     for problem_id, row in outcomes.items():
         for index, correct in enumerate(row):
-            rows.append({"eval_run_id": run_id, "problem_id": problem_id, "sample_index": index, "correct": correct,
-                         "verdict": "correct" if correct else "incorrect", "answer_key": "right" if correct else "wrong",
-                         "words": words, "length_tokens": 2 * words})
+            rows.append(
+                {
+                    "eval_run_id": run_id,
+                    "problem_id": problem_id,
+                    "sample_index": index,
+                    "correct": correct,
+                    "verdict": "correct" if correct else "incorrect",
+                    "answer_key": "right" if correct else "wrong",
+                    "words": words,
+                    "length_tokens": 2 * words,
+                }
+            )
     store.insert_rows("eval_samples", rows)
 
 
 @pytest.fixture
 def filled_store(db_path: Path) -> Path:
     with open_store(db_path) as store:
-        store.insert_rows("problems", [
-            {"problem_id": f"t:{p}", "source": "t", "question": p, "gold_answer": "1", "question_hash": p,
-             "section": section, "year": year}
-            for p, section, year in [("a", "speed", 2019), ("b", "individual", 2019), ("c", "individual", 2020)]])
+        store.insert_rows(
+            "problems",
+            [
+                {
+                    "problem_id": f"t:{p}",
+                    "source": "t",
+                    "question": p,
+                    "gold_answer": "1",
+                    "question_hash": p,
+                    "section": section,
+                    "year": year,
+                }
+                for p, section, year in [("a", "speed", 2019), ("b", "individual", 2019), ("c", "individual", 2020)]
+            ],
+        )
         # base: 2/4, 0/4, 0/4 -> 1/6; student seeds: 7/12 and 9/12 -> mean 2/3, std sqrt(2)/12
-        add_run(store, "base", {"t:a": [True, False, True, False], "t:b": [False] * 4, "t:c": [False] * 4},
-                label="base")
-        add_run(store, "stu/seed-0", {"t:a": [True] * 4, "t:b": [True, True, False, False],
-                                      "t:c": [True, False, False, False]}, label="student", group="stu")
-        add_run(store, "stu/seed-1", {"t:a": [True] * 4, "t:b": [True, True, True, False],
-                                      "t:c": [True, True, False, False]}, label="student", group="stu", seed=1)
-        add_run(store, "len/len-1", {"t:a": [True] * 4, "t:b": [True] * 4, "t:c": [False] * 4}, label="student",
-                group="len", level=1, budget=400, words=220)
-        add_run(store, "len/len-2", {"t:a": [True] * 4, "t:b": [False] * 4, "t:c": [False] * 4}, label="student",
-                group="len", level=2, budget=30, words=31)
-        store.insert_rows("train_metrics", [
-            {"train_run_id": "tr", "step": step, "split": split, "loss": loss}
-            for step, split, loss in [(10, "train", 2.0), (20, "train", 1.5), (20, "val", 1.7), (40, "val", 1.9)]])
+        add_run(
+            store, "base", {"t:a": [True, False, True, False], "t:b": [False] * 4, "t:c": [False] * 4}, label="base"
+        )
+        add_run(
+            store,
+            "stu/seed-0",
+            {"t:a": [True] * 4, "t:b": [True, True, False, False], "t:c": [True, False, False, False]},
+            label="student",
+            group="stu",
+        )
+        add_run(
+            store,
+            "stu/seed-1",
+            {"t:a": [True] * 4, "t:b": [True, True, True, False], "t:c": [True, True, False, False]},
+            label="student",
+            group="stu",
+            seed=1,
+        )
+        add_run(
+            store,
+            "len/len-1",
+            {"t:a": [True] * 4, "t:b": [True] * 4, "t:c": [False] * 4},
+            label="student",
+            group="len",
+            level=1,
+            budget=400,
+            words=220,
+        )
+        add_run(
+            store,
+            "len/len-2",
+            {"t:a": [True] * 4, "t:b": [False] * 4, "t:c": [False] * 4},
+            label="student",
+            group="len",
+            level=2,
+            budget=30,
+            words=31,
+        )
+        store.insert_rows(
+            "train_metrics",
+            [
+                {"train_run_id": "tr", "step": step, "split": split, "loss": loss}
+                for step, split, loss in [(10, "train", 2.0), (20, "train", 1.5), (20, "val", 1.7), (40, "val", 1.9)]
+            ],
+        )
     return db_path
 
 
@@ -54,7 +131,7 @@ def test_report_tables(filled_store: Path, tmp_path: Path) -> None:
     text = report.markdown
     # the case study's table: base one run (SE shown), student two seeds (std across them)
     assert "| base | 16.67 ± 16.67 SE |" in text
-    assert f"| student | 66.67 ± {100 * 2 ** 0.5 / 12:.2f} (2 runs) |" in text
+    assert f"| student | 66.67 ± {100 * 2**0.5 / 12:.2f} (2 runs) |" in text
     # per section: speed is problem a only; student runs 4/4 both -> 100, base 2/4 -> 50
     assert "| speed | 50.00 | 100.00 |" in text
     # per year: 2020 is problem c: base 0, student 1/4 and 2/4 -> 37.5

@@ -35,8 +35,10 @@ STRIPS_THINKING = (
     "{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}"
 )
 
-WORDS = ("the sum of two and three is five so the answer is boxed think about numbers add subtract "
-         "multiply divide square root of nine equals three what is seven times six forty two").split()
+WORDS = (
+    "the sum of two and three is five so the answer is boxed think about numbers add subtract "
+    "multiply divide square root of nine equals three what is seven times six forty two"
+).split()
 
 
 def make_tokenizer(template: str = CHATML):
@@ -47,12 +49,16 @@ def make_tokenizer(template: str = CHATML):
     core = Tokenizer(models.BPE())
     core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     core.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=specials,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    corpus = [" ".join(WORDS[i:] + WORDS[:i]) + " <think>\n</think>\n\n\\boxed{5} 0123456789" for i in range(len(WORDS))]
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    corpus = [
+        " ".join(WORDS[i:] + WORDS[:i]) + " <think>\n</think>\n\n\\boxed{5} 0123456789" for i in range(len(WORDS))
+    ]
     core.train_from_iterator(corpus, trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                                        bos_token=None, unk_token=None)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token=None, unk_token=None
+    )
     tokenizer.chat_template = template
     return tokenizer
 
@@ -62,9 +68,18 @@ def make_model(vocab_size: int, seed: int = 0, layers: int = 2, init: float = 0.
     from transformers import AutoModelForCausalLM, Qwen2Config
 
     torch.manual_seed(seed)
-    config = Qwen2Config(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=layers,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-                         tie_word_embeddings=False, use_cache=False, initializer_range=init)
+    config = Qwen2Config(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        tie_word_embeddings=False,
+        use_cache=False,
+        initializer_range=init,
+    )
     return AutoModelForCausalLM.from_config(config, attn_implementation="sdpa")
 
 
@@ -86,9 +101,14 @@ def tiny_student(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def trace(a: int, b: int, filler: int = 3) -> list[dict]:
     """A short R1-style conversation: a question, a think block, a boxed final answer."""
     thinking = " ".join(["think about numbers add"] * filler)
-    return [{"role": "user", "content": f"what is {a} add {b}"},
-            {"role": "assistant", "content": f"<think>\n{thinking} the sum of {a} and {b} is {a + b}\n</think>\n\n"
-                                             f"so the answer is \\boxed{{{a + b}}}"}]
+    return [
+        {"role": "user", "content": f"what is {a} add {b}"},
+        {
+            "role": "assistant",
+            "content": f"<think>\n{thinking} the sum of {a} and {b} is {a + b}\n</think>\n\n"
+            f"so the answer is \\boxed{{{a + b}}}",
+        },
+    ]
 
 
 def write_export(path: Path, n_train: int = 24, n_val: int = 6, seed: int = 0, filler: int = 3) -> Path:
@@ -96,8 +116,11 @@ def write_export(path: Path, n_train: int = 24, n_val: int = 6, seed: int = 0, f
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8") as handle:
         for index in range(n_train + n_val):
-            row = {"sample_id": f"s{index}", "messages": trace(rng.randint(0, 9), rng.randint(0, 9), filler),
-                   "split": "train" if index < n_train else "val"}
+            row = {
+                "sample_id": f"s{index}",
+                "messages": trace(rng.randint(0, 9), rng.randint(0, 9), filler),
+                "split": "train" if index < n_train else "val",
+            }
             handle.write(json.dumps(row) + "\n")
     return path
 

@@ -29,8 +29,12 @@ def test_r1_trace_trains_on_think_block_answer_and_end_of_turn_only(tokenizer):
 
 def test_every_assistant_turn_of_a_dialogue_is_trained():
     tokenizer = make_tokenizer()
-    messages = [{"role": "system", "content": "add numbers"}, *trace(1, 1), {"role": "user", "content": "and 2 add 2"},
-                {"role": "assistant", "content": "<think>\nsum\n</think>\n\n\\boxed{4}"}]
+    messages = [
+        {"role": "system", "content": "add numbers"},
+        *trace(1, 1),
+        {"role": "user", "content": "and 2 add 2"},
+        {"role": "assistant", "content": "<think>\nsum\n</think>\n\n\\boxed{4}"},
+    ]
     text = labelled_text(tokenizer, render(tokenizer, messages))
     assert text == messages[2]["content"] + "<|im_end|>" + messages[4]["content"] + "<|im_end|>"
 
@@ -68,8 +72,9 @@ def test_export_file_with_split_column_and_folder_of_splits_read_alike(tmp_path:
     folder.mkdir()
     rows = [json.loads(line) for line in file.read_text().splitlines()]
     for split in ("train", "val"):
-        (folder / f"{split}.jsonl").write_text("".join(json.dumps({"messages": r["messages"]}) + "\n"
-                                                       for r in rows if r["split"] == split))
+        (folder / f"{split}.jsonl").write_text(
+            "".join(json.dumps({"messages": r["messages"]}) + "\n" for r in rows if r["split"] == split)
+        )
     assert read_export(file) == read_export(folder)
     assert [len(v) for v in read_export(file).values()] == [5, 2]
 
@@ -84,8 +89,12 @@ def test_parquet_export_with_messages_as_json_strings(tmp_path: Path):
 
 def test_row_without_assistant_turn_names_file_line_and_field(tmp_path: Path):
     path = tmp_path / "export.jsonl"
-    path.write_text(json.dumps({"messages": trace(1, 1), "split": "train"}) + "\n"
-                    + json.dumps({"messages": trace(1, 1)[:1], "split": "train"}) + "\n")
+    path.write_text(
+        json.dumps({"messages": trace(1, 1), "split": "train"})
+        + "\n"
+        + json.dumps({"messages": trace(1, 1)[:1], "split": "train"})
+        + "\n"
+    )
     with pytest.raises(BadInput) as caught:
         read_export(path)
     assert caught.value.line == 2 and caught.value.field == "messages"

@@ -13,8 +13,21 @@ import pytest
 from db import open_store
 
 REPO = Path(__file__).resolve().parents[2]
-COMMON = ["--max-steps", "4", "--tokens-per-batch", "128", "--seq-len", "256", "--lora-rank", "4", "--lr", "1e-2",
-          "--eval-every", "2", "--no-progress"]
+COMMON = [
+    "--max-steps",
+    "4",
+    "--tokens-per-batch",
+    "128",
+    "--seq-len",
+    "256",
+    "--lora-rank",
+    "4",
+    "--lr",
+    "1e-2",
+    "--eval-every",
+    "2",
+    "--no-progress",
+]
 
 
 def train_losses(db_path: Path) -> list[float]:
@@ -26,15 +39,60 @@ def train_losses(db_path: Path) -> list[float]:
 def test_two_gloo_processes_match_one_process_with_double_accumulation(tmp_path, tiny_student, export_file):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     one, two = tmp_path / "one.duckdb", tmp_path / "two.duckdb"
-    single = subprocess.run([sys.executable, "-m", "train", "sft", "--data", str(export_file), "--model",
-                             str(tiny_student), "--out", str(tmp_path / "one"), "--db", str(one),
-                             "--grad-accum", "2", *COMMON], cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=600)
+    single = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "train",
+            "sft",
+            "--data",
+            str(export_file),
+            "--model",
+            str(tiny_student),
+            "--out",
+            str(tmp_path / "one"),
+            "--db",
+            str(one),
+            "--grad-accum",
+            "2",
+            *COMMON,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert single.returncode == 0, single.stderr
-    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone",
-                          "-m", "train", "sft", "--data", str(export_file), "--model", str(tiny_student),
-                          "--out", str(tmp_path / "two"), "--db", str(two), "--grad-accum", "1", *COMMON],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    ddp = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--standalone",
+            "-m",
+            "train",
+            "sft",
+            "--data",
+            str(export_file),
+            "--model",
+            str(tiny_student),
+            "--out",
+            str(tmp_path / "two"),
+            "--db",
+            str(two),
+            "--grad-accum",
+            "1",
+            *COMMON,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert ddp.returncode == 0, ddp.stderr
     expected, got = train_losses(one), train_losses(two)
     assert len(got) == 4

@@ -17,8 +17,9 @@ def test_merged_model_loads_with_transformers_and_matches_base_plus_adapter(tmp_
     config = load_config(None, max_steps=3, tokens_per_batch=256, seq_len=256, learning_rate=1e-2, lora_rank=4)
     train_sft(export_file, str(tiny_student), tmp_path / "run", config, db=tmp_path / "t.duckdb", progress=False)
     adapter, merged_dir = tmp_path / "run" / "adapter", tmp_path / "merged"
-    result = CliRunner().invoke(app, ["merge", "--adapter", str(adapter), "--out", str(merged_dir)],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        app, ["merge", "--adapter", str(adapter), "--out", str(merged_dir)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     assert {"config.json", "model.safetensors", "tokenizer.json"} <= {p.name for p in merged_dir.iterdir()}
     ids = torch.randint(0, 300, (1, 12), generator=torch.Generator().manual_seed(0))

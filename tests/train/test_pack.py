@@ -81,21 +81,26 @@ def test_position_ids_alone_isolate_documents_like_the_explicit_mask(qwen2):
     # flex_attention and flash_attention_2 rely on transformers reading documents off position_ids.
     ids = torch.randint(0, 64, (1, 12), generator=torch.Generator().manual_seed(2))
     positions = torch.cat([torch.arange(5), torch.arange(7)])[None]
-    assert torch.allclose(_logits(qwen2, ids, positions, None), _logits(qwen2, ids, positions, block_causal_mask((5, 7))),
-                          atol=1e-5)
+    assert torch.allclose(
+        _logits(qwen2, ids, positions, None), _logits(qwen2, ids, positions, block_causal_mask((5, 7))), atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("attention", ["sdpa", "eager", "varlen"])
 def test_packed_row_loss_is_the_sum_of_each_example_alone(qwen2, attention):
     set_attention(qwen2, attention)
     try:
-        examples = [Example([1, 2, 3, 4, 5], [IGNORE_INDEX, IGNORE_INDEX, 3, 4, 5]),
-                    Example([9, 8, 7, 6], [IGNORE_INDEX, 8, 7, 6])]
+        examples = [
+            Example([1, 2, 3, 4, 5], [IGNORE_INDEX, IGNORE_INDEX, 3, 4, 5]),
+            Example([9, 8, 7, 6], [IGNORE_INDEX, 8, 7, 6]),
+        ]
         loss = PackedLoss(qwen2, attention, chunk_tokens=2)
         (row,) = pack_rows(examples, capacity=16, pad_id=0, pad_to_multiple=4)
         packed, n = loss(row.input_ids, row.labels, row.position_ids, row.doc_lens)
-        alone = [loss(*(lambda r: (r.input_ids, r.labels, r.position_ids, r.doc_lens))(pack_rows([e], 16)[0]))
-                 for e in examples]
+        alone = [
+            loss(*(lambda r: (r.input_ids, r.labels, r.position_ids, r.doc_lens))(pack_rows([e], 16)[0]))
+            for e in examples
+        ]
         assert n.item() == 6 == sum(a[1].item() for a in alone)
         assert torch.allclose(packed, sum(a[0] for a in alone), atol=1e-4)
     finally:

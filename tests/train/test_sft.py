@@ -35,14 +35,32 @@ def metrics(db_path: Path, split: str) -> list[tuple[int, float]]:
 
 def test_export_of_three_dozen_traces_lowers_training_loss(tmp_path, tiny_student, db_path):
     export = write_export(tmp_path / "export.jsonl", n_train=30, n_val=6)
-    result = run_cli("sft", "--data", str(export), "--model", str(tiny_student), "--out", str(tmp_path / "out"),
-                     "--db", str(db_path), "--max-steps", "40", "--lr", "3e-3", "--eval-every", "20", *FAST)
+    result = run_cli(
+        "sft",
+        "--data",
+        str(export),
+        "--model",
+        str(tiny_student),
+        "--out",
+        str(tmp_path / "out"),
+        "--db",
+        str(db_path),
+        "--max-steps",
+        "40",
+        "--lr",
+        "3e-3",
+        "--eval-every",
+        "20",
+        *FAST,
+    )
     assert result.exit_code == 0, result.output
     train = [loss for _, loss in metrics(db_path, "train")]
     assert len(train) == 40
     assert sum(train[-5:]) / 5 < sum(train[:5]) / 5 - 0.2
     with open_store(db_path, read_only=True) as store:
-        run = store.query("SELECT status, seed, last_step, best_step, tokens_seen, counts FROM train_runs").row(0, named=True)
+        run = store.query("SELECT status, seed, last_step, best_step, tokens_seen, counts FROM train_runs").row(
+            0, named=True
+        )
         assert store.scalar("SELECT count(*) FROM runs WHERE kind = 'train' AND status = 'ok'") == 1
     assert (run["status"], run["last_step"], run["best_step"]) == ("ok", 40, 40)
     assert json.loads(run["counts"])["train_kept"] == 30 and run["tokens_seen"] > 0
@@ -54,26 +72,64 @@ def test_rising_val_loss_stops_early_and_keeps_the_best_adapter(tmp_path, tiny_s
     export = write_export(tmp_path / "export.jsonl", n_train=12, n_val=0)
     with export.open("a", encoding="utf-8") as handle:
         for a in range(6):
-            handle.write(json.dumps({"split": "val", "messages": [
-                {"role": "user", "content": f"what is {a} add 1"},
-                {"role": "assistant", "content": "square root of nine equals three times six forty two divide"}]}) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "split": "val",
+                        "messages": [
+                            {"role": "user", "content": f"what is {a} add 1"},
+                            {
+                                "role": "assistant",
+                                "content": "square root of nine equals three times six forty two divide",
+                            },
+                        ],
+                    }
+                )
+                + "\n"
+            )
     out = tmp_path / "out"
-    config = load_config(None, max_steps=40, tokens_per_batch=128, seq_len=256, learning_rate=3e-3, warmup_ratio=0,
-                         eval_every=2, patience=2, lora_rank=8)
+    config = load_config(
+        None,
+        max_steps=40,
+        tokens_per_batch=128,
+        seq_len=256,
+        learning_rate=3e-3,
+        warmup_ratio=0,
+        eval_every=2,
+        patience=2,
+        lora_rank=8,
+    )
     (result,) = train_sft(export, str(tiny_student), out, config, db=db_path, progress=False)
     val = metrics(db_path, "val")
     assert result.status == "early_stopped" and result.steps < 40
     assert result.best_val_loss == min(loss for _, loss in val)
     assert result.best_step == min(val, key=lambda v: v[1])[0] < result.steps
-    assert (out / "adapter" / "adapter_model.safetensors").read_bytes() == \
-        (out / "best" / "adapter_model.safetensors").read_bytes()
+    assert (out / "adapter" / "adapter_model.safetensors").read_bytes() == (
+        out / "best" / "adapter_model.safetensors"
+    ).read_bytes()
     with open_store(db_path, read_only=True) as store:
         assert store.scalar("SELECT status FROM train_runs") == "early_stopped"
 
 
 def test_runs_trains_each_seed_and_reports_mean_and_spread(tmp_path, tiny_student, db_path, export_file):
-    result = run_cli("sft", "--data", str(export_file), "--model", str(tiny_student), "--out", str(tmp_path / "out"),
-                     "--db", str(db_path), "--max-steps", "3", "--runs", "2", "--seed", "7", *FAST)
+    result = run_cli(
+        "sft",
+        "--data",
+        str(export_file),
+        "--model",
+        str(tiny_student),
+        "--out",
+        str(tmp_path / "out"),
+        "--db",
+        str(db_path),
+        "--max-steps",
+        "3",
+        "--runs",
+        "2",
+        "--seed",
+        "7",
+        *FAST,
+    )
     assert result.exit_code == 0, result.output
     assert "mean ± std over 2 seeds" in result.stdout
     with open_store(db_path, read_only=True) as store:
@@ -84,8 +140,20 @@ def test_runs_trains_each_seed_and_reports_mean_and_spread(tmp_path, tiny_studen
 def test_export_row_without_messages_exits_2_naming_the_line(tmp_path, tiny_student, db_path):
     export = tmp_path / "bad.jsonl"
     export.write_text('{"split": "train", "text": "no messages"}\n')
-    result = CliRunner().invoke(app, ["sft", "--data", str(export), "--model", str(tiny_student), "--out",
-                                      str(tmp_path / "out"), "--db", str(db_path)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "sft",
+            "--data",
+            str(export),
+            "--model",
+            str(tiny_student),
+            "--out",
+            str(tmp_path / "out"),
+            "--db",
+            str(db_path),
+        ],
+    )
     assert result.exit_code == 2
     assert "bad.jsonl:1" in result.stderr
 
@@ -94,8 +162,19 @@ def test_cli_maps_bad_config_to_exit_2(tmp_path, tiny_student, export_file, caps
     config = tmp_path / "train.toml"
     config.write_text("[sft]\nlearning-rate = 1e-4\nlearnin_rate = 2\n")
     with pytest.raises(SystemExit) as exited:
-        main(["sft", "--data", str(export_file), "--model", str(tiny_student), "--out", str(tmp_path / "o"),
-              "--config", str(config)])
+        main(
+            [
+                "sft",
+                "--data",
+                str(export_file),
+                "--model",
+                str(tiny_student),
+                "--out",
+                str(tmp_path / "o"),
+                "--config",
+                str(config),
+            ]
+        )
     assert exited.value.code == 2
     assert "learnin_rate" in capsys.readouterr().err
 
@@ -119,9 +198,27 @@ def test_schedule_warms_up_linearly_then_decays_by_cosine():
 def test_killed_run_resumes_from_its_checkpoint_step(tmp_path, tiny_student, export_file):
     db_path = tmp_path / "resume.duckdb"
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "train", "sft", "--data", str(export_file), "--model", str(tiny_student),
-               "--out", str(out), "--db", str(db_path), "--max-steps", "60", "--save-every", "5",
-               "--eval-every", "1000", *FAST]
+    command = [
+        sys.executable,
+        "-m",
+        "train",
+        "sft",
+        "--data",
+        str(export_file),
+        "--model",
+        str(tiny_student),
+        "--out",
+        str(out),
+        "--db",
+        str(db_path),
+        "--max-steps",
+        "60",
+        "--save-every",
+        "5",
+        "--eval-every",
+        "1000",
+        *FAST,
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = out / "checkpoint" / "state.pt"
@@ -147,9 +244,20 @@ def test_killed_run_resumes_from_its_checkpoint_step(tmp_path, tiny_student, exp
 def test_curate_run_trains_as_train_sft_does_and_records_both_runs(tmp_path, tiny_student, export_file):
     from curate.pipeline import parse_config, run_pipeline
 
-    config = parse_config({"train": {"model": str(tiny_student), "data": str(export_file), "max_steps": 2,
-                                     "tokens_per_batch": 256, "seq_len": 256, "lora_rank": 8}},
-                          source="test", run_dir=tmp_path)
+    config = parse_config(
+        {
+            "train": {
+                "model": str(tiny_student),
+                "data": str(export_file),
+                "max_steps": 2,
+                "tokens_per_batch": 256,
+                "seq_len": 256,
+                "lora_rank": 8,
+            }
+        },
+        source="test",
+        run_dir=tmp_path,
+    )
     [result] = run_pipeline(config)
     assert result.outputs["adapters"] == [str(tmp_path / "adapter" / "adapter")]
     with open_store(config.db, read_only=True) as store:
@@ -161,8 +269,17 @@ def test_curate_run_trains_as_train_sft_does_and_records_both_runs(tmp_path, tin
 def test_logged_lr_is_the_rate_used_at_that_step(tmp_path, tiny_student, db_path):
     # Step 1 of a 4-step warmup runs at lr/4; the rate logged for it used to be the next step's (lr/2).
     export = write_export(tmp_path / "export.jsonl", n_train=8, n_val=0)
-    config = load_config(None, max_steps=6, tokens_per_batch=128, seq_len=256, learning_rate=1e-3, warmup_ratio=0.7,
-                         min_lr_ratio=0.1, eval_every=100, lora_rank=4)
+    config = load_config(
+        None,
+        max_steps=6,
+        tokens_per_batch=128,
+        seq_len=256,
+        learning_rate=1e-3,
+        warmup_ratio=0.7,
+        min_lr_ratio=0.1,
+        eval_every=100,
+        lora_rank=4,
+    )
     train_sft(export, str(tiny_student), tmp_path / "out", config, db=db_path, progress=False)
     with open_store(db_path, read_only=True) as store:
         logged = store.query("SELECT step, lr FROM train_metrics WHERE split = 'train' ORDER BY step").rows()

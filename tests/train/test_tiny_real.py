@@ -25,13 +25,38 @@ def test_smollm2_sft_then_merge_on_a_short_export(tmp_path, tiny_model_gguf, db_
 
     export = write_export(tmp_path / "export.jsonl", n_train=12, n_val=4)
     runner = CliRunner()
-    result = runner.invoke(app, ["sft", "--data", str(export), "--model", "tiny", "--out", str(tmp_path / "run"),
-                                 "--db", str(db_path), "--max-steps", "4", "--tokens-per-batch", "512",
-                                 "--seq-len", "512", "--lr", "2e-4", "--eval-every", "2", "--no-progress"],
-                           catch_exceptions=False)
+    result = runner.invoke(
+        app,
+        [
+            "sft",
+            "--data",
+            str(export),
+            "--model",
+            "tiny",
+            "--out",
+            str(tmp_path / "run"),
+            "--db",
+            str(db_path),
+            "--max-steps",
+            "4",
+            "--tokens-per-batch",
+            "512",
+            "--seq-len",
+            "512",
+            "--lr",
+            "2e-4",
+            "--eval-every",
+            "2",
+            "--no-progress",
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["merge", "--adapter", str(tmp_path / "run" / "adapter"), "--out",
-                                 str(tmp_path / "merged")], catch_exceptions=False)
+    result = runner.invoke(
+        app,
+        ["merge", "--adapter", str(tmp_path / "run" / "adapter"), "--out", str(tmp_path / "merged")],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     merged = AutoModelForCausalLM.from_pretrained(tmp_path / "merged")
     with torch.no_grad():

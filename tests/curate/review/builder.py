@@ -50,71 +50,97 @@ def build_store(
     models: tuple[str, ...] = (MODEL,),
 ) -> Path:
     """A store with problems, samples and (optionally) verdicts, scores, judge verdicts, selections."""
-    problems = pl.DataFrame({
-        "problem_id": [problem_id.format(p) for p in range(n_problems)],
-        "source": ["demo"] * n_problems,
-        "source_id": [f"{p:05d}" for p in range(n_problems)],
-        "question": [
-            f"Problem {p}. Find $\\left(\\sum_{{k=1}}^{{{p + 2}}} k^2\\right) \\bmod 97$ where $x_1 \\ge 0$."
-            for p in range(n_problems)
-        ],
-        "gold_answer": [str((p * 7 + 3) % 97) for p in range(n_problems)],
-        "split": ["train"] * n_problems,
-        "year": [2020 + p % 5 for p in range(n_problems)],
-        "question_hash": [f"h{p}" for p in range(n_problems)],
-    })
+    problems = pl.DataFrame(
+        {
+            "problem_id": [problem_id.format(p) for p in range(n_problems)],
+            "source": ["demo"] * n_problems,
+            "source_id": [f"{p:05d}" for p in range(n_problems)],
+            "question": [
+                f"Problem {p}. Find $\\left(\\sum_{{k=1}}^{{{p + 2}}} k^2\\right) \\bmod 97$ where $x_1 \\ge 0$."
+                for p in range(n_problems)
+            ],
+            "gold_answer": [str((p * 7 + 3) % 97) for p in range(n_problems)],
+            "split": ["train"] * n_problems,
+            "year": [2020 + p % 5 for p in range(n_problems)],
+            "question_hash": [f"h{p}" for p in range(n_problems)],
+        }
+    )
     rows = [(p, i) for p in range(n_problems) for i in range(samples_per_problem)]
-    samples = pl.DataFrame({
-        "sample_id": [f"s{p:05d}-{i}" for p, i in rows],
-        "problem_id": [problem_id.format(p) for p, _ in rows],
-        "model": [models[i % len(models)] for _, i in rows],
-        "params_hash": ["ph"] * len(rows),
-        "sample_index": [i for _, i in rows],
-        "reasoning": [reasoning_text(p, i, paragraphs) for p, i in rows],
-        "content": [f"The sum is computed above, so the answer is $\\boxed{{{answer_for(p, i)}}}$." for p, i in rows],
-        "finish_reason": ["stop"] * len(rows),
-        "status": ["ok"] * len(rows),
-        "completion_tokens": [200 + 10 * i for _, i in rows],
-    })
+    samples = pl.DataFrame(
+        {
+            "sample_id": [f"s{p:05d}-{i}" for p, i in rows],
+            "problem_id": [problem_id.format(p) for p, _ in rows],
+            "model": [models[i % len(models)] for _, i in rows],
+            "params_hash": ["ph"] * len(rows),
+            "sample_index": [i for _, i in rows],
+            "reasoning": [reasoning_text(p, i, paragraphs) for p, i in rows],
+            "content": [
+                f"The sum is computed above, so the answer is $\\boxed{{{answer_for(p, i)}}}$." for p, i in rows
+            ],
+            "finish_reason": ["stop"] * len(rows),
+            "status": ["ok"] * len(rows),
+            "completion_tokens": [200 + 10 * i for _, i in rows],
+        }
+    )
     with open_store(path) as store, store.transaction():
         store.insert_frame("problems", problems)
         store.insert_frame("samples", samples)
         if verdicts:
-            store.insert_frame("verdicts", pl.DataFrame({
-                "sample_id": samples["sample_id"],
-                "verifier": ["sympy/1"] * len(rows),
-                "answer": [answer_for(p, i) for p, i in rows],
-                "answer_source": ["boxed"] * len(rows),
-                "verdict": ["correct" if i % 3 else "incorrect" for _, i in rows],
-                "reason": ["equal" if i % 3 else "not equal" for _, i in rows],
-                "form_ok": [True] * len(rows),
-            }))
+            store.insert_frame(
+                "verdicts",
+                pl.DataFrame(
+                    {
+                        "sample_id": samples["sample_id"],
+                        "verifier": ["sympy/1"] * len(rows),
+                        "answer": [answer_for(p, i) for p, i in rows],
+                        "answer_source": ["boxed"] * len(rows),
+                        "verdict": ["correct" if i % 3 else "incorrect" for _, i in rows],
+                        "reason": ["equal" if i % 3 else "not equal" for _, i in rows],
+                        "form_ok": [True] * len(rows),
+                    }
+                ),
+            )
         if judge:
             # The judge disagrees with SymPy on the first sample of every problem.
-            store.insert_frame("verdicts", pl.DataFrame({
-                "sample_id": samples["sample_id"],
-                "verifier": ["judge:demo-judge"] * len(rows),
-                "answer": [answer_for(p, i) for p, i in rows],
-                "answer_source": ["judge"] * len(rows),
-                "verdict": ["correct" if (i % 3 or i == 0) else "incorrect" for _, i in rows],
-            }))
+            store.insert_frame(
+                "verdicts",
+                pl.DataFrame(
+                    {
+                        "sample_id": samples["sample_id"],
+                        "verifier": ["judge:demo-judge"] * len(rows),
+                        "answer": [answer_for(p, i) for p, i in rows],
+                        "answer_source": ["judge"] * len(rows),
+                        "verdict": ["correct" if (i % 3 or i == 0) else "incorrect" for _, i in rows],
+                    }
+                ),
+            )
         if scores:
-            store.insert_frame("scores", pl.DataFrame({
-                "sample_id": samples["sample_id"],
-                "problem_id": samples["problem_id"],
-                "length_tokens": [200 + 10 * i for _, i in rows],
-                "length_words": [150 + 7 * i for _, i in rows],
-                "repetition_ratio": [round(0.01 * (i + 1), 3) for _, i in rows],
-                "cluster": [0 if i % 3 else 1 for _, i in rows],
-                "agreement": [round(2 / 3, 3) if i % 3 else round(1 / 3, 3) for _, i in rows],
-            }))
+            store.insert_frame(
+                "scores",
+                pl.DataFrame(
+                    {
+                        "sample_id": samples["sample_id"],
+                        "problem_id": samples["problem_id"],
+                        "length_tokens": [200 + 10 * i for _, i in rows],
+                        "length_words": [150 + 7 * i for _, i in rows],
+                        "repetition_ratio": [round(0.01 * (i + 1), 3) for _, i in rows],
+                        "cluster": [0 if i % 3 else 1 for _, i in rows],
+                        "agreement": [round(2 / 3, 3) if i % 3 else round(1 / 3, 3) for _, i in rows],
+                    }
+                ),
+            )
         if select:
             picked = [(p, i) for p, i in rows if i == 1]
-            store.insert_frame("selections", pl.DataFrame({
-                "selection_id": ["sel-1"] * len(picked),
-                "policy": ["shortest_correct"] * len(picked),
-                "sample_id": [f"s{p:05d}-{i}" for p, i in picked],
-                "problem_id": [problem_id.format(p) for p, _ in picked],
-                "rank": [1] * len(picked),
-            }))
+            store.insert_frame(
+                "selections",
+                pl.DataFrame(
+                    {
+                        "selection_id": ["sel-1"] * len(picked),
+                        "policy": ["shortest_correct"] * len(picked),
+                        "sample_id": [f"s{p:05d}-{i}" for p, i in picked],
+                        "problem_id": [problem_id.format(p) for p, _ in picked],
+                        "rank": [1] * len(picked),
+                    }
+                ),
+            )
     return path

@@ -17,7 +17,9 @@ def trace_of(app) -> TraceView:
 async def test_boxed_answers_are_marked_and_the_answer_key_jumps_to_the_final_one(tmp_path, config):
     db = build_store(tmp_path / "long.duckdb", 1, 2, paragraphs=120)
     with open_store(db) as store:
-        store.execute("UPDATE samples SET reasoning = '\\boxed{7} early guess' || chr(10) || reasoning WHERE sample_id = 's00000-1'")
+        store.execute(
+            "UPDATE samples SET reasoning = '\\boxed{7} early guess' || chr(10) || reasoning WHERE sample_id = 's00000-1'"
+        )
     app = make_app(db, config)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

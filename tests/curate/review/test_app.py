@@ -33,7 +33,9 @@ def trace_of(app) -> TraceView:
 
 async def test_the_first_screen_resumes_at_the_first_selected_undecided_sample(review_db, config):
     with open_store(review_db) as store:
-        store.execute("INSERT INTO review_events (sample_id, reviewer, decision) VALUES ('s00000-1', 'alice', 'accept')")
+        store.execute(
+            "INSERT INTO review_events (sample_id, reviewer, decision) VALUES ('s00000-1', 'alice', 'accept')"
+        )
     app = make_app(review_db, config)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -50,10 +52,17 @@ async def test_each_decision_key_appends_one_event_and_moves_on(review_db, confi
         await press(pilot, key)
         assert app.current_id == "s00001-1"
         assert app.progress.mine == {decision: 1}
-    assert events(review_db) == [{
-        "event_id": 1, "sample_id": "s00000-1", "reviewer": "alice", "decision": decision,
-        "note": None, "corrected_answer": None, "reverts_event_id": None,
-    }]
+    assert events(review_db) == [
+        {
+            "event_id": 1,
+            "sample_id": "s00000-1",
+            "reviewer": "alice",
+            "decision": decision,
+            "note": None,
+            "corrected_answer": None,
+            "reverts_event_id": None,
+        }
+    ]
 
 
 async def test_undo_appends_reverts_newest_first_and_returns_to_the_sample(review_db, config):
@@ -67,8 +76,10 @@ async def test_undo_appends_reverts_newest_first_and_returns_to_the_sample(revie
         await press(pilot, "u")  # nothing left: no event written
     rows = events(review_db)
     assert [(e["decision"], e["sample_id"], e["reverts_event_id"]) for e in rows] == [
-        ("accept", "s00000-1", None), ("reject", "s00001-1", None),
-        ("revert", "s00001-1", 2), ("revert", "s00000-1", 1),
+        ("accept", "s00000-1", None),
+        ("reject", "s00001-1", None),
+        ("revert", "s00001-1", 2),
+        ("revert", "s00000-1", 1),
     ]
     with open_store(review_db, read_only=True) as store:
         assert store.scalar("SELECT count(*) FROM review_current") == 0
@@ -200,7 +211,9 @@ async def test_queue_keys_switch_queues_and_reload_keeps_the_sample(review_db, c
         await press(pilot, "j")
         current = app.current_id
         with open_store(review_db) as store:  # another reviewer decides meanwhile
-            store.execute("INSERT INTO review_events (sample_id, reviewer, decision) VALUES ('s00002-2', 'bob', 'reject')")
+            store.execute(
+                "INSERT INTO review_events (sample_id, reviewer, decision) VALUES ('s00002-2', 'bob', 'reject')"
+            )
         await press(pilot, "ctrl+r")
         assert app.current_id == current and app.progress.others == {"bob": 2}
 
@@ -332,7 +345,9 @@ async def test_another_process_can_read_the_store_while_the_app_is_open(review_d
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await press(pilot, "a")
-        result = subprocess.run([sys.executable, "-c", READER, str(review_db)], capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-c", READER, str(review_db)], capture_output=True, text=True, timeout=60
+        )
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == "1"
 
@@ -349,8 +364,9 @@ async def test_a_decision_the_locked_store_refuses_stays_on_screen_and_is_retrie
     app = make_app(review_db, ReviewConfig(path=review_db.parent / "none.toml", wait_s=0.3))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(review_db)], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True)
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(review_db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         try:
             assert holder.stdout.readline().strip() == "holding"
             await press(pilot, "n")
@@ -374,4 +390,6 @@ async def test_a_decision_the_locked_store_refuses_stays_on_screen_and_is_retrie
                 break
         assert app.unsaved == {}
         assert "NOT SAVED" not in str(app.screen.query_one("#status").render())
-    assert [(e["sample_id"], e["decision"], e["note"]) for e in events(review_db)] == [("s00000-1", "accept", "keep me")]
+    assert [(e["sample_id"], e["decision"], e["note"]) for e in events(review_db)] == [
+        ("s00000-1", "accept", "keep me")
+    ]

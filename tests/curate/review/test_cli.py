@@ -16,7 +16,11 @@ runner = CliRunner()
 
 def test_stats_prints_counts_and_agreement_without_the_ui(review_db):
     with open_store(review_db) as store:
-        for sample_id, a, b in (("s00000-0", "accept", "accept"), ("s00000-1", "reject", "accept"), ("s00000-2", "flag", "flag")):
+        for sample_id, a, b in (
+            ("s00000-0", "accept", "accept"),
+            ("s00000-1", "reject", "accept"),
+            ("s00000-2", "flag", "flag"),
+        ):
             queries.record_decision(store, sample_id, "alice", a)
             queries.record_decision(store, sample_id, "bob", b)
         queries.record_decision(store, "s00001-0", "carol", "skip")
@@ -59,8 +63,12 @@ def test_curate_help_and_review_stats_do_not_import_textual(review_db):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("False")
-    result = subprocess.run([sys.executable, "-c", "import sys; from curate.cli import app; print('textual' in sys.modules)"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from curate.cli import app; print('textual' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.stdout.strip() == "False"
 
 

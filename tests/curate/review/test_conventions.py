@@ -76,10 +76,15 @@ async def test_compare_has_a_header_a_word_diff_and_decides_on_the_focused_side(
         assert isinstance(app.screen, CompareScreen) and app.current_id == "s00000-1"
         await press(pilot, "h", "a")  # accept the left one
         assert "reject" in str(screen.query_one("#right-summary").render())
-    assert [(e["sample_id"], e["decision"]) for e in events(review_db)] == [("s00000-0", "reject"), ("s00000-1", "accept")]
+    assert [(e["sample_id"], e["decision"]) for e in events(review_db)] == [
+        ("s00000-0", "reject"),
+        ("s00000-1", "accept"),
+    ]
 
 
-async def test_bulk_accept_takes_every_correct_undecided_sample_of_the_problem_and_one_undo_reverts_it(review_db, config):
+async def test_bulk_accept_takes_every_correct_undecided_sample_of_the_problem_and_one_undo_reverts_it(
+    review_db, config
+):
     with open_store(review_db) as store:  # already decided by alice: left alone
         store.execute("INSERT INTO review_events (sample_id, reviewer, decision) VALUES ('s00000-2', 'alice', 'flag')")
     app = make_app(review_db, config)

@@ -18,7 +18,9 @@ def bound(node) -> set[tuple[str, str]]:
     """(key as displayed, description) of every binding on a node; Textual's own bindings (an
     action the key table does not name) as (key, "textual")."""
     ours = {entry.action for entry in KEY_TABLE}
-    return {(format_key(key), binding.tooltip if binding.action in ours else "textual") for key, binding in node._bindings}
+    return {
+        (format_key(key), binding.tooltip if binding.action in ours else "textual") for key, binding in node._bindings
+    }
 
 
 def listed(table) -> set[tuple[str, str]]:

@@ -14,8 +14,9 @@ from curate.review.keys import KEY_TABLE, key_table
 def test_default_key_table_has_one_key_per_decision_and_no_clashes():
     table = key_table()
     by_name = {entry.name: entry for entry in table}
-    assert [by_name[d].keys[0] for d in ("accept", "reject", "flag", "skip", "undo", "note", "correct", "search", "help")] == \
-        ["a", "r", "f", "s", "u", "n", "c", "/", "?"]
+    assert [
+        by_name[d].keys[0] for d in ("accept", "reject", "flag", "skip", "undo", "note", "correct", "search", "help")
+    ] == ["a", "r", "f", "s", "u", "n", "c", "/", "?"]
     assert len({entry.name for entry in KEY_TABLE}) == len(KEY_TABLE)
 
 

@@ -49,7 +49,9 @@ def test_undo_reverts_the_reviewers_latest_live_event_and_keeps_the_audit_trail(
         again = queries.undo_latest(store, "alice")
         assert again.reverted_event_id == first
         assert queries.undo_latest(store, "alice") is None
-        events = store.query("SELECT event_id, reviewer, decision, reverts_event_id FROM review_events ORDER BY event_id")
+        events = store.query(
+            "SELECT event_id, reviewer, decision, reverts_event_id FROM review_events ORDER BY event_id"
+        )
         assert events["decision"].to_list() == ["reject", "accept", "flag", "revert", "revert"]
         assert events["reverts_event_id"].to_list()[3:] == [second, first]
         current = store.query("SELECT sample_id, decision FROM review_current")
@@ -144,8 +146,12 @@ def test_progress_counts_current_decisions_per_reviewer(review_db):
 
 def test_agreement_share_and_kappa_for_two_reviewers(review_db):
     plan = {  # sample: (alice, bob)
-        "s00000-0": ("accept", "accept"), "s00000-1": ("accept", "accept"), "s00000-2": ("reject", "reject"),
-        "s00001-0": ("accept", "reject"), "s00001-1": ("reject", "reject"), "s00001-2": ("accept", "skip"),
+        "s00000-0": ("accept", "accept"),
+        "s00000-1": ("accept", "accept"),
+        "s00000-2": ("reject", "reject"),
+        "s00001-0": ("accept", "reject"),
+        "s00001-1": ("reject", "reject"),
+        "s00001-2": ("accept", "skip"),
     }
     with open_store(review_db) as store:
         for sample_id, (a, b) in plan.items():
@@ -159,7 +165,12 @@ def test_agreement_share_and_kappa_for_two_reviewers(review_db):
     assert (pair["samples"], pair["agreed"]) == (5, 4)
     assert pair["kappa"] == pytest.approx((0.8 - 0.48) / (1 - 0.48))
     assert counts.filter(pl.col("reviewer") == "bob").to_dicts()[0] == {
-        "reviewer": "bob", "accept": 2, "reject": 3, "flag": 0, "skip": 1, "events": 6
+        "reviewer": "bob",
+        "accept": 2,
+        "reject": 3,
+        "flag": 0,
+        "skip": 1,
+        "events": 6,
     }
 
 
@@ -169,10 +180,13 @@ def test_cohens_kappa_is_undefined_when_both_always_agree_on_one_label():
 
 
 def test_queue_steps_by_sample_and_by_problem():
-    frame = pl.DataFrame({
-        "sample_id": ["a0", "a1", "b0", "c0", "c1"], "problem_id": ["a", "a", "b", "c", "c"],
-        "my_decision": [None] * 5,
-    })
+    frame = pl.DataFrame(
+        {
+            "sample_id": ["a0", "a1", "b0", "c0", "c1"],
+            "problem_id": ["a", "a", "b", "c", "c"],
+            "my_decision": [None] * 5,
+        }
+    )
     queue = Queue("all", None, frame)
     assert queue.step(0, -1) == 0 and queue.step(4, 1) == 4
     assert [queue.step_problem(i, 1) for i in range(5)] == [2, 2, 3, 3, 4]

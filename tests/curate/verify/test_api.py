@@ -5,7 +5,14 @@ from __future__ import annotations
 import time
 
 from curate.verify import (
-    VERIFIER_VERSION, Verdict, canonical_key, check, check_form, check_many, equivalent, extract_answer,
+    VERIFIER_VERSION,
+    Verdict,
+    canonical_key,
+    check,
+    check_form,
+    check_many,
+    equivalent,
+    extract_answer,
 )
 from curate.verify.equivalence import Outcome
 from curate.verify.workers import WorkerPool
@@ -82,7 +89,7 @@ def test_a_hung_comparison_is_killed_and_the_worker_replaced():
         pool.compare = _echo
         pool._workers[0] = pool._replace(pool._workers[0])
         assert pool._workers[0].process.pid != first_pid
-        (outcome, _), = pool.run([("3", "3")])
+        ((outcome, _),) = pool.run([("3", "3")])
         assert outcome.status == "correct"
 
 
@@ -91,7 +98,7 @@ def test_timeout_verdict_names_the_limit():
 
     with Verifier(workers=1, timeout=0.3) as verifier:
         verifier._pool_for().compare = _never_returns
-        verdict, = verifier.verdicts([("\\boxed{x+1}", "1+x")])
+        (verdict,) = verifier.verdicts([("\\boxed{x+1}", "1+x")])
     assert verdict.verdict == "timeout" and "0.3 s" in verdict.reason
 
 
@@ -110,7 +117,8 @@ def test_workers_die_with_their_parent_even_mid_comparison(tmp_path):
         "pool = WorkerPool(2, timeout=600, compare=_never_returns)\n"
         "pool._ensure_started()\n"
         "print(' '.join(str(w.process.pid) for w in pool._workers), flush=True)\n"
-        "pool.run([('1', '1'), ('2', '2')])\n")
+        "pool.run([('1', '1'), ('2', '2')])\n"
+    )
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
     pids = [int(p) for p in owner.stdout.readline().split()]

@@ -18,9 +18,33 @@ def verdicts():
 def test_labelled_set_covers_every_category_with_300_cases():
     categories = {case.category for case in CASES}
     assert len(CASES) >= 300
-    assert {"integer", "decimal", "fraction", "mixed", "radical", "pi_e", "power_sci", "percent", "degree",
-            "units", "set", "tuple", "interval", "pm", "equation", "inequality", "matrix", "complex",
-            "log_trig", "text_choice", "extraction", "r1", "math_verify_known", "hostile", "form"} <= categories
+    assert {
+        "integer",
+        "decimal",
+        "fraction",
+        "mixed",
+        "radical",
+        "pi_e",
+        "power_sci",
+        "percent",
+        "degree",
+        "units",
+        "set",
+        "tuple",
+        "interval",
+        "pm",
+        "equation",
+        "inequality",
+        "matrix",
+        "complex",
+        "log_trig",
+        "text_choice",
+        "extraction",
+        "r1",
+        "math_verify_known",
+        "hostile",
+        "form",
+    } <= categories
 
 
 @pytest.mark.parametrize("index", range(len(CASES)), ids=[case.id for case in CASES])

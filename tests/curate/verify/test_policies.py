@@ -19,8 +19,9 @@ def verdicts():
         return verifier.verdicts([(r, g, q, f) for _, r, g, q, f, _ in POLICY_CASES])
 
 
-@pytest.mark.parametrize("index", range(len(POLICY_CASES)),
-                         ids=[f"{case[0]}-{i}" for i, case in enumerate(POLICY_CASES)])
+@pytest.mark.parametrize(
+    "index", range(len(POLICY_CASES)), ids=[f"{case[0]}-{i}" for i, case in enumerate(POLICY_CASES)]
+)
 def test_policy(verdicts, index):
     expected = POLICY_CASES[index][-1]
     got = verdicts[index]
