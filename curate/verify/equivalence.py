@@ -196,7 +196,22 @@ def interpret(node: Node):
     inner, flags = _strip_marks(node)
     if inner[0] in ("group", "set", "list", "matrix", "text", "base"):
         return interpret(inner)
+    if inner[0] == "mul" and all(factor[0] == "matrix" for factor in inner[1]):
+        return ("matrix", _matrix_product([factor[1] for factor in inner[1]]))
     return ("scalar", inner, flags)
+
+
+def _matrix_product(matrices: list) -> list:
+    """Rows of the product of matrices written side by side (each cell a sum of products)."""
+    rows = matrices[0]
+    for right in matrices[1:]:
+        if len(rows[0]) != len(right) or any(len(row) != len(right[0]) for row in right):
+            raise ParseError("a product of matrices of incompatible shapes")
+        rows = [
+            [("add", [("mul", [row[k], right[k][j]]) for k in range(len(right))]) for j in range(len(right[0]))]
+            for row in rows
+        ]
+    return rows
 
 
 def _flatten(values: list) -> list:
@@ -732,6 +747,7 @@ def _equations(g_lhs, g_rhs, a_lhs, a_rhs, backend) -> tuple[bool, str, bool]:
 _CHOICE_GOLD = re.compile(r"^\s*\(?\s*([A-E])\s*\)?\s*$")
 _CHOICE_ANSWER = re.compile(r"^\s*\(?\s*([A-E])\s*(?:\)|$|[:.\s])")
 _CHOICE_PREFIX = re.compile(r"^\s*\(\s*[A-E]\s*\)\s*(?=\S)")
+_DECIMAL_COMMA = re.compile(r"^\s*(-?\d+),(\d+)\s*$")
 _TEXT_WRAPPER = re.compile(r"\\(?:text|textbf|mathrm|mbox|mathbf|textit)\s*\{([^{}]*)\}")
 _PLAIN_WORDS = re.compile(r"^[A-Za-z][A-Za-z '.-]*[A-Za-z.]$")
 
@@ -804,6 +820,33 @@ def _assignment_groups(text: str):
             return None
         groups.append(("tuple", [v[2] for v in items], "(", ")"))
     return ("list", groups) if len(groups) > 1 else None
+
+
+def decimal_comma(text: str) -> str | None:
+    """ "2,74" -> "2.74" when the comma cannot group thousands: not three digits after it, or a
+    leading group of 0 or of more than three digits ("1000,99", "0,111"); else None."""
+    match = _DECIMAL_COMMA.match(normalize(text))
+    if match is None:
+        return None
+    whole, fraction = match.group(1), match.group(2)
+    digits = whole.lstrip("-")
+    if len(fraction) == 3 and digits != "0" and len(digits) <= 3:
+        return None
+    return f"{whole}.{fraction}"
+
+
+def _read_decimal_comma(g, a, gold: str, answer: str):
+    """A decimal comma is read only against a single number: "2,74" for the gold 2.74, and a
+    gold "1,22" only for an answer written "1.22" (a gold "2,5" may be the list 2 and 5)."""
+    if g[0] == "scalar" and a[0] == "list" and len(a[1]) == 2:
+        fixed = decimal_comma(answer)
+        if fixed is not None:
+            return g, parsed_value(fixed)
+    if a[0] == "scalar" and g[0] == "list" and len(g[1]) == 2:
+        fixed = decimal_comma(gold)
+        if fixed is not None and normalize(answer).strip() == fixed:
+            return parsed_value(fixed), a
+    return g, a
 
 
 def _pre_checks(gold: str, answer: str) -> Outcome | None:
@@ -895,6 +938,7 @@ def compare(gold: str, answer: str, backend, context: str = "") -> Outcome:
         return Outcome("unparseable", f"answer rejected before parsing: {error}")
     except ParseError as error:
         return Outcome("unparseable", f"answer not parseable: {error}")
+    g, a = _read_decimal_comma(g, a, gold, answer)
     if flags:
         g, a = _read_in_context(g, a, flags)
     if g == a:
