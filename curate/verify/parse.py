@@ -740,7 +740,8 @@ class Parser:
             elif token.kind == "op" and token.value == "_" and node[0] == "sym":
                 self.take()
                 sub = self.parse_script()
-                node = ("sym", f"{node[1]}_{_flat_name(sub)}")
+                # "F_{n-k-1}": a subscript that is an expression indexes a sequence.
+                node = ("indexed", node[1], sub) if _indexing(sub) else ("sym", f"{node[1]}_{_flat_name(sub)}")
             elif token.kind == "op" and token.value == "!" and not token.space_before:
                 self.take()
                 node = ("fact", node)
@@ -947,6 +948,8 @@ class Parser:
                 index = self.parse_sum()
                 self.expect("]")
             return ("sqrt", self.parse_arg(), index)
+        if name == "\\sum":
+            return self.parse_sum_command()
         if name in ("\\binom", "\\choose"):
             return ("binom", self.parse_arg(), self.parse_arg())
         if name == "\\pi":
@@ -990,6 +993,28 @@ class Parser:
         if name in ("\\ell", "\\hbar"):
             return ("sym", name[1:])
         raise ParseError(f"unsupported command {name}")
+
+    def parse_sum_command(self) -> Node:
+        """ "\\sum_{k=a}^{b} term": ("sum", k, a, b, term); the term is one product, and the
+        sequence terms F_k in it are indexed by k."""
+        bounds = {}
+        while self.at("_", "^") and len(bounds) < 2:
+            which = self.take().value
+            bounds[which] = self.parse_script()
+        lower, upper = bounds.get("_"), bounds.get("^")
+        if (
+            upper is None
+            or lower is None
+            or lower[0] != "rel"
+            or lower[1] != ["="]
+            or lower[2][0][0] not in ("sym", "const")
+        ):
+            raise ParseError("a sum needs the bounds _{k=a}^{b}")
+        var = lower[2][0][1]
+        if var in ("oo", "pi"):
+            raise ParseError("a sum needs a letter as its index")
+        term = self.parse_product()
+        return ("sum", var, lower[2][1], upper, _index_by(term, var))
 
     def parse_function(self, name: str) -> Node:
         power = None
@@ -1038,6 +1063,24 @@ def _flat_name(node: Node) -> str:
     if node[0] == "mul":
         return "".join(_flat_name(f) for f in node[1])
     raise ParseError("unsupported subscript")
+
+
+def _indexing(sub: Node) -> bool:
+    """A subscript that is arithmetic on letters (n-1, 2k), not a name (n, 12, ab)."""
+    return sub[0] in ("add", "neg") or (sub[0] == "mul" and any(f[0] == "num" for f in sub[1]))
+
+
+def _index_by(node, var: str):
+    """F_k -> F indexed by k, inside the term of a sum over k."""
+    if isinstance(node, list):
+        return [_index_by(part, var) for part in node]
+    if not isinstance(node, tuple) or not node:
+        return node
+    if node[0] == "sym" and node[1].endswith(f"_{var}") and len(node[1]) > len(var) + 1:
+        return ("indexed", node[1][: -len(var) - 1], ("sym", var))
+    if node == ("const", var):
+        return ("sym", var)  # a sum over i or e: the index, not the imaginary unit or Euler's number
+    return tuple(_index_by(part, var) for part in node)
 
 
 def _product(factors: list[Node]) -> Node:

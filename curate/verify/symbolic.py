@@ -74,6 +74,7 @@ def _digits_of_power(base: sp.Rational, exponent: sp.Rational) -> float:
 class SympyBackend:
     def __init__(self) -> None:
         self._symbols: dict[str, sp.Symbol] = {}
+        self._sum_depth = 0
 
     # -- tree -> SymPy ---------------------------------------------------------------------
     def expr(self, node: Node) -> sp.Expr:
@@ -152,6 +153,18 @@ class SympyBackend:
             return self.expr(node[1]) * sp.pi / 180
         if kind in ("unit", "currency"):
             return self.expr(node[1])
+        if kind == "indexed":
+            return sp.Function(node[1])(self.expr(node[2]))
+        if kind == "sum":
+            lower, upper = self.expr(node[2]), self.expr(node[3])
+            # The summation index is renamed by nesting depth, so sum_k a_k equals sum_j a_j.
+            index = sp.Symbol(f"sum_index_{self._sum_depth}", integer=True)
+            self._sum_depth += 1
+            try:
+                term = self.expr(node[4]).xreplace({self.expr(("sym", node[1])): index})
+            finally:
+                self._sum_depth -= 1
+            return sp.Sum(term, (index, lower, upper)).doit()
         raise ParseError(f"a {kind} inside an expression")
 
     def _power(self, base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
@@ -264,6 +277,8 @@ class SympyBackend:
         """Do g_lhs = g_rhs and a_lhs = a_rhs have the same solutions (one is c times the other)?"""
         g = self.expr(g_lhs) - self.expr(g_rhs)
         a = self.expr(a_lhs) - self.expr(a_rhs)
+        if g != 0 and (g - a == 0 or g + a == 0):
+            return True  # the same equation term for term (sums over unknown sequences have no sample values)
         symbols = g.free_symbols | a.free_symbols
         if not symbols:
             return (g == 0) == (a == 0)
