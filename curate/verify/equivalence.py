@@ -896,6 +896,15 @@ def _read_in_context(g, a, flags: dict[str, str]):
     return g, a
 
 
+def _in_percent(value):
+    """ "What percent ...": a percent sign is read as written (25% is 25), never as 0.25."""
+    if value[0] == "scalar":
+        return ("scalar", value[1], value[2] - {"pct"})
+    if value[0] in ("list", "set", "tuple"):
+        return (value[0], [_in_percent(v) for v in value[1]], *value[2:])
+    return value
+
+
 def _rounded(g, a, places: int, backend) -> bool:
     """ "To the nearest tenth": the answer is a decimal with at most `places` places and equals
     the gold rounded (half away from zero) to that many places."""
@@ -941,6 +950,8 @@ def compare(gold: str, answer: str, backend, context: str = "") -> Outcome:
     g, a = _read_decimal_comma(g, a, gold, answer)
     if flags:
         g, a = _read_in_context(g, a, flags)
+    if "percent" in flags:
+        g, a = _in_percent(g), _in_percent(a)
     if g == a:
         return Outcome("correct", "same value as written")
     try:

@@ -1,7 +1,7 @@
 """What a problem's question says about how its answer is read (pure string work, cached).
 
 Contract: `reading(question) -> Reading` with
-- `context`: flags for `equivalence.compare` ("ordered", "set", "round=N"), "" when the question
+- `context`: flags for `equivalence.compare` ("ordered", "set", "round=N", "percent"), "" when the question
   says nothing that changes the comparison (the common path: no extra work per pair);
 - `options`: {"A": "27", ...} when the question lists multiple-choice options (A)-(E);
 - `common_fraction`: the question asks for a common fraction (feeds the form check).
@@ -31,6 +31,8 @@ _ROUND = re.compile(
     re.IGNORECASE,
 )
 _PLACES = {"whole number": 0, "integer": 0, "tenth": 1, "hundredth": 2, "thousandth": 3}
+# "What percent of ...", "as a percent(age)": the answer is a number of percent, so 0.25 is not 25%.
+_PERCENT = re.compile(r"\b(?:what|which) percent(?:age)?\b|\bas a percent(?:age)?\b|\bin percent\b", re.IGNORECASE)
 _COMMON_FRACTION = re.compile(r"common fraction", re.IGNORECASE)
 # "(A) 27", "\textbf{(A) } 27", "(A) $27$" up to the next option or the end of the line.
 _OPTION = re.compile(
@@ -68,6 +70,8 @@ def reading(question: str | None) -> Reading:
     rounding = _ROUND.search(question)
     if rounding:
         flags.append(f"round={_PLACES[rounding.group(1).lower()]}")
+    if _PERCENT.search(question):
+        flags.append("percent")
     options = {}
     if re.search(r"\(\s*A\s*\)", question) and re.search(r"\(\s*B\s*\)", question):
         for match in _OPTION.finditer(question):

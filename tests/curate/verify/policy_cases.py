@@ -170,6 +170,11 @@ POLICY_CASES: list[tuple[str, str, str, str | None, str | None, str]] = [
     ("question-nearest", "\\boxed{3.1}", "\\frac{22}{7}", None, None, "incorrect"),
     ("question-percent", "\\boxed{25\\%}", "25", "What percent of the cards are red?", None, "correct"),
     ("question-percent", "\\boxed{0.25}", "25", "What percent of the cards are red?", None, "incorrect"),
+    ("question-percent", "\\boxed{25}", "25\\%", "What percent of the cards are red?", None, "correct"),
+    ("question-percent", "\\boxed{0.25}", "25\\%", "What percent of the cards are red?", None, "incorrect"),
+    ("question-percent", "\\boxed{0.25}", "25\\%", "What fraction of the cards are red?", None, "correct"),
+    ("question-percent", "\\boxed{\\frac{1}{4}}", "25\\%", "Give the share as a percentage.", None, "incorrect"),
+    ("question-percent", "\\boxed{12.5\\%}", "12.5", "Express the rate as a percent.", None, "correct"),
 ]
 
 # (response, gold, question, form_ok): the form check with the question's "common fraction".
