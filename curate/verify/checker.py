@@ -139,7 +139,7 @@ class Verifier:
         return out  # type: ignore[return-value]
 
     def _verdict(self, found, outcome: Outcome | None, elapsed_ms: float, asked: Reading = NO_QUESTION) -> Verdict:
-        form_ok, form_reason = check_form(found.answer, common_fraction=asked.common_fraction)
+        form_ok, form_reason = check_form(found.answer, asked.common_fraction, asked.asked_marks)
         if outcome is None:
             return Verdict(
                 "timeout",

@@ -82,10 +82,10 @@ def _is_plain_number(node: Node) -> bool:
     return node[0] == "num" or (node[0] == "neg" and node[1][0] == "num")
 
 
-def _first_problem(node) -> str | None:
+def _first_problem(node, asked: frozenset = frozenset()) -> str | None:
     if isinstance(node, list):
         for part in node:
-            problem = _first_problem(part)
+            problem = _first_problem(part, asked)
             if problem:
                 return problem
         return None
@@ -93,7 +93,9 @@ def _first_problem(node) -> str | None:
         return None
     kind = node[0]
     if kind in _MARK_REASONS:
-        return _MARK_REASONS[kind].format(node[2] if kind == "unit" else "")
+        if (f"unit:{node[2].lower()}" if kind == "unit" else kind) not in asked:
+            return _MARK_REASONS[kind].format(node[2] if kind == "unit" else "")
+        return _first_problem(node[1], asked)
     if kind == "mixed":
         whole, numerator, denominator = int(node[1]), int(node[2]), int(node[3]) or 1
         return f"mixed number {node[1]} {node[2]}/{node[3]}: write {whole * denominator + numerator}/{denominator}"
@@ -144,7 +146,7 @@ def _first_problem(node) -> str | None:
             return "arithmetic left to do (a product of numbers)"
     for part in node[1:]:
         if isinstance(part, (tuple, list)):
-            problem = _first_problem(part)
+            problem = _first_problem(part, asked)
             if problem:
                 return problem
     return None
@@ -160,9 +162,12 @@ def _common_fraction(tree: Node) -> bool:
 
 
 @lru_cache(maxsize=65536)
-def check_form(answer: str | None, common_fraction: bool = False) -> tuple[bool | None, str | None]:
+def check_form(
+    answer: str | None, common_fraction: bool = False, asked: frozenset = frozenset()
+) -> tuple[bool | None, str | None]:
     """(form_ok, reason) of an answer as written (see module doc); `common_fraction`: the
-    question asks for one, so a decimal or mixed number is not in the asked form."""
+    question asks for one, so a decimal or mixed number is not in the asked form; `asked`: the
+    units and signs the question names (question.Reading.asked_marks), not a form problem."""
     if answer is None or not answer.strip():
         return None, None
     if choice_letter(answer, gold=True) is not None or is_text_answer(answer):
@@ -173,7 +178,7 @@ def check_form(answer: str | None, common_fraction: bool = False) -> tuple[bool 
         return None, "not checked (answer not parseable)"
     if tree[0] in ("text", "base", "choice"):
         return None, "not applicable (text answer)"
-    problem = _first_problem(tree)
+    problem = _first_problem(tree, asked)
     if problem:
         return False, problem
     if common_fraction and not _common_fraction(tree):

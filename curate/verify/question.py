@@ -4,7 +4,8 @@ Contract: `reading(question) -> Reading` with
 - `context`: flags for `equivalence.compare` ("ordered", "set", "round=N", "percent"), "" when the question
   says nothing that changes the comparison (the common path: no extra work per pair);
 - `options`: {"A": "27", ...} when the question lists multiple-choice options (A)-(E);
-- `common_fraction`: the question asks for a common fraction (feeds the form check).
+- `common_fraction`: the question asks for a common fraction (feeds the form check);
+- `asked_marks`: the units and signs the question names (the form check accepts them).
 Order words ("in increasing order", "ordered pair", "from least to greatest", "in order") make a
 bare list ordered; "all solutions", "all values", "separated by commas" make it a set. When a
 question has both, order wins (a false "correct" is worse than a false "incorrect").
@@ -33,6 +34,8 @@ _ROUND = re.compile(
 _PLACES = {"whole number": 0, "integer": 0, "tenth": 1, "hundredth": 2, "thousandth": 3}
 # "What percent of ...", "as a percent(age)": the answer is a number of percent, so 0.25 is not 25%.
 _PERCENT = re.compile(r"\b(?:what|which) percent(?:age)?\b|\bas a percent(?:age)?\b|\bin percent\b", re.IGNORECASE)
+# "in cm", "in square meters", "how many inches": the word after is the unit asked for.
+_UNIT_ASKED = re.compile(r"\b(?:in|how many|number of)\s+(?:square\s+|cubic\s+)?([A-Za-z]+)", re.IGNORECASE)
 _COMMON_FRACTION = re.compile(r"common fraction", re.IGNORECASE)
 # "(A) 27", "\textbf{(A) } 27", "(A) $27$" up to the next option or the end of the line.
 _OPTION = re.compile(
@@ -45,6 +48,7 @@ class Reading:
     context: str = ""
     options: dict[str, str] = field(default_factory=dict)
     common_fraction: bool = False
+    asked_marks: frozenset = frozenset()  # units/signs the question names: not a form problem
 
 
 NO_QUESTION = Reading()
@@ -76,4 +80,18 @@ def reading(question: str | None) -> Reading:
     if re.search(r"\(\s*A\s*\)", question) and re.search(r"\(\s*B\s*\)", question):
         for match in _OPTION.finditer(question):
             options.setdefault(match.group(1), _option_value(match.group(2)))
-    return Reading(";".join(flags), options, bool(_COMMON_FRACTION.search(question)))
+    return Reading(";".join(flags), options, bool(_COMMON_FRACTION.search(question)), _asked_marks(question))
+
+
+def _asked_marks(question: str) -> frozenset:
+    """The signs and unit words the question itself uses ("in cm", "what percent", "how many
+    degrees", "in dollars"), which the answer may then write without a form complaint."""
+    words = {word.lower() for word in re.findall(r"[A-Za-z]+", question)}
+    marks = {f"unit:{unit.lower()}" for unit in _UNIT_ASKED.findall(question)}
+    if _PERCENT.search(question):
+        marks.add("pct")
+    if words & {"degree", "degrees"}:
+        marks.add("deg")
+    if words & {"dollar", "dollars", "cents"} or "\\$" in question:
+        marks.add("currency")
+    return frozenset(marks)

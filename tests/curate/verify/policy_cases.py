@@ -183,3 +183,14 @@ FORM_CASES = [
     ("\\boxed{\\frac34}", "0.75", "Express your answer as a common fraction.", True),
     ("\\boxed{0.75}", "\\frac34", None, True),
 ]
+
+# (response, gold, question, form_ok): units and signs the question names are not a form problem.
+ASKED_UNIT_CASES = [
+    ("\\boxed{12 \\text{ cm}^2}", "12", "What is the area of the square in cm?", True),
+    ("\\boxed{12 \\text{ cm}^2}", "12", "What is the area of the square?", False),
+    ("\\boxed{12 \\text{ inches}}", "12", "How long is the side in cm?", False),
+    ("\\boxed{40\\%}", "40", "What percent of the class passed?", True),
+    ("\\boxed{40\\%}", "40", "How many of every hundred passed?", False),
+    ("\\boxed{35^\\circ}", "35", "How many degrees is angle $ABC$?", True),
+    ("\\boxed{\\$7.50}", "7.5", "How many dollars does she pay?", True),
+]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from curate.verify import Verifier, check
-from tests.curate.verify.policy_cases import FORM_CASES, POLICY_CASES
+from tests.curate.verify.policy_cases import ASKED_UNIT_CASES, FORM_CASES, POLICY_CASES
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 
@@ -34,10 +34,16 @@ def test_question_common_fraction_feeds_the_form_check(response, gold, question,
     assert verdict.verdict == "correct" and verdict.form_ok is form_ok, verdict.form_reason
 
 
+@pytest.mark.parametrize("response, gold, question, form_ok", ASKED_UNIT_CASES)
+def test_question_units(response, gold, question, form_ok):
+    verdict = check(response, gold, question)
+    assert verdict.verdict == "correct" and verdict.form_ok is form_ok, verdict.form_reason
+
+
 def test_every_readme_policy_row_has_cases():
     rows = re.findall(r"^\| `([a-z][a-z-]{2,})` \|", README.read_text(), re.MULTILINE)
     assert rows, "the README policy table is missing"
-    assert set(rows) == {case[0] for case in POLICY_CASES} | {"question-common-fraction"}
+    assert set(rows) == {case[0] for case in POLICY_CASES} | {"question-common-fraction", "question-units"}
 
 
 def test_a_question_without_reading_words_adds_no_context():
