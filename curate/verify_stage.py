@@ -3,7 +3,7 @@
 Inputs: `samples` (reasoning + content joined with `curate.traces.full_response`, and the
 finish reason: a response cut off at the token limit has no final answer), `problems.gold_answer`
 and `problems.question` (the verifier reads order words, options and rounding from it).
-Outputs: one `verdicts` row per sample and verifier name ("sympy/2", or "sympy/2+strict-form"
+Outputs: one `verdicts` row per sample and verifier name ("sympy/3", or "sympy/3+strict-form"
 with --strict-form) with the `content_hash` of what was verified (CONTENT_HASH_SQL), one `runs`
 row (kind "verify") with the counts. Samples whose problem has no gold answer are skipped and
 counted.
@@ -40,7 +40,7 @@ CONTENT_HASH_SQL = (
     "md5(concat_ws(chr(31), coalesce(s.reasoning, chr(0)), coalesce(s.content, chr(0)), "
     "coalesce(s.finish_reason, chr(0)), coalesce(p.gold_answer, chr(0)), coalesce(p.question, chr(0))))"
 )
-# Verifier names of older versions with the same strictness: 'sympy/1' for 'sympy/2'.
+# Verifier names of older versions with the same strictness: 'sympy/1', 'sympy/2' for 'sympy/3'.
 _OLDER_SQL = (
     "v.verifier LIKE 'sympy/%' AND v.verifier <> ? AND (v.verifier LIKE '%+strict-form') = ? "
     "AND TRY_CAST(regexp_extract(v.verifier, '^sympy/([0-9]+)', 1) AS INTEGER) < ?"

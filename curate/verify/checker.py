@@ -27,7 +27,8 @@ from curate.verify.parse import ParseError
 from curate.verify.question import NO_QUESTION, Reading, reading
 from curate.verify.workers import WorkerPool
 
-VERIFIER_VERSION = "sympy/2"
+# sympy/3: decimal commas, sums, matrix products and "what percent" change verdicts sympy/2 stored.
+VERIFIER_VERSION = "sympy/3"
 STRICT_SUFFIX = "+strict-form"
 CACHE_LIMIT = 200_000
 
