@@ -37,7 +37,12 @@ Policies (also in the README, "curate verify"):
   A gold equation never parses to 0 and never matches everything.
 - Inequalities: "x > 2", "x \\ge 2", "1 < x \\le 3", "x < 0 or x > 1" are read as intervals and
   their union; "x \\in [a, b]" is [a, b].
-- Matrices compare entry by entry; a one-column or one-row matrix equals the tuple of entries.
+- Matrices compare entry by entry; a one-column or one-row matrix equals the tuple of entries;
+  matrices written side by side are multiplied.
+- Decimal comma: "2,74" is 2.74 only where the comma cannot group thousands and only against a
+  single number (a gold "2,74" only for an answer written "2.74"); otherwise it is a list.
+- Sums: "\\sum_{k=a}^{b} term" is evaluated by SymPy (numeric or symbolic bounds).
+- "What percent" in the question: a percent sign is read as written (25% is 25, not 0.25).
 - Complex numbers: "i" is the imaginary unit and "e" is Euler's number everywhere.
   "\\log x" is the natural logarithm, "\\log_b x" base b, "\\lg x" base 10.
 - Expressions with variables: exactly equal after SymPy's canonical form, else equal at three
