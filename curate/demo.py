@@ -48,19 +48,19 @@ SOURCE = "digit-sum"
 TEACHER = "demo-teacher"
 SEED = 0
 SAMPLES = 4
-EVAL_MAX_TOKENS = 96  # a clean trace is about 50 tokens
+EVAL_MAX_TOKENS = 160  # a clean trace is about 70 tokens; room for the think block and the boxed answer
 SELECTION = "demo-shortest-correct"
 UNFILTERED = "demo-unfiltered"
 TRAIN = {
     "lora_rank": 8,
     "lora_alpha": 16.0,
-    "learning_rate": 1e-3,
-    "max_steps": 20,
+    "learning_rate": 2e-3,
+    "max_steps": 40,
     "warmup_ratio": 0.1,
-    "tokens_per_batch": 1024,
+    "tokens_per_batch": 512,
     "seq_len": 512,
-    "eval_every": 5,
-    "save_every": 5,
+    "eval_every": 10,
+    "save_every": 10,
     "patience": 3,
     "seed": SEED,
 }
@@ -127,7 +127,7 @@ def demo_config(run_dir: Path, problems: Path, base_url: str) -> PipelineConfig:
         "score": {},
         # Templated questions differ only in their number: only a re-typed copy counts as a match.
         "decontam": {"against_split": "test", "ngram": 8, "min_share": 1.0, "fuzzy": 100.0},
-        "select": {"policy": "shortest-correct", "name": SELECTION},
+        "select": {"policy": "shortest-correct", "name": SELECTION, "length_fence": None},
         "export": {"out": "export", "val_fraction": 0.1, "seed": SEED, "tokenizer": str(tiny_model_gguf())},
         "train": {"model": "tiny", "out": "adapter", **TRAIN},
         "eval": {
