@@ -127,7 +127,7 @@ def demo_config(run_dir: Path, problems: Path, base_url: str) -> PipelineConfig:
         "score": {},
         # Templated questions differ only in their number: only a re-typed copy counts as a match.
         "decontam": {"against_split": "test", "ngram": 8, "min_share": 1.0, "fuzzy": 100.0},
-        # The fence is off: on templated traces it drops most correct ones as "length outliers".
+        # The fence is off: on these templated traces it dropped 213 samples as "length outliers".
         "select": {"policy": "shortest-correct", "name": SELECTION, "length_fence": None},
         "export": {"out": "export", "val_fraction": 0.1, "seed": SEED, "tokenizer": str(tiny_model_gguf())},
         "train": {"model": "tiny", "out": "adapter", **TRAIN},
@@ -296,7 +296,9 @@ def print_curation(config: PipelineConfig, results) -> None:
         "select shortest-correct",
         str(selected),
         str(total - selected),
-        _counts(drops) + ("; " if drops else "") + "then one (the shortest) correct trace per problem; length-outlier fence off (templated traces)",
+        _counts(drops)
+        + ("; " if drops else "")
+        + "then one (the shortest) correct trace per problem; length-outlier fence off (templated traces)",
     )
     if exported:
         table.add_row(
