@@ -64,6 +64,22 @@ base AS (
 )
 """
 
+# The same rows with only what the unfiltered pending and all queues read: the verdict,
+# judge, score and decision views are left out, so the first screen does not rank and
+# hash-check every sample's verdict (verdict_current) before showing one.
+_LIGHT_BASE = """
+WITH mine AS (SELECT sample_id, decision FROM review_reviewer_current WHERE reviewer = $reviewer),
+sel AS (SELECT sample_id, min(rank) AS selection_rank FROM selections GROUP BY sample_id),
+base AS (
+    SELECT s.sample_id, s.problem_id, s.model, s.sample_index,
+           sel.selection_rank, sel.sample_id IS NOT NULL AS selected, m.decision AS my_decision
+    FROM samples s
+    LEFT JOIN sel ON sel.sample_id = s.sample_id
+    LEFT JOIN mine m ON m.sample_id = s.sample_id
+)
+"""
+_LIGHT_QUEUES = ("pending", "all")
+
 # The light columns the app keeps for the whole queue (the rest comes with a sample's details;
 # leaving verdicts and decisions out here lets DuckDB skip work on 100,000-sample queues).
 QUEUE_COLUMNS = ("sample_id", "problem_id", "model", "sample_index", "selected", "my_decision")
@@ -127,8 +143,9 @@ def queue_sql(kind: str, where: str | None) -> str:
     if kind not in QUEUES:
         raise BadInput(f"unknown queue {kind!r}; use one of {', '.join(QUEUES)}", field="--queue")
     user_filter = f"AND ({where}\n)" if where and where.strip() else ""
+    base = _LIGHT_BASE if kind in _LIGHT_QUEUES and not user_filter else _QUEUE_BASE
     return (
-        _QUEUE_BASE
+        base
         + f"SELECT {', '.join(QUEUE_COLUMNS)} FROM base WHERE {_QUEUE_WHERE[kind]} {user_filter}\n"
         + f"ORDER BY {_QUEUE_ORDER.get(kind, _DEFAULT_ORDER)}"
     )
