@@ -153,7 +153,7 @@ def test_dedup_marks_exact_and_near_duplicates_and_keeps_the_problem_with_gold(d
     assert "2 duplicates among 4 problems" in capsys.readouterr().out
 
 
-def test_near_pairs_by_length_window_equal_all_pairs():
+def test_near_pairs_from_q_gram_candidates_equal_all_pairs():
     import random
 
     import numpy as np
@@ -162,10 +162,22 @@ def test_near_pairs_by_length_window_equal_all_pairs():
     from curate.decontam import near_pairs
 
     rng = random.Random(3)
-    base = ["".join(rng.choices("abcdefgh ", k=rng.randint(20, 400))) for _ in range(300)]
-    texts = base + [t[:-1] + "z" if rng.random() < 0.5 else t + "xy" for t in base[:150]]  # near copies
-    for fuzzy in (95.0, 80.0):
+    words = ["the", "of", "x", "find", "integer", "\\frac{1}{2}", "prime", "such", "that", "n", "=", "+"]
+    base = ["".join(rng.choices("abcdefgh ", k=rng.randint(20, 400))) for _ in range(200)]
+    base += [" ".join(rng.choices(words, k=rng.randint(3, 80))) for _ in range(200)]
+    base += ["".join(rng.choices("ab", k=rng.randint(0, 8))) for _ in range(40)]  # short: no q-gram bound
+    base += ["a" * rng.randint(1, 60) for _ in range(20)]  # one q-gram repeated
+
+    def edit(text: str) -> str:
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randint(0, len(text))
+            text = text[:at] + rng.choice(["z", "", "qq"]) + text[at + 1 :]
+        return text
+
+    texts = base + [edit(t) for t in base[::2]]  # near copies: inserts, deletes, replacements anywhere
+    for fuzzy in (95.0, 90.0, 80.0, 60.0):
         scores = process.cdist(texts, texts, scorer=fuzz.ratio, score_cutoff=fuzzy, dtype=np.float32)
         brute = {frozenset((int(a), int(b))) for a, b in zip(*np.nonzero(scores)) if a != b}
-        windowed = {frozenset(pair) for pair in near_pairs(texts, fuzzy, block=37) if pair[0] != pair[1]}
-        assert windowed == brute and len(brute) >= 150
+        found = near_pairs(texts, fuzzy)
+        assert all(a != b for a, b in found)
+        assert {frozenset(pair) for pair in found} == brute and len(brute) >= 100
