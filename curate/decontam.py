@@ -261,57 +261,30 @@ class DedupResult:
     duplicates: pl.DataFrame
 
 
-def near_pairs(texts: list[str], fuzzy: float, q: int = 3) -> list[tuple[int, int]]:
-    """Index pairs (a, b), a != b, with fuzz.ratio(texts[a], texts[b]) >= fuzzy, each at least once.
+def near_pairs(texts: list[str], fuzzy: float, block: int = 1000) -> list[tuple[int, int]]:
+    """Index pairs (a, b) with fuzz.ratio(texts[a], texts[b]) >= fuzzy, each at least once.
 
-    All pairs is quadratic (hours at 125,000 questions), so rapidfuzz checks only candidates:
-    - ratio = 100 (1 - d / (len a + len b)) with d the insert/delete distance, so a pair at
-      `fuzzy` has d <= D = (1 - fuzzy/100)(len a + len b), and len b <= len a (200/fuzzy - 1);
-    - d edits change at most d*q of a text's q-grams, so the pair shares at least
-      t = max(len) - q + 1 - D q q-grams (counted with repeats: each q-gram is numbered by its
-      occurrence, which makes the multisets sets);
-    - prefix filter: with every text's q-grams in one global order, rarest first, two sets that
-      share t items share one among each set's first |set| - t + 1; a text keeps its first
-      D_max q + 1 (D_max: D for its longest possible partner), enough for any partner.
-    Texts so short that t can be 0 are compared with every text of a possible length.
+    fuzz.ratio(a, b) <= 200 * len(a) / (len(a) + len(b)) for len(a) <= len(b), so a text is only
+    compared with texts at most (200 / fuzzy - 1) times its length: sorted by length, each block
+    meets a window of its neighbours, not all N texts (all-pairs was quadratic: hours at 125k).
     """
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    lengths = [len(texts[i]) for i in order]
     stretch = 200.0 / fuzzy - 1.0
-    slack = 1.0 - fuzzy / 100.0
-    grams: list[list[int]] = []
-    frequency: dict[int, int] = defaultdict(int)
-    for text in texts:
-        seen: dict[str, int] = defaultdict(int)
-        tokens = []
-        for at in range(len(text) - q + 1):
-            gram = text[at : at + q]
-            tokens.append(hash((gram, seen[gram])))  # a 64-bit id; a collision only adds candidates
-            seen[gram] += 1
-        grams.append(tokens)
-        for token in tokens:
-            frequency[token] += 1
-    postings: dict[int, list[int]] = defaultdict(list)
-    short = []
-    for i, (text, tokens) in enumerate(zip(texts, grams)):
-        longest = int(len(text) * stretch) + 1
-        d_max = int(slack * (len(text) + longest)) + 1
-        if len(text) - q + 1 - d_max * q < 1:
-            short.append(i)
-            continue
-        for token in sorted(tokens, key=lambda t: (frequency[t], t))[: d_max * q + 1]:
-            postings[token].append(i)
-    candidates: set[tuple[int, int]] = set()
-    for ids in postings.values():
-        for x in range(len(ids)):
-            for y in range(x + 1, len(ids)):
-                if ids[x] != ids[y]:
-                    candidates.add((ids[x], ids[y]))
-    if short:
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        lengths = [len(texts[i]) for i in order]
-        for i in short:
-            reach = bisect.bisect_right(lengths, int(len(texts[i]) * stretch) + 1)
-            candidates.update((min(i, j), max(i, j)) for j in order[:reach] if j != i)
-    return [(a, b) for a, b in candidates if fuzz.ratio(texts[a], texts[b], score_cutoff=fuzzy) >= fuzzy]
+    found = []
+    for start in range(0, len(order), block):
+        stop = min(start + block, len(order))
+        reach = bisect.bisect_right(lengths, lengths[stop - 1] * stretch + 1, lo=start)
+        scores = process.cdist(
+            [texts[i] for i in order[start:stop]],
+            [texts[i] for i in order[start:reach]],
+            scorer=fuzz.ratio,
+            score_cutoff=fuzzy,
+            workers=2,
+            dtype=np.float32,
+        )
+        found.extend((order[start + a], order[start + b]) for a, b in zip(*np.nonzero(scores)))
+    return found
 
 
 def run_dedup(store: Store, config: DedupConfig) -> DedupResult:
