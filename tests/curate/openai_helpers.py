@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 from db import open_store
@@ -34,3 +37,10 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def start_generate(db_path: Path, base_url: str, model: str, *options: str) -> subprocess.Popen:
+    """`curate generate` as a user types it, in its own process against `base_url`; output piped."""
+    env = {**os.environ, "CURATE_DB": str(db_path), "OPENAI_API_KEY": "sk-local"}
+    command = [sys.executable, "-m", "curate", "generate", "--model", model, "--base-url", base_url, *options]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -18,7 +18,7 @@ from curate.prompts import DEFAULT_TEMPLATE, render_prompt
 from curate.stages import run_stage
 from curate.testing.openai_server import OpenAIServer
 from db import open_store
-from tests.curate.openai_helpers import add_problems, free_port
+from tests.curate.openai_helpers import add_problems, free_port, start_generate
 
 MODEL = "deepseek-reasoner"
 
@@ -304,28 +304,7 @@ def test_api_key_never_reaches_the_store(db_path, server, tmp_path):
 
 
 def _start(db_path: Path, server: OpenAIServer, total_problems: int) -> subprocess.Popen:
-    env = {**os.environ, "CURATE_DB": str(db_path), "OPENAI_API_KEY": "sk-local"}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "curate",
-            "generate",
-            "--model",
-            MODEL,
-            "--base-url",
-            server.base_url,
-            "--samples",
-            "4",
-            "--concurrency",
-            "8",
-            "--no-progress",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_generate(db_path, server.base_url, MODEL, "--samples", "4", "--concurrency", "8", "--no-progress")
 
 
 def _wait_for_requests(server: OpenAIServer, count: int, process: subprocess.Popen) -> None:

@@ -4,9 +4,7 @@ versions are refused with exit 2 and leave the output store as it was."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from curate.cli import app
 from curate.generate import in_shard
 from curate.testing.openai_server import OpenAIServer
 from db import open_store
-from tests.curate.openai_helpers import add_problems
+from tests.curate.openai_helpers import add_problems, start_generate
 
 runner = CliRunner()
 MODEL = "deepseek-reasoner"
@@ -25,29 +23,8 @@ SAME = "sample_id, problem_id, model, params_hash, sample_index, prompt, reasoni
 
 
 def generate(db: Path, server: OpenAIServer, *extra: str) -> subprocess.Popen:
-    env = {**os.environ, "CURATE_DB": str(db), "OPENAI_API_KEY": "sk-local"}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "curate",
-            "generate",
-            "--model",
-            MODEL,
-            "--base-url",
-            server.base_url,
-            "--samples",
-            str(SAMPLES),
-            "--concurrency",
-            "4",
-            "--no-progress",
-            *extra,
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    options = ("--samples", str(SAMPLES), "--concurrency", "4", "--no-progress", *extra)
+    return start_generate(db, server.base_url, MODEL, *options)
 
 
 def rows(db: Path, sql: str) -> list[tuple]:
