@@ -619,12 +619,15 @@ def run_command(
     config: Path = typer.Argument(..., help="Pipeline config (TOML): one table per stage, see README."),
     dir: Optional[Path] = typer.Option(None, "--dir", help="Output folder (overrides the config's pipeline.dir)."),
     from_stage: Optional[str] = typer.Option(None, "--from", help="Rerun from this stage on, even if done before."),
+    brief: bool = typer.Option(
+        False, "--brief", help="One line per stage with its counts, instead of each stage's progress bars and tables."
+    ),
 ) -> None:
     """Run the stages a config names, in order; a rerun skips stages done with the same config."""
     from curate.pipeline import load_config, print_summary, run_pipeline
 
     pipeline_config = load_config(config, run_dir=dir)
-    print_summary(run_pipeline(pipeline_config, from_stage=from_stage), pipeline_config)
+    print_summary(run_pipeline(pipeline_config, from_stage=from_stage, brief=brief), pipeline_config, table=not brief)
 
 
 @app.command()

@@ -175,7 +175,7 @@ def run_demo(run_dir: str | Path = "curate-demo", fresh: bool = False, ablation:
         server = OpenAIServer(**options).start()
     try:
         config = demo_config(run_dir, problems, server.base_url)
-        results = run_pipeline(config)
+        results = run_pipeline(config, brief=True)
     finally:
         server.stop()
     rows = [Row("base", "base", "-"), Row("student", "student", "curated traces (shortest correct)")]

@@ -68,6 +68,7 @@ class StageContext:
 
     config: PipelineConfig
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    brief: bool = False  # one line per stage: no progress bars, no per-stage tables
 
     @property
     def db(self) -> Path:
@@ -236,8 +237,9 @@ def _with_base_urls(table: dict) -> dict:
 def run_generate(context: StageContext, table: dict) -> dict:
     from curate.generate import GenerateConfig, print_summary
 
-    summary = run_stage("generate", context.db, GenerateConfig(**_with_base_urls(table)))
-    print_summary(summary)
+    summary = run_stage("generate", context.db, GenerateConfig(**_with_base_urls(table), progress=not context.brief))
+    if not context.brief:
+        print_summary(summary)
     if summary.status != "ok":
         why = summary.stop_reason or f"{summary.counts['error']} sample(s) failed after retries"
         raise RuntimeError(f"generation stopped ({summary.status}: {why}); rerun to continue")
@@ -255,7 +257,8 @@ def run_import(context: StageContext, table: dict) -> dict:
     for entry in table["files"]:
         path = context.input_path(entry["path"], "import.files.path")
         result = run_stage("import-samples", context.db, ImportConfig(**{**entry, "path": path}))
-        stderr.print(summary_line(result))
+        if not context.brief:
+            stderr.print(summary_line(result))
         added += result.added
     return {"added": added}
 
@@ -263,7 +266,7 @@ def run_import(context: StageContext, table: dict) -> dict:
 def run_verify(context: StageContext, table: dict) -> dict:
     from curate.verify_stage import VerifyConfig
 
-    return _jsonable(run_stage("verify", context.db, VerifyConfig(**table)).counts)
+    return _jsonable(run_stage("verify", context.db, VerifyConfig(**table, progress=not context.brief)).counts)
 
 
 def run_judge(context: StageContext, table: dict) -> dict:
@@ -358,9 +361,16 @@ def run_train(context: StageContext, table: dict) -> dict:
     knobs = {k: v for k, v in table.items() if k not in TRAIN_KEYS}
     given = {k: table[k] for k in ("gguf_file", "runs") if k in table}
     results = train_sft(
-        context.input_path(data, "train.data"), table["model"], out, load_config(None, **knobs), db=context.db, **given
+        context.input_path(data, "train.data"),
+        table["model"],
+        out,
+        load_config(None, **knobs),
+        db=context.db,
+        progress=not context.brief,
+        **given,
     )
-    print_results(results)
+    if not context.brief:
+        print_results(results)
     adapters = [str(result.out_dir / "adapter") for result in results]
     return {
         "out": str(out),
@@ -415,7 +425,7 @@ def run_eval_stage(context: StageContext, table: dict) -> dict:
             if key in values:
                 values[key] = tuple(values[key])
         with stage_store(context.db) as store:
-            results = run_eval(store, EvalConfig(**values)).runs
+            results = run_eval(store, EvalConfig(**values, progress=not context.brief)).runs
         missing = sum(result.missing for result in results)
         if missing:
             raise RuntimeError(
@@ -525,12 +535,16 @@ def recorded_outputs(db: Path, name: str, stage_fingerprint: str) -> dict[str, A
 # ---- running -----------------------------------------------------------------------------------
 
 
-def run_pipeline(config: PipelineConfig, *, from_stage: str | None = None) -> list[StageResult]:
-    """Run the configured stages in order, skipping those already done with the same config."""
+def run_pipeline(config: PipelineConfig, *, from_stage: str | None = None, brief: bool = False) -> list[StageResult]:
+    """Run the configured stages in order, skipping those already done with the same config.
+
+    `brief`: one line per stage (its name, then its wall time and counts when it ends) instead of
+    each stage's own progress bars and tables.
+    """
     if from_stage is not None and from_stage not in config.stages:
         raise BadInput(f"not a stage of this config ({', '.join(config.stages)})", field="--from")
     config.run_dir.mkdir(parents=True, exist_ok=True)
-    context = StageContext(config=config)
+    context = StageContext(config=config, brief=brief)
     results: list[StageResult] = []
     previous, forcing = "", False
     for name, table in config.stages.items():
@@ -543,7 +557,7 @@ def run_pipeline(config: PipelineConfig, *, from_stage: str | None = None) -> li
             results.append(StageResult(name, "skipped", 0.0, 0.0, done))
             stderr.print(f"[dim]== {name}: done earlier with this config, skipped[/]")
             continue
-        stderr.print(f"[bold]== {name}[/]")
+        stderr.print(f"[bold]== {name:<9}[/]" if brief else f"[bold]== {name}[/]", end=" " if brief else "\n")
         stage_config = {"stage": name, "fingerprint": stage_fingerprint, "table": table}
         with recorded_run(config.db, STAGE_RUN_KIND, stage_config) as record:
             started, started_cpu = time.perf_counter(), time.process_time()
@@ -551,7 +565,37 @@ def run_pipeline(config: PipelineConfig, *, from_stage: str | None = None) -> li
             seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - started_cpu
         context.outputs[name] = outputs
         results.append(StageResult(name, "ran", seconds, cpu_seconds, outputs))
+        if brief:
+            stderr.print(f"{seconds:.0f} s  {brief_counts(name, outputs)}", highlight=False)
     return results
+
+
+def brief_counts(name: str, outputs: dict[str, Any]) -> str:
+    """A stage's main counts in a few words (the line `brief` mode prints when the stage ends)."""
+    if name == "eval":
+        shown = ", ".join(
+            f"{run} pass@1 {'-' if value is None else f'{100 * value:.1f}%'}"
+            for run, value in outputs.get("pass_at_1", {}).items()
+        )
+        return shown or "no runs"
+    if name == "train":
+        loss = outputs.get("final_train_loss_mean")
+        val = outputs.get("best_val_loss_mean")
+        return f"final train loss {_short(loss)}, best val loss {_short(val)}" if loss is not None else ""
+    if name == "report":
+        return str(outputs.get("out", ""))
+    counts = [
+        f"{_short(value)} {key.replace('_', ' ')}"
+        for key, value in outputs.items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value and key not in BRIEF_HIDDEN
+    ]
+    for key, value in outputs.items():
+        if isinstance(value, dict) and value and all(isinstance(v, int) for v in value.values()):
+            counts.append(f"{key} " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in value.items()))
+    return ", ".join(counts)
+
+
+BRIEF_HIDDEN = frozenset({"cost_usd", "pool", "rows"})  # counts the brief line leaves to the stage's table
 
 
 def summary_rows(results: list[StageResult]) -> list[tuple[str, str, str, str, str]]:
@@ -571,17 +615,19 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else "..." + text[-57:]
 
 
-def print_summary(results: list[StageResult], config: PipelineConfig) -> None:
+def print_summary(results: list[StageResult], config: PipelineConfig, *, table: bool = True) -> None:
+    """The end-of-run table (`table=False`: only the totals line, after brief per-stage lines)."""
     from rich.table import Table
 
     from db.console import stdout
 
-    table = Table(title=f"curate run: {config.source}", header_style="bold")
-    for column in ("stage", "status", "wall s", "cpu s", "outputs"):
-        table.add_column(column, overflow="fold")
-    for row in summary_rows(results):
-        table.add_row(*row)
-    stdout.print(table)
+    if table:
+        stages = Table(title=f"curate run: {config.source}", header_style="bold")
+        for column in ("stage", "status", "wall s", "cpu s", "outputs"):
+            stages.add_column(column, overflow="fold")
+        for row in summary_rows(results):
+            stages.add_row(*row)
+        stdout.print(stages)
     total = sum(r.seconds for r in results)
     stdout.print(
         f"store: {config.db}   total {total:.0f} s wall, {sum(r.cpu_seconds for r in results):.0f} s CPU",

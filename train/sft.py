@@ -231,8 +231,8 @@ def train_sft(
             ("longest_tokens", report.longest),
         )
     }
-    if env.main:
-        _say_counts(counts, config)
+    if env.main and (progress or any(counts[f"{name}_overlong"] for name in rendered)):
+        _say_counts(counts, config)  # quiet runs still say when examples were dropped or cut
     if not rendered["train"].examples:
         raise BadInput(f"every training example is longer than seq_len={config.seq_len} tokens", field="--seq-len")
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0

@@ -98,6 +98,19 @@ def test_curation_stages_run_in_order_then_resume_and_rerun_after_an_edit(tmp_pa
     assert [name for name, _ in stage_runs(db)[7:]] == ["select", "export"]
 
 
+def test_brief_prints_one_line_per_stage_with_its_counts_and_no_progress_bars(tmp_path: Path):
+    config_file = write_config(tmp_path, CURATION_TOML)
+    result = runner.invoke(app, ["run", str(config_file), "--brief"])
+    assert result.exit_code == 0, result.output
+    stage_lines = [line for line in result.output.splitlines() if line.startswith("== ")]
+    assert [line.split()[1] for line in stage_lines] == ["problems", "import", "verify", "score", "select", "export"]
+    verify_line = next(line for line in stage_lines if line.startswith("== verify"))
+    assert " s  " in verify_line and "correct" in verify_line and "verified" in verify_line
+    assert "train" in next(line for line in stage_lines if line.startswith("== export"))
+    assert "━" not in result.output  # no progress bar
+    assert "samples in" not in result.output  # import's own summary line is left out
+
+
 def test_a_misspelled_key_stops_the_run_before_any_stage(tmp_path: Path):
     config_file = write_config(tmp_path, CURATION_TOML.replace("val_fraction", "val_fracton"))
     result = runner.invoke(app, ["run", str(config_file)])
