@@ -48,19 +48,19 @@ SOURCE = "digit-sum"
 TEACHER = "demo-teacher"
 SEED = 0
 SAMPLES = 4
-EVAL_MAX_TOKENS = 160  # a clean trace is about 70 tokens; room for the think block and the boxed answer
+EVAL_MAX_TOKENS = 128  # a clean trace is about 85 tokens; room for the think block and the boxed answer
 SELECTION = "demo-shortest-correct"
 UNFILTERED = "demo-unfiltered"
 TRAIN = {
     "lora_rank": 8,
     "lora_alpha": 16.0,
     "learning_rate": 2e-3,
-    "max_steps": 40,
+    "max_steps": 16,
     "warmup_ratio": 0.1,
     "tokens_per_batch": 512,
     "seq_len": 512,
-    "eval_every": 10,
-    "save_every": 10,
+    "eval_every": 8,
+    "save_every": 8,
     "patience": 3,
     "seed": SEED,
 }

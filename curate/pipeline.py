@@ -566,7 +566,7 @@ def run_pipeline(config: PipelineConfig, *, from_stage: str | None = None, brief
         context.outputs[name] = outputs
         results.append(StageResult(name, "ran", seconds, cpu_seconds, outputs))
         if brief:
-            stderr.print(f"{seconds:.0f} s  {brief_counts(name, outputs)}", highlight=False)
+            stderr.print(f"{seconds:.0f} s  {brief_counts(name, outputs)}", highlight=False, soft_wrap=True)
     return results
 
 

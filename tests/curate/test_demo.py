@@ -90,6 +90,9 @@ def test_demo_student_beats_base_significantly(tmp_path: Path, tiny_model_gguf: 
     assert first.returncode == 0, first.stderr[-4000:]
     assert "where everything went" in first.stdout and "what curation changed" in first.stdout
     assert "it/s" not in first.stderr and "Warning" not in first.stderr  # no third-party bars or warnings
+    stage_lines = [line for line in first.stderr.splitlines() if line.startswith("== ")]
+    assert len(stage_lines) == len(demo_config(folder, write_problems(folder), "x").stages)  # one line per stage
+    assert len(first.stderr.splitlines()) <= len(stage_lines) + 2  # nothing else on stderr
 
     from eval.report import compare_runs
 
