@@ -105,7 +105,8 @@ class ReviewApp(App[None]):
         self._retrying = False
         self._counting = False
         self._quit_armed = False
-        self._wanted: frozenset[str] = frozenset()  # the cursor's sample and its neighbours: fetches worth doing
+        self._wanted: frozenset[str] = frozenset()  # the cursor's sample and its neighbours: prefetches worth doing
+        self._cursor_id: str | None = None  # the sample under the cursor at its last move: the one fetch worth doing first
         self._last_move = 0.0
         self._settle_timer = None  # while a key is held: shows the cursor's sample once it stops
         self.prefetch_radius = PREFETCH_RADIUS  # samples fetched ahead on each side of the cursor
@@ -231,6 +232,7 @@ class ReviewApp(App[None]):
             return
         if not len(self.queue):
             self._wanted = frozenset()
+            self._cursor_id = None
             self._main.show_empty(
                 f"Nothing to review in the {self.queue.kind} queue"
                 + (" under this filter" if self.queue.where else "")
@@ -238,6 +240,7 @@ class ReviewApp(App[None]):
             )
             return
         sample_id = self.current_id
+        self._cursor_id = sample_id
         self._wanted = frozenset([sample_id, *self.queue.neighbours(self.index, self.prefetch_radius)])
         detail = self.cache.get(sample_id)
         if detail is not None:
@@ -267,15 +270,22 @@ class ReviewApp(App[None]):
 
     def _fetch(self, sample_ids: list[str], priority: int, keep: bool = False) -> None:
         """Fetch details in the background. Unless `keep`, a sample the cursor has moved away
-        from by the time the job starts is not fetched (see `_wanted`)."""
+        from by the time the job starts is not fetched: an urgent fetch is for the cursor's
+        sample only (a stale one must not run before the target's, even when the target has
+        made it a neighbour), a prefetch for the cursor's neighbours (see `_wanted`)."""
         wanted = [i for i in sample_ids if i not in self._requested]
         if not wanted:
             return
         self._requested.update(wanted)
 
         def work() -> list[SampleDetail]:
-            # On the store thread: `_wanted` is replaced whole on the UI thread, never mutated.
-            still = wanted if keep else [i for i in wanted if i in self._wanted]
+            # On the store thread: `_wanted` and `_cursor_id` are replaced whole on the UI thread.
+            if keep:
+                still = wanted
+            elif priority == URGENT:
+                still = [i for i in wanted if i == self._cursor_id]
+            else:
+                still = [i for i in wanted if i in self._wanted]
             return self.data.details(still) if still else []
 
         def loaded(details: list[SampleDetail]) -> None:
@@ -297,7 +307,11 @@ class ReviewApp(App[None]):
 
     def _catch_up(self) -> None:
         """After a fetch: if the cursor's sample is neither cached nor on its way (its fetch was
-        dropped as stale while the cursor moved), fetch it now."""
+        dropped as stale while the cursor moved), fetch it now. Not while a key is held: the
+        cursor is passing that sample (its fetch would be stale by the time it returned, and
+        keep the store busy when the target's is due); the hold's end fetches the target."""
+        if self._settle_timer is not None:
+            return
         sample_id = self.current_id
         if sample_id is not None and sample_id not in self.cache and sample_id not in self._requested:
             self._fetch([sample_id], URGENT)
@@ -570,7 +584,8 @@ class ReviewApp(App[None]):
         if not held and self._settle_timer is None:
             self.show_current()
             return
-        self._wanted = frozenset([self.current_id])  # queued prefetches for passed-over samples are dropped
+        self._cursor_id = self.current_id  # queued fetches for passed-over samples are dropped
+        self._wanted = frozenset([self.current_id])
         self._refresh_status()
         self._main.show_loading(self.queue.row(self.index))
         if self._settle_timer is not None:

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 
 from db import open_store
+from curate.review import app as app_module
 from curate.review.data import DetailCache, ReviewData
 from curate.review.filter_screen import FilterScreen
 from curate.review.config import ReviewConfig
@@ -123,3 +124,49 @@ async def test_an_empty_queue_keeps_its_name_and_reload_keeps_the_queue(tmp_path
         assert any("the queue is empty" in n.message for n in app._notifications)
     with open_store(db, read_only=True) as store:
         assert store.scalar("SELECT count(*) FROM review_events") == 0
+
+
+async def test_a_stale_fetch_that_is_a_neighbour_of_the_target_does_not_run_before_it(tmp_path, config):
+    """A key pressed after a pause fetches its sample at once; keys held after it move on. That
+    fetch is stale: the target's own fetch runs next, not it (it is only a neighbour now)."""
+    db = build_store(tmp_path / "long.duckdb", 4, 3)
+    app = make_app(db, config, queue="all")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        data = slow(app)
+        app.prefetch_radius = 2
+        ids = app.queue.sample_ids
+        await pilot.press("j")  # sample 1's fetch waits at the gate
+        await pilot.pause(3 * app_module.HELD_S)
+        await pilot.press("j")  # a press after a pause: sample 2's fetch is queued behind it
+        await pilot.press("j", "j")  # held: the cursor stops on sample 4
+        await pilot.pause(3 * app_module.HELD_S)  # the hold settles: sample 4's fetch is queued
+        data.gate.set()
+        await settle(pilot)
+        assert app.screen.shown_id == ids[4] == app.current_id
+        assert data.fetched[:2] == [[ids[1]], [ids[4]]]  # then the prefetch of its neighbours
+
+
+async def test_a_fetch_that_returns_while_a_key_is_held_starts_none_for_the_passed_over_sample(
+    tmp_path, config, monkeypatch
+):
+    """The hold's end fetches the target; a fetch coming back mid-hold must not start one for the
+    sample the cursor is passing (by the time it returns the cursor has moved on, and so on)."""
+    monkeypatch.setattr(app_module, "HELD_S", 0.5)  # the hold outlasts the fetch coming back
+    db = build_store(tmp_path / "long.duckdb", 4, 3)
+    app = make_app(db, config, queue="all")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        data = slow(app)
+        ids = app.queue.sample_ids
+        await pilot.press("j", "j", "j")  # sample 1's fetch waits at the gate; the key is held
+        data.gate.set()
+        for _ in range(100):  # until sample 1's fetch is back
+            await pilot.pause(0.01)
+            if ids[1] in app.cache:
+                break
+        await pilot.pause(0.05)
+        assert data.fetched == [[ids[1]]]  # nothing for sample 3 while the key is still held
+        await settle(pilot)
+        assert app.screen.shown_id == ids[3] == app.current_id
+        assert data.fetched == [[ids[1]], [ids[3]]]
