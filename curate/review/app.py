@@ -54,6 +54,7 @@ from curate.review.status_bar import StatusBar
 from curate.review.text_prompt import TextPrompt
 
 PREFETCH_RADIUS = 2
+READ_AHEAD = 16  # while a key is held: samples fetched ahead of the cursor, in the direction it moves
 RETRY_S = 2.0  # how often an unsaved decision is retried
 HELD_S = 0.05  # moves closer together than this are a held key: the screen follows once they stop
 
@@ -109,6 +110,7 @@ class ReviewApp(App[None]):
         self._cursor_id: str | None = None  # the sample under the cursor at its last move: the one fetch worth doing first
         self._last_move = 0.0
         self._settle_timer = None  # while a key is held: shows the cursor's sample once it stops
+        self._step: Callable[[int], int] = lambda index: index  # the held key's move, for reading ahead
         self.prefetch_radius = PREFETCH_RADIUS  # samples fetched ahead on each side of the cursor
         self.in_flight = 0  # jobs submitted whose message has not been handled yet
         self.writes_in_flight = 0
@@ -292,7 +294,7 @@ class ReviewApp(App[None]):
             self._requested.difference_update(wanted)
             for detail in details:
                 self.cache.put(detail)
-                if detail.sample_id == self.current_id:
+                if detail.sample_id == self.current_id and self._settle_timer is None:  # a held key draws on settle
                     self._show_detail(detail)
                     self.call_after_refresh(self._prefetch_neighbours)
                 for callback in self._waiting.pop(detail.sample_id, []):
@@ -307,10 +309,11 @@ class ReviewApp(App[None]):
 
     def _catch_up(self) -> None:
         """After a fetch: if the cursor's sample is neither cached nor on its way (its fetch was
-        dropped as stale while the cursor moved), fetch it now. Not while a key is held: the
-        cursor is passing that sample (its fetch would be stale by the time it returned, and
-        keep the store busy when the target's is due); the hold's end fetches the target."""
+        dropped as stale while the cursor moved), fetch it now. While a key is held, read ahead
+        instead: a fetch of the sample the cursor is passing would be stale by the time it
+        returned, and keep the store busy when the target's is due."""
         if self._settle_timer is not None:
+            self._read_ahead()
             return
         sample_id = self.current_id
         if sample_id is not None and sample_id not in self.cache and sample_id not in self._requested:
@@ -566,35 +569,55 @@ class ReviewApp(App[None]):
     # -- moving --------------------------------------------------------------------------------
     def action_move(self, delta: int) -> None:
         if self.queue is not None and len(self.queue):
-            self._move_to(self.queue.step(self.index, delta))
+            self._move_to(lambda index: self.queue.step(index, delta))
 
     def action_move_problem(self, delta: int) -> None:
         if self.queue is not None and len(self.queue):
-            self._move_to(self.queue.step_problem(self.index, delta))
+            self._move_to(lambda index: self.queue.step_problem(index, delta))
 
-    def _move_to(self, index: int) -> None:
-        """Move the cursor. A single move shows its sample at once; moves that follow each other
-        faster than HELD_S (a held key) only update the position, and the sample is shown (and
-        fetched, and its neighbours prefetched) HELD_S after the last one: nothing is drawn or
-        fetched for the samples passed over."""
+    def _move_to(self, step: Callable[[int], int]) -> None:
+        """Move the cursor one `step`. A single move shows its sample at once; moves that follow
+        each other faster than HELD_S (a held key) only update the position and read ahead (one
+        batch at a time, the samples the key reaches next), and the sample is shown HELD_S after
+        the last one: nothing is drawn for the samples passed over, and the target is usually
+        fetched by the time the key stops."""
         now = time.monotonic()
         held = now - self._last_move < HELD_S
         self._last_move = now
-        self.index = index
+        self.index = step(self.index)
         if not held and self._settle_timer is None:
             self.show_current()
             return
+        self._step = step
         self._cursor_id = self.current_id  # queued fetches for passed-over samples are dropped
-        self._wanted = frozenset([self.current_id])
+        self._wanted = frozenset(self._ahead())
         self._refresh_status()
         self._main.show_loading(self.queue.row(self.index))
         if self._settle_timer is not None:
             self._settle_timer.stop()
         self._settle_timer = self.set_timer(HELD_S, self._settle)
+        self._read_ahead()
 
     def _settle(self) -> None:
         self._settle_timer = None
         self.show_current()
+
+    def _ahead(self) -> list[str]:
+        """The cursor's sample and the READ_AHEAD the held key reaches next (none without prefetch)."""
+        ids, index = [self.current_id], self.index
+        for _ in range(READ_AHEAD if self.prefetch_radius else 0):
+            following = self._step(index)
+            if following == index:
+                break
+            index = following
+            ids.append(self.queue.sample_ids[index])
+        return ids
+
+    def _read_ahead(self) -> None:
+        """While a key is held and no fetch is out: fetch what the key reaches next (see `_ahead`)."""
+        if self._requested or self.queue is None or not self.prefetch_radius:
+            return
+        self._fetch([i for i in self._ahead() if i not in self.cache], PREFETCH)
 
     def _queue_where(self) -> str | None:
         return self.queue.where if self.queue is not None else self.settings.where

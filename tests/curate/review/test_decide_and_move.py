@@ -152,7 +152,7 @@ async def test_a_fetch_that_returns_while_a_key_is_held_starts_none_for_the_pass
 ):
     """The hold's end fetches the target; a fetch coming back mid-hold must not start one for the
     sample the cursor is passing (by the time it returns the cursor has moved on, and so on)."""
-    monkeypatch.setattr(app_module, "HELD_S", 0.5)  # the hold outlasts the fetch coming back
+    monkeypatch.setattr(app_module, "HELD_S", 2.0)  # the hold outlasts the fetch coming back
     db = build_store(tmp_path / "long.duckdb", 4, 3)
     app = make_app(db, config, queue="all")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -170,3 +170,24 @@ async def test_a_fetch_that_returns_while_a_key_is_held_starts_none_for_the_pass
         await settle(pilot)
         assert app.screen.shown_id == ids[3] == app.current_id
         assert data.fetched == [[ids[1]], [ids[3]]]
+
+
+async def test_a_held_key_reads_ahead_and_draws_only_where_it_stops(tmp_path, config, monkeypatch):
+    """While j is held the store thread fetches the samples the key reaches next, so the target
+    is cached by the time the key stops; nothing passed over is drawn."""
+    monkeypatch.setattr(app_module, "HELD_S", 2.0)  # the hold outlasts the reading ahead
+    db = build_store(tmp_path / "long.duckdb", 10, 3)
+    app = make_app(db, config, queue="all")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ids = app.queue.sample_ids
+        await pilot.press(*"j" * 8)
+        for _ in range(150):  # the reading ahead comes back while the key still counts as held
+            await pilot.pause(0.01)
+            if not app.in_flight:
+                break
+        assert app._settle_timer is not None
+        assert app.screen.shown_id == ids[1]  # the first press (not held yet) drew at once, then nothing
+        assert all(i in app.cache for i in ids[8:12])  # the target and beyond
+        await settle(pilot)
+        assert app.screen.shown_id == ids[8] == app.current_id
