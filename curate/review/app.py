@@ -18,10 +18,10 @@ last key.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
+from textual import events
 from textual.app import App
 from textual.message import Message
 from textual.worker import get_current_worker
@@ -108,7 +108,8 @@ class ReviewApp(App[None]):
         self._quit_armed = False
         self._wanted: frozenset[str] = frozenset()  # the cursor's sample and its neighbours: prefetches worth doing
         self._cursor_id: str | None = None  # the sample under the cursor at its last move: the one fetch worth doing first
-        self._last_move = 0.0
+        self._last_move = float("-inf")
+        self._key_time = float("-inf")  # when the latest key came in (Textual stamps each event with time.monotonic())
         self._settle_timer = None  # while a key is held: shows the cursor's sample once it stops
         self._step: Callable[[int], int] = lambda index: index  # the held key's move, for reading ahead
         self.prefetch_radius = PREFETCH_RADIUS  # samples fetched ahead on each side of the cursor
@@ -135,6 +136,13 @@ class ReviewApp(App[None]):
             write_config(self.config)
         except OSError as error:  # an unwritable config: the theme still changes, the reviewer is told
             self._report_failure(error)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            # A held key is told by when its repeats came in, not by when they are handled: a busy
+            # moment (a frame, another process) must not split a hold into single moves.
+            self._key_time = event.time
+        await super().on_event(event)
 
     def _run_jobs(self) -> None:
         worker = get_current_worker()
@@ -576,14 +584,13 @@ class ReviewApp(App[None]):
             self._move_to(lambda index: self.queue.step_problem(index, delta))
 
     def _move_to(self, step: Callable[[int], int]) -> None:
-        """Move the cursor one `step`. A single move shows its sample at once; moves that follow
-        each other faster than HELD_S (a held key) only update the position and read ahead (one
+        """Move the cursor one `step`. A single move shows its sample at once; moves whose keys
+        came in less than HELD_S apart (a held key) only update the position and read ahead (one
         batch at a time, the samples the key reaches next), and the sample is shown HELD_S after
         the last one: nothing is drawn for the samples passed over, and the target is usually
         fetched by the time the key stops."""
-        now = time.monotonic()
-        held = now - self._last_move < HELD_S
-        self._last_move = now
+        held = self._key_time - self._last_move < HELD_S
+        self._last_move = self._key_time
         self.index = step(self.index)
         if not held and self._settle_timer is None:
             self.show_current()
@@ -595,10 +602,12 @@ class ReviewApp(App[None]):
         self._main.show_loading(self.queue.row(self.index))
         if self._settle_timer is not None:
             self._settle_timer.stop()
-        self._settle_timer = self.set_timer(HELD_S, self._settle)
+        timer = self._settle_timer = self.set_timer(HELD_S, lambda: self._settle(timer))
         self._read_ahead()
 
-    def _settle(self) -> None:
+    def _settle(self, timer) -> None:
+        if timer is not self._settle_timer:
+            return  # a timer stopped after it fired (its event was already queued): a later key restarted it
         self._settle_timer = None
         self.show_current()
 

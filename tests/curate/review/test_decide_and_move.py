@@ -8,9 +8,11 @@ opens it (a big store on a slow disk, made deterministic), so the key presses ou
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 from db import open_store
+from textual.events import Key
 from curate.review import app as app_module
 from curate.review.data import DetailCache, ReviewData
 from curate.review.filter_screen import FilterScreen
@@ -191,3 +193,27 @@ async def test_a_held_key_reads_ahead_and_draws_only_where_it_stops(tmp_path, co
         assert all(i in app.cache for i in ids[8:12])  # the target and beyond
         await settle(pilot)
         assert app.screen.shown_id == ids[8] == app.current_id
+
+
+async def test_a_repeat_handled_late_still_counts_as_held(review_db, config, monkeypatch):
+    """A held key is told by when its repeats came in: a repeat that waited while the app was
+    busy (a frame, another process) must not count as a new single press and draw its sample."""
+    monkeypatch.setattr(app_module, "HELD_S", 1.0)
+    app = make_app(review_db, config, queue="all")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ids = app.queue.sample_ids
+        came_in = time.monotonic()
+        first = Key("j", "j")
+        first.time = came_in
+        app.post_message(first)
+        await settle(pilot)
+        assert app.screen.shown_id == ids[1]  # a single press draws at once
+        await pilot.pause(1.5)  # the app was busy: the repeat, in since came_in + 0.03 s, is handled now
+        repeat = Key("j", "j")
+        repeat.time = came_in + 0.03
+        app.post_message(repeat)
+        await pilot.pause(0.1)
+        assert app.current_id == ids[2] and app.screen.shown_id == ids[1]  # held: drawn once it stops
+        await settle(pilot)
+        assert app.screen.shown_id == ids[2]
