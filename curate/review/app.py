@@ -33,6 +33,7 @@ from curate.review.commands import KeyTableCommands
 from curate.review.compare_screen import CompareScreen
 from curate.review.config import ReviewConfig, ReviewSettings, load_config, resolve_reviewer, save_filter, write_config
 from curate.review.data import (
+    BACKGROUND,
     PREFETCH,
     URGENT,
     BulkSaved,
@@ -42,6 +43,8 @@ from curate.review.data import (
     Queue,
     ReviewData,
     Saved,
+    Stoppable,
+    Stopped,
     Undone,
 )
 from curate.review.filter_screen import FilterScreen
@@ -105,6 +108,7 @@ class ReviewApp(App[None]):
         self._retry_timer = None
         self._retrying = False
         self._counting = False
+        self._count = Stoppable()  # the running queue count: a fetch stops it (it runs again after)
         self._quit_armed = False
         self._wanted: frozenset[str] = frozenset()  # the cursor's sample and its neighbours: prefetches worth doing
         self._cursor_id: str | None = None  # the sample under the cursor at its last move: the one fetch worth doing first
@@ -217,7 +221,9 @@ class ReviewApp(App[None]):
         self.submit(lambda: self.data.load_queue(kind, where, keep, self.prefetch_radius), loaded, failed)
 
     def _count_queues(self) -> None:
-        """Count the samples of every queue in the background (after the sample is on screen)."""
+        """Count the samples of every queue in the background, when no fetch waits: a full pass
+        over the store (~0.5 s at 100,000 samples) that a fetch stops and that then runs again,
+        so moving on after a decision never waits for it."""
         if self.queue is None or self._counting:
             return
         self._counting = True
@@ -231,9 +237,12 @@ class ReviewApp(App[None]):
 
         def failed(error: Exception) -> None:
             self._counting = False
-            self._report_failure(error)
+            if isinstance(error, Stopped):
+                self._count_queues()
+            else:
+                self._report_failure(error)
 
-        self.submit(lambda: self.data.queue_counts(where), counted, failed, priority=PREFETCH)
+        self.submit(lambda: self.data.queue_counts(where, self._count), counted, failed, priority=BACKGROUND)
 
     def show_current(self) -> None:
         """Show the sample under the cursor: from the cache, else fetch it; prefetch its neighbours."""
@@ -287,6 +296,7 @@ class ReviewApp(App[None]):
         if not wanted:
             return
         self._requested.update(wanted)
+        self._count.stop()
 
         def work() -> list[SampleDetail]:
             # On the store thread: `_wanted` and `_cursor_id` are replaced whole on the UI thread.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from db import open_store
@@ -217,3 +218,39 @@ async def test_a_repeat_handled_late_still_counts_as_held(review_db, config, mon
         assert app.current_id == ids[2] and app.screen.shown_id == ids[1]  # held: drawn once it stops
         await settle(pilot)
         assert app.screen.shown_id == ids[2]
+
+
+@dataclass(frozen=True)
+class SlowCounts(ReviewData):
+    """The real store; the first queue count is a long real query (a big store's count made long)."""
+
+    started: threading.Event = field(default_factory=threading.Event)
+
+    def queue_counts(self, where, stop=None):
+        if not self.started.is_set():
+            self.started.set()
+            with self._read() as store, stop.running(store) if stop is not None else nullcontext():
+                store.scalar("SELECT sum(hash(i)) FROM range(2000000000) t(i)")  # seconds of work
+        return super().queue_counts(where, stop)
+
+
+async def test_moving_on_after_a_decision_does_not_wait_for_the_queue_count(review_db, config):
+    app = make_app(review_db, config, queue="all")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.data = SlowCounts(app.data.path, app.data.reviewer, app.data.wait_s)
+        app.prefetch_radius = 0
+        app.cache = DetailCache()
+        await pilot.press("a")  # decided: the next sample is fetched, then the queues are counted
+        for _ in range(300):
+            await pilot.pause(0.01)
+            if app.data.started.is_set():  # the long count is running
+                break
+        await pilot.press("j")  # this sample's fetch must not wait for it
+        for _ in range(100):
+            await pilot.pause(0.01)
+            if app.screen.shown_id == app.current_id:
+                break
+        assert app.screen.shown_id == app.current_id == app.queue.sample_ids[2]
+        await settle(pilot)
+        assert app.counts is not None and app.counts["all"] == 9  # counted again once the fetches were done
