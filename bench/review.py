@@ -42,6 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for tests.curate.review.builder
 
 import polars as pl  # noqa: E402
+from textual import events  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import Static, TextArea  # noqa: E402
 
@@ -202,13 +203,18 @@ async def held_key_settle(db: Path, presses: int, start: int, interval_s: float 
         await wait_until(lambda: shown_id(app) == app.current_id)
         await wait_idle(app)
         target = app.queue.sample_ids[app.index + presses]
-        clock = time.perf_counter()
+        # On a fixed clock, as a terminal repeats a key whatever the app is doing: Textual's
+        # input thread stamps each key when it reads it (time.monotonic()), and the app handles
+        # it when it gets to it. Here the keys are posted from the app's own event loop, so they
+        # carry the time the terminal would have sent them, and settle runs from that time for
+        # the last one (never from a later posting).
+        clock, clock_monotonic = time.perf_counter(), time.monotonic()
         for n in range(presses):
-            # On a fixed clock, as a terminal repeats a key whatever the app is doing (the app
-            # handles the keys when it gets to them).
             await asyncio.sleep(max(0.0, clock + n * interval_s - time.perf_counter()))
-            app.simulate_key("j")
-            last = time.perf_counter()
+            key = events.Key("j", "j")
+            key.time = clock_monotonic + n * interval_s
+            app.post_message(key)
+        last = clock + (presses - 1) * interval_s
         settle = await paints.shown(last, lambda state: state == target) - last
         await wait_until(lambda: not app.busy)
         idle = time.perf_counter() - last

@@ -609,8 +609,9 @@ class ReviewApp(App[None]):
         self._cursor_id = self.current_id  # queued fetches for passed-over samples are dropped
         self._wanted = frozenset(self._ahead())
         self._refresh_status()
-        self._main.show_loading(self.queue.row(self.index))
-        if self._settle_timer is not None:
+        if self._settle_timer is None:  # the hold starts: one title for all of it, not a redraw per key
+            self._main.show_loading(None)
+        else:
             self._settle_timer.stop()
         timer = self._settle_timer = self.set_timer(HELD_S, lambda: self._settle(timer))
         self._read_ahead()
