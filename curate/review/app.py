@@ -11,8 +11,10 @@ is retried every few seconds until it is saved (the status bar counts what waits
 
 A decision always names the sample whose trace is on screen (while the sample under the cursor
 is still loading, that is the one shown before it); a fetch the cursor has moved away from is
-dropped before it opens the store, so holding `j` settles on its target one fetch after the
-last key.
+dropped before it opens the store. While a key is held (repeats less than HELD_S apart, by the
+time they came in) nothing is drawn and the store thread reads ahead the samples the key reaches
+next, so the screen settles on the target HELD_S after the last key, usually without a fetch.
+The queue counts run only when no fetch waits, and a fetch stops them.
 """
 
 from __future__ import annotations
