@@ -327,9 +327,7 @@ def main() -> None:
     with open_store(db, read_only=True) as store:
         text = store.scalar("SELECT reasoning FROM samples WHERE sample_id = 'big-0'")
     baseline = asyncio.run(text_area_baseline(text, args.scroll_steps))
-    holds = [
-        asyncio.run(held_key_settle(db, args.held, len(loaded.queue) // 2 + 1000 * n)) for n in range(args.holds)
-    ]
+    holds = [asyncio.run(held_key_settle(db, args.held, len(loaded.queue) // 2 + 1000 * n)) for n in range(args.holds)]
     settles = [hold["settle"] for hold in holds]
     idles = [hold["idle"] for hold in holds]
     idle_app = review_app.ReviewApp(ReviewSettings(db, "bench", "all"), ReviewConfig(path=db.parent / "no-config.toml"))
@@ -370,9 +368,7 @@ def main() -> None:
         f"{'median ' + format(statistics.median(settles) * 1000, '.0f') + ' ms, max ' + format(max(settles) * 1000, '.0f') + ' ms (' + str(args.holds) + ' holds)':<44} "
         f"one uncached step: {statistics.median(without_prefetch['steps']) * 1000:.0f} ms"
     )
-    print(
-        f"{'  held j: last press to idle (median)':<44} {statistics.median(idles) * 1000:.0f} ms"
-    )
+    print(f"{'  held j: last press to idle (median)':<44} {statistics.median(idles) * 1000:.0f} ms")
     print(
         f"{'idle CPU over ' + format(args.idle_s, 'g') + ' s (goal < 2% of a core)':<44} "
         f"{idle * 100:.2f}%{'':<39} one-line Textual app: {idle_base * 100:.2f}%"

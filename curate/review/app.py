@@ -61,7 +61,7 @@ from curate.review.text_prompt import TextPrompt
 PREFETCH_RADIUS = 2
 READ_AHEAD = 16  # while a key is held: samples fetched ahead of the cursor, in the direction it moves
 RETRY_S = 2.0  # how often an unsaved decision is retried
-HELD_S = 0.05  # moves closer together than this are a held key: the screen follows once they stop
+HELD_S = 0.05  # moves whose keys came in closer together than this are a held key: the screen follows once they stop
 
 
 @dataclass(frozen=True)
@@ -113,9 +113,9 @@ class ReviewApp(App[None]):
         self._count = Stoppable()  # the running queue count: a fetch stops it (it runs again after)
         self._quit_armed = False
         self._wanted: frozenset[str] = frozenset()  # the cursor's sample and its neighbours: prefetches worth doing
-        self._cursor_id: str | None = None  # the sample under the cursor at its last move: the one fetch worth doing first
+        self._cursor_id: str | None = None  # the cursor's sample at its last move: the urgent fetch worth doing
         self._last_move = float("-inf")
-        self._key_time = float("-inf")  # when the latest key came in (Textual stamps each event with time.monotonic())
+        self._input_time = float("-inf")  # when the latest key or mouse press came in (Textual's event time stamp)
         self._settle_timer = None  # while a key is held: shows the cursor's sample once it stops
         self._step: Callable[[int], int] = lambda index: index  # the held key's move, for reading ahead
         self.prefetch_radius = PREFETCH_RADIUS  # samples fetched ahead on each side of the cursor
@@ -144,10 +144,10 @@ class ReviewApp(App[None]):
             self._report_failure(error)
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key):
+        if isinstance(event, (events.Key, events.MouseDown)):
             # A held key is told by when its repeats came in, not by when they are handled: a busy
             # moment (a frame, another process) must not split a hold into single moves.
-            self._key_time = event.time
+            self._input_time = event.time
         await super().on_event(event)
 
     def _run_jobs(self) -> None:
@@ -601,8 +601,8 @@ class ReviewApp(App[None]):
         batch at a time, the samples the key reaches next), and the sample is shown HELD_S after
         the last one: nothing is drawn for the samples passed over, and the target is usually
         fetched by the time the key stops."""
-        held = self._key_time - self._last_move < HELD_S
-        self._last_move = self._key_time
+        held = self._input_time - self._last_move < HELD_S
+        self._last_move = self._input_time
         self.index = step(self.index)
         if not held and self._settle_timer is None:
             self.show_current()

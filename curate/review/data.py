@@ -16,7 +16,7 @@ import itertools
 import queue as queue_module
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -72,11 +72,8 @@ class ReviewData:
     def queue_counts(self, where: str | None, stop: "Stoppable | None" = None) -> dict[str, int]:
         """Samples per queue (a full pass over the store: ~0.5 s at 100,000 samples); `stop`
         lets the app end it early (then `Stopped`)."""
-        with self._read() as store:
-            if stop is None:
-                return queries.queue_counts(store, self.reviewer, where)
-            with stop.running(store):
-                return queries.queue_counts(store, self.reviewer, where)
+        with self._read() as store, stop.running(store) if stop is not None else nullcontext():
+            return queries.queue_counts(store, self.reviewer, where)
 
     def details(self, sample_ids: list[str]) -> list[SampleDetail]:
         with self._read() as store:
@@ -106,7 +103,7 @@ class Stopped(Exception):
 
 class Stoppable:
     """A long read another thread may stop: `stop()` interrupts the query running inside
-    `running(store)`, which then raises `Stopped`. A stop before or after that is a no-op."""
+    `running(store)`, which then raises `Stopped`; outside `running` a stop does nothing."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
