@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import itertools
 import queue as queue_module
+import threading
 from collections import OrderedDict
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
+import duckdb
 import polars as pl
 
 from db import open_store
@@ -66,8 +69,10 @@ class ReviewData:
         with self._read() as store:
             queries.check_filter(store, self.reviewer, kind, where)
 
-    def queue_counts(self, where: str | None) -> dict[str, int]:
-        with self._read() as store:
+    def queue_counts(self, where: str | None, stop: "Stoppable | None" = None) -> dict[str, int]:
+        """Samples per queue (a full pass over the store: ~0.5 s at 100,000 samples); `stop`
+        lets the app end it early (then `Stopped`)."""
+        with self._read() as store, stop.running(store) if stop is not None else nullcontext():
             return queries.queue_counts(store, self.reviewer, where)
 
     def details(self, sample_ids: list[str]) -> list[SampleDetail]:
@@ -90,6 +95,36 @@ class ReviewData:
         with self._write() as store:
             reverted = queries.undo_latest(store, self.reviewer)
             return Undone(reverted, queries.progress(store, self.reviewer))
+
+
+class Stopped(Exception):
+    """A read the app stopped (see `Stoppable`)."""
+
+
+class Stoppable:
+    """A long read another thread may stop: `stop()` interrupts the query running inside
+    `running(store)`, which then raises `Stopped`; outside `running` a stop does nothing."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._store = None
+
+    @contextmanager
+    def running(self, store) -> Iterator[None]:
+        with self._lock:
+            self._store = store
+        try:
+            yield
+        except duckdb.InterruptException as error:
+            raise Stopped("stopped for a more urgent read") from error
+        finally:
+            with self._lock:
+                self._store = None
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.con.interrupt()
 
 
 def review_stats(path: Path | str | None) -> tuple[pl.DataFrame, queries.Agreement]:
@@ -217,8 +252,8 @@ class DetailCache:
             del self._items[sample_id]
 
 
-# Job priorities: writes and the sample on screen before prefetches.
-URGENT, PREFETCH = 0, 1
+# Job priorities: writes and the sample on screen before prefetches, the queue counts last.
+URGENT, PREFETCH, BACKGROUND = 0, 1, 2
 
 
 @dataclass(order=True)

@@ -30,9 +30,9 @@ class KeyAction:
 
 KEY_TABLE: tuple[KeyAction, ...] = (
     KeyAction("help", "app", ("?",), "app.help", "Help: every key", footer="Help"),
-    KeyAction(
-        "quit", "app", ("q", "ctrl+q", "ctrl+c"), "app.quit_review", "Save pending decisions and quit", footer="Quit"
-    ),
+    # Quit and note are left out of the footer (the help and the palette list them): at 80
+    # columns it then shows the decision, move, answer and help keys whole.
+    KeyAction("quit", "app", ("q", "ctrl+q", "ctrl+c"), "app.quit_review", "Save pending decisions and quit"),
     KeyAction("theme", "app", ("ctrl+t",), "app.toggle_theme", "Switch light / dark theme (saved in the config)"),
     # One key per decision, on the sample on screen (in compare: the focused side); on the main
     # view a decision moves on to the next sample.
@@ -48,7 +48,7 @@ KEY_TABLE: tuple[KeyAction, ...] = (
         "app.bulk_accept",
         "Accept every correct sample of this problem you have not decided",
     ),
-    KeyAction("note", "main", ("n",), "app.note", "Note, saved with your next decision", footer="Note"),
+    KeyAction("note", "main", ("n",), "app.note", "Note, saved with your next decision"),
     KeyAction("correct", "main", ("c",), "app.correct", "Fix the answer and accept"),
     # Moving around the queue.
     KeyAction("next", "main", ("j", "down"), "app.move(1)", "Next sample", footer="Next"),

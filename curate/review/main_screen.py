@@ -63,9 +63,10 @@ class MainScreen(Screen[None]):
         self.query_one(SiblingList).clear_options()
         self.query_one(SiblingList).border_title = ""
 
-    def show_loading(self, row: dict) -> None:
-        """The cursor's sample is on its way; the one shown stays (and decisions apply to it)."""
-        title = f"#{row['sample_index']} {row['model']} · loading…"
+    def show_loading(self, row: dict | None) -> None:
+        """The cursor's sample is on its way (None: a held key is moving the cursor, whose place
+        the queue tabs show); the one shown stays (and decisions apply to it)."""
+        title = f"#{row['sample_index']} {row['model']} · loading…" if row is not None else "moving…"
         if self.shown_id is not None:
             title += f" (shown: {self.shown_id})"
         self.trace.border_title = Content(title)

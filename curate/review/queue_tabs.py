@@ -16,6 +16,7 @@ class QueueTabs(Static):
     DEFAULT_CSS = """
     QueueTabs { height: 1; background: $panel; padding: 0 1; }
     """
+    _last: Content | None = None
 
     def show(
         self, *, kind: str, position: int, length: int | None, counts: dict[str, int] | None, progress: Progress | None
@@ -33,4 +34,7 @@ class QueueTabs(Static):
             else:
                 count = f" {counts[queue]:,}" if counts is not None else ""
                 parts.append((f"{number} {queue}{count}", "$text-muted"))
-        self.update(Content.assemble(*parts))
+        content = Content.assemble(*parts)
+        if content != self._last:  # redraw only a change (a held key moves the position many times a second)
+            self._last = content
+            self.update(content, layout=False)  # one line, full width: its size never changes

@@ -12,6 +12,7 @@ class StatusBar(Static):
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
+    _last: Content | None = None
 
     def show(self, *, where: str | None, progress: Progress | None, busy: bool = False, unsaved: int = 0) -> None:
         parts: list = []
@@ -30,4 +31,7 @@ class StatusBar(Static):
                 parts += ["  ", f"{other}: {decided}"]
         if busy:
             parts += ["  ", ("saving…", "italic $text-muted")]
-        self.update(Content.assemble(*parts))
+        content = Content.assemble(*parts)
+        if content != self._last:  # a held key refreshes the status on every move: redraw only a change
+            self._last = content
+            self.update(content, layout=False)  # one line, full width: its size never changes

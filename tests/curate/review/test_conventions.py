@@ -145,3 +145,19 @@ async def test_problem_ids_sort_numerically_and_the_sample_list_shows_models(tmp
         assert problems == [f"aime:{i}" for i in range(12)]
         labels = [str(option.prompt) for option in app.screen.query_one("#siblings")._options]
         assert sorted(label.strip("▶ ")[:6] for label in labels) == ["#0 r1 ", "#1 qwq"]
+
+
+async def test_the_footer_shows_the_decision_move_answer_and_help_keys_whole_at_80_columns(review_db, config):
+    app = make_app(review_db, config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for screen_keys in ("main", "compare"):
+            if screen_keys == "compare":
+                await press(pilot, "v")
+            keys = list(app.screen.query("FooterKey"))
+            palette = next(k for k in keys if k.has_class("-command-palette"))
+            shown = {k.action for k in keys if k is not palette and k.region.right <= palette.region.x}
+            wanted = {f"app.decide('{d}')" for d in ("accept", "reject", "flag", "skip")}
+            wanted |= {"app.undo", "app.jump_answer", "app.help"}
+            wanted |= {"app.move(1)", "app.move(-1)"} if screen_keys == "main" else {"screen.dismiss"}
+            assert wanted <= shown, (screen_keys, wanted - shown)
