@@ -42,12 +42,13 @@ def stage_seconds(db: Path) -> dict[str, float]:
     return {name: seconds for name, seconds in rows}
 
 
-def run_once(condition: str, ablation: bool, keep: Path | None) -> dict:
+def run_once(condition: str, ablation: bool, keep: Path | None, threads: int | None) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="bench-demo-")) if keep is None else keep / condition
     burner = subprocess.Popen([sys.executable, "-c", BURNER]) if condition == "burner" else None
     load = os.getloadavg()[0]
     command = [sys.executable, "-m", "curate", "demo", "--fresh", "--dir", str(folder / "demo")]
     command += ["--ablation"] if ablation else []
+    command += ["--threads", str(threads)] if threads else []
     started = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -76,13 +77,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conditions", default="quiet,burner", help="comma-separated: quiet, burner")
     parser.add_argument("--ablation", action="store_true", help="time `curate demo --ablation` instead")
+    parser.add_argument("--threads", type=int, help="pass --threads N to curate demo (default: its own rule)")
     parser.add_argument("--keep", type=Path, help="keep each run's folder under this one (default: a temp folder)")
     args = parser.parse_args()
     print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} {os.cpu_count()} CPUs; uptime: {os.popen('uptime').read().strip()}")
     print("| condition | load before | wall s | stages (s) | base | student | McNemar p | output lines |")
     print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |")
     for condition in args.conditions.split(","):
-        row = run_once(condition.strip(), args.ablation, args.keep)
+        row = run_once(condition.strip(), args.ablation, args.keep, args.threads)
         stages = ", ".join(f"{name} {seconds:.0f}" for name, seconds in row["stages"].items() if seconds >= 1)
         print(
             f"| {row['condition']} | {row['load']:.1f} | {row['wall']:.0f} | {stages} | "

@@ -635,11 +635,14 @@ def demo(
     dir: Path = typer.Option(Path("curate-demo"), "--dir", help="Folder for the demo's store and outputs."),
     fresh: bool = typer.Option(False, "--fresh", help="Delete DIR first instead of resuming in it."),
     ablation: bool = typer.Option(False, "--ablation", help="Also train on answers only and on unfiltered traces."),
+    threads: Optional[int] = typer.Option(
+        None, "--threads", min=1, help="PyTorch CPU threads (default: the cores idle when the demo starts)."
+    ),
 ) -> None:
     """Distillation in miniature, offline: a scripted teacher, curation, LoRA on a 135M model, a measured lift."""
     from curate.demo import run_demo
 
-    run_demo(dir, fresh=fresh, ablation=ablation)
+    run_demo(dir, fresh=fresh, ablation=ablation, threads=threads)
 
 
 # ---- end of run and demo --------------------------------------------------------------------------

@@ -107,7 +107,7 @@ def teacher_reply(prompt: str, index: int, seed: int = 0) -> tuple[str, str]:
         lines, total = _steps(digits, slip_at=pick.randint(1, 3), slip=pick.choice((-1, 1, 10)))
     else:
         lines, total = _steps(digits)
-    body = [head, *lines, f"So the sum of the digits is {total}."]
+    body = [head, *lines]
     if kind == "preamble":
         body = [
             (
@@ -120,7 +120,7 @@ def teacher_reply(prompt: str, index: int, seed: int = 0) -> tuple[str, str]:
         loops = pick.randint(1, 2) if kind == "recheck" else 40
         for _ in range(loops):
             body += ["Wait, let me check that again.", *lines, f"Yes, the sum is {total}."]
-    return "\n".join(body), f"The sum of the digits of {text} is $\\boxed{{{total}}}$."
+    return "\n".join(body), f"The sum is $\\boxed{{{total}}}$."
 
 
 class DemoTeacher:

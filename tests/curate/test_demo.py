@@ -3,16 +3,18 @@ the whole experiment with the tiny real model: the curated student must beat bas
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
 import openai
 import pytest
 
-from curate.demo import demo_config, write_problems
+from curate.demo import demo_config, idle_cores, write_problems
 from curate.demo_teacher import (
     GEN_MAX_TOKENS,
     DemoTeacher,
@@ -73,6 +75,19 @@ def test_server_serves_the_teacher_over_http_with_a_new_sample_per_request():
     assert len(texts) > 3  # the k-th request for a prompt gets the teacher's k-th sample
     assert {r.finish_reason for r in replies} == {"stop", "length"}  # long loops are cut at max_tokens
     assert any("\\boxed{21}" in (r.message.content or "") for r in replies)
+
+
+def test_idle_cores_counts_a_busy_machine_as_one_core():
+    cores = len(os.sched_getaffinity(0))
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores)]
+    try:
+        time.sleep(0.3)
+        assert idle_cores() == 1  # every core busy: one thread, not several waiting on each other
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    assert 1 <= idle_cores() <= cores
 
 
 def test_demo_config_runs_every_stage_but_judge_and_import(tmp_path: Path, tiny_model_gguf: Path):
