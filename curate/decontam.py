@@ -5,6 +5,14 @@ Dedup (`curate dedup [--fuzzy 95]`): among training candidates (problems whose s
 near-duplicates have a rapidfuzz `ratio` of at least `--fuzzy` on the normalised text. Each
 group keeps one problem (gold answer first, then most samples, then smallest id); the others go
 to `problem_duplicates` (rewritten in full), which `curate select` and `curate export` skip.
+Below 5,000 distinct questions every pair of compatible lengths is compared. From 5,000 on
+(all pairs would take hours at 125,000), MinHash LSH over character 3-grams proposes the pairs
+rapidfuzz checks: no pair below `--fuzzy` is ever marked, but a pair whose 3-gram sets differ
+more than their ratio suggests can be missed. Measured recall against all pairs
+(docs/BENCHMARKS.md, Dedup): 100% at --fuzzy 80, 90 and 95 on public questions with seeded near
+copies and on the scale store; at 70, 99.4%; at 60, 92% (a ratio of 60 admits questions that
+merely share their wording, and those share few 3-grams). Questions under 50 characters are
+always compared exactly.
 
 Decontamination (`curate decontam --against FILE... [--against-split test] [--ngram 8]
 [--min-share 0.2] [--fuzzy 95]`): every training candidate is compared with every item of each
@@ -277,8 +285,7 @@ def near_pairs(
     Fewer than `exact_below` texts: every pair is found (`window_pairs`). More: texts shorter than
     SHORT_TEXT are still compared exactly with every text of a compatible length, and the others
     only with the candidates of `minhash_candidates`, so a pair whose character 3-gram Jaccard is
-    low can be missed; measured recall (docs/BENCHMARKS.md, Dedup) is 100% at 90 and 95 and at
-    least 99.8% at 80, 98.8% at 70 and 90% at 60.
+    low can be missed (measured recall: the module docstring).
     """
     if len(texts) < exact_below:
         return window_pairs(texts, fuzzy, len(texts), block)
