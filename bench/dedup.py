@@ -4,13 +4,14 @@ Questions come from a store (the training candidates' normalised questions, exac
 folded first, as `curate dedup` passes them) or, with --public DIR, from the public problem sets
 under DIR plus seeded near copies (a word replaced or dropped, words swapped, numbers changed,
 typos, a prefix or suffix added). For each --n, on the first n questions and each --fuzzy:
-- all pairs: rapidfuzz `process.cdist` over every pair (2 workers), only up to --truth-max;
+- all-pairs: rapidfuzz `process.cdist` over every pair (2 workers), only up to --truth-max;
 - window: `window_pairs`, every pair of compatible lengths (what `curate dedup` did before
-  MinHash; all pairs too, so it is the baseline where all pairs is not run);
+  MinHash; it finds every pair too, so it is the baseline where all-pairs is not run);
 - minhash: `near_pairs` with the LSH path forced (what `curate dedup` runs at >= EXACT_BELOW).
 Each runs in a child process stopped after --timeout seconds. Printed: wall and CPU seconds,
 pairs, and MinHash's recall against all pairs (or the window). Every MinHash pair is confirmed
-by rapidfuzz, so its precision is 100% by construction; the script checks it.
+by rapidfuzz, so its precision is 100% by construction; the script checks it. Above --truth-max,
+recall is also measured on the pairs of --sample random questions, each compared with all n.
 
     python bench/dedup.py --db /work/scale/n100000/scale.duckdb --n 3000,12495 --fuzzy 95,90,80
     python bench/dedup.py --public /work/shared/data --fuzzy 95,90,80,70,60
@@ -98,8 +99,17 @@ def all_pairs(texts: list[str], fuzzy: float) -> list[tuple[int, int]]:
     return found
 
 
+def sampled_recall(texts: list[str], fuzzy: float, found: set[tuple[int, int]], k: int, seed: int) -> str:
+    """Recall on the pairs of k random questions: each compared with all n by cdist."""
+    sample = sorted(random.Random(seed).sample(range(len(texts)), min(k, len(texts))))
+    scores = process.cdist([texts[i] for i in sample], texts, scorer=fuzz.ratio, score_cutoff=fuzzy, workers=2)
+    truth = {(min(sample[a], b), max(sample[a], b)) for a, b in zip(*np.nonzero(scores)) if sample[a] != b}
+    hits = len(truth & found)
+    return f"recall on the pairs of {len(sample)} random questions (cdist against all): {hits}/{len(truth)}"
+
+
 METHODS = {
-    "all pairs": all_pairs,
+    "all-pairs": all_pairs,
     "window": lambda texts, fuzzy: window_pairs(texts, fuzzy, len(texts)),
     "minhash": lambda texts, fuzzy: near_pairs(texts, fuzzy, exact_below=0),
 }
@@ -133,6 +143,8 @@ def main() -> None:
     parser.add_argument("--fuzzy", default="95", help="comma-separated thresholds")
     parser.add_argument("--truth-max", type=int, default=12_500, help="largest n all pairs is run for")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds before a method is stopped")
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated, of: " + ", ".join(METHODS))
+    parser.add_argument("--sample", type=int, default=500, help="above --truth-max: recall on K random questions")
     args = parser.parse_args()
     texts = public_questions(args.public, args.copies, args.seed) if args.public else store_questions(args.db)
     sizes = [int(n) for n in args.n.split(",")] if args.n else [len(texts)]
@@ -141,8 +153,8 @@ def main() -> None:
         subset = texts[:n]
         for fuzzy in [float(f) for f in args.fuzzy.split(",")]:
             results = {}
-            for method in METHODS:
-                if method == "all pairs" and n > args.truth_max:
+            for method in args.methods.split(","):
+                if method == "all-pairs" and n > args.truth_max:
                     continue
                 results[method] = timed(method, subset, fuzzy, args.timeout)
                 line = f"n {n:,} fuzzy {fuzzy:g} {method}: "
@@ -151,7 +163,7 @@ def main() -> None:
                     continue
                 pairs, wall, cpu = results[method]
                 print(line + f"{wall:.1f} s (cpu {cpu:.1f} s), {len(pairs):,} pairs", flush=True)
-            truth_name = next((m for m in ("all pairs", "window") if results.get(m)), None)
+            truth_name = next((m for m in ("all-pairs", "window") if results.get(m)), None)
             found = results["minhash"][0] if results.get("minhash") else None
             if found is not None:
                 below = sum(fuzz.ratio(subset[a], subset[b]) < fuzzy for a, b in found)
@@ -160,8 +172,10 @@ def main() -> None:
                     truth = results[truth_name][0]
                     recall = len(found & truth) / len(truth) if truth else 1.0
                     summary += f"; recall vs {truth_name} {len(found & truth):,}/{len(truth):,} = {recall:.4f}"
-                    if truth_name == "all pairs" and results.get("window"):
+                    if truth_name == "all-pairs" and results.get("window"):
                         summary += f"; window equals all pairs: {results['window'][0] == truth}"
+                if truth_name != "all-pairs" and args.sample:
+                    summary += "; " + sampled_recall(subset, fuzzy, found, args.sample, args.seed)
                 print(summary + f"; uptime: {os.popen('uptime').read().strip()}", flush=True)
 
 
