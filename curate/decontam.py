@@ -274,6 +274,10 @@ EXACT_BELOW = 5000
 # Texts shorter than this (characters) have too few shingles for MinHash to be reliable: compared exactly.
 SHORT_TEXT = 50
 SHINGLE = 3  # characters per MinHash shingle: character edits change few of them, unlike word shingles
+# A band of 4 MinHashes matches with probability J**4: unrelated questions (3-gram Jaccard 0.03 to
+# 0.2) rarely do, and 32 bands catch a pair of Jaccard 0.6 with probability 0.99. 3 rows would catch
+# lower-ratio pairs but made --fuzzy 70 take over 10 minutes at 125,000 questions.
+BANDS, ROWS = 32, 4
 MINHASH_SEED = 17  # fixed, so a rerun finds the same pairs
 
 
@@ -294,8 +298,7 @@ def near_pairs(
     found = window_pairs(texts, fuzzy, short, block) if short else []
     long = np.flatnonzero(lengths >= SHORT_TEXT)
     kept = [texts[i] for i in long]
-    bands, rows = lsh_shape(fuzzy)
-    a, b = minhash_candidates(minhash_signatures(kept, bands * rows), bands, rows)
+    a, b = minhash_candidates(minhash_signatures(kept, BANDS * ROWS), BANDS, ROWS)
     a, b = long[a], long[b]
     fits = 200.0 * np.minimum(lengths[a], lengths[b]) >= (fuzzy - 1e-6) * (lengths[a] + lengths[b])
     a, b = a[fits], b[fits]
@@ -338,16 +341,6 @@ def window_pairs(texts: list[str], fuzzy: float, first: int, block: int = 1000) 
         )
         found.extend((order[start + a], order[start + b]) for a, b in zip(*np.nonzero(scores)) if a != b)
     return found
-
-
-def lsh_shape(fuzzy: float) -> tuple[int, int]:
-    """(bands, rows) of the LSH: two texts are candidates when all `rows` MinHashes of one band agree.
-
-    4 rows (a band matches with probability J**4) keep unrelated questions (3-gram Jaccard 0.03
-    to 0.2) out; 32 bands catch pairs of Jaccard 0.6 with probability 0.99. Below a ratio of 80,
-    near copies have lower Jaccard, so 48 bands of 3 rows (several times more candidates).
-    """
-    return (32, 4) if fuzzy >= 80 else (48, 3)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
