@@ -10,9 +10,9 @@ Below 5,000 distinct questions every pair of compatible lengths is compared. Fro
 rapidfuzz checks: no pair below `--fuzzy` is ever marked, but a pair whose 3-gram sets differ
 more than their ratio suggests can be missed. Measured recall against all pairs
 (docs/BENCHMARKS.md, Dedup): 100% at --fuzzy 80, 90 and 95 on public questions with seeded near
-copies and on the scale store; at 70, 99.4%; at 60, 92% (a ratio of 60 admits questions that
-merely share their wording, and those share few 3-grams). Questions under 50 characters are
-always compared exactly.
+copies and on the scale store; at 70, 96.4% and 99.7%; at 60, 73% and 93% (a ratio of 60 admits
+questions that merely share their wording, and those share few 3-grams). Questions under 50
+characters are always compared exactly.
 
 Decontamination (`curate decontam --against FILE... [--against-split test] [--ngram 8]
 [--min-share 0.2] [--fuzzy 95]`): every training candidate is compared with every item of each
