@@ -371,7 +371,7 @@ def minhash_signatures(texts: list[str], hashes: int, chunk_chars: int = 4_000_0
                 chars += len(texts[stop])
                 stop += 1
             part = texts[start:stop]
-            codes = np.frombuffer("".join(part).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+            codes = np.frombuffer("".join(part).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
             lengths = np.array([len(text) for text in part], dtype=np.int64)
             counts = lengths - SHINGLE + 1  # shingles per text
             grams = len(codes) - SHINGLE + 1

@@ -270,3 +270,14 @@ def test_dedup_command_above_the_exact_size_marks_every_near_copy(db_path, share
     marked = open_store(db_path).query("SELECT problem_id, method, similarity FROM problem_duplicates")
     assert set(marked["problem_id"].to_list()) == expected and len(expected) > 2000
     assert marked.filter(marked["method"] == "exact").height >= 50
+
+
+def test_near_pairs_by_minhash_takes_short_texts_no_texts_and_lone_surrogates():
+    from curate.decontam import near_pairs
+
+    long = "a question long enough for minhash, with a lone surrogate \ud800 read from json"
+    assert sorted(map(sorted, near_pairs(["ab", "abc", "x" * 10, "x" * 11], 90.0, exact_below=0))) == [[2, 3], [2, 3]]
+    assert near_pairs(
+        [long, long + "!", "an unrelated question of quite some length, about primes"], 90.0, exact_below=0
+    ) == [(0, 1)]
+    assert near_pairs([], 90.0, exact_below=0) == []
