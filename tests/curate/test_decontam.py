@@ -180,3 +180,104 @@ def test_near_pairs_by_length_window_equal_all_pairs():
         brute = {frozenset((int(a), int(b))) for a, b in zip(*np.nonzero(scores)) if a != b}
         found = {frozenset(pair) for pair in near_pairs(texts, fuzzy, block=37) if pair[0] != pair[1]}
         assert found == brute and len(brute) >= 100
+
+
+def _edited(rng, text: str, vocabulary: list[str]) -> str:
+    """A near copy the way collections repeat a problem: one word replaced, a word dropped, two
+    words swapped, or one to five character typos."""
+    words = text.split(" ")
+    kind = rng.choice(["word", "drop", "swap", "typos"])
+    if kind == "word":
+        words[rng.randrange(len(words))] = rng.choice(vocabulary)
+    elif kind == "drop" and len(words) > 3:
+        del words[rng.randrange(len(words))]
+    elif kind == "swap" and len(words) > 3:
+        at = rng.randrange(len(words) - 1)
+        words[at], words[at + 1] = words[at + 1], words[at]
+    text = " ".join(words)
+    if kind == "typos":
+        for _ in range(rng.randint(1, 5)):
+            at = rng.randint(0, len(text))
+            text = text[:at] + rng.choice(["x", "", "e ", "1"]) + text[at + 1 :]
+    return text
+
+
+def _all_pairs(texts: list[str], fuzzy: float) -> set[frozenset[int]]:
+    import numpy as np
+    from rapidfuzz import fuzz, process
+
+    found = set()
+    for start in range(0, len(texts), 1000):
+        scores = process.cdist(texts[start : start + 1000], texts, scorer=fuzz.ratio, score_cutoff=fuzzy, workers=2)
+        found |= {frozenset((start + int(a), int(b))) for a, b in zip(*np.nonzero(scores)) if start + a != b}
+    return found
+
+
+def test_near_pairs_by_minhash_equal_all_pairs_on_edited_math500(math500):
+    import random
+
+    from curate.decontam import near_pairs, normalise
+
+    rng = random.Random(5)
+    questions = [json.loads(line)["problem"] for line in math500.read_text().splitlines()]
+    vocabulary = [word for question in questions for word in question.split()]
+    copies = [_edited(rng, question, vocabulary) for question in rng.sample(questions, 400)]
+    texts = list(dict.fromkeys(normalise(q) for q in questions + copies))  # distinct, as dedup passes them
+    assert sum(len(text) < 50 for text in texts) >= 10  # some take the exact short-text path
+    for fuzzy in (95.0, 90.0, 80.0):
+        brute = _all_pairs(texts, fuzzy)
+        found = {frozenset(pair) for pair in near_pairs(texts, fuzzy, exact_below=0)}
+        assert found == brute and len(brute) >= 300
+
+
+@pytest.mark.slow
+def test_dedup_command_above_the_exact_size_marks_every_near_copy(db_path, shared_data, capsys):
+    import random
+
+    from curate.decontam import EXACT_BELOW, normalise
+
+    rng = random.Random(8)
+    questions = []
+    for name, field in [
+        ("simpleRL-reason/math500/test.jsonl", "problem"),
+        ("grade-school-math/test.jsonl", "question"),
+        ("Qwen2.5-Math/olympiadbench/test.jsonl", "question"),
+        ("Qwen2.5-Math/minerva_math/test.jsonl", "problem"),
+    ]:
+        questions += [json.loads(line)[field] for line in (shared_data / name).read_text().splitlines()]
+    vocabulary = [word for question in questions for word in question.split()]
+    questions += [_edited(rng, q, vocabulary) for q in rng.choices(questions, k=EXACT_BELOW + 300 - len(questions))]
+    questions += [q.upper() for q in questions[:50]]  # exact duplicates after normalisation
+    rows = [{"problem_id": f"q{i:05d}", "question": q, "gold_answer": None} for i, q in enumerate(questions)]
+    add_problems(open_store(db_path), rows)
+    # what every pair compared gives: all problems in a group but its first (by id) are duplicates
+    texts = [normalise(q) for q in questions]
+    first_of = {}
+    parent = [first_of.setdefault(text, i) for i, text in enumerate(texts)]
+    distinct = sorted(set(parent))
+    for pair in _all_pairs([texts[i] for i in distinct], 95.0):
+        a, b = sorted(distinct[i] for i in pair)
+        while parent[a] != a:
+            a = parent[a]
+        while parent[b] != b:
+            b = parent[b]
+        parent[max(a, b)] = min(a, b)
+    expected = {f"q{i:05d}" for i in range(len(texts)) if parent[i] != i}
+    with pytest.raises(SystemExit) as stop:
+        main(["dedup", "--db", str(db_path)])
+    assert stop.value.code == 0
+    assert f"{len(expected)} duplicates among {len(questions)} problems" in capsys.readouterr().out
+    marked = open_store(db_path).query("SELECT problem_id, method, similarity FROM problem_duplicates")
+    assert set(marked["problem_id"].to_list()) == expected and len(expected) > 2000
+    assert marked.filter(marked["method"] == "exact").height >= 50
+
+
+def test_near_pairs_by_minhash_takes_short_texts_no_texts_and_lone_surrogates():
+    from curate.decontam import near_pairs
+
+    long = "a question long enough for minhash, with a lone surrogate \ud800 read from json"
+    assert sorted(map(sorted, near_pairs(["ab", "abc", "x" * 10, "x" * 11], 90.0, exact_below=0))) == [[2, 3], [2, 3]]
+    assert near_pairs(
+        [long, long + "!", "an unrelated question of quite some length, about primes"], 90.0, exact_below=0
+    ) == [(0, 1)]
+    assert near_pairs([], 90.0, exact_below=0) == []
