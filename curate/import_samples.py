@@ -67,6 +67,7 @@ from curate.sources import (
     short_hash,
 )
 from db import BadInput, Store
+from db.store import content_hash_sql
 
 LIST_FIELDS = ("samples", "responses", "completions", "outputs", "generations", "code")
 TEXT_FIELDS = ("response", "completion", "output", "text", "generation", "model_output")
@@ -379,13 +380,13 @@ SELECT f.problem_id, f.file_index,
 FROM fresh f LEFT JOIN top t USING (problem_id)
 """
 
-_PUBLISH = """
+_PUBLISH = f"""
 INSERT INTO samples (sample_id, problem_id, model, params_hash, sample_index, params,
-                     reasoning, content, finish_reason, status, run_id)
-SELECT left(sha256(concat_ws(chr(31), st.problem_id, $model, $params_hash, n.sample_index::VARCHAR)), {hex}),
+                     reasoning, content, finish_reason, status, run_id, content_hash)
+SELECT left(sha256(concat_ws(chr(31), st.problem_id, $model, $params_hash, n.sample_index::VARCHAR)), {{hex}}),
        st.problem_id, $model, $params_hash, n.sample_index, $params::JSON, st.reasoning, st.content,
-       st.finish_reason, st.status, $run_id
-FROM _imp_stage st {numbering}
+       st.finish_reason, st.status, $run_id, {content_hash_sql("st", "p")}
+FROM _imp_stage st LEFT JOIN problems p ON p.problem_id = st.problem_id {{numbering}}
 """
 
 

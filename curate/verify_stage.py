@@ -4,7 +4,8 @@ Inputs: `samples` (reasoning + content joined with `curate.traces.full_response`
 finish reason: a response cut off at the token limit has no final answer), `problems.gold_answer`
 and `problems.question` (the verifier reads order words, options and rounding from it).
 Outputs: one `verdicts` row per sample and verifier name ("sympy/3", or "sympy/3+strict-form"
-with --strict-form) with the `content_hash` of what was verified (CONTENT_HASH_SQL), one `runs`
+with --strict-form) with the `content_hash` of what was verified (the sample row's stored
+`samples.content_hash`, db.store.CONTENT_HASH_SQL), one `runs`
 row (kind "verify") with the counts. Samples whose problem has no gold answer are skipped and
 counted.
 
@@ -34,12 +35,6 @@ from db.console import progress_bar
 
 BATCH_SIZE = 500
 VERDICTS = ("correct", "incorrect", "unparseable", "no_answer", "timeout")
-# What a verdict was computed from (s: samples, p: problems). The view verdict_current
-# (db/migrations/014) repeats this expression; tests/curate/test_verify_stage.py checks they agree.
-CONTENT_HASH_SQL = (
-    "md5(concat_ws(chr(31), coalesce(s.reasoning, chr(0)), coalesce(s.content, chr(0)), "
-    "coalesce(s.finish_reason, chr(0)), coalesce(p.gold_answer, chr(0)), coalesce(p.question, chr(0))))"
-)
 # Verifier names of older versions with the same strictness: 'sympy/1', 'sympy/2' for 'sympy/3'.
 _OLDER_SQL = (
     "v.verifier LIKE 'sympy/%' AND v.verifier <> ? AND (v.verifier LIKE '%+strict-form') = ? "
@@ -57,8 +52,7 @@ def _pending_ids(
     """((rowid, sample id) to verify in rowid order, samples skipped for lack of a gold answer,
     samples left with only an older-version verdict)."""
     strict = verifier.endswith(STRICT_SUFFIX)
-    # Each sample's hash is computed once, in a streaming pass, so the joins below carry
-    # 32-character hashes, not texts (hashing inside the EXISTS held every text: 4.9 GB at 100k).
+    # The sample rows carry their hash (samples.content_hash), so no text is read here.
     current = "EXISTS (SELECT 1 FROM verdicts v WHERE v.sample_id = h.sample_id AND v.verifier = ? AND v.content_hash = h.hash)"
     older = (
         f"EXISTS (SELECT 1 FROM verdicts v WHERE v.sample_id = h.sample_id AND {_OLDER_SQL} "
@@ -67,7 +61,7 @@ def _pending_ids(
     model_filter = "s.model = ?" if model is not None else "TRUE"
     rows = store.execute(
         f"WITH h AS MATERIALIZED (SELECT s.rowid AS row_id, s.sample_id, "
-        f"p.gold_answer IS NULL OR trim(p.gold_answer) = '' AS no_gold, {CONTENT_HASH_SQL} AS hash "
+        "p.gold_answer IS NULL OR trim(p.gold_answer) = '' AS no_gold, s.content_hash AS hash "
         f"FROM samples s JOIN problems p ON p.problem_id = s.problem_id WHERE {model_filter}) "
         f"SELECT h.row_id, h.sample_id, h.no_gold, {current} AS has_current, {older} AS has_older "
         f"FROM h ORDER BY h.sample_id",
@@ -122,6 +116,8 @@ def run(store: Store, config: VerifyConfig) -> VerifyResult:
     model = config.model
     if model is not None and not store.scalar("SELECT count(*) FROM samples WHERE model = ?", [model]):
         raise BadInput(f"no samples of model {model!r}", field="--model")
+    with store.transaction():  # a sample written by SQL that left its hash unset gets one first
+        store.rehash_samples("s.content_hash IS NULL")
     ids, skipped, older_left = _pending_ids(
         store, verifier, model, config.reverify, config.reverify_older, config.limit
     )
@@ -158,8 +154,8 @@ def _verify_batch(
     # The rowid range lets DuckDB read only the batch's row groups: an id list alone scanned
     # every trace per batch (2.7 CPU-s per 500 samples at 100k, quadratic in the store size).
     rows = store.query(
-        f"SELECT s.sample_id, s.reasoning, s.content, s.finish_reason, p.gold_answer, p.question, "
-        f"{CONTENT_HASH_SQL} AS content_hash FROM samples s "
+        "SELECT s.sample_id, s.reasoning, s.content, s.finish_reason, p.gold_answer, p.question, "
+        "s.content_hash FROM samples s "
         "JOIN problems p ON p.problem_id = s.problem_id WHERE s.rowid BETWEEN ? AND ? "
         "AND s.sample_id IN (SELECT unnest(?)) ORDER BY s.sample_id",
         [batch[0][0], batch[-1][0], [sample_id for _, sample_id in batch]],

@@ -5,7 +5,11 @@ Contract
   and applies the numbered migrations in `db/migrations/NNN_name.sql` that `schema_version`
   does not list yet, each in its own transaction.
 - Bulk writes go through `Store.insert_frame` (a Polars or Arrow frame registered with DuckDB,
-  one INSERT ... SELECT), never row by row. Commands wrap their writes in `Store.transaction()`
+  one INSERT ... SELECT), never row by row. Every sample row carries `content_hash`
+  (CONTENT_HASH_SQL: what a verdict of it is computed from, its problem's gold and question
+  included): `insert_frame` sets it for the samples it writes and for the samples of problems
+  it adds or changes; a writer that changes samples or problems with its own SQL sets it too
+  (import-samples does) or calls `Store.rehash_samples`. Commands wrap their writes in `Store.transaction()`
   so a failed command leaves the store as it was.
 - Every command records itself in `runs` with `Store.run(kind, config)` (or `recorded_run` when
   it must not hold the store while it works): config and library versions at the start; at the
@@ -52,6 +56,20 @@ from db.errors import BadInput, SchemaTooNew, StoreLocked
 from db.redact import redact_config, redact_text
 
 DEFAULT_DB = "traces.duckdb"
+# What a verdict is computed from (s: samples, p: problems). Stored on each sample row
+# (samples.content_hash) and on each verdict; verdict_current (db/migrations/017) keeps a
+# verdict only while the two agree, and migration 017's backfill repeats this expression.
+def content_hash_sql(s: str = "s", p: str = "p") -> str:
+    """CONTENT_HASH_SQL over sample alias `s` and problem alias `p`."""
+    return (
+        f"md5(concat_ws(chr(31), coalesce({s}.reasoning, chr(0)), coalesce({s}.content, chr(0)), "
+        f"coalesce({s}.finish_reason, chr(0)), coalesce({p}.gold_answer, chr(0)), coalesce({p}.question, chr(0))))"
+    )
+
+
+CONTENT_HASH_SQL = content_hash_sql()
+_SAMPLE_HASHED = ("reasoning", "content", "finish_reason")  # the sample columns CONTENT_HASH_SQL reads
+_PROBLEM_HASHED = ("gold_answer", "question")
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _LOCK_PID = re.compile(r"PID (\d+)")
 # A DuckDB file starts with an 8-byte checksum followed by the magic bytes "DUCK".
@@ -207,16 +225,66 @@ class Store:
             arrow = frame
             if arrow.num_rows == 0:
                 return 0
-        columns = ", ".join(f'"{c}"' for c in arrow.column_names)
+        names = [c for c in arrow.column_names if not (table == "samples" and c == "content_hash")]
+        columns = ", ".join(f'"{c}"' for c in names)
         verb = {"error": "INSERT", "ignore": "INSERT OR IGNORE", "replace": "INSERT OR REPLACE"}[on_conflict]
         view = f"_frame_{uuid.uuid4().hex}"
         self.con.register(view, arrow)
         try:
-            # DuckDB answers an INSERT with one row holding the count of rows written.
-            written = self.con.execute(f'{verb} INTO "{table}" ({columns}) SELECT {columns} FROM "{view}"').fetchone()
+            if table == "samples":
+                missing = [c for c in _SAMPLE_HASHED if c not in names]
+                if missing and on_conflict == "replace":
+                    # INSERT OR REPLACE keeps a stored row's unlisted columns: the hash would miss them.
+                    raise ValueError(f"replacing samples needs the columns {missing} (their content_hash)")
+                source = ", ".join(["*", *(f"NULL::VARCHAR AS {c}" for c in missing)])
+                sql = (
+                    f'{verb} INTO samples ({columns}, content_hash) SELECT {", ".join(f"s.{c}" for c in names)}, '
+                    f'{CONTENT_HASH_SQL} FROM (SELECT {source} FROM "{view}") s '
+                    "LEFT JOIN problems p ON p.problem_id = s.problem_id"
+                )
+            else:
+                sql = f'{verb} INTO "{table}" ({columns}) SELECT {columns} FROM "{view}"'
+            if table != "problems":
+                # DuckDB answers an INSERT with one row holding the count of rows written.
+                written = self.con.execute(sql).fetchone()
+                return int(written[0]) if written else 0
+            with self.transaction():  # the problems and their samples' hashes change together
+                changed = self._changed_problems(view, names, on_conflict)
+                written = self.con.execute(sql).fetchone()
+                if changed:
+                    self.rehash_samples("s.problem_id IN (SELECT unnest(?))", [changed])
             return int(written[0]) if written else 0
         finally:
             self.con.unregister(view)
+
+    def _changed_problems(self, view: str, names: list[str], on_conflict: str) -> list[str]:
+        """Ids of the frame's problems that are new, or (unless ignored) whose gold or question differ."""
+        differs = [f"p.{c} IS DISTINCT FROM f.{c}" for c in _PROBLEM_HASHED if c in names]
+        condition = "p.problem_id IS NULL"
+        if differs and on_conflict != "ignore":
+            condition += " OR " + " OR ".join(differs)
+        rows = self.con.execute(
+            f'SELECT DISTINCT f.problem_id FROM "{view}" f LEFT JOIN problems p ON p.problem_id = f.problem_id '
+            f"WHERE {condition}"
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def rehash_samples(self, where: str = "TRUE", params: list | None = None) -> int:
+        """Recompute `content_hash` of the samples matching `where` (SQL over `s`, the samples);
+        returns how many. For writers that change samples or problems with their own SQL."""
+        ids = [
+            row[0]
+            for row in self.con.execute(f"SELECT s.sample_id FROM samples s WHERE {where}", params or []).fetchall()
+        ]
+        if not ids:
+            return 0
+        self.con.execute(
+            f"UPDATE samples SET content_hash = h.hash FROM (SELECT s.sample_id, {CONTENT_HASH_SQL} AS hash "
+            "FROM samples s LEFT JOIN problems p ON p.problem_id = s.problem_id "
+            "WHERE s.sample_id IN (SELECT unnest(?))) h WHERE samples.sample_id = h.sample_id",
+            [ids],
+        )
+        return len(ids)
 
     def insert_rows(
         self, table: str, rows: list[dict], on_conflict: Literal["error", "ignore", "replace"] = "error"

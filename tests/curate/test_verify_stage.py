@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import polars as pl
 from typer.testing import CliRunner
 
 from curate.cli import app
@@ -112,7 +113,9 @@ def test_a_regenerated_sample_is_pending_again_and_its_old_verdict_leaves_verdic
     assert verify_store(db_path)["verified"] == 4
     assert _current(db_path)["b"]["verdict"] == "no_answer"
     with open_store(db_path) as store:  # the cut-off sample is generated again, this time complete
-        store.execute("UPDATE samples SET content = '\\boxed{2}', finish_reason = 'stop' WHERE sample_id = 'b'")
+        row = store.query("SELECT * EXCLUDE (content_hash) FROM samples WHERE sample_id = 'b'")
+        # the write `curate generate` makes (WriteThrough: insert_frame, replace)
+        store.insert_frame("samples", row.with_columns(content=pl.lit("\\boxed{2}"), finish_reason=pl.lit("stop")), "replace")
     assert "b" not in _current(db_path)  # the stored verdict belongs to the old text
     counts = verify_store(db_path)
     assert counts["verified"] == 1 and counts["correct"] == 1
@@ -123,9 +126,32 @@ def test_a_regenerated_sample_is_pending_again_and_its_old_verdict_leaves_verdic
 def test_a_changed_gold_makes_the_problem_s_samples_pending(db_path):
     _fill(db_path)
     verify_store(db_path)
-    with open_store(db_path) as store:
-        store.execute("UPDATE problems SET gold_answer = '3' WHERE problem_id = 'p1'")
+    with open_store(db_path) as store:  # the write `curate ingest` makes for a changed problem
+        row = store.query("SELECT * FROM problems WHERE problem_id = 'p1'")
+        store.insert_frame("problems", row.with_columns(gold_answer=pl.lit("3")), "replace")
+    assert sorted(_current(db_path)) == ["c", "d"]
     assert verify_store(db_path)["verified"] == 2
+
+
+def test_a_changed_question_makes_the_problem_s_samples_pending(db_path):
+    _fill(db_path)
+    verify_store(db_path)
+    with open_store(db_path) as store:
+        store.insert_frame(
+            "problems", pl.DataFrame({"problem_id": ["p2"], "question": ["half, as a decimal?"]}), "replace"
+        )
+    assert sorted(_current(db_path)) == ["a", "b"]
+    assert verify_store(db_path)["verified"] == 2
+
+
+def test_a_sample_changed_by_plain_sql_is_pending_after_rehash_samples(db_path):
+    _fill(db_path)
+    verify_store(db_path)
+    with open_store(db_path) as store:
+        store.execute("UPDATE samples SET content = '\\boxed{3}' WHERE sample_id = 'a'")
+        assert store.rehash_samples("s.sample_id = 'a'") == 1
+    assert "a" not in _current(db_path)
+    assert verify_store(db_path)["verified"] == 1
 
 
 def test_older_version_verdicts_are_kept_until_reverify_older_and_marked_in_verdict_current(db_path):

@@ -288,3 +288,70 @@ def test_a_command_refused_on_bad_input_leaves_no_new_store_behind(tmp_path: Pat
                 store.execute("SELECT 1")
                 raise BadInput("no such file", file="x.jsonl")
     assert not fresh.exists() and db_path.exists()
+
+
+def _hashes(store) -> dict[str, tuple[str, str]]:
+    """sample_id -> (stored content_hash, CONTENT_HASH_SQL computed from the texts now)."""
+    rows = store.execute(
+        f"SELECT s.sample_id, s.content_hash, {db.store.CONTENT_HASH_SQL} FROM samples s "
+        "LEFT JOIN problems p ON p.problem_id = s.problem_id ORDER BY 1"
+    ).fetchall()
+    return {sample_id: (stored, computed) for sample_id, stored, computed in rows}
+
+
+SAMPLE_SQL = (
+    "INSERT INTO samples (sample_id, problem_id, model, params_hash, sample_index, reasoning, content, "
+    "finish_reason, status) VALUES ('a', 't:1', 'm', 'h', 0, 'think', '\\boxed{2}', 'stop', 'ok'), "
+    "('b', 't:2', 'm', 'h', 0, NULL, '\\boxed{4}', NULL, 'ok'), ('orphan', 't:9', 'm', 'h', 0, 'x', NULL, NULL, 'ok')"
+)
+
+
+def test_migration_017_backfills_sample_hashes_and_keeps_older_verdicts_current(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    path = tmp_path / "old.duckdb"
+    every = db.store.migrations()
+    monkeypatch.setattr(db.store, "migrations", lambda: [m for m in every if m[0] < 17])
+    with open_store(path) as store:
+        store.insert_frame("problems", problem_frame())
+        store.execute(SAMPLE_SQL)
+        # a verdict stored by 016's code: its hash computed from the texts, as verify did then
+        store.execute(
+            f"INSERT INTO verdicts (sample_id, verifier, verdict, content_hash) SELECT s.sample_id, 'sympy/3', "
+            f"'correct', {db.store.CONTENT_HASH_SQL} FROM samples s JOIN problems p USING (problem_id)"
+        )
+    monkeypatch.undo()
+    with open_store(path) as store:
+        hashes = _hashes(store)
+        assert len(hashes) == 3 and all(stored == computed for stored, computed in hashes.values())
+        assert store.execute("SELECT sample_id FROM verdict_current ORDER BY 1").fetchall() == [("a",), ("b",)]
+
+
+def test_insert_frame_hashes_samples_and_rehashes_those_of_changed_problems(db_path: Path):
+    with open_store(db_path) as store:
+        store.insert_frame("problems", problem_frame())
+        samples = pl.DataFrame(
+            {
+                "sample_id": ["a", "b"],
+                "problem_id": ["t:1", "t:2"],
+                "model": ["m", "m"],
+                "params_hash": ["h", "h"],
+                "sample_index": [0, 0],
+                "reasoning": ["think", None],
+                "content": ["\\boxed{2}", "\\boxed{4}"],
+                "finish_reason": ["stop", None],
+                "status": ["ok", "ok"],
+            }
+        )
+        store.insert_frame("samples", samples)
+        before = _hashes(store)
+        assert all(stored == computed for stored, computed in before.values())
+        store.insert_frame("samples", samples.with_columns(content=pl.lit("\\boxed{9}")).head(1), "replace")
+        store.insert_frame("problems", problem_frame("7").tail(1).with_columns(gold_answer=pl.lit("7")), "replace")
+        after = _hashes(store)
+        assert all(stored == computed for stored, computed in after.values())
+        assert after["a"][0] != before["a"][0] and after["b"][0] != before["b"][0]
+        store.insert_frame("problems", problem_frame("5"), "ignore")  # nothing changes: no rehash
+        assert _hashes(store) == after
+        with pytest.raises(ValueError, match="content_hash"):  # a replace that would leave the hash stale
+            store.insert_frame("samples", samples.drop("reasoning"), "replace")
