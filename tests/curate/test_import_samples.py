@@ -18,6 +18,7 @@ from curate.sources import short_hash
 from curate.stages import run_stage
 from curate.traces import split_think
 from db import BadInput, open_store
+from db.store import CONTENT_HASH_SQL
 
 runner = CliRunner()
 MATH_COT = "Qwen2.5-Math/eval_rm_maj_example/math_cot_100.jsonl"
@@ -410,6 +411,24 @@ def test_reimport_of_an_edited_file_matches_samples_by_content(db_path: Path, tm
     assert result.exit_code == 0, result.output
     assert "added 0" in result.stdout and "2 stored samples not in the file (kept)" in result.stdout
     assert counts(db_path)[1] == 3
+
+
+def test_imported_samples_store_their_content_hash_and_verified_ones_stay_current(db_path: Path, tmp_path: Path):
+    traces = [
+        {"question": "What is 2+2?", "answer": "4", "response": "<think>two and two</think>\\boxed{4}"},
+        {"question": "What is 3+3?", "answer": "6", "response": "\\boxed{5}", "finish_reason": "stop"},
+    ]
+    path = write_jsonl(tmp_path / "r1.jsonl", traces)
+    assert run_import(str(path), "--model", "r1", "--db", str(db_path)).exit_code == 0
+    hashes = rows(
+        db_path,
+        f"SELECT s.content_hash AS stored, {CONTENT_HASH_SQL} AS computed FROM samples s "
+        "JOIN problems p USING (problem_id)",
+    )
+    assert len(hashes) == 2 and all(row["stored"] == row["computed"] for row in hashes)
+    assert runner.invoke(app, ["verify", "--db", str(db_path), "--workers", "1"]).exit_code == 0
+    verdicts = rows(db_path, "SELECT verdict FROM verdict_current ORDER BY verdict")
+    assert verdicts == [{"verdict": "correct"}, {"verdict": "incorrect"}]
 
 
 def test_identical_traces_of_a_problem_are_matched_one_to_one(db_path: Path, tmp_path: Path):

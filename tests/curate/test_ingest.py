@@ -211,6 +211,25 @@ def test_changed_gold_is_reported_and_kept_until_update(db_path: Path, tmp_path:
     assert store_counts(db_path) == (3, 3)
 
 
+def test_a_gold_changed_by_ingest_update_makes_the_verdicts_of_its_samples_pending(db_path: Path, tmp_path: Path):
+    path = write_jsonl(tmp_path / "set.jsonl", [{"id": 1, "problem": "1+1?", "answer": "2"}])
+    assert ingest(str(path), "--db", str(db_path), "--source", "s").exit_code == 0
+    sample = {"sample_id": "x", "problem_id": "s:1", "model": "m", "params_hash": "h", "sample_index": 0}
+    with open_store(db_path) as store:
+        store.insert_rows("samples", [{**sample, "content": "\\boxed{2}", "status": "ok"}])
+    assert runner.invoke(app, ["verify", "--db", str(db_path), "--workers", "1"]).exit_code == 0
+    current = "SELECT verdict FROM verdict_current WHERE sample_id = 'x'"
+    with open_store(db_path, read_only=True) as store:
+        assert store.scalar(current) == "correct"
+    write_jsonl(path, [{"id": 1, "problem": "1+1?", "answer": "3"}])
+    assert ingest(str(path), "--db", str(db_path), "--source", "s", "--update").exit_code == 0
+    with open_store(db_path, read_only=True) as store:
+        assert store.scalar(current) is None  # the verdict was for the old gold
+    assert runner.invoke(app, ["verify", "--db", str(db_path), "--workers", "1"]).exit_code == 0
+    with open_store(db_path, read_only=True) as store:
+        assert store.scalar(current) == "incorrect"
+
+
 def test_duplicate_rows_in_one_file_are_skipped(db_path: Path, tmp_path: Path):
     path = write_jsonl(
         tmp_path / "dup.jsonl", [{"question": "Same?", "answer": "1"}, {"question": "same?  ", "answer": "1"}]

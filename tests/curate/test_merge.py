@@ -14,6 +14,7 @@ from curate.cli import app
 from curate.generate import in_shard
 from curate.testing.openai_server import OpenAIServer
 from db import open_store
+from db.store import CONTENT_HASH_SQL
 from tests.curate.openai_helpers import add_problems, start_generate
 
 runner = CliRunner()
@@ -87,6 +88,8 @@ def test_three_sharded_stores_merge_to_one_unsharded_run(tmp_path: Path):
     expected = rows(whole, f"SELECT {SAME} FROM samples ORDER BY sample_id")
     assert rows(out, f"SELECT {SAME} FROM samples ORDER BY sample_id") == expected
     assert counts(out)[0] == PROBLEMS
+    stale = f"SELECT count(*) FROM samples s JOIN problems p USING (problem_id) WHERE s.content_hash IS DISTINCT FROM {CONTENT_HASH_SQL}"
+    assert [rows(db, stale)[0][0] for db in (*stores, whole, out)] == [0] * 5  # generate and merge set the hash
     runs_in = sum(rows(db, "SELECT count(*) FROM runs")[0][0] for db in stores)
     assert counts(out)[4] == runs_in + 1  # every shard's runs, the killed one included, and the merge
 
