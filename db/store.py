@@ -59,11 +59,12 @@ DEFAULT_DB = "traces.duckdb"
 # What a verdict is computed from (s: samples, p: problems). Stored on each sample row
 # (samples.content_hash) and on each verdict; verdict_current (db/migrations/017) keeps a
 # verdict only while the two agree, and migration 017's backfill repeats this expression.
-def content_hash_sql(s: str = "s", p: str = "p") -> str:
-    """CONTENT_HASH_SQL over sample alias `s` and problem alias `p`."""
+def content_hash_sql(s: str = "s", p: str | None = "p") -> str:
+    """CONTENT_HASH_SQL over sample alias `s` and problem alias `p` (None: a sample without a problem)."""
+    gold, question = (f"{p}.gold_answer", f"{p}.question") if p else ("NULL", "NULL")
     return (
         f"md5(concat_ws(chr(31), coalesce({s}.reasoning, chr(0)), coalesce({s}.content, chr(0)), "
-        f"coalesce({s}.finish_reason, chr(0)), coalesce({p}.gold_answer, chr(0)), coalesce({p}.question, chr(0))))"
+        f"coalesce({s}.finish_reason, chr(0)), coalesce({gold}, chr(0)), coalesce({question}, chr(0))))"
     )
 
 
@@ -276,14 +277,19 @@ class Store:
             row[0]
             for row in self.con.execute(f"SELECT s.sample_id FROM samples s WHERE {where}", params or []).fetchall()
         ]
-        if not ids:
-            return 0
-        self.con.execute(
-            f"UPDATE samples SET content_hash = h.hash FROM (SELECT s.sample_id, {CONTENT_HASH_SQL} AS hash "
-            "FROM samples s LEFT JOIN problems p ON p.problem_id = s.problem_id "
-            "WHERE s.sample_id IN (SELECT unnest(?))) h WHERE samples.sample_id = h.sample_id",
-            [ids],
-        )
+        if ids:
+            # Joined with problems only (the small side): a self-join of samples held every text.
+            self.con.execute(
+                f"UPDATE samples SET content_hash = {content_hash_sql('samples', 'p')} FROM problems p "
+                "WHERE p.problem_id = samples.problem_id AND samples.sample_id IN (SELECT unnest(?))",
+                [ids],
+            )
+            self.con.execute(
+                f"UPDATE samples SET content_hash = {content_hash_sql('samples', None)} "
+                "WHERE samples.sample_id IN (SELECT unnest(?)) "
+                "AND NOT EXISTS (SELECT 1 FROM problems p WHERE p.problem_id = samples.problem_id)",
+                [ids],
+            )
         return len(ids)
 
     def insert_rows(

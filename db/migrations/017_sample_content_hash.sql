@@ -6,14 +6,17 @@
 -- (about 4.5 s of CPU per 100,000 samples). The view is 016's with that one comparison changed.
 ALTER TABLE samples ADD COLUMN content_hash VARCHAR;
 
-UPDATE samples SET content_hash = h.hash
-FROM (
-    SELECT s.sample_id, md5(concat_ws(chr(31),
-               coalesce(s.reasoning, chr(0)), coalesce(s.content, chr(0)), coalesce(s.finish_reason, chr(0)),
-               coalesce(p.gold_answer, chr(0)), coalesce(p.question, chr(0)))) AS hash
-    FROM samples s LEFT JOIN problems p ON p.problem_id = s.problem_id
-) h
-WHERE samples.sample_id = h.sample_id;
+-- Joined with problems only: a self-join of samples to a hashed copy held every text (14 GB at
+-- 1M samples); this form streams the samples (0.5 GB at 100k). Samples without a problem after.
+UPDATE samples SET content_hash = md5(concat_ws(chr(31),
+        coalesce(samples.reasoning, chr(0)), coalesce(samples.content, chr(0)), coalesce(samples.finish_reason, chr(0)),
+        coalesce(p.gold_answer, chr(0)), coalesce(p.question, chr(0))))
+FROM problems p
+WHERE p.problem_id = samples.problem_id;
+
+UPDATE samples SET content_hash = md5(concat_ws(chr(31),
+        coalesce(reasoning, chr(0)), coalesce(content, chr(0)), coalesce(finish_reason, chr(0)), chr(0), chr(0)))
+WHERE content_hash IS NULL;
 
 CREATE OR REPLACE VIEW verdict_current AS
 SELECT * EXCLUDE (rn) FROM (
