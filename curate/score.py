@@ -130,7 +130,9 @@ def word_stats(frame: pl.DataFrame, n: int) -> pl.DataFrame:
 
     Words are exploded into one long column; an n-gram's hash is built by combining the hashes
     of 2^i-word spans (log n shifted passes instead of n), and n-grams that would cross into
-    the next row are dropped before counting distinct ones per row.
+    the next row are dropped before counting distinct ones per row. The combination is a
+    polynomial hash (sum of word hashes times powers of an odd 64-bit constant, wrapping), two
+    integer operations per pass where hashing a struct of the two halves took 8x the CPU.
     """
     words = (
         frame.select(
@@ -149,7 +151,7 @@ def word_stats(frame: pl.DataFrame, n: int) -> pl.DataFrame:
     size = 1
     while size * 2 <= n:
         words = words.with_columns(
-            _combine(pl.col(spans[size]), pl.col(spans[size]).shift(-size)).alias(f"s{size * 2}")
+            _combine(pl.col(spans[size]), pl.col(spans[size]).shift(-size), size).alias(f"s{size * 2}")
         )
         size *= 2
         spans[size] = f"s{size}"
@@ -157,7 +159,7 @@ def word_stats(frame: pl.DataFrame, n: int) -> pl.DataFrame:
     for span in sorted(spans, reverse=True):
         if n - offset >= span:
             piece = pl.col(spans[span]).shift(-offset)
-            gram = piece if gram is None else _combine(gram, piece)
+            gram = piece if gram is None else _combine(gram, piece, span)
             offset += span
     grams = (
         words.select("row", gram=gram, same_row=pl.col("row").shift(-(n - 1)) == pl.col("row"))
@@ -169,8 +171,13 @@ def word_stats(frame: pl.DataFrame, n: int) -> pl.DataFrame:
     return lengths.join(grams, on="row", how="left")
 
 
-def _combine(left: pl.Expr, right: pl.Expr) -> pl.Expr:
-    return pl.struct(left.alias("a"), right.alias("b")).hash()
+_MULTIPLIER = 0x9E3779B97F4A7C15  # odd: multiplying by it modulo 2^64 loses nothing
+
+
+def _combine(left: pl.Expr, right: pl.Expr, right_words: int) -> pl.Expr:
+    """Hash of the word span `left` followed by `right` (right_words words long)."""
+    shift = pl.lit(pow(_MULTIPLIER, right_words, 2**64), dtype=pl.UInt64)
+    return left * shift + right
 
 
 # ---- per-problem answer clusters ---------------------------------------------------------------
