@@ -15,8 +15,10 @@ one eval run written from the teacher samples by SQL: one eval sample per sample
 
     python bench/scale.py --n 100000 --dir /work/scale
     python bench/scale.py --n 1000000 --dir /work/scale --only import-samples,verify
+    python bench/scale.py --n 100000 --dir /work/scale --only score --code /tmp/main --store /tmp/copy.duckdb
 
-Prints a Markdown table (stage, seconds, samples/s, peak RSS MiB, exit status) and appends
+Prints a Markdown table (stage, seconds, CPU seconds of the stage's processes, samples/s, peak
+RSS MiB, exit status) and appends
 each row as it finishes to DIR/scale-N.log, so a long run can be watched. Goals (issue 17, at
 1M): import >= 50% of native's rate at <= 3 GiB; every other stage <= 4 GiB; score + select
 >= 1,000 samples/s; review's first screen < 1 s.
@@ -169,13 +171,15 @@ def generate(path: Path, n: int, seed: int = 0) -> tuple[int, int]:
     return rows, samples
 
 
-def timed(command: list[str], env: dict | None = None) -> tuple[float, float, int, str]:
-    """(wall seconds, peak RSS MiB, exit status, last lines of output) of a child process."""
+def timed(command: list[str], env: dict | None = None) -> tuple[float, float, float, int, str]:
+    """(wall seconds, CPU seconds (user + system), peak RSS MiB, exit status, output) of a child
+    process; on a shared machine its CPU seconds vary far less than its wall time."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     output = process.stdout.read().decode(errors="replace")
     _, status, usage = os.wait4(process.pid, 0)
-    return time.perf_counter() - start, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), output
+    cpu = usage.ru_utime + usage.ru_stime
+    return time.perf_counter() - start, cpu, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), output
 
 
 NATIVE = """
@@ -248,6 +252,15 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, required=True, help="work folder outside the repository (kept)")
     parser.add_argument("--only", default=None, help="comma-separated stages (default: all, in order)")
     parser.add_argument(
+        "--code",
+        type=Path,
+        default=ROOT,
+        help="checkout whose curate runs the stages (default: this one), e.g. an older commit as the baseline",
+    )
+    parser.add_argument(
+        "--store", type=Path, default=None, help="store to run the stages on (default: DIR/nN/scale.duckdb)"
+    )
+    parser.add_argument(
         "--native-memory-limit",
         default="4GB",
         help="DuckDB memory_limit of the native baseline (its default is 80%% of RAM)",
@@ -269,45 +282,46 @@ def main() -> None:
         )
     rows, samples = map(int, counts.read_text().split())
     megabytes = data.stat().st_size / 2**20
-    store = work / "scale.duckdb"
+    store = args.store or work / "scale.duckdb"
     stages = args.only.split(",") if args.only else list(STAGES)
     if "import-samples" in stages:
         for leftover in (store, Path(f"{store}.wal")):
             leftover.unlink(missing_ok=True)
     shutil.rmtree(work / "export", ignore_errors=True)
     log = args.dir / f"scale-{args.n}.log"
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {**os.environ, "PYTHONPATH": str(args.code.resolve()) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     with log.open("a") as out:
         out.write(
             f"\n# {time.strftime('%Y-%m-%d %H:%M:%S')} N={samples} rows={rows} file={megabytes:,.0f} MiB; "
+            f"code {args.code}, store {store}; "
             f"uptime: {os.popen('uptime').read().strip()}\n"
         )
     results = []
     for stage in stages:
         (work / "native.duckdb").unlink(missing_ok=True)
-        seconds = rss = 0.0
+        seconds = cpu = rss = 0.0
         status, tail = 0, ""
         for command in stage_command(stage, data, store, work, args.native_memory_limit):
-            part_s, part_rss, status, output = timed(command, env)
-            seconds, rss = seconds + part_s, max(rss, part_rss)
+            part_s, part_cpu, part_rss, status, output = timed(command, env)
+            seconds, cpu, rss = seconds + part_s, cpu + part_cpu, max(rss, part_rss)
             tail = output.strip().splitlines()[-1] if output.strip() else ""
             if status != 0:
                 tail = output.strip()[-2000:]
                 break
         (work / "native.duckdb").unlink(missing_ok=True)
-        results.append((stage, seconds, rss, status))
+        results.append((stage, seconds, cpu, rss, status))
         line = (
-            f"| {stage} | {seconds:,.1f} | {samples / seconds:,.0f} | {rss:,.0f} | {status} | "
+            f"| {stage} | {seconds:,.1f} | {cpu:,.1f} | {samples / seconds:,.0f} | {rss:,.0f} | {status} | "
             f"load {os.getloadavg()[0]:.1f} |"
         )
         print(line, file=sys.stderr)
         with log.open("a") as out:
             out.write(line + "\n" + "".join(f"    {t}\n" for t in tail.splitlines()[-5:]))
     print(f"\n{samples:,} samples, {rows:,} rows, {megabytes:,.0f} MiB of JSONL\n")
-    print("| stage | seconds | samples/s | peak RSS MiB | exit |\n| --- | ---: | ---: | ---: | ---: |")
-    for stage, seconds, rss, status in results:
-        print(f"| {stage} | {seconds:,.1f} | {samples / seconds:,.0f} | {rss:,.0f} | {status} |")
-    times = dict((stage, seconds) for stage, seconds, _, _ in results)
+    print("| stage | seconds | CPU s | samples/s | peak RSS MiB | exit |\n| --- | ---: | ---: | ---: | ---: | ---: |")
+    for stage, seconds, cpu, rss, status in results:
+        print(f"| {stage} | {seconds:,.1f} | {cpu:,.1f} | {samples / seconds:,.0f} | {rss:,.0f} | {status} |")
+    times = dict((stage, seconds) for stage, seconds, _, _, _ in results)
     if "native" in times and "import-samples" in times:
         print(f"\nimport-samples at {times['native'] / times['import-samples']:.0%} of native read_json's rate")
     if "score" in times and "select" in times:
