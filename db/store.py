@@ -56,9 +56,8 @@ from db.errors import BadInput, SchemaTooNew, StoreLocked
 from db.redact import redact_config, redact_text
 
 DEFAULT_DB = "traces.duckdb"
-# What a verdict is computed from (s: samples, p: problems). Stored on each sample row
-# (samples.content_hash) and on each verdict; verdict_current (db/migrations/017) keeps a
-# verdict only while the two agree, and migration 017's backfill repeats this expression.
+
+
 def content_hash_sql(s: str = "s", p: str | None = "p") -> str:
     """CONTENT_HASH_SQL over sample alias `s` and problem alias `p` (None: a sample without a problem)."""
     gold, question = (f"{p}.gold_answer", f"{p}.question") if p else ("NULL", "NULL")
@@ -68,6 +67,9 @@ def content_hash_sql(s: str = "s", p: str | None = "p") -> str:
     )
 
 
+# What a verdict is computed from (s: samples, p: problems). Stored on each sample row
+# (samples.content_hash) and on each verdict; verdict_current (db/migrations/017) keeps a
+# verdict only while the two agree, and migration 017's backfill repeats this expression.
 CONTENT_HASH_SQL = content_hash_sql()
 _SAMPLE_HASHED = ("reasoning", "content", "finish_reason")  # the sample columns CONTENT_HASH_SQL reads
 _PROBLEM_HASHED = ("gold_answer", "question")
