@@ -8,7 +8,7 @@ loop, 1% drifting into Chinese, 10% of problems with expression answers written 
 the SymPy equivalence check runs, 5% of problems without gold) with verdicts as `curate
 verify` would write them. Then, each in a fresh child process so its peak RSS is its own:
 - score + select: `curate.score.score` (Polars string kernels over batches, tiktoken's
-  threaded batch encoder) and `curate.select.select` (shortest-correct);
+  encoder over distinct segments, curate/tokens.py) and `curate.select.select` (shortest-correct);
 - baseline: the same per-sample text metrics the obvious way, one Python loop over the
   samples (re + tiktoken encode per text + a set of n-gram tuples), on a subset, rate only.
 Prints a table: method, samples, seconds, samples/s, peak RSS.
