@@ -241,7 +241,7 @@ class Store:
                     raise ValueError(f"replacing samples needs the columns {missing} (their content_hash)")
                 source = ", ".join(["*", *(f"NULL::VARCHAR AS {c}" for c in missing)])
                 sql = (
-                    f'{verb} INTO samples ({columns}, content_hash) SELECT {", ".join(f"s.{c}" for c in names)}, '
+                    f"{verb} INTO samples ({columns}, content_hash) SELECT {', '.join(f's.{c}' for c in names)}, "
                     f'{CONTENT_HASH_SQL} FROM (SELECT {source} FROM "{view}") s '
                     "LEFT JOIN problems p ON p.problem_id = s.problem_id"
                 )

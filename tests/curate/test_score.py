@@ -243,7 +243,9 @@ def test_score_on_a_store_counts_tokens_as_whole_text_encoding_across_batches(db
     store.close()
     encoding = get_tokenizer("qwen2.5")._tokenizer
     expected = {
-        r["sample_id"]: len(encoding.encode_ordinary("\n\n".join(t for t in (r["reasoning"], r["content"]) if t is not None)))
+        r["sample_id"]: len(
+            encoding.encode_ordinary("\n\n".join(t for t in (r["reasoning"], r["content"]) if t is not None))
+        )
         for r in rows
     }
     assert got == expected

@@ -115,7 +115,9 @@ def test_a_regenerated_sample_is_pending_again_and_its_old_verdict_leaves_verdic
     with open_store(db_path) as store:  # the cut-off sample is generated again, this time complete
         row = store.query("SELECT * EXCLUDE (content_hash) FROM samples WHERE sample_id = 'b'")
         # the write `curate generate` makes (WriteThrough: insert_frame, replace)
-        store.insert_frame("samples", row.with_columns(content=pl.lit("\\boxed{2}"), finish_reason=pl.lit("stop")), "replace")
+        store.insert_frame(
+            "samples", row.with_columns(content=pl.lit("\\boxed{2}"), finish_reason=pl.lit("stop")), "replace"
+        )
     assert "b" not in _current(db_path)  # the stored verdict belongs to the old text
     counts = verify_store(db_path)
     assert counts["verified"] == 1 and counts["correct"] == 1
