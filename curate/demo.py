@@ -16,7 +16,10 @@ Contract
   where everything went. Third-party progress bars and warnings are silenced.
 - `--ablation` also trains, with the same settings and seed, on (a) the same selection with the
   answers only (`export --style solution`) and (b) every teacher sample unfiltered (one per
-  problem: sample 0, whatever its verdict), evaluates each, and prints the four rows.
+  problem: sample 0, whatever its verdict), evaluates each, prints the four rows and compares
+  the curated student with each arm.
+- PyTorch uses the cores idle when the demo starts (`idle_cores`; `--threads N` overrides):
+  two threads beside another busy process run slower than one.
 - Outputs in DIR (default ./curate-demo): problems.jsonl, traces.duckdb, export/, adapter/,
   report/report.md (+ plots); with --ablation also export-*/, adapter-*/. Rerunning resumes:
   stages done with the same config are skipped; `--fresh` starts over.
