@@ -8,8 +8,9 @@ was killed with SIGKILL and replaced.
 A signal alarm cannot do this: SymPy can hang inside C-level loops that never return to the
 interpreter, and alarms only work on the main thread.
 
-Each worker limits its own address space (4 GiB) so a runaway allocation fails inside the
-worker instead of swapping the machine, and dies with its parent: the kernel sends it SIGKILL
+Each worker limits its own address space to 4 GiB more than it inherited from the fork (a
+parent that loaded torch maps GBs), so a runaway allocation fails inside the worker instead of
+swapping the machine, and dies with its parent: the kernel sends it SIGKILL
 when the parent exits (PR_SET_PDEATHSIG, Linux), and a watchdog thread exits when the parent's
 pid changes (other systems, or a parent that died before the signal was armed). A worker stuck
 in SymPy never reads its pipe, so the pipe alone cannot tell it that the parent is gone.
@@ -52,12 +53,20 @@ def _die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def _mapped_bytes() -> int:
+    """This process's address space now (Linux /proc/self/statm), the base its limit adds to."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
 def _worker_main(conn: Connection, compare, parent_pid: int) -> None:
     _die_with_parent(parent_pid)
     try:
         import resource
 
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+        # On top of what the fork inherited: a parent that loaded torch and a model maps GBs already.
+        limit = _mapped_bytes() + MEMORY_LIMIT_BYTES
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ImportError, ValueError, OSError):
         pass  # not on Linux, or a lower hard limit is already set
     while True:

@@ -141,3 +141,22 @@ def _alive(pid: int) -> bool:
             return stat.read().split(") ")[1][0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def _allocates(gold: str, answer: str) -> Outcome:
+    block = bytearray(64 * 1024**2)  # an ordinary comparison's worth of memory, and some
+    return Outcome("correct" if block and gold == answer else "incorrect", "allocated")
+
+
+def test_the_memory_limit_counts_from_what_the_parent_already_maps():
+    """A parent with a large address space (torch and a model loaded in the same process) forks
+    workers that start above 4 GiB; the limit must leave each of them room to compare."""
+    import mmap
+
+    reserved = mmap.mmap(-1, 5 * 1024**3)  # 5 GiB of address space, never touched
+    try:
+        with WorkerPool(1, timeout=30, compare=_allocates) as pool:
+            ((outcome, _),) = pool.run([("1", "1")])
+    finally:
+        reserved.close()
+    assert outcome is not None and outcome.status == "correct", outcome
