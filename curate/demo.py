@@ -393,8 +393,6 @@ def print_places(config: PipelineConfig, results) -> None:
     ):
         places.add_row(name, str(path))
     stdout.print(places)
-    stdout.print(
-        f"pipeline wall time {total:.0f} s. next: curate review --db {config.db}   |   "
-        f"evaluate compare base student --db {config.db}",
-        highlight=False,
-    )
+    stdout.print(f"pipeline wall time {total:.0f} s. Next:", highlight=False)
+    for command in (f"curate review --db {config.db}", f"evaluate compare base student --db {config.db}"):
+        stdout.print(f"  {command}", highlight=False, soft_wrap=True)
