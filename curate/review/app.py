@@ -62,6 +62,7 @@ PREFETCH_RADIUS = 2
 READ_AHEAD = 16  # while a key is held: samples fetched ahead of the cursor, in the direction it moves
 RETRY_S = 2.0  # how often an unsaved decision is retried
 HELD_S = 0.05  # moves whose keys came in closer together than this are a held key: the screen follows once they stop
+QUEUE_PAGE = 1000  # samples listed before the first screen; the rest of the queue is read after it
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ class ReviewApp(App[None]):
         self._retry_timer = None
         self._retrying = False
         self._counting = False
-        self._count = Stoppable()  # the running queue count: a fetch stops it (it runs again after)
+        self._background = Stoppable()  # the running queue count or queue read: a fetch stops it (it runs again after)
         self._quit_armed = False
         self._wanted: frozenset[str] = frozenset()  # the cursor's sample and its neighbours: prefetches worth doing
         self._cursor_id: str | None = None  # the cursor's sample at its last move: the urgent fetch worth doing
@@ -119,6 +120,7 @@ class ReviewApp(App[None]):
         self._settle_timer = None  # while a key is held: shows the cursor's sample once it stops
         self._step: Callable[[int], int] = lambda index: index  # the held key's move, for reading ahead
         self.prefetch_radius = PREFETCH_RADIUS  # samples fetched ahead on each side of the cursor
+        self.queue_page = QUEUE_PAGE
         self.in_flight = 0  # jobs submitted whose message has not been handled yet
         self.writes_in_flight = 0
         self._requested: set[str] = set()
@@ -214,13 +216,44 @@ class ReviewApp(App[None]):
             for detail in result.details:
                 self.cache.put(detail)
             self.show_current()
+            if not result.queue.complete:
+                self._read_whole_queue(result.queue)
             self._count_queues()
 
         def failed(error: Exception) -> None:
             self._report_failure(error)
             self._refresh_status()
 
-        self.submit(lambda: self.data.load_queue(kind, where, keep, self.prefetch_radius), loaded, failed)
+        page = self.queue_page if keep is None else None
+        self.submit(lambda: self.data.load_queue(kind, where, keep, page), loaded, failed)
+
+    def _read_whole_queue(self, first_page: Queue) -> None:
+        """Read the whole queue in the background after its first page is on screen (a fetch
+        stops the read, which then runs again), and put it in the page's place with the cursor
+        on the same sample; a queue loaded since (another queue, a reload) makes it moot."""
+
+        def read() -> Queue:
+            return self.data.whole_queue(first_page.kind, first_page.where, self._background)
+
+        def loaded(whole: Queue) -> None:
+            if self.queue is not first_page:
+                return
+            shown = self.current_id
+            self.queue = whole
+            self.index = whole.place(shown, self.index)
+            if self.current_id != shown:
+                self.show_current()
+            else:
+                self._refresh_status()
+
+        def failed(error: Exception) -> None:
+            if isinstance(error, Stopped):
+                if self.queue is first_page:
+                    self._read_whole_queue(first_page)
+            else:
+                self._report_failure(error)
+
+        self.submit(read, loaded, failed, priority=BACKGROUND)
 
     def _count_queues(self) -> None:
         """Count the samples of every queue in the background, when no fetch waits: a full pass
@@ -244,7 +277,7 @@ class ReviewApp(App[None]):
             else:
                 self._report_failure(error)
 
-        self.submit(lambda: self.data.queue_counts(where, self._count), counted, failed, priority=BACKGROUND)
+        self.submit(lambda: self.data.queue_counts(where, self._background), counted, failed, priority=BACKGROUND)
 
     def show_current(self) -> None:
         """Show the sample under the cursor: from the cache, else fetch it; prefetch its neighbours."""
@@ -298,7 +331,7 @@ class ReviewApp(App[None]):
         if not wanted:
             return
         self._requested.update(wanted)
-        self._count.stop()
+        self._background.stop()
 
         def work() -> list[SampleDetail]:
             # On the store thread: `_wanted` and `_cursor_id` are replaced whole on the UI thread.
@@ -362,6 +395,7 @@ class ReviewApp(App[None]):
             kind=self.queue.kind if loaded else self.settings.queue,
             position=self.index,
             length=len(self.queue) if loaded else None,
+            complete=self.queue.complete if loaded else True,
             counts=self.counts,
             progress=self.progress,
         )

@@ -44,17 +44,37 @@ class ReviewData:
     def _write(self):
         return open_store(self.path, wait_s=self.wait_s)
 
-    def load_queue(self, kind: str, where: str | None, keep: str | None = None, radius: int = 0) -> "LoadedQueue":
+    def load_queue(
+        self, kind: str, where: str | None, keep: str | None = None, page: int | None = None
+    ) -> "LoadedQueue":
         """The queue, where to start (the `keep` sample if listed, else where this reviewer
-        stopped), and the details of that sample and `radius` neighbours each side, in one open."""
+        stopped), and the details of that sample, in one open (its neighbours are for the
+        caller to prefetch once it is shown: at a million samples each detail read costs).
+
+        With `page` (and no `keep`), only the queue's first `page` samples are read when where
+        this reviewer stopped is among them; the queue is then marked incomplete and the caller
+        reads the whole of it with `whole_queue` (a million-sample queue takes seconds to list
+        and sort, its first page a tenth of that)."""
         with self._read() as store:
-            queue = Queue(kind, where, queries.load_queue(store, self.reviewer, kind, where))
+            queue = None
+            if page is not None and keep is None:
+                head = queries.load_queue(store, self.reviewer, kind, where, page + 1)  # one more tells if more follow
+                first = Queue(kind, where, head.head(page), complete=head.height <= page)
+                if first.complete or first.untouched():
+                    queue = first
+            if queue is None:
+                queue = Queue(kind, where, queries.load_queue(store, self.reviewer, kind, where))
             progress = queries.progress(store, self.reviewer)
             start = queue.index_of(keep) if keep else None
             start = start if start is not None else queue.resume_index()
-            wanted = [queue.sample_ids[start], *queue.neighbours(start, radius)] if len(queue) else []
-            details = queries.sample_details(store, wanted)
+            details = queries.sample_details(store, [queue.sample_ids[start]]) if len(queue) else []
         return LoadedQueue(queue, progress, start, details)
+
+    def whole_queue(self, kind: str, where: str | None, stop: "Stoppable | None" = None) -> "Queue":
+        """Every sample of the queue (after `load_queue` read its first page); `stop` lets the
+        app end it early (then `Stopped`)."""
+        with self._read() as store, stop.running(store) if stop is not None else nullcontext():
+            return Queue(kind, where, queries.load_queue(store, self.reviewer, kind, where))
 
     def check(self, kind: str, where: str | None) -> None:
         """Bad input (exit 2) for a missing store or a queue/filter that cannot run. A store
@@ -164,12 +184,14 @@ class Undone:
 
 class Queue:
     """The loaded queue: light columns of every sample in review order (as loaded: a decision
-    made during the session shows in the sample's details, not here, until a reload)."""
+    made during the session shows in the sample's details, not here, until a reload), or of
+    its first samples (`complete` False: more follow)."""
 
-    def __init__(self, kind: str, where: str | None, frame: pl.DataFrame):
+    def __init__(self, kind: str, where: str | None, frame: pl.DataFrame, complete: bool = True):
         self.kind = kind
         self.where = where
         self.frame = frame
+        self.complete = complete
         self.sample_ids: list[str] = frame["sample_id"].to_list()
         self.problem_ids: list[str] = frame["problem_id"].to_list()
 
@@ -188,6 +210,15 @@ class Queue:
 
     def resume_index(self) -> int:
         return queries.resume_index(self.frame)
+
+    def untouched(self) -> bool:
+        """Whether a sample this reviewer has not decided or skipped is listed."""
+        return self.frame["my_decision"].null_count() > 0
+
+    def place(self, sample_id: str | None, index: int) -> int:
+        """Where the cursor goes in this queue: on `sample_id` if listed, else `index` kept inside."""
+        found = self.index_of(sample_id)
+        return found if found is not None else max(0, min(len(self) - 1, index))
 
     def step(self, index: int, delta: int) -> int:
         """The index `delta` samples away, kept inside the queue."""

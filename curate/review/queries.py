@@ -161,10 +161,14 @@ def queue_counts(store: Store, reviewer: str, where: str | None = None) -> dict[
     return {kind: int(row[kind]) for kind in QUEUES}
 
 
-def load_queue(store: Store, reviewer: str, kind: str = "pending", where: str | None = None) -> pl.DataFrame:
-    """The queue's light columns in review order; a filter SQL error is bad input."""
+def load_queue(
+    store: Store, reviewer: str, kind: str = "pending", where: str | None = None, limit: int | None = None
+) -> pl.DataFrame:
+    """The queue's light columns in review order, its first `limit` rows when given; a filter
+    SQL error is bad input."""
     check_filter(store, reviewer, kind, where)
-    return store.query(queue_sql(kind, where), {"reviewer": reviewer})
+    first = f"\nLIMIT {int(limit)}" if limit is not None else ""
+    return store.query(queue_sql(kind, where) + first, {"reviewer": reviewer})
 
 
 def check_filter(store: Store, reviewer: str, kind: str, where: str | None) -> None:

@@ -19,14 +19,23 @@ class QueueTabs(Static):
     _last: Content | None = None
 
     def show(
-        self, *, kind: str, position: int, length: int | None, counts: dict[str, int] | None, progress: Progress | None
+        self,
+        *,
+        kind: str,
+        position: int,
+        length: int | None,
+        counts: dict[str, int] | None,
+        progress: Progress | None,
+        complete: bool = True,
     ) -> None:
+        """`length` None: the queue is loading; `complete` False: only its first `length` samples are listed yet."""
         parts: list = []
         for number, queue in enumerate(QUEUES, start=1):
             if parts:
                 parts.append("  ")
             if queue == kind:
-                where = f"{position + 1 if length else 0}/{length}" if length is not None else "loading…"
+                more = "" if complete else "+"
+                where = f"{position + 1 if length else 0}/{length}{more}" if length is not None else "loading…"
                 done = (
                     f" · {progress.decided / progress.total_samples:.0%}" if progress and progress.total_samples else ""
                 )

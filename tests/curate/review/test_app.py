@@ -11,6 +11,7 @@ import pytest
 from db import open_store
 from curate.review.compare_screen import CompareScreen
 from curate.review.config import ReviewConfig, load_config
+from curate.review.data import ReviewData
 from curate.review.filter_screen import FilterScreen
 from curate.review.help_screen import HelpScreen
 from curate.review.main_screen import MainScreen
@@ -393,3 +394,42 @@ async def test_a_decision_the_locked_store_refuses_stays_on_screen_and_is_retrie
     assert [(e["sample_id"], e["decision"], e["note"]) for e in events(review_db)] == [
         ("s00000-1", "accept", "keep me")
     ]
+
+
+async def test_the_first_screen_comes_from_the_queue_head_and_the_whole_queue_replaces_it(review_db, config):
+    app = make_app(review_db, config, queue="all")
+    app.queue_page = 3
+    pages = []
+
+    class CountingData(ReviewData):
+        def load_queue(self, *args):
+            loaded = super().load_queue(*args)
+            pages.append(len(loaded.queue))
+            return loaded
+
+    app.data = CountingData(app.data.path, app.data.reviewer, app.data.wait_s)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert pages == [3]  # the first screen waited for three samples, not nine
+        assert app.queue.complete and len(app.queue) == 9
+        assert app.index == 0 and app.screen.shown_id == app.queue.sample_ids[0]
+        await press(pilot, "j", "j", "j", "j")
+        assert app.current_id == app.screen.shown_id == app.queue.sample_ids[4]  # past the first page
+
+
+async def test_the_queue_tab_says_when_only_the_first_page_is_listed():
+    from textual.app import App
+
+    from curate.review.queue_tabs import QueueTabs
+
+    class Tabs(App):
+        def compose(self):
+            yield QueueTabs()
+
+    app = Tabs()
+    async with app.run_test(size=(80, 3)):
+        tabs = app.query_one(QueueTabs)
+        tabs.show(kind="all", position=0, length=1000, counts=None, progress=None, complete=False)
+        assert "[2 all 1/1000+]" in str(tabs.render())
+        tabs.show(kind="all", position=0, length=9, counts=None, progress=None)
+        assert "[2 all 1/9]" in str(tabs.render())

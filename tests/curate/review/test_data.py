@@ -57,3 +57,32 @@ def test_check_migrates_a_store_that_lacks_a_migration_below_its_newest(review_d
     with open_store(review_db, read_only=True) as store:
         assert store.scalar("SELECT count(*) FROM schema_version WHERE version = 11") == 1
         assert store.query("SELECT * FROM review_live").columns[-1] == "batch_id"
+
+
+def test_a_first_page_lists_the_queue_head_and_the_whole_queue_follows_in_the_same_order(review_db):
+    data = ReviewData(review_db, "alice")
+    whole = data.whole_queue("all", None)
+    first = data.load_queue("all", None, page=4)
+    assert not first.queue.complete and first.queue.sample_ids == whole.sample_ids[:4]
+    assert whole.complete and len(whole) == 9
+    assert first.start == 0 and [d.sample_id for d in first.details] == [whole.sample_ids[0]]
+    assert data.load_queue("all", None, page=9).queue.complete  # a page as long as the queue is all of it
+
+
+def test_a_first_page_without_an_undecided_sample_gives_way_to_the_whole_queue(review_db):
+    data = ReviewData(review_db, "alice")
+    head = data.whole_queue("all", None).sample_ids[:4]
+    with open_store(review_db) as store:
+        for sample_id in head:
+            store.execute(
+                "INSERT INTO review_events (sample_id, reviewer, decision) VALUES (?, 'alice', 'accept')", [sample_id]
+            )
+    loaded = data.load_queue("all", None, page=4)
+    assert loaded.queue.complete and len(loaded.queue) == 9
+    assert loaded.start == 4  # where alice stopped, past the first page
+
+
+def test_the_cursor_keeps_its_sample_when_the_queue_is_replaced(review_db):
+    whole = ReviewData(review_db, "alice").whole_queue("all", None)
+    assert whole.place(whole.sample_ids[5], 0) == 5
+    assert whole.place("not-listed", 7) == 7 and whole.place("not-listed", 40) == 8
