@@ -45,7 +45,6 @@ needs free disk of about the traces' size (lz4-compressed).
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,7 +82,6 @@ READ_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.
 # DuckDB's memory for an import: the staged rows are on disk, so this bounds RSS at full speed.
 DEFAULT_MEMORY_LIMIT = "1536MB"
 STAGE_ROW_GROUP = 4096  # rows per Parquet row group of the side file: ~40 MB of R1 traces
-MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 
 
@@ -416,35 +414,32 @@ def run(store: Store, options: ImportConfig) -> ImportResult:
     source = options.source or default_source(path)
     if ":" in source:
         raise BadInput("a source name cannot contain ':' (it separates source and id)", field="--source")
-    if options.memory_limit is not None and not MEMORY_LIMIT.match(options.memory_limit):
-        raise BadInput(f"expected a size such as 2GB or 512MB, got {options.memory_limit!r}", field="--memory-limit")
     tag = options.params_tag or path.name
     digest = short_hash("imported:" + tag)
     side = stage_path(store.path)
-    # The staged rows are committed to the side file as they are written, so DuckDB can
-    # evict them: the limit bounds memory without spilling anything twice.
-    store.execute(f"SET memory_limit = '{options.memory_limit or DEFAULT_MEMORY_LIMIT}'")
-    # file_index carries the order, so the COPY need not buffer rows to keep the file's order.
-    store.execute("SET preserve_insertion_order = false")
     side.unlink(missing_ok=True)  # left by an import that was killed
     started = store.scalar("SELECT current_timestamp")
     result = None
     try:
-        try:
+        # The staged rows are committed to the side file as they are written, so DuckDB can
+        # evict them: the limit bounds memory without spilling anything twice.
+        with store.memory_limit(options.memory_limit or DEFAULT_MEMORY_LIMIT):
+            # file_index carries the order, so the COPY need not buffer rows to keep the file's order.
+            store.execute("SET preserve_insertion_order = false")
             try:
-                plan = _plan(store, path, fmt, source, options)
-                _stage(store, path, fmt, plan.fields, side)
-            except READ_ERRORS as error:
-                raise explain_read_error(path, fmt, error) from error
-            with store.transaction():
-                result = _publish(store, path, fmt, source, digest, tag, options, plan)
-        finally:
-            for table in ("_imp_rows", "_imp_rowmap", "_imp_new"):
-                store.execute(f"DROP TABLE IF EXISTS {table}")
-            store.execute("DROP VIEW IF EXISTS _imp_stage")
-            side.unlink(missing_ok=True)
-            store.execute("RESET memory_limit")
-            store.execute("RESET preserve_insertion_order")
+                try:
+                    plan = _plan(store, path, fmt, source, options)
+                    _stage(store, path, fmt, plan.fields, side)
+                except READ_ERRORS as error:
+                    raise explain_read_error(path, fmt, error) from error
+                with store.transaction():
+                    result = _publish(store, path, fmt, source, digest, tag, options, plan)
+            finally:
+                for table in ("_imp_rows", "_imp_rowmap", "_imp_new"):
+                    store.execute(f"DROP TABLE IF EXISTS {table}")
+                store.execute("DROP VIEW IF EXISTS _imp_stage")
+                side.unlink(missing_ok=True)
+                store.execute("RESET preserve_insertion_order")
     except BaseException as error:
         if not _interrupted(error):
             raise

@@ -117,41 +117,40 @@ def run(store: Store, config: MergeConfig) -> MergeResult:
     """Merge `config.inputs` into `store` in one transaction; see the module docstring."""
     paths = check_inputs(store, config)
     version = store.schema_version()
-    store.execute(f"SET memory_limit = {_literal(config.memory_limit)}")
     aliases = []
-    try:
-        for number, path in enumerate(paths):
-            alias = f"_merge_in{number}"
-            store.execute(f"ATTACH {_literal(str(path))} AS {alias} (READ_ONLY)")
-            aliases.append(alias)
-            theirs = store.scalar(f"SELECT coalesce(max(version), 0) FROM {alias}.schema_version")
-            if theirs != version:
-                hint = (
-                    "open it once with this toolkit (e.g. `curate stats --db IN`) to migrate it"
-                    if theirs < version
-                    else "merge with the newer toolkit that wrote it"
-                )
-                raise BadInput(
-                    f"schema version {theirs}, the output store has {version}: {hint}", file=str(path), field="IN"
-                )
-        with store.transaction(), store.run("merge", {"inputs": [str(p) for p in paths]}) as record:
-            result = MergeResult(run_id=record.run_id, inputs=tuple(str(p) for p in paths))
-            for table in (*TABLES, "review_events"):
-                result.tables[table] = TableCounts()
-            for alias, path in zip(aliases, paths):
-                for table in TABLES:
-                    _merge_table(store, alias, path, table, result.tables[table])
-                _merge_events(store, alias, result.tables["review_events"])
-            record.counts = {
-                f"{table}_{name}": value
-                for table, counts in result.tables.items()
-                for name, value in counts.__dict__.items()
-            }
-        return result
-    finally:
-        for alias in aliases:
-            store.execute(f"DETACH DATABASE IF EXISTS {alias}")
-        store.execute("RESET memory_limit")
+    with store.memory_limit(config.memory_limit):
+        try:
+            for number, path in enumerate(paths):
+                alias = f"_merge_in{number}"
+                store.execute(f"ATTACH {_literal(str(path))} AS {alias} (READ_ONLY)")
+                aliases.append(alias)
+                theirs = store.scalar(f"SELECT coalesce(max(version), 0) FROM {alias}.schema_version")
+                if theirs != version:
+                    hint = (
+                        "open it once with this toolkit (e.g. `curate stats --db IN`) to migrate it"
+                        if theirs < version
+                        else "merge with the newer toolkit that wrote it"
+                    )
+                    raise BadInput(
+                        f"schema version {theirs}, the output store has {version}: {hint}", file=str(path), field="IN"
+                    )
+            with store.transaction(), store.run("merge", {"inputs": [str(p) for p in paths]}) as record:
+                result = MergeResult(run_id=record.run_id, inputs=tuple(str(p) for p in paths))
+                for table in (*TABLES, "review_events"):
+                    result.tables[table] = TableCounts()
+                for alias, path in zip(aliases, paths):
+                    for table in TABLES:
+                        _merge_table(store, alias, path, table, result.tables[table])
+                    _merge_events(store, alias, result.tables["review_events"])
+                record.counts = {
+                    f"{table}_{name}": value
+                    for table, counts in result.tables.items()
+                    for name, value in counts.__dict__.items()
+                }
+            return result
+        finally:
+            for alias in aliases:
+                store.execute(f"DETACH DATABASE IF EXISTS {alias}")
 
 
 def _merge_table(store: Store, alias: str, path: Path, table: str, counts: TableCounts) -> None:

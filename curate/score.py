@@ -55,9 +55,6 @@ SELECT s.sample_id, s.problem_id, s.sample_index, s.reasoning, s.content,
 FROM samples s
 LEFT JOIN verdict_current v ON v.sample_id = s.sample_id
 """  # no ORDER BY: sorting would make DuckDB hold every trace at once; the small metrics frame is sorted instead
-# DuckDB's memory while score streams the traces: by default it caches what it read up to 80%
-# of RAM, so RSS grew with the store (the stage's goal is 4 GiB at 1,000,000 samples).
-SCAN_MEMORY_LIMIT = "1GB"
 
 
 @dataclass(frozen=True)
@@ -304,14 +301,13 @@ def _sample_metrics(store: Store, counter: TokenCounter, config: ScoreConfig, ex
     """Text metrics and the answer of every sample, streamed from DuckDB in batches."""
     total = store.scalar("SELECT count(*) FROM samples") or 0
     cursor = store.con.cursor()  # its own result stream, so the main connection stays free
-    store.execute(f"SET memory_limit = '{SCAN_MEMORY_LIMIT}'")
     try:
-        parts = _metric_batches(
-            cursor.sql(SAMPLES_SQL).to_arrow_reader(config.batch_size), counter, config, extract_answer, total
-        )
+        with store.memory_limit():
+            parts = _metric_batches(
+                cursor.sql(SAMPLES_SQL).to_arrow_reader(config.batch_size), counter, config, extract_answer, total
+            )
     finally:
         cursor.close()
-        store.execute("RESET memory_limit")
     if not parts:
         return pl.DataFrame(
             schema={

@@ -56,6 +56,10 @@ from db.errors import BadInput, SchemaTooNew, StoreLocked
 from db.redact import redact_config, redact_text
 
 DEFAULT_DB = "traces.duckdb"
+# DuckDB keeps the blocks it reads cached up to 80% of RAM by default, so a stage that streams
+# every trace grew with the store (3.9 GB for verify at 1,000,000 samples); such stages cap it.
+STREAMING_MEMORY_LIMIT = "1GB"
+MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
 def content_hash_sql(s: str = "s", p: str | None = "p") -> str:
@@ -186,6 +190,18 @@ class Store:
 
     def schema_version(self) -> int:
         return self.scalar("SELECT coalesce(max(version), 0) FROM schema_version")
+
+    @contextmanager
+    def memory_limit(self, size: str = STREAMING_MEMORY_LIMIT) -> Iterator["Store"]:
+        """DuckDB's memory_limit is `size` inside (a size such as 2GB or 512MB, else bad input)
+        and DuckDB's default again after. What does not fit spills to the store's .tmp folder."""
+        if not MEMORY_SIZE.match(size):
+            raise BadInput(f"expected a size such as 2GB or 512MB, got {size!r}", field="--memory-limit")
+        self.execute(f"SET memory_limit = '{size}'")
+        try:
+            yield self
+        finally:
+            self.execute("RESET memory_limit")
 
     # -- writes ----------------------------------------------------------------------------
     @contextmanager

@@ -203,3 +203,20 @@ def test_the_verify_package_does_not_import_db():
     code = "import sys, curate.verify, curate.verify.checker; print('db' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_verify_reads_the_traces_under_the_streaming_memory_limit(db_path, monkeypatch):
+    """DuckDB caches what it reads up to 80% of RAM by default: 3.9 GB at 1,000,000 samples."""
+    from db.store import Store
+
+    _fill(db_path)
+    seen = []
+    original = Store.insert_frame
+
+    def insert_frame(self, table, frame, **options):
+        seen.append(self.scalar("SELECT current_setting('memory_limit')"))
+        return original(self, table, frame, **options)
+
+    monkeypatch.setattr(Store, "insert_frame", insert_frame)
+    verify_store(db_path)
+    assert seen and set(seen) == {"953.6 MiB"}  # 1GB as DuckDB reports it

@@ -355,3 +355,18 @@ def test_insert_frame_hashes_samples_and_rehashes_those_of_changed_problems(db_p
         assert _hashes(store) == after
         with pytest.raises(ValueError, match="content_hash"):  # a replace that would leave the hash stale
             store.insert_frame("samples", samples.drop("reasoning"), "replace")
+
+
+def test_memory_limit_holds_inside_and_is_reset_after_an_error(tmp_path):
+    with open_store(tmp_path / "m.duckdb") as store:
+        default = store.scalar("SELECT current_setting('memory_limit')")
+        with pytest.raises(RuntimeError):
+            with store.memory_limit("256MB"):
+                assert (
+                    store.scalar("SELECT current_setting('memory_limit')") == "244.1 MiB"
+                )  # 256MB as DuckDB reports it (MB: 10^6 bytes)
+                raise RuntimeError("a stage failed")
+        assert store.scalar("SELECT current_setting('memory_limit')") == default
+        with pytest.raises(BadInput, match="lots"):
+            with store.memory_limit("lots"):
+                pass
