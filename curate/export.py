@@ -23,6 +23,10 @@ out. Train/val is split by problem: problems are ordered by sha256(seed:problem_
 first round(F * problems) go to val (at least one when F > 0 and there are two problems), so
 the split is deterministic and no problem is in both.
 
+Memory: the rules, the split and the card read the selection without its traces; the traces
+are read TEXT_BATCH rows at a time (by rowid) while the files are written into a staging folder
+beside `--out`, moved in only when all of them are written and checked.
+
 With `--tokenizer` (a HF tokenizer directory or .gguf file), every example is rendered through
 its chat template and the export fails (BadInput, exit 2, nothing written) when the rendering
 loses the reasoning, the `</think>`, the final solution or the end-of-turn token the template
@@ -55,9 +59,13 @@ _PROBE_USER, _PROBE_ASSISTANT = "PROBE-QUESTION-7f3a", "PROBE-ANSWER-7f3a"
 MANIFEST = ".curate-export.json"  # names the files an export wrote, so a rerun may replace them
 STAGING_PREFIX = ".export-"  # + pid: staging folders beside --out; a killed export's are removed later
 
+# The selection's rows without their traces (the rules and the split need none of the text);
+# the traces are read TEXT_BATCH at a time by rowid while the files are written, so an export
+# of 125,000 traces holds a batch of them, not every one several times (8.3 GB at 1M samples).
 ROWS_SQL = """
 SELECT se.selection_id, se.sample_id, se.problem_id, se.rank, p.source, p.question, p.gold_answer,
-       p.split AS problem_split, s.model, s.reasoning, s.content, sc.length_tokens,
+       p.split AS problem_split, s.model, s.rowid AS row_id, sc.length_tokens,
+       s.content IS NULL OR trim(s.content) = '' AS no_final_solution,
        coalesce(v.answer, sc.answer) AS answer,
        r.decision AS review, r.corrected_answer,
        EXISTS (SELECT 1 FROM contamination c WHERE c.problem_id = se.problem_id) AS contaminated,
@@ -71,6 +79,23 @@ LEFT JOIN review_current r ON r.sample_id = se.sample_id
 WHERE se.selection_id = ?
 ORDER BY se.problem_id, se.rank, se.sample_id
 """
+TEXT_SQL = "SELECT rowid AS row_id, reasoning, content FROM samples WHERE rowid = ANY($rows)"
+TEXT_BATCH = 1000
+# Columns of each example, in file order (total_tokens only with --tokenizer).
+EXAMPLE_COLUMNS = (
+    "messages",
+    "problem_id",
+    "sample_id",
+    "source",
+    "split",
+    "gold_answer",
+    "answer",
+    "corrected_answer",
+    "review",
+    "model",
+    "length_tokens",
+    "selection_id",
+)
 
 
 @dataclass(frozen=True)
@@ -120,38 +145,58 @@ def run(store: Store, config: ExportConfig) -> ExportResult:
             f"nothing to export from selection {selection['selection_id']!r} (left out: {_describe(excluded)})",
             field="--selection",
         )
-    examples = _build_examples(kept, config, template)
-    if config.tokenizer is not None:
-        examples = check_with_tokenizer(examples, config.tokenizer)
-    examples = assign_split(examples, config.val_fraction, config.seed)
-    with store.run("export", {**asdict(config), "selection_id": selection["selection_id"]}) as record:
-        run_id = record.run_id
-        files = _write(out, examples, config, store, selection, excluded, template)
-        manifest = "".join(f"{sha}  {name}\n" for name, sha in sorted(files.items()) if name != "README.md")
-        digest = hashlib.sha256(manifest.encode()).hexdigest()
-        export_id = f"export-{digest[:12]}"
-        n_train = int((examples["split"] == "train").sum())
-        n_val = examples.height - n_train
-        with store.transaction():
-            store.insert_rows(
-                "exports",
-                [
-                    {
-                        "export_id": export_id,
-                        "path": str(out.resolve()),
-                        "format": config.format,
-                        "selection_id": selection["selection_id"],
-                        "style": config.style,
-                        "n_train": n_train,
-                        "n_val": n_val,
-                        "sha256": digest,
-                        "config": json.dumps({**asdict(config), "files": files, "excluded": excluded}),
-                        "run_id": run_id,
-                    }
-                ],
-                on_conflict="replace",
-            )
-        record.counts = {"train": n_train, "val": n_val, "excluded": excluded}
+    kept = assign_split(kept, config.val_fraction, config.seed)
+    checker = TemplateCheck.load(config.tokenizer) if config.tokenizer is not None else None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_dead_staging(out.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=out.parent))
+    try:
+        files, examples = _write_examples(staging, kept, config, store, template, checker)
+        card = dataset_card(examples, config, store, selection, excluded, template, files)
+        (staging / "README.md").write_text(card, encoding="utf-8")
+        with store.run("export", {**asdict(config), "selection_id": selection["selection_id"]}) as record:
+            _move_in(staging, out, files)
+            return _record(store, record, out, files, examples, config, selection, excluded)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _record(
+    store: Store,
+    record,
+    out: Path,
+    files: dict[str, str],
+    examples: pl.DataFrame,
+    config: ExportConfig,
+    selection: dict,
+    excluded: dict[str, int],
+) -> ExportResult:
+    """The exports row of the files now in `out`, and the result."""
+    manifest = "".join(f"{sha}  {name}\n" for name, sha in sorted(files.items()) if name != "README.md")
+    digest = hashlib.sha256(manifest.encode()).hexdigest()
+    export_id = f"export-{digest[:12]}"
+    n_train = int((examples["split"] == "train").sum())
+    n_val = examples.height - n_train
+    with store.transaction():
+        store.insert_rows(
+            "exports",
+            [
+                {
+                    "export_id": export_id,
+                    "path": str(out.resolve()),
+                    "format": config.format,
+                    "selection_id": selection["selection_id"],
+                    "style": config.style,
+                    "n_train": n_train,
+                    "n_val": n_val,
+                    "sha256": digest,
+                    "config": json.dumps({**asdict(config), "files": files, "excluded": excluded}),
+                    "run_id": record.run_id,
+                }
+            ],
+            on_conflict="replace",
+        )
+    record.counts = {"train": n_train, "val": n_val, "excluded": excluded}
     return ExportResult(export_id, out, files, n_train, n_val, excluded)
 
 
@@ -187,7 +232,7 @@ def _apply_rules(rows: pl.DataFrame, config: ExportConfig) -> tuple[pl.DataFrame
         ("contaminated", pl.col("contaminated") if not config.include_contaminated else pl.lit(False)),
         ("test_split_problem", pl.col("problem_split") == "test" if not config.include_contaminated else pl.lit(False)),
         ("duplicate_problem", pl.col("duplicate")),
-        ("no_final_solution", pl.col("content").is_null() | (pl.col("content").str.strip_chars() == "")),
+        ("no_final_solution", pl.col("no_final_solution")),
     ]
     reason = pl.lit(None, dtype=pl.String)
     for label, failed in reversed(rules):
@@ -201,29 +246,23 @@ def _describe(excluded: dict[str, int]) -> str:
     return ", ".join(f"{count} {label}" for label, count in excluded.items()) or "the selection is empty"
 
 
-def _build_examples(kept: pl.DataFrame, config: ExportConfig, template: str) -> pl.DataFrame:
+def _build_examples(batch: pl.DataFrame, config: ExportConfig, template: str) -> pl.DataFrame:
+    """The examples of a batch of kept rows with their traces, columns in EXAMPLE_COLUMNS order."""
     assistants = [
         join_think(reasoning, content) if config.style == "think" else content.strip()
-        for reasoning, content in zip(kept["reasoning"].to_list(), kept["content"].to_list())
+        for reasoning, content in zip(batch["reasoning"].to_list(), batch["content"].to_list())
     ]
-    users = [render_prompt(question, template) for question in kept["question"].to_list()]
+    users = [render_prompt(question, template) for question in batch["question"].to_list()]
     messages = [
         [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
         for user, assistant in zip(users, assistants)
     ]
-    return kept.select(
-        pl.Series("messages", messages),
-        "problem_id",
-        "sample_id",
-        "source",
-        "gold_answer",
-        "answer",
-        "corrected_answer",
-        "review",
-        "model",
-        pl.col("length_tokens").cast(pl.Int64),
-        "selection_id",
-    )
+    return batch.with_columns(
+        pl.Series("messages", messages, dtype=MESSAGES_TYPE), pl.col("length_tokens").cast(pl.Int64)
+    ).select(EXAMPLE_COLUMNS)
+
+
+MESSAGES_TYPE = pl.List(pl.Struct({"role": pl.String, "content": pl.String}))
 
 
 def assign_split(examples: pl.DataFrame, val_fraction: float, seed: int) -> pl.DataFrame:
@@ -235,9 +274,9 @@ def assign_split(examples: pl.DataFrame, val_fraction: float, seed: int) -> pl.D
     if val_fraction > 0 and len(problems) >= 2:
         n_val = min(max(n_val, 1), len(problems) - 1)
     val = set(problems[:n_val])
-    split = pl.when(pl.col("problem_id").is_in(list(val))).then(pl.lit("val")).otherwise(pl.lit("train"))
-    columns = examples.columns
-    return examples.with_columns(split=split).select(columns[:4] + ["split"] + columns[4:])
+    return examples.with_columns(
+        split=pl.when(pl.col("problem_id").is_in(list(val))).then(pl.lit("val")).otherwise(pl.lit("train"))
+    )
 
 
 # ---- the chat-template check ---------------------------------------------------------------------
@@ -262,47 +301,56 @@ def end_of_turn(tokenizer: Any) -> str:
     )
 
 
-def check_with_tokenizer(examples: pl.DataFrame, spec: str) -> pl.DataFrame:
-    """Render every example through the tokenizer's chat template; fail loudly on any loss.
+@dataclass(frozen=True)
+class TemplateCheck:
+    """Renders examples through a tokenizer's chat template and fails loudly on any loss."""
 
-    Returns the examples with length_tokens (assistant turn) and total_tokens (whole
-    conversation) counted by this tokenizer.
-    """
-    from curate.tokens import load_hf_tokenizer
+    spec: str
+    tokenizer: Any
+    eot: str  # the end-of-turn token the template writes after an assistant turn
+    eot_id: int
 
-    tokenizer = load_hf_tokenizer(spec)
-    if not getattr(tokenizer, "chat_template", None):
-        raise BadInput("the tokenizer has no chat template", file=str(spec), field="--tokenizer")
-    eot = end_of_turn(tokenizer)
-    eot_id = tokenizer.convert_tokens_to_ids(eot)
-    rendered_texts, assistant_texts = [], []
-    for row in examples.select("sample_id", "messages").iter_rows(named=True):
-        assistant = row["messages"][1]["content"]
-        text = _render(tokenizer, row["messages"])
-        problem = _lost(text, assistant, eot)
-        if problem:
-            raise BadInput(
-                f"sample {row['sample_id']}: rendering through the chat template {problem}; "
-                "fix the template (or use another tokenizer) before training on this export",
-                file=str(spec),
-                field="chat_template",
-            )
-        rendered_texts.append(text)
-        assistant_texts.append(assistant)
-    totals = tokenizer(rendered_texts, add_special_tokens=False)["input_ids"]
-    for sample_id, ids in zip(examples["sample_id"].to_list(), totals):
-        if eot_id not in ids[-4:]:
-            raise BadInput(
-                f"sample {sample_id}: the end-of-turn token {eot!r} is not a single token at the end "
-                "of the tokenized conversation",
-                file=str(spec),
-                field="chat_template",
-            )
-    lengths = tokenizer(assistant_texts, add_special_tokens=False)["input_ids"]
-    return examples.with_columns(
-        pl.Series("length_tokens", [len(ids) for ids in lengths], dtype=pl.Int64),
-        pl.Series("total_tokens", [len(ids) for ids in totals], dtype=pl.Int64),
-    )
+    @classmethod
+    def load(cls, spec: str) -> "TemplateCheck":
+        from curate.tokens import load_hf_tokenizer
+
+        tokenizer = load_hf_tokenizer(spec)
+        if not getattr(tokenizer, "chat_template", None):
+            raise BadInput("the tokenizer has no chat template", file=str(spec), field="--tokenizer")
+        eot = end_of_turn(tokenizer)
+        return cls(spec, tokenizer, eot, tokenizer.convert_tokens_to_ids(eot))
+
+    def check(self, examples: pl.DataFrame) -> pl.DataFrame:
+        """The examples with length_tokens (assistant turn) and total_tokens (whole conversation)
+        counted by this tokenizer; BadInput naming the first sample whose rendering loses part of it."""
+        rendered_texts, assistant_texts = [], []
+        for row in examples.select("sample_id", "messages").iter_rows(named=True):
+            assistant = row["messages"][1]["content"]
+            text = _render(self.tokenizer, row["messages"])
+            problem = _lost(text, assistant, self.eot)
+            if problem:
+                raise BadInput(
+                    f"sample {row['sample_id']}: rendering through the chat template {problem}; "
+                    "fix the template (or use another tokenizer) before training on this export",
+                    file=str(self.spec),
+                    field="chat_template",
+                )
+            rendered_texts.append(text)
+            assistant_texts.append(assistant)
+        totals = self.tokenizer(rendered_texts, add_special_tokens=False)["input_ids"]
+        for sample_id, ids in zip(examples["sample_id"].to_list(), totals):
+            if self.eot_id not in ids[-4:]:
+                raise BadInput(
+                    f"sample {sample_id}: the end-of-turn token {self.eot!r} is not a single token at the end "
+                    "of the tokenized conversation",
+                    file=str(self.spec),
+                    field="chat_template",
+                )
+        lengths = self.tokenizer(assistant_texts, add_special_tokens=False)["input_ids"]
+        return examples.with_columns(
+            pl.Series("length_tokens", [len(ids) for ids in lengths], dtype=pl.Int64),
+            pl.Series("total_tokens", [len(ids) for ids in totals], dtype=pl.Int64),
+        )
 
 
 def _render(tokenizer: Any, messages: list[dict]) -> str:
@@ -335,45 +383,79 @@ def _lost(rendered: str, assistant: str, eot: str) -> str | None:
 # ---- files and the card --------------------------------------------------------------------------
 
 
-def _write(
-    out: Path,
-    examples: pl.DataFrame,
-    config: ExportConfig,
-    store: Store,
-    selection: dict,
-    excluded: dict[str, int],
-    template: str,
-) -> dict[str, str]:
-    """Write split files and the card into a temporary folder beside `out`, then move them in."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    remove_dead_staging(out.parent)
-    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=out.parent))
+def _write_examples(
+    staging: Path, kept: pl.DataFrame, config: ExportConfig, store: Store, template: str, checker: TemplateCheck | None
+) -> tuple[dict[str, str], pl.DataFrame]:
+    """Write the split files into `staging`, reading the traces TEXT_BATCH rows at a time; the
+    files (name -> sha256) and every example without its messages (plus `has_think`), for the card."""
+    writers: dict[str, Any] = {}
+    light = []
     try:
-        files: dict[str, str] = {}
-        for split in ("train", "val"):
-            part = examples.filter(pl.col("split") == split)
-            if part.height == 0:
-                continue
-            name = f"{split}.{config.format}"
-            if config.format == "jsonl":
-                part.write_ndjson(staging / name)
-            else:
-                part.write_parquet(staging / name)
-            files[name] = _sha256(staging / name)
-        card = dataset_card(examples, config, store, selection, excluded, template, files)
-        (staging / "README.md").write_text(card, encoding="utf-8")
-        out.mkdir(parents=True, exist_ok=True)
-        # The manifest names every file that may be ours before any moves in, so a kill midway
-        # leaves a folder the next export still recognises as its own.
-        _write_manifest(out, sorted(set(_manifest_files(out)) | set(files) | {"README.md"}))
-        for stale in ("train.jsonl", "val.jsonl", "train.parquet", "val.parquet"):
-            (out / stale).unlink(missing_ok=True)
-        for name in [*files, "README.md"]:
-            shutil.move(str(staging / name), out / name)
-        _write_manifest(out, sorted([*files, "README.md"]))
+        for start in range(0, kept.height, TEXT_BATCH):
+            batch = kept.slice(start, TEXT_BATCH)
+            texts = store.query(TEXT_SQL, {"rows": batch["row_id"].to_list()})
+            examples = _build_examples(
+                batch.join(texts, on="row_id", how="left", maintain_order="left"), config, template
+            )
+            if checker is not None:
+                examples = checker.check(examples)
+            for (split,), part in examples.group_by("split", maintain_order=True):
+                if split not in writers:
+                    writers[split] = _SplitWriter(staging / f"{split}.{config.format}", config.format)
+                writers[split].write(part)
+            light.append(
+                examples.with_columns(
+                    has_think=pl.col("messages")
+                    .list.get(1)
+                    .struct.field("content")
+                    .str.contains(THINK_CLOSE, literal=True)
+                ).drop("messages")
+            )
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return files
+        for writer in writers.values():
+            writer.close()
+    files = {writers[split].path.name: _sha256(writers[split].path) for split in ("train", "val") if split in writers}
+    return files, pl.concat(light)
+
+
+class _SplitWriter:
+    """One split's file, written a batch at a time (JSONL lines, or Parquet row groups)."""
+
+    def __init__(self, path: Path, fmt: str):
+        self.path = path
+        self.format = fmt
+        self._file = path.open("wb") if fmt == "jsonl" else None
+        self._parquet = None
+
+    def write(self, part: pl.DataFrame) -> None:
+        if self.format == "jsonl":
+            part.write_ndjson(self._file)
+            return
+        import pyarrow.parquet as pq
+
+        table = part.to_arrow()
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        self._parquet.write_table(table.cast(self._parquet.schema))
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        if self._parquet is not None:
+            self._parquet.close()
+
+
+def _move_in(staging: Path, out: Path, files: dict[str, str]) -> None:
+    """Move the staged files and card into `out`, replacing an earlier export's."""
+    out.mkdir(parents=True, exist_ok=True)
+    # The manifest names every file that may be ours before any moves in, so a kill midway
+    # leaves a folder the next export still recognises as its own.
+    _write_manifest(out, sorted(set(_manifest_files(out)) | set(files) | {"README.md"}))
+    for stale in ("train.jsonl", "val.jsonl", "train.parquet", "val.parquet"):
+        (out / stale).unlink(missing_ok=True)
+    for name in [*files, "README.md"]:
+        shutil.move(str(staging / name), out / name)
+    _write_manifest(out, sorted([*files, "README.md"]))
 
 
 def _manifest_files(out: Path) -> list[str]:
@@ -470,7 +552,7 @@ def dataset_card(
     )
     models = examples.group_by("model").agg(examples=pl.len()).sort("model")
     lengths = [v for v in examples["length_tokens"].to_list() if v is not None]
-    with_think = sum(THINK_CLOSE in m[1]["content"] for m in examples["messages"].to_list())
+    with_think = int(examples["has_think"].sum())
     benchmarks = store.query(
         "SELECT benchmark, count(DISTINCT problem_id) AS problems, count(*) AS matches FROM contamination GROUP BY 1 ORDER BY 1"
     )
