@@ -151,7 +151,8 @@ def run(store: Store, config: ExportConfig) -> ExportResult:
     remove_dead_staging(out.parent)
     staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=out.parent))
     try:
-        files, examples = _write_examples(staging, kept, config, store, template, checker)
+        with store.memory_limit():
+            files, examples = _write_examples(staging, kept, config, store, template, checker)
         card = dataset_card(examples, config, store, selection, excluded, template, files)
         (staging / "README.md").write_text(card, encoding="utf-8")
         with store.run("export", {**asdict(config), "selection_id": selection["selection_id"]}) as record:

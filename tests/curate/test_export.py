@@ -385,6 +385,9 @@ def test_export_reads_the_traces_a_batch_at_a_time_and_writes_the_same_files(sto
         frame = original(self, sql, params)
         if sql == export_module.TEXT_SQL:
             most.append(frame.height)
+            assert (
+                self.scalar("SELECT current_setting('memory_limit')") == "953.6 MiB"
+            )  # DuckDB caches what it reads up to 80% of RAM
         return frame
 
     monkeypatch.setattr(Store, "query", query)
