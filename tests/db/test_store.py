@@ -189,12 +189,39 @@ def test_stats_counts_problems_per_source_and_split(small_store: Path):
     assert "problems" in result.stdout and "toy" in result.stdout and "val" in result.stdout and "3" in result.stdout
 
 
-def test_stats_and_sql_on_a_missing_store_exit_2(tmp_path: Path):
-    for args in (["stats"], ["sql", "SELECT 1"]):
-        result = runner.invoke(app, [*args, "--db", str(tmp_path / "none.duckdb")])
-        assert result.exit_code == 2, result.output
-        assert "no such store" in result.stderr
-    assert not (tmp_path / "none.duckdb").exists()
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["stats"],
+        ["sql", "SELECT 1"],
+        ["review", "--stats"],
+        ["verify"],
+        ["score"],
+        ["select", "--policy", "shortest-correct"],
+        ["dedup"],
+        ["decontam", "--against-split", "test"],
+        ["export", "--out", "export"],
+        ["generate", "--model", "m", "--base-url", "http://127.0.0.1:1/v1"],
+    ],
+)
+def test_a_command_on_a_missing_store_says_it_does_not_exist_and_what_creates_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+):
+    # A README follow-up run before `curate demo`: the folder and the store are not there yet.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CURATE_DB", raising=False)
+    result = runner.invoke(app, [*args, "--db", "curate-demo/traces.duckdb"])
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.stderr.split())
+    assert "curate-demo/traces.duckdb, field '--db': no such store: the file does not exist" in message
+    assert "`curate ingest FILE --db curate-demo/traces.duckdb` creates it" in message and "`curate demo`" in message
+    assert not (tmp_path / "curate-demo").exists()  # no empty store (or folder) left behind
+
+
+def test_a_mistyped_store_path_lists_the_stores_beside_it(db_path: Path):
+    result = runner.invoke(app, ["stats", "--db", str(db_path.with_name("store.duckdb"))])
+    assert result.exit_code == 2, result.output
+    assert f"stores in {db_path.parent}/: traces.duckdb" in " ".join(result.stderr.split())
 
 
 def test_empty_store_stats_says_how_to_start(db_path: Path):
