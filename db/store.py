@@ -54,7 +54,7 @@ from typing import Any, Callable, Iterator, Literal
 import duckdb
 import polars as pl
 
-from db.errors import BadInput, SchemaTooNew, StoreLocked
+from db.errors import BadInput, SchemaTooNew, StoreLocked, is_interrupt
 from db.redact import redact_config, redact_text
 
 DEFAULT_DB = "traces.duckdb"
@@ -327,8 +327,9 @@ class Store:
 
         `config` (a dataclass or a mapping) is stored as JSON with the library versions. The run
         ends "interrupted" on Ctrl-C or SIGTERM (turned into KeyboardInterrupt while the run is
-        open), "failed" on any other exception (re-raised either way), else with the status the
-        stage set on the yielded `RunRecord` ("ok" unless it left work undone).
+        open; a query DuckDB stopped for them is re-raised as KeyboardInterrupt), "failed" on any
+        other exception (re-raised), else with the status the stage set on the yielded
+        `RunRecord` ("ok" unless it left work undone).
         """
         record = RunRecord(self._start_run(kind, _config_dict(config)))
 
@@ -385,17 +386,20 @@ def recorded_run(
 
 @contextmanager
 def _ending(record: RunRecord, finish: Callable[[str, str | None, bool], None]) -> Iterator[None]:
-    """How a recorded run ended: interrupted (Ctrl-C, SIGTERM), failed (any other exception,
-    re-raised either way), else the status the stage set."""
+    """How a recorded run ended: interrupted (`is_interrupt`: Ctrl-C, SIGTERM, a query DuckDB
+    stopped for them; re-raised as KeyboardInterrupt, so every caller sees one kind), failed (any
+    other exception, re-raised), else the status the stage set."""
     try:
         with _sigterm_interrupts():
             yield
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        finish("interrupted", "interrupted by the user", True)
-        raise
     except BaseException as error:
-        finish("failed", f"{type(error).__name__}: {error}", True)
-        raise
+        if not is_interrupt(error):
+            finish("failed", f"{type(error).__name__}: {error}", True)
+            raise
+        finish("interrupted", "interrupted by the user", True)
+        if isinstance(error, (KeyboardInterrupt, asyncio.CancelledError)):
+            raise
+        raise KeyboardInterrupt(str(error)) from error
     finish(record.status, record.error, False)
 
 
