@@ -409,7 +409,7 @@ def score(
     from db import stage_store
     from db.console import stdout
 
-    with stage_store(db) as store:
+    with stage_store(db, create=False) as store:
         run_score(store, ScoreConfig(tokenizer=tokenizer, ngram=ngram, equivalence_timeout=timeout))
         stdout.print(frame_table(summary_frame(store), title="scores"))
 
@@ -467,11 +467,13 @@ def select(
         name=name,
     )
     result = run_stage("select", db, load_config(config, overrides))
-    dropped = pl.DataFrame(
-        {"filter": list(result.dropped), "samples": list(result.dropped.values())},
-        schema={"filter": pl.String, "samples": pl.Int64},
+    rows = result.not_selected()
+    not_selected = pl.DataFrame(
+        {"step": [r[0] for r in rows], "reason": [r[1] for r in rows], "samples": [r[2] for r in rows]},
+        schema={"step": pl.String, "reason": pl.String, "samples": pl.Int64},
     )
-    stdout.print(frame_table(dropped, title=f"dropped by filters (of {result.pool} scored samples)"))
+    title = f"not selected: {sum(r[2] for r in rows)} of {result.pool} scored samples"
+    stdout.print(frame_table(not_selected, title=title))
     stdout.print(
         f"selection {result.selection_id}: {result.n_samples} samples of {result.n_problems} problems "
         f"(policy {result.policy}, k={result.params['k']})",
@@ -518,7 +520,7 @@ def decontam(
     config = DecontamConfig(
         against=tuple(against or ()), against_split=against_split, ngram=ngram, min_share=min_share, fuzzy=fuzzy
     )
-    with stage_store(db) as store:
+    with stage_store(db, create=False) as store:
         result = run_decontam(store, config)
         stdout.print(report_table(result, store, width=stdout.width))
 

@@ -320,13 +320,12 @@ def print_curation(config: PipelineConfig, results) -> None:
         f"{contaminated[1]} ({contaminated[0]} problems)",
         "copies of test questions",
     )
-    drops = next(r.outputs.get("dropped") or {} for r in results if r.name == "select")
-    table.add_row(
-        "select",
-        str(selected),
-        str(total - selected),
-        _counts(drops) + ("; " if drops else "") + "then the shortest correct per problem",
-    )
+    chosen = next(r.outputs for r in results if r.name == "select")
+    # Every teacher sample not selected has one reason: a filter's, the policy's, or no score.
+    reasons = {**chosen.get("dropped", {}), **chosen.get("passed_over", {})}
+    if total > chosen.get("pool", total):
+        reasons["not_scored"] = total - chosen["pool"]
+    table.add_row("select", str(selected), str(total - selected), _counts(reasons))
     exported = next(r.outputs for r in results if r.name == "export")  # the pipeline's, not an ablation arm's
     table.add_row(
         "export",

@@ -64,7 +64,7 @@ from curate.pricing import Price, resolve_price
 from curate.prompts import load_template, render_prompt
 from curate.traces import split_think
 from curate.write_through import WriteThrough
-from db import BadInput
+from db import BadInput, is_interrupt
 from db.console import progress_bar, stderr
 from db.store import Store
 
@@ -604,12 +604,13 @@ def run(store: Store, config: GenerateConfig) -> GenerateResult:
                 _run_local(store, config, plan, template, digest, params_json, summary)
             elif plan.pending:
                 asyncio.run(_run_api(store, config, plan, template, digest, params_json, price, summary, api_key))
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            summary.status, summary.elapsed_s = "interrupted", time.monotonic() - started
+        except BaseException as error:
+            summary.elapsed_s = time.monotonic() - started
+            if not is_interrupt(error):
+                summary.status = "failed"
+                raise
+            summary.status = "interrupted"
             raise KeyboardInterrupt from None
-        except BaseException:
-            summary.status, summary.elapsed_s = "failed", time.monotonic() - started
-            raise
         finally:
             store.execute(f"SET memory_limit = '{memory_limit}'")
         summary.elapsed_s = time.monotonic() - started

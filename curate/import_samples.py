@@ -65,7 +65,7 @@ from curate.sources import (
     read_records,
     short_hash,
 )
-from db import BadInput, Store
+from db import BadInput, Store, is_interrupt
 from db.store import content_hash_sql
 
 LIST_FIELDS = ("samples", "responses", "completions", "outputs", "generations", "code")
@@ -441,17 +441,10 @@ def run(store: Store, options: ImportConfig) -> ImportResult:
                 side.unlink(missing_ok=True)
                 store.execute("RESET preserve_insertion_order")
     except BaseException as error:
-        if not _interrupted(error):
+        if not is_interrupt(error):
             raise
         return _after_interrupt(store, result, digest, started)
     return result
-
-
-def _interrupted(error: BaseException) -> bool:
-    # DuckDB turns Ctrl-C during a query into RuntimeError("Query interrupted").
-    return isinstance(error, KeyboardInterrupt) or (
-        isinstance(error, RuntimeError) and "interrupted" in str(error).lower()
-    )
 
 
 def _after_interrupt(store: Store, result: ImportResult | None, digest: str, started: object) -> ImportResult:

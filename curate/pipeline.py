@@ -315,6 +315,7 @@ def run_select(context: StageContext, table: dict) -> dict:
         "problems": result.n_problems,
         "pool": result.pool,
         "dropped": result.dropped,
+        "passed_over": result.passed_over,
     }
 
 
@@ -591,7 +592,7 @@ def brief_counts(name: str, outputs: dict[str, Any]) -> str:
     ]
     for key, value in outputs.items():
         if isinstance(value, dict) and value and all(isinstance(v, int) for v in value.values()):
-            counts.append(f"{key} " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in value.items()))
+            counts.append(f"{key.replace('_', ' ')} " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in value.items()))
     return ", ".join(counts)
 
 

@@ -103,5 +103,22 @@ def print_stats(db: Path | str | None) -> dict[str, pl.DataFrame]:
     if not frames:
         stdout.print("the store is empty: start with `curate ingest FILE`")
     for name, frame in frames.items():
-        stdout.print(frame_table(frame, title=name))
+        stdout.print(selections_table(frame) if name == "selections" else frame_table(frame, title=name))
     return frames
+
+
+def selections_table(frame: pl.DataFrame) -> Table:
+    """One cell per selection: its id on a line of its own, then policy, size and time.
+
+    Why: five columns do not fit 80 columns, and an id folded across lines cannot be copied
+    into `curate export --selection ID`.
+    """
+    table = Table(title="selections", header_style="bold")
+    table.add_column("selection_id: policy, size, created", overflow="fold")
+    for row in frame.iter_rows(named=True):
+        created = row["created_at"].strftime("%Y-%m-%d %H:%M") if row["created_at"] else "-"
+        table.add_row(
+            f"{row['selection_id']}\n  {row['policy']}: {row['n_samples']} samples of "
+            f"{row['n_problems']} problems, {created}"
+        )
+    return table

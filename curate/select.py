@@ -24,6 +24,10 @@ Policies (k is per problem):
   keeps ceil(k * difficulty) correct samples per problem, longest first (s1K and LIMO keep
   hard problems and long, careful traces).
 Problems without gold take part only in consensus (their `correct` is a pseudo-label).
+
+Every scored sample is accounted for: chosen, dropped by a filter (`SelectResult.dropped`), or
+passed over by the policy (`SelectResult.passed_over`: not verified correct, no consensus, below
+the difficulty floor, or beyond the problem's quota, e.g. the longer correct samples).
 """
 
 from __future__ import annotations
@@ -69,7 +73,8 @@ class SelectConfig:
 
 @dataclass
 class SelectResult:
-    """What `curate select` prints: the selection's size and the samples each filter dropped."""
+    """What `curate select` prints: the selection's size, the samples each filter dropped and
+    those the policy passed over, by reason; pool == n_samples + sum(dropped) + sum(passed_over)."""
 
     selection_id: str
     policy: str
@@ -78,6 +83,13 @@ class SelectResult:
     pool: int
     dropped: dict[str, int] = field(default_factory=dict)
     params: dict = field(default_factory=dict)
+    passed_over: dict[str, int] = field(default_factory=dict)
+
+    def not_selected(self) -> list[tuple[str, str, int]]:
+        """(step, reason, samples) of every scored sample not selected, filters first, largest first."""
+        rows = [("filter", reason, n) for reason, n in self.dropped.items()]
+        rows += [("policy", reason, n) for reason, n in self.passed_over.items()]
+        return sorted(rows, key=lambda row: (row[0] != "filter", -row[2], row[1]))
 
 
 def load_config(path: str | Path | None, overrides: dict) -> SelectConfig:
@@ -141,7 +153,9 @@ def run(store: Store, config: SelectConfig) -> SelectResult:
         judged = apply_filters(pool, config)
         dropped = dict(judged.filter(pl.col("drop_reason").is_not_null())["drop_reason"].value_counts().iter_rows())
         eligible = judged.filter(pl.col("drop_reason").is_null())
-        chosen = apply_policy(store, eligible, config)
+        ranked = apply_policy(store, eligible, config)
+        passed_over = dict(ranked["passed_over"].drop_nulls().value_counts().iter_rows())
+        chosen = ranked.filter(pl.col("passed_over").is_null())
         selections = chosen.select(
             pl.lit(selection_id).alias("selection_id"),
             pl.lit(config.policy).alias("policy"),
@@ -167,8 +181,15 @@ def run(store: Store, config: SelectConfig) -> SelectResult:
                 ],
             )
             store.insert_frame("selections", selections)
-        record.counts = {"selected": selections.height, "problems": n_problems, "dropped": dropped}
-    return SelectResult(selection_id, config.policy, selections.height, n_problems, pool.height, dropped, params)
+        record.counts = {
+            "selected": selections.height,
+            "problems": n_problems,
+            "dropped": dropped,
+            "passed_over": passed_over,
+        }
+    return SelectResult(
+        selection_id, config.policy, selections.height, n_problems, pool.height, dropped, params, passed_over
+    )
 
 
 def apply_filters(pool: pl.DataFrame, config: SelectConfig) -> pl.DataFrame:
@@ -206,37 +227,46 @@ def apply_filters(pool: pl.DataFrame, config: SelectConfig) -> pl.DataFrame:
 
 
 def apply_policy(store: Store, eligible: pl.DataFrame, config: SelectConfig) -> pl.DataFrame:
-    """Rank the eligible samples within each problem by the policy; keep the top ones."""
+    """The eligible samples with `passed_over`: null for those the policy chose (ranked within
+    their problem by `rank`), else why it left the sample: not one of its candidates, or beyond
+    the problem's quota of k."""
     k = config.resolved_k()
-    gold_correct = pl.col("correct") & ~pl.col("pseudo_label")
-    if config.policy == "shortest-correct":
-        ranked = eligible.filter(gold_correct).sort("problem_id", "length_tokens", "sample_id")
-        quota = pl.lit(k)
-    elif config.policy == "keep-k-correct":
-        order = pl.concat_str(pl.lit(f"{config.seed}:"), pl.col("sample_id")).hash(seed=0)
-        ranked = eligible.filter(gold_correct).with_columns(_order=order).sort("problem_id", "_order", "sample_id")
-        quota = pl.lit(k)
-    elif config.policy == "consensus":
-        ranked = eligible.filter(
-            pl.col("is_majority")
-            & (pl.col("problem_agreement") >= config.threshold)
-            & (pl.col("problem_agreement") > pl.col("runner_up"))
-        ).sort("problem_id", "length_tokens", "sample_id")
-        quota = pl.lit(k)
+    quota = pl.lit(k)
+    descending = False
+    frame = eligible
+    if config.policy == "consensus":
+        agreement = pl.col("problem_agreement")
+        rules = [
+            (
+                "no_consensus",
+                pl.col("is_majority") & (agreement >= config.threshold) & (agreement > pl.col("runner_up")),
+            )
+        ]
+        order, over_quota = "length_tokens", "longer_majority"
     else:
-        difficulty = problem_difficulty(store, config.base_eval)
-        ranked = (
-            eligible.filter(gold_correct)
-            .join(difficulty, on="problem_id", how="inner")
-            .filter(pl.col("difficulty") >= config.min_difficulty)
-            .sort(["problem_id", "length_tokens", "sample_id"], descending=[False, True, False])
-        )
-        quota = (pl.col("difficulty") * k).ceil().clip(lower_bound=1)
-    return (
-        ranked.with_columns(rank=pl.int_range(1, pl.len() + 1).over("problem_id"))
-        .filter(pl.col("rank") <= quota)
-        .select("sample_id", "problem_id", "rank")
+        rules = [("not_verified_correct", pl.col("correct") & ~pl.col("pseudo_label"))]
+        order, over_quota = "length_tokens", "longer_correct"
+        if config.policy == "keep-k-correct":
+            frame = frame.with_columns(
+                _order=pl.concat_str(pl.lit(f"{config.seed}:"), pl.col("sample_id")).hash(seed=0)
+            )
+            order, over_quota = "_order", "beyond_k_correct"
+        elif config.policy == "difficulty-weighted":
+            frame = frame.join(problem_difficulty(store, config.base_eval), on="problem_id", how="left")
+            rules.append(("below_min_difficulty", pl.col("difficulty") >= config.min_difficulty))
+            descending, over_quota = True, "shorter_correct"
+            quota = (pl.col("difficulty") * k).ceil().clip(lower_bound=1)
+    reason = pl.lit(None, dtype=pl.String)
+    for label, passes in reversed(rules):  # the first rule a sample fails names it
+        reason = pl.when(passes.fill_null(False)).then(reason).otherwise(pl.lit(label))
+    frame = frame.with_columns(passed_over=reason)
+    ranked = (
+        frame.filter(pl.col("passed_over").is_null())
+        .sort(["problem_id", order, "sample_id"], descending=[False, descending, False])
+        .with_columns(rank=pl.int_range(1, pl.len() + 1).over("problem_id"))
+        .with_columns(passed_over=pl.when(pl.col("rank") > quota).then(pl.lit(over_quota)))
     )
+    return pl.concat([ranked, frame.filter(pl.col("passed_over").is_not_null())], how="diagonal_relaxed")
 
 
 def problem_difficulty(store: Store, base_eval: str | None) -> pl.DataFrame:

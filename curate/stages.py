@@ -26,6 +26,7 @@ class Stage:
     module: str
     config: str  # the config class's name in `module`
     function: str = "run"
+    creates_store: bool = False  # True: may start a new store; else a missing --db is refused (exit 2)
 
     def config_class(self) -> type:
         return getattr(import_module(self.module), self.config)
@@ -37,8 +38,8 @@ class Stage:
 STAGES: dict[str, Stage] = {
     stage.command: stage
     for stage in (
-        Stage("ingest", "curate.ingest", "IngestConfig"),
-        Stage("import-samples", "curate.import_samples", "ImportConfig"),
+        Stage("ingest", "curate.ingest", "IngestConfig", creates_store=True),
+        Stage("import-samples", "curate.import_samples", "ImportConfig", creates_store=True),
         Stage("generate", "curate.generate", "GenerateConfig"),
         Stage("judge", "curate.judge", "JudgeConfig"),
         Stage("verify", "curate.verify_stage", "VerifyConfig"),
@@ -47,7 +48,7 @@ STAGES: dict[str, Stage] = {
         Stage("decontam", "curate.decontam", "DecontamConfig"),
         Stage("select", "curate.select", "SelectConfig"),
         Stage("export", "curate.export", "ExportConfig"),
-        Stage("merge", "curate.merge", "MergeConfig"),
+        Stage("merge", "curate.merge", "MergeConfig", creates_store=True),
     )
 }
 
@@ -57,5 +58,5 @@ def run_stage(command: str, db: str | os.PathLike | None, config: Any) -> Any:
     stage = STAGES[command]
     if not isinstance(config, stage.config_class()):
         raise TypeError(f"{command} takes a {stage.config}, not {type(config).__name__}")
-    with stage_store(db) as store:
+    with stage_store(db, create=stage.creates_store) as store:
         return stage.run_function()(store, config)

@@ -20,14 +20,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from typer.core import TyperGroup
 from typer.exceptions import Abort, Exit, TyperException
 
-from db.errors import BadInput, StoreLocked
+from db.errors import BadInput, StoreLocked, is_interrupt
 
 stderr = Console(stderr=True)
 stdout = Console()
 
 DbOption = typer.Option(None, "--db", help="Store path (default: $CURATE_DB or ./traces.duckdb).", show_default=False)
 
-# (error, exit code, what the one-line message starts with); the first matching row wins.
+# (error, exit code, what the one-line message starts with); the first matching row wins, except
+# that every error `is_interrupt` counts (a query DuckDB stopped on Ctrl-C) takes KeyboardInterrupt's.
 # Usage errors that click finds itself (unknown option, missing argument) exit 2 as well.
 EXIT_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
     (BadInput, 2, "error"),  # bad usage or input; the message names file, line and field
@@ -38,9 +39,15 @@ EXIT_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
 )
 
 
+def _row(error: BaseException) -> tuple[type[BaseException], int, str] | None:
+    kind = KeyboardInterrupt if is_interrupt(error) else type(error)
+    return next((row for row in EXIT_CODES if issubclass(kind, row[0])), None)
+
+
 def exit_code(error: BaseException) -> int | None:
     """The exit code `EXIT_CODES` gives `error`; None for errors it does not map (SystemExit)."""
-    return next((code for kind, code, _label in EXIT_CODES if isinstance(error, kind)), None)
+    row = _row(error)
+    return row[1] if row else None
 
 
 def report_error(error: BaseException) -> int | None:
@@ -48,11 +55,11 @@ def report_error(error: BaseException) -> int | None:
 
     Re-raises an unexpected error (the `Exception` row) when CURATE_DEBUG is set.
     """
-    row = next((row for row in EXIT_CODES if isinstance(error, row[0])), None)
+    row = _row(error)
     if row is None:
         return None
     kind, code, label = row
-    if isinstance(error, KeyboardInterrupt):
+    if kind is KeyboardInterrupt:
         stderr.print("interrupted; finished work is kept", highlight=False)
         return code
     if kind is Exception:

@@ -15,7 +15,9 @@ Contract
   it must not hold the store while it works): config and library versions at the start; at the
   end ok, the status the stage set when it left work undone (e.g. "incomplete"), failed, or
   interrupted (Ctrl-C, SIGTERM), with its counts. `stage_store(path)` opens the store for one
-  command and removes a store it created when the command is refused on bad input.
+  command and removes a store it created when the command is refused on bad input; commands
+  that only work on stored data (and every read-only open) refuse a missing store instead
+  (`refuse_missing_store`: BadInput naming the path and what creates a store).
 - DuckDB allows one writing process at a time. Opening a store another process holds raises
   `StoreLocked` naming that process and whether it reads or writes, after waiting `wait_s`
   (default $CURATE_WAIT, with a countdown); stages that run long keep write transactions short.
@@ -52,7 +54,7 @@ from typing import Any, Callable, Iterator, Literal
 import duckdb
 import polars as pl
 
-from db.errors import BadInput, SchemaTooNew, StoreLocked
+from db.errors import BadInput, SchemaTooNew, StoreLocked, is_interrupt
 from db.redact import redact_config, redact_text
 
 DEFAULT_DB = "traces.duckdb"
@@ -325,8 +327,9 @@ class Store:
 
         `config` (a dataclass or a mapping) is stored as JSON with the library versions. The run
         ends "interrupted" on Ctrl-C or SIGTERM (turned into KeyboardInterrupt while the run is
-        open), "failed" on any other exception (re-raised either way), else with the status the
-        stage set on the yielded `RunRecord` ("ok" unless it left work undone).
+        open; a query DuckDB stopped for them is re-raised as KeyboardInterrupt), "failed" on any
+        other exception (re-raised), else with the status the stage set on the yielded
+        `RunRecord` ("ok" unless it left work undone).
         """
         record = RunRecord(self._start_run(kind, _config_dict(config)))
 
@@ -383,17 +386,20 @@ def recorded_run(
 
 @contextmanager
 def _ending(record: RunRecord, finish: Callable[[str, str | None, bool], None]) -> Iterator[None]:
-    """How a recorded run ended: interrupted (Ctrl-C, SIGTERM), failed (any other exception,
-    re-raised either way), else the status the stage set."""
+    """How a recorded run ended: interrupted (`is_interrupt`: Ctrl-C, SIGTERM, a query DuckDB
+    stopped for them; re-raised as KeyboardInterrupt, so every caller sees one kind), failed (any
+    other exception, re-raised), else the status the stage set."""
     try:
         with _sigterm_interrupts():
             yield
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        finish("interrupted", "interrupted by the user", True)
-        raise
     except BaseException as error:
-        finish("failed", f"{type(error).__name__}: {error}", True)
-        raise
+        if not is_interrupt(error):
+            finish("failed", f"{type(error).__name__}: {error}", True)
+            raise
+        finish("interrupted", "interrupted by the user", True)
+        if isinstance(error, (KeyboardInterrupt, asyncio.CancelledError)):
+            raise
+        raise KeyboardInterrupt(str(error)) from error
     finish(record.status, record.error, False)
 
 
@@ -538,8 +544,8 @@ def open_store(path: str | os.PathLike | None = None, *, read_only: bool = False
     newer than this code (SchemaTooNew) before writing anything.
     """
     db_path = resolve_db_path(path)
-    if read_only and not db_path.exists():
-        raise BadInput("no such store; create one with `curate ingest FILE`", file=str(db_path), field="--db")
+    if read_only:
+        refuse_missing_store(path)
     _refuse_foreign_file(db_path)
     if not read_only and db_path.parent and not db_path.parent.exists():
         db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -558,10 +564,34 @@ def open_store(path: str | os.PathLike | None = None, *, read_only: bool = False
     return store
 
 
+def refuse_missing_store(path: str | os.PathLike | None = None) -> None:
+    """BadInput (exit 2) naming the path when no store exists there, with what creates one.
+
+    Commands that read a store never create one: a mistyped --db (or a README command run
+    before `curate demo`) would otherwise run on a new, empty store and report nothing done.
+    """
+    db_path = resolve_db_path(path)
+    if db_path.exists():
+        return
+    field = "CURATE_DB" if path is None and os.environ.get("CURATE_DB") else "--db"
+    nearby = sorted(p.name for p in db_path.parent.glob("*.duckdb"))[:5] if db_path.parent.is_dir() else []
+    found = f"; stores in {db_path.parent}/: {', '.join(nearby)}" if nearby else ""
+    raise BadInput(
+        f"no such store: the file does not exist{found}. `curate ingest FILE --db {db_path}` creates it from "
+        f"a problems file (`curate import-samples FILE --model NAME --db {db_path}` from traces); "
+        f"`curate demo` writes its store to curate-demo/{DEFAULT_DB}",
+        file=str(db_path),
+        field=field,
+    )
+
+
 @contextmanager
-def stage_store(path: str | os.PathLike | None = None) -> Iterator[Store]:
+def stage_store(path: str | os.PathLike | None = None, *, create: bool = True) -> Iterator[Store]:
     """The store opened for one command. A store this call created is deleted again when the
-    command stops on bad input, so a refused command leaves no empty store behind."""
+    command stops on bad input, so a refused command leaves no empty store behind. With
+    `create=False` (commands that only work on stored data) a missing store is refused."""
+    if not create:
+        refuse_missing_store(path)
     db_path = resolve_db_path(path)
     created = not db_path.exists()
     store = open_store(db_path)

@@ -41,7 +41,7 @@ import torch
 import torch.distributed as dist
 
 from db.config_file import config_values, read_toml
-from db.errors import BadInput
+from db.errors import BadInput, is_interrupt
 from db.store import recorded_run
 from train.data import read_export, render_all
 from train.model import (
@@ -552,7 +552,7 @@ def _train_one(
         if env.main:
             bar.close()
             _store_metrics(db, state["train_run_id"], metrics)
-            status = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+            status = "interrupted" if is_interrupt(error) else "failed"
             _store_train_finish(db, state, status)
         raise
     if env.main:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -227,3 +228,30 @@ def test_select_before_score_says_to_score_first(db_path, capsys):
         main(["select", "--policy", "shortest-correct", "--db", str(db_path)])
     assert stop.value.code == 2
     assert "curate score" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--policy", "shortest-correct"],
+        ["--policy", "keep-k-correct", "--k", "1"],
+        ["--policy", "consensus"],
+        ["--policy", "difficulty-weighted", "--k", "1"],
+    ],
+)
+def test_select_command_itemises_every_sample_it_did_not_select(store, db_path, capsys, argv):
+    # Longer correct samples, samples not verified correct and problems below the difficulty
+    # floor are not dropped by a filter, but they are not selected either: a reason line each.
+    store.close()
+    with pytest.raises(SystemExit) as stop:
+        main(["select", *argv, "--name", "sums", "--db", str(db_path)])
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    reasons = {
+        reason: int(n) for _step, reason, n in re.findall(r"│ (filter|policy) +│ ([a-z_]+) +│ (\d+) +│", out)
+    }
+    with open_store(db_path, read_only=True) as reopened:
+        scored = reopened.scalar("SELECT count(*) FROM scores")
+        selected = reopened.scalar("SELECT count(*) FROM selections WHERE selection_id = 'sums'")
+    assert f"not selected: {scored - selected} of {scored} scored samples" in " ".join(out.split())
+    assert sum(reasons.values()) == scored - selected, (reasons, scored, selected)

@@ -52,6 +52,9 @@ def _app(error: BaseException) -> typer.Typer:
         (StoreLocked("held by process 7"), 1, "held by process 7"),
         (RuntimeError("boom"), 1, "RuntimeError: boom"),
         (KeyboardInterrupt(), 130, "interrupted"),
+        # Ctrl-C while DuckDB runs a query surfaces as DuckDB's error: still an interrupt.
+        (RuntimeError("Query interrupted"), 130, "interrupted; finished work is kept"),
+        (duckdb.InterruptException("INTERRUPT Error: Interrupted!"), 130, "interrupted; finished work is kept"),
     ],
 )
 def test_each_error_gets_its_code_and_one_line(error, code, text, monkeypatch):

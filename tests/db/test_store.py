@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,12 +190,39 @@ def test_stats_counts_problems_per_source_and_split(small_store: Path):
     assert "problems" in result.stdout and "toy" in result.stdout and "val" in result.stdout and "3" in result.stdout
 
 
-def test_stats_and_sql_on_a_missing_store_exit_2(tmp_path: Path):
-    for args in (["stats"], ["sql", "SELECT 1"]):
-        result = runner.invoke(app, [*args, "--db", str(tmp_path / "none.duckdb")])
-        assert result.exit_code == 2, result.output
-        assert "no such store" in result.stderr
-    assert not (tmp_path / "none.duckdb").exists()
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["stats"],
+        ["sql", "SELECT 1"],
+        ["review", "--stats"],
+        ["verify"],
+        ["score"],
+        ["select", "--policy", "shortest-correct"],
+        ["dedup"],
+        ["decontam", "--against-split", "test"],
+        ["export", "--out", "export"],
+        ["generate", "--model", "m", "--base-url", "http://127.0.0.1:1/v1"],
+    ],
+)
+def test_a_command_on_a_missing_store_says_it_does_not_exist_and_what_creates_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+):
+    # A README follow-up run before `curate demo`: the folder and the store are not there yet.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CURATE_DB", raising=False)
+    result = runner.invoke(app, [*args, "--db", "curate-demo/traces.duckdb"])
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.stderr.split())
+    assert "curate-demo/traces.duckdb, field '--db': no such store: the file does not exist" in message
+    assert "`curate ingest FILE --db curate-demo/traces.duckdb` creates it" in message and "`curate demo`" in message
+    assert not (tmp_path / "curate-demo").exists()  # no empty store (or folder) left behind
+
+
+def test_a_mistyped_store_path_lists_the_stores_beside_it(db_path: Path):
+    result = runner.invoke(app, ["stats", "--db", str(db_path.with_name("store.duckdb"))])
+    assert result.exit_code == 2, result.output
+    assert f"stores in {db_path.parent}/: traces.duckdb" in " ".join(result.stderr.split())
 
 
 def test_empty_store_stats_says_how_to_start(db_path: Path):
@@ -258,6 +286,103 @@ def test_run_marks_ctrl_c_and_sigterm_interrupted_and_restores_the_sigterm_handl
         assert run_row(store, ctrl_c.run_id)["status"] == "interrupted"
         assert run_row(store, terminated.run_id)["status"] == "interrupted"
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+# A query DuckDB takes minutes over, in parallel tasks: between them DuckDB looks for Ctrl-C
+# (a scan of range() alone is one task, during which a signal goes unseen).
+SLOW_QUERY = (
+    "WITH big AS MATERIALIZED (SELECT range AS x FROM range(10000000)) "
+    "SELECT count(*) FROM big, range(3000) b(y) WHERE (x * y) % 7 = 3"
+)
+
+
+def test_run_marks_a_query_stopped_by_interrupt_interrupted_and_rolls_its_writes_back(db_path: Path):
+    with open_store(db_path) as store:
+        timer = threading.Timer(1.0, store.con.interrupt)  # what Ctrl-C does to a running query
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                with store.run("toy", {}) as record, store.transaction():
+                    store.insert_frame("problems", problem_frame())
+                    store.execute(SLOW_QUERY)
+        finally:
+            timer.cancel()
+        row = run_row(store, record.run_id)
+        assert (row["status"], row["error"]) == ("interrupted", "interrupted by the user")
+        assert store.scalar("SELECT count(*) FROM problems") == 0
+
+
+STAGE_SCRIPT = """
+import sys
+from db import open_store
+from db.console import report_error
+from tests.db.test_store import SLOW_QUERY, problem_frame
+try:
+    with open_store(sys.argv[1]) as store, store.run("slow", {}), store.transaction():
+        store.insert_frame("problems", problem_frame())
+        print("querying", flush=True)
+        store.execute(SLOW_QUERY)
+except BaseException as error:  # what every CLI's run_app does
+    sys.exit(report_error(error))
+"""
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _interrupt_mid_query(command: list[str], sent: signal.Signals, ready) -> subprocess.CompletedProcess:
+    """Run `command`; once `ready(process)` and its query has used a CPU second, send `sent`."""
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background shell ignores it
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not ready(process):
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.05)
+        started = _cpu_seconds(process.pid)
+        while _cpu_seconds(process.pid) < started + 1.0:  # the query runs (DuckDB's threads burn CPU)
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.05)
+        process.send_signal(sent)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_during_a_query_marks_the_run_interrupted_and_exits_130(db_path: Path, sent):
+    done = _interrupt_mid_query(
+        [sys.executable, "-c", STAGE_SCRIPT, str(db_path)], sent, lambda p: p.stdout.readline() == "querying\n"
+    )
+    assert done.returncode == 130, done.stderr
+    assert "interrupted; finished work is kept" in done.stderr and "Query interrupted" not in done.stderr
+    with open_store(db_path, read_only=True) as store:
+        assert store.scalar("SELECT status FROM runs WHERE kind = 'slow'") == "interrupted"
+        assert store.scalar("SELECT count(*) FROM problems") == 0
+
+
+def test_ctrl_c_during_curate_sql_exits_130_as_interrupted(small_store: Path):
+    def store_open(process: subprocess.Popen) -> bool:  # DuckDB has the file: the query starts next
+        try:
+            fds = list(Path(f"/proc/{process.pid}/fd").iterdir())
+        except OSError:  # the process has ended: the caller reports it
+            return False
+        return any(os.path.realpath(fd) == str(small_store.resolve()) for fd in fds)
+
+    done = _interrupt_mid_query(
+        [sys.executable, "-m", "curate", "sql", SLOW_QUERY, "--db", str(small_store)], signal.SIGINT, store_open
+    )
+    assert done.returncode == 130, done.stderr
+    assert "interrupted" in done.stderr and "error" not in done.stderr
 
 
 def test_run_inside_a_transaction_that_fails_leaves_no_trace(db_path: Path):
