@@ -592,7 +592,9 @@ def brief_counts(name: str, outputs: dict[str, Any]) -> str:
     ]
     for key, value in outputs.items():
         if isinstance(value, dict) and value and all(isinstance(v, int) for v in value.values()):
-            counts.append(f"{key.replace('_', ' ')} " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in value.items()))
+            counts.append(
+                f"{key.replace('_', ' ')} " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in value.items())
+            )
     return ", ".join(counts)
 
 

@@ -247,9 +247,7 @@ def test_select_command_itemises_every_sample_it_did_not_select(store, db_path, 
         main(["select", *argv, "--name", "sums", "--db", str(db_path)])
     assert stop.value.code == 0
     out = capsys.readouterr().out
-    reasons = {
-        reason: int(n) for _step, reason, n in re.findall(r"│ (filter|policy) +│ ([a-z_]+) +│ (\d+) +│", out)
-    }
+    reasons = {reason: int(n) for _step, reason, n in re.findall(r"│ (filter|policy) +│ ([a-z_]+) +│ (\d+) +│", out)}
     with open_store(db_path, read_only=True) as reopened:
         scored = reopened.scalar("SELECT count(*) FROM scores")
         selected = reopened.scalar("SELECT count(*) FROM selections WHERE selection_id = 'sums'")
