@@ -213,9 +213,10 @@ class ReviewApp(App[None]):
             self.queue = result.queue
             self.progress = result.progress
             self.index = result.start
-            for detail in result.details:
-                self.cache.put(detail)
-            self.show_current()
+            self.show_current()  # not cached: fetches the full details
+            for first in result.details:  # shown until they come; never cached, as it lacks the siblings
+                if first.sample_id == self.current_id and self.cache.get(first.sample_id) is None:
+                    self._show_detail(first)
             if not result.queue.complete:
                 self._read_whole_queue(result.queue)
             self._count_queues()

@@ -96,7 +96,7 @@ class MainScreen(Screen[None]):
             + (" · Unicode" if unicode else "")
         )
         self.query_one(DetailsPanel).show(detail, reviewer, staged_note, unsaved)
-        self.query_one(SiblingList).show(detail.siblings, detail.sample_id)
+        self.query_one(SiblingList).show(detail.siblings, detail.sample_id, loading=not detail.siblings_read)
 
     def _set_trace(self, detail: SampleDetail) -> None:
         trace = self.trace

@@ -25,7 +25,8 @@ class SiblingList(OptionList, can_focus=False):
             super().__init__()
             self.sample_id = sample_id
 
-    def show(self, siblings: list[dict], current_id: str | None) -> None:
+    def show(self, siblings: list[dict], current_id: str | None, loading: bool = False) -> None:
+        """The siblings with the current one marked; `loading`: they are still being read."""
         self.clear_options()
         options = []
         several_models = len({sibling["model"] for sibling in siblings}) > 1
@@ -47,7 +48,9 @@ class SiblingList(OptionList, can_focus=False):
                 )
             )
         self.add_options(options)
-        self.border_title = Content(f"Samples of this problem ({len(siblings)})")
+        self.border_title = Content(
+            "Samples of this problem (loading…)" if loading else f"Samples of this problem ({len(siblings)})"
+        )
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

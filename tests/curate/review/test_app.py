@@ -15,6 +15,7 @@ from curate.review.data import ReviewData
 from curate.review.filter_screen import FilterScreen
 from curate.review.help_screen import HelpScreen
 from curate.review.main_screen import MainScreen
+from curate.review.sibling_list import SiblingList
 from curate.review.text_prompt import TextPrompt
 from curate.review.trace_view import TraceView
 from tests.curate.review.conftest import make_app, press, settle
@@ -413,6 +414,8 @@ async def test_the_first_screen_comes_from_the_queue_head_and_the_whole_queue_re
         assert pages == [3]  # the first screen waited for three samples, not nine
         assert app.queue.complete and len(app.queue) == 9
         assert app.index == 0 and app.screen.shown_id == app.queue.sample_ids[0]
+        siblings = app.screen.query_one(SiblingList)
+        assert siblings.option_count == 3 and "loading" not in str(siblings.border_title)  # read after the first screen
         await press(pilot, "j", "j", "j", "j")
         assert app.current_id == app.screen.shown_id == app.queue.sample_ids[4]  # past the first page
 
@@ -433,3 +436,19 @@ async def test_the_queue_tab_says_when_only_the_first_page_is_listed():
         assert "[2 all 1/1000+]" in str(tabs.render())
         tabs.show(kind="all", position=0, length=9, counts=None, progress=None)
         assert "[2 all 1/9]" in str(tabs.render())
+
+
+async def test_the_sibling_list_says_when_the_siblings_are_still_being_read():
+    from textual.app import App
+
+    class Siblings(App):
+        def compose(self):
+            yield SiblingList()
+
+    app = Siblings()
+    async with app.run_test(size=(80, 10)):
+        siblings = app.query_one(SiblingList)
+        siblings.show([], "s1", loading=True)
+        assert "loading" in str(siblings.border_title) and siblings.option_count == 0
+        siblings.show([{"sample_id": "s1", "sample_index": 0, "model": "m", "verdict": "correct", "answer": "2"}], "s1")
+        assert str(siblings.border_title) == "Samples of this problem (1)"

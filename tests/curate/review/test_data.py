@@ -66,6 +66,8 @@ def test_a_first_page_lists_the_queue_head_and_the_whole_queue_follows_in_the_sa
     assert not first.queue.complete and first.queue.sample_ids == whole.sample_ids[:4]
     assert whole.complete and len(whole) == 9
     assert first.start == 0 and [d.sample_id for d in first.details] == [whole.sample_ids[0]]
+    assert not first.details[0].siblings_read and first.details[0].siblings == []  # read after the first screen
+    assert first.details[0].verdict is not None and first.details[0].sample["reasoning"]
     assert data.load_queue("all", None, page=9).queue.complete  # a page as long as the queue is all of it
 
 
