@@ -170,11 +170,14 @@ async def first_screen_and_steps(db: Path, steps: int, prefetch: bool) -> dict:
     app = review_app.ReviewApp(ReviewSettings(db, "bench", "all"), config)
     app.prefetch_radius = review_app.PREFETCH_RADIUS if prefetch else 0
     paints = Paints(app)
-    paints.probe = lambda: shown_id(app)
+    # The first screen's sample comes without its siblings; then its full details replace it.
+    paints.probe = lambda: (shown_id(app), getattr(getattr(app.screen, "_shown", None), "siblings_read", False))
     started, started_cpu = time.perf_counter(), time.process_time()
     async with app.run_test(size=SIZE):
-        first = await paints.shown(started, lambda state: state is not None) - started
+        first = await paints.shown(started, lambda state: state[0] is not None) - started
         first_cpu = time.process_time() - started_cpu
+        full = await paints.shown(started, lambda state: state[1]) - started
+        paints.probe = lambda: shown_id(app)
         await wait_idle(app)
         step_times, step_cpu = [], []
         for key in ["j"] * steps + ["k"] * steps:
@@ -185,7 +188,7 @@ async def first_screen_and_steps(db: Path, steps: int, prefetch: bool) -> dict:
             step_times.append(await paints.shown(t, lambda state: state == target) - t)
             step_cpu.append(time.process_time() - t_cpu)
         await wait_idle(app)
-    return {"first": first, "first_cpu": first_cpu, "steps": step_times, "step_cpu": step_cpu}
+    return {"first": first, "first_cpu": first_cpu, "full": full, "steps": step_times, "step_cpu": step_cpu}
 
 
 async def held_key_settle(db: Path, presses: int, start: int, interval_s: float = 0.033) -> dict:
@@ -344,7 +347,7 @@ def main() -> None:
         f"{'queue load (' + format(len(loaded.queue), ',') + ' rows, light columns)':<44} {queue_s * 1000:.0f} ms (cpu {queue_cpu * 1000:.0f} ms; store opened, queried, closed)"
     )
     print(
-        f"{'first screen (goal < 1 s)':<44} {with_prefetch['first'] * 1000:.0f} ms (cpu {with_prefetch['first_cpu'] * 1000:.0f} ms; app start included)"
+        f"{'first screen (goal < 1 s)':<44} {with_prefetch['first'] * 1000:.0f} ms (cpu {with_prefetch['first_cpu'] * 1000:.0f} ms; app start included; siblings too at {with_prefetch['full'] * 1000:.0f} ms)"
         f"{'':<3} one-line Textual app: {static_first * 1000:.0f} ms"
     )
     print(

@@ -197,7 +197,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[2])
 import review as bench_review
 result = asyncio.run(bench_review.first_screen_and_steps(Path(sys.argv[1]), 0, prefetch=True))
-print(f"first screen {result['first'] * 1000:.0f} ms (cpu {result['first_cpu'] * 1000:.0f} ms)")
+print(f"first screen {result['first'] * 1000:.0f} ms (cpu {result['first_cpu'] * 1000:.0f} ms; siblings too at {result['full'] * 1000:.0f} ms)")
 """
 
 EVAL_RUN = """
