@@ -84,9 +84,11 @@ class ReviewData:
             # By version set, not the highest: a migration numbered below the store's newest can be new to it.
             applied = {row[0] for row in store.execute("SELECT version FROM schema_version").fetchall()}
             behind = bool({version for version, _, _ in migrations()} - applied)
-        if behind:
-            with self._write():
-                pass
+            if not behind:
+                queries.check_filter(store, self.reviewer, kind, where)
+                return
+        with self._write():
+            pass
         with self._read() as store:
             queries.check_filter(store, self.reviewer, kind, where)
 
