@@ -18,6 +18,8 @@ Contract
   command and removes a store it created when the command is refused on bad input; commands
   that only work on stored data (and every read-only open) refuse a missing store instead
   (`refuse_missing_store`: BadInput naming the path and what creates a store).
+- A stage that reads every trace runs under `Store.memory_limit()` (STREAMING_MEMORY_LIMIT):
+  DuckDB's own default lets its cache of what it read grow to 80% of RAM.
 - DuckDB allows one writing process at a time. Opening a store another process holds raises
   `StoreLocked` naming that process and whether it reads or writes, after waiting `wait_s`
   (default $CURATE_WAIT, with a countdown); stages that run long keep write transactions short.
