@@ -37,7 +37,8 @@ Contract
   are left missing and counted; rerun to fill them in.
 
 Caveats: finished samples are committed as they arrive so a crash or Ctrl-C keeps them; the
-eval run stays in status "running" (or "failed") until a rerun completes it. With `n` > 1 an
+eval run stays in status "running" (or "failed", or "interrupted" after a Ctrl-C) until a rerun
+completes it. With `n` > 1 an
 API reports one usage total, so `completion_tokens` is NULL for those samples; `length_tokens`
 (the response counted with Qwen2.5's tokenizer, `curate.tokens`) is filled for every sample and
 is what the report uses.
@@ -57,7 +58,7 @@ import polars as pl
 
 from curate.prompts import load_template, render_prompt
 from curate.traces import full_response, split_think
-from db import BadInput
+from db import BadInput, is_interrupt
 from db.console import stderr
 from db.redact import redact_config
 from db.store import Store
@@ -704,11 +705,12 @@ def run(store: Store, config: EvalConfig, backend: Backend | None = None) -> Eva
                 results.append(summarize(store, result))
                 for error in result.errors[:5]:
                     stderr.print(f"[yellow]{sub.eval_run_id}: {error}[/]")
-        except BaseException:
+        except BaseException as error:
+            status = "interrupted" if is_interrupt(error) else "failed"
             for sub, _ in plans:
                 store.execute(
-                    "UPDATE eval_runs SET status = 'failed' WHERE eval_run_id = ? AND status = 'running'",
-                    [sub.eval_run_id],
+                    "UPDATE eval_runs SET status = ? WHERE eval_run_id = ? AND status = 'running'",
+                    [status, sub.eval_run_id],
                 )
             raise
         result = EvalResult(run_id, results)

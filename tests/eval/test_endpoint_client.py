@@ -76,3 +76,34 @@ def test_a_wrong_key_is_bad_input_as_in_generate(tmp_path: Path, db_path: Path, 
     with open_store(db_path, read_only=True) as store:
         run = store.query("SELECT status, error FROM runs WHERE kind = 'eval'").row(0, named=True)
     assert run["status"] == "failed" and "HTTP 401" in run["error"] and "9f8e7d" not in run["error"]
+
+
+def test_ctrl_c_marks_the_eval_run_interrupted_not_failed(tmp_path: Path, db_path: Path):
+    """Before: a Ctrl-C left the eval run 'failed', as if the endpoint or the code had broken."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    with OpenAIServer(latency_s=0.05) as server:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "eval", "run", "--name", "stopped", "--base-url", server.base_url]
+            + ["--model", "deepseek-reasoner", "--problems", str(_problems(tmp_path)), "--samples", "40"]
+            + ["--concurrency", "1", "--n-per-request", "1", "--db", str(db_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while server.completed < 3:
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        server.latency_s = 30.0  # the next request stays in flight
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    with open_store(db_path, read_only=True) as store:
+        assert store.scalar("SELECT status FROM eval_runs WHERE eval_run_id = 'stopped'") == "interrupted"
+        assert store.scalar("SELECT status FROM runs WHERE kind = 'eval'") == "interrupted"
+        assert store.scalar("SELECT count(*) FROM eval_samples") >= 3  # what finished is kept
