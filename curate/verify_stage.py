@@ -154,13 +154,18 @@ def _verify_batch(
 ) -> None:
     # The rowid range lets DuckDB read only the batch's row groups: an id list alone scanned
     # every trace per batch (2.7 CPU-s per 500 samples at 100k, quadratic in the store size).
-    rows = store.query(
-        "SELECT s.sample_id, s.reasoning, s.content, s.finish_reason, p.gold_answer, p.question, "
-        "s.content_hash FROM samples s "
-        "JOIN problems p ON p.problem_id = s.problem_id WHERE s.rowid BETWEEN ? AND ? "
-        "AND s.sample_id IN (SELECT unnest(?)) ORDER BY s.sample_id",
+    samples = store.query(
+        "SELECT sample_id, problem_id, reasoning, content, finish_reason, content_hash FROM samples "
+        "WHERE rowid BETWEEN ? AND ? AND sample_id IN (SELECT unnest(?))",
         [batch[0][0], batch[-1][0], [sample_id for _, sample_id in batch]],
     )
+    # The batch's problems by key: joined in SQL, every problem was hashed per batch (125,000 at
+    # 1M samples), which made verify half as fast per sample at 1M as at 100k.
+    problems = store.query(
+        "SELECT problem_id, gold_answer, question FROM problems WHERE list_contains($ids, problem_id)",
+        {"ids": samples["problem_id"].unique().to_list()},
+    )
+    rows = samples.join(problems, on="problem_id", how="inner").sort("sample_id")
     items = [
         (full_response(r["reasoning"], r["content"]), r["gold_answer"], r["question"], r["finish_reason"])
         for r in rows.iter_rows(named=True)
