@@ -96,6 +96,7 @@ EXAMPLE_COLUMNS = (
     "length_tokens",
     "selection_id",
 )
+MESSAGES_TYPE = pl.List(pl.Struct({"role": pl.String, "content": pl.String}))
 
 
 @dataclass(frozen=True)
@@ -261,9 +262,6 @@ def _build_examples(batch: pl.DataFrame, config: ExportConfig, template: str) ->
     return batch.with_columns(
         pl.Series("messages", messages, dtype=MESSAGES_TYPE), pl.col("length_tokens").cast(pl.Int64)
     ).select(EXAMPLE_COLUMNS)
-
-
-MESSAGES_TYPE = pl.List(pl.Struct({"role": pl.String, "content": pl.String}))
 
 
 def assign_split(examples: pl.DataFrame, val_fraction: float, seed: int) -> pl.DataFrame:
@@ -432,10 +430,10 @@ class _SplitWriter:
         if self.format == "jsonl":
             part.write_ndjson(self._file)
             return
-        import pyarrow.parquet as pq
-
         table = part.to_arrow()
         if self._parquet is None:
+            import pyarrow.parquet as pq
+
             self._parquet = pq.ParquetWriter(self.path, table.schema, compression="zstd")
         self._parquet.write_table(table.cast(self._parquet.schema))
 

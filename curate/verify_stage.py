@@ -138,7 +138,7 @@ def run(store: Store, config: VerifyConfig) -> VerifyResult:
         with (
             Verifier(workers=config.workers, timeout=config.timeout, strict_form=config.strict_form) as checker,
             progress_bar(enabled=config.progress, eta=True) as progress,
-            store.memory_limit() as _,
+            store.memory_limit(),
         ):
             task = progress.add_task("verify", total=len(ids))
             for start in range(0, len(ids), BATCH_SIZE):

@@ -221,7 +221,7 @@ class Queue:
     def place(self, sample_id: str | None, index: int) -> int:
         """Where the cursor goes in this queue: on `sample_id` if listed, else `index` kept inside."""
         found = self.index_of(sample_id)
-        return found if found is not None else max(0, min(len(self) - 1, index))
+        return found if found is not None else self.step(index, 0)
 
     def step(self, index: int, delta: int) -> int:
         """The index `delta` samples away, kept inside the queue."""
