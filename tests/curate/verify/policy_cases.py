@@ -1,8 +1,8 @@
-r"""The policy case table of verifier v2: which README policy each case pins down.
+r"""The policy case table of verifier v2: which GUIDE policy each case pins down.
 
 Each row: (policy, response, gold, question, finish_reason, expected verdict). `policy` is the
-name in the README's policy table ("curate verify"); test_policies.py runs every row with the
-policy as its test id and checks that every README policy has at least one row here.
+name in docs/GUIDE.md's policy table ("curate verify"); test_policies.py runs every row with the
+policy as its test id and checks that every GUIDE policy has at least one row here.
 Written by hand for this project.
 """
 

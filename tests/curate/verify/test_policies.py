@@ -1,4 +1,4 @@
-"""Verifier v2 policies (policy_cases.py): every row of the README policy table has its cases."""
+"""Verifier v2 policies (policy_cases.py): every row of the policy table in docs/GUIDE.md has its cases."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from curate.verify import Verifier, check
 from tests.curate.verify.policy_cases import ASKED_UNIT_CASES, FORM_CASES, POLICY_CASES
 
-README = Path(__file__).resolve().parents[3] / "README.md"
+GUIDE = Path(__file__).resolve().parents[3] / "docs" / "GUIDE.md"
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +41,8 @@ def test_question_units(response, gold, question, form_ok):
 
 
 def test_every_readme_policy_row_has_cases():
-    rows = re.findall(r"^\| `([a-z][a-z-]{2,})` \|", README.read_text(), re.MULTILINE)
-    assert rows, "the README policy table is missing"
+    rows = re.findall(r"^\| `([a-z][a-z-]{2,})` \|", GUIDE.read_text(), re.MULTILINE)
+    assert rows, "the policy table in docs/GUIDE.md is missing"
     assert set(rows) == {case[0] for case in POLICY_CASES} | {"question-common-fraction", "question-units"}
 
 
