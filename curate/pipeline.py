@@ -24,6 +24,10 @@ Contract
 - Outputs of each stage (counts, export directory, adapter directory, eval run names, report
   path) are recorded with the stage, so later stages find them after a skip.
 
+  Review decisions are inputs of select: a select stage's fingerprint includes a digest of
+  `review_current`, so a rejected (or newly accepted, or corrected) trace reruns select and
+  the stages after it (export, train, eval, report).
+
 Caveats: the fingerprint covers the config, not the files behind it: a problems file edited in
 place is not noticed (rerun with `--from problems`). The store is opened only around each
 stage's bookkeeping, never held while a stage runs, because several stages open it themselves
@@ -461,10 +465,22 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def review_state(db: Path) -> str | None:
+    """A digest of the current review decisions: they are inputs of select (and so of every stage after it)."""
+    if not db.exists():
+        return None
+    with open_store(db, read_only=True) as store:
+        return store.scalar(
+            "SELECT md5(coalesce(string_agg(concat_ws('|', sample_id, decision, coalesce(corrected_answer, '')),"
+            " ',' ORDER BY sample_id), '')) FROM review_current"
+        )
+
+
 @dataclass(frozen=True)
 class Stage:
     check: Callable[[dict, str], None]
     run: Callable[[StageContext, dict], dict]
+    store_inputs: Callable[[Path], Any] | None = None  # state in the store the stage reads besides its table
 
 
 STAGES: dict[str, Stage] = {
@@ -475,7 +491,7 @@ STAGES: dict[str, Stage] = {
     "judge": Stage(_table_check("judge", add=("base_url",)), run_judge),
     "score": Stage(_table_check("score"), run_score),
     "decontam": Stage(check_decontam, run_decontam),
-    "select": Stage(_table_check("select"), run_select),
+    "select": Stage(_table_check("select"), run_select, store_inputs=review_state),
     "export": Stage(_table_check("export", filled=("out",)), run_export),
     "train": Stage(check_train, run_train),
     "eval": Stage(check_eval, run_eval_stage),
@@ -515,9 +531,12 @@ def parse_config(raw: dict[str, Any], source: str = "<config>", run_dir: str | P
     return PipelineConfig(source=source, run_dir=directory, db=db, stages=stages)
 
 
-def fingerprint(previous: str, name: str, table: dict[str, Any]) -> str:
-    """A stage's identity: its table chained to the fingerprints of the stages before it."""
-    text = json.dumps({"previous": previous, "stage": name, "table": table}, sort_keys=True, default=str)
+def fingerprint(previous: str, name: str, table: dict[str, Any], store_inputs: Any = None) -> str:
+    """A stage's identity: its table (and the store state it reads, if any) chained to the stages before it."""
+    identity = {"previous": previous, "stage": name, "table": table}
+    if store_inputs is not None:
+        identity["store_inputs"] = store_inputs
+    text = json.dumps(identity, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -550,7 +569,8 @@ def run_pipeline(config: PipelineConfig, *, from_stage: str | None = None, brief
     previous, forcing = "", False
     for name, table in config.stages.items():
         forcing = forcing or name == from_stage
-        stage_fingerprint = fingerprint(previous, name, table)
+        store_inputs = STAGES[name].store_inputs
+        stage_fingerprint = fingerprint(previous, name, table, store_inputs(config.db) if store_inputs else None)
         previous = stage_fingerprint
         done = None if forcing else recorded_outputs(config.db, name, stage_fingerprint)
         if done is not None:

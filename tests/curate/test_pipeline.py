@@ -234,3 +234,33 @@ def test_teacher_behind_an_endpoint_from_problems_to_report(tmp_path: Path):
     assert outputs["eval"]["pass_at_1"] == {"teacher": 1.0}
     report = Path(outputs["report"]["out"]).read_text(encoding="utf-8")
     assert "teacher" in report and "100.00" in report
+
+
+def test_a_review_decision_after_a_run_reruns_select_and_the_stages_after_it(tmp_path: Path):
+    # Before, review decisions were not part of select's fingerprint: a rerun after rejecting a
+    # selected trace said select and export were "done earlier with this config" and kept the trace.
+    from curate.review.data import ReviewData
+
+    config_file = write_config(tmp_path, CURATION_TOML)
+    assert runner.invoke(app, ["run", str(config_file)]).exit_code == 0
+    db = tmp_path / "run" / "traces.duckdb"
+    with open_store(db, read_only=True) as store:
+        rejected = store.scalar("SELECT min(sample_id) FROM selections WHERE selection_id = 'pick'")
+    ReviewData(db, "ana").decide(rejected, "reject")
+
+    again = runner.invoke(app, ["run", str(config_file)])
+    assert again.exit_code == 0, again.output
+    assert [name for name, _ in stage_runs(db)[6:]] == ["select", "export"]
+    with open_store(db, read_only=True) as store:
+        still_selected = store.scalar(
+            "SELECT count(*) FROM selections WHERE selection_id = 'pick' AND sample_id = ?", [rejected]
+        )
+    assert still_selected == 0
+    exported = (tmp_path / "run" / "export" / "train.jsonl").read_text() + (
+        tmp_path / "run" / "export" / "val.jsonl"
+    ).read_text()
+    assert rejected not in exported
+
+    unchanged = runner.invoke(app, ["run", str(config_file)])
+    assert unchanged.exit_code == 0
+    assert len(stage_runs(db)) == 8  # the same decisions: nothing reruns
