@@ -44,6 +44,7 @@ import json
 import os
 import signal
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import polars as pl
@@ -134,10 +135,19 @@ class GenerateResult:
     retries: int = 0
     elapsed_s: float = 0.0
     stop_reason: str | None = None
+    error_causes: Counter = field(default_factory=Counter)  # last error text of each failed sample -> count
 
     @property
     def written(self) -> int:
         return sum(self.counts.values())
+
+    def failure_lines(self, limit: int = 3) -> list[str]:
+        """The commonest causes of failed samples, a line each ("2 x HTTP 401: ..."), then how many more."""
+        common = self.error_causes.most_common()
+        lines = [f"{count} x {cause}" for cause, count in common[:limit]]
+        if len(common) > limit:
+            lines.append(f"... and {len(common) - limit} other causes ({sum(n for _, n in common[limit:])} samples)")
+        return lines
 
 
 # -- identity --------------------------------------------------------------------------------
@@ -358,8 +368,16 @@ def _row(
     return row
 
 
+def error_cause(error: str | None) -> str:
+    """A failed sample's cause without the attempt count: "connection error: ConnectError ...", "HTTP 401: ..."."""
+    text = (error or "unknown error").rsplit("; last: ", 1)[-1]
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 def _count(summary: GenerateResult, row: dict) -> None:
     summary.counts[row["status"]] += 1
+    if row["status"] == "error":
+        summary.error_causes[error_cause(row.get("error"))] += 1
     summary.prompt_tokens += row.get("prompt_tokens") or 0
     summary.completion_tokens += row.get("completion_tokens") or 0
 
@@ -617,7 +635,8 @@ def run(store: Store, config: GenerateConfig) -> GenerateResult:
         summary.status = "budget" if summary.stop_reason else "incomplete" if summary.counts["error"] else "ok"
         record.status = summary.status
         if summary.counts["error"]:  # work left undone is not ok: a rerun retries these samples
-            record.error = f"{summary.counts['error']} samples failed; rerun to retry them"
+            causes = "; ".join(summary.failure_lines())
+            record.error = f"{summary.counts['error']} samples failed ({causes}); rerun to retry them"
     return summary
 
 
@@ -658,4 +677,8 @@ def print_summary(summary: GenerateResult) -> None:
     if summary.stop_reason:
         stderr.print(f"[yellow]stopped:[/] {summary.stop_reason}; rerun with a higher --budget-usd to continue")
     if summary.counts["error"]:
-        stderr.print(f"[yellow]{summary.counts['error']} samples failed;[/] rerun the same command to retry them")
+        stderr.print(
+            f"[yellow]{summary.counts['error']} samples failed;[/] rerun the same command to retry them. Causes:"
+        )
+        for line in summary.failure_lines():
+            stderr.print(f"  {escape(line)}")
