@@ -20,7 +20,9 @@ Contract
   or in status error; ok, truncated and empty are final.
 - Write-through: a writer task commits finished samples in one `insert_frame` about every 0.5 s,
   so Ctrl-C keeps everything finished (the run is marked interrupted) and `kill -9` loses at most
-  the requests in flight.
+  the requests in flight. Between those commits the store file is closed (`Store.release`), so
+  `curate sql`, `curate stats` and the review app can read it while generate runs (other writers
+  still wait: db/writer_lock.py); a reader that keeps it open only delays the next commit.
 - Cost: `curate.pricing` prices; a live projection (spent + remaining x mean cost per sample);
   `--budget-usd` stops sending when spend plus the projected cost of the requests in flight
   would pass the budget (those in flight finish, so spend can pass it by their estimation error).
@@ -401,7 +403,8 @@ async def _run_api(
         if (config.rpm or config.tpm)
         else None
     )
-    writer = WriteThrough(store, "samples", SAMPLE_SCHEMA)
+    writer = WriteThrough(store, "samples", SAMPLE_SCHEMA, release_between=True)
+    store.release()  # readers may watch the store while the requests run
     display = Display(config.progress, len(plan.pending), summary, model)
     budget = Budget(config.budget_usd, price, config.max_tokens)
     request_params = {"temperature": config.temperature, "top_p": config.top_p, "max_tokens": config.max_tokens}
@@ -493,7 +496,8 @@ def _run_local(
         else LocalGenerator(config.model, batch_size=config.batch_size)
     )
     model = model_name(config)
-    writer = WriteThrough(store, "samples", SAMPLE_SCHEMA)
+    writer = WriteThrough(store, "samples", SAMPLE_SCHEMA, release_between=True)
+    store.release()  # readers may watch the store while the model generates
     display = Display(config.progress, len(plan.pending), summary, model)
     try:
         for start in range(0, len(plan.pending), config.batch_size):

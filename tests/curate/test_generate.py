@@ -478,3 +478,31 @@ def test_connection_refused_is_named_as_the_cause(db_path):
     result = CliRunner().invoke(app, [*args, "--no-progress", "--max-retries", "0", "--backoff", "0.01"])
     assert result.exit_code == 1
     assert "1 x connection error" in result.output, result.output
+
+
+def test_the_store_can_be_read_while_generate_writes_and_other_writers_still_wait(db_path):
+    # Before, generate held the file for its whole run: `curate sql` failed with "store is locked".
+    add_problems(db_path, 40)
+    env = {**os.environ, "CURATE_DB": str(db_path)}
+    sql = [sys.executable, "-m", "curate", "sql", "SELECT count(*) AS n FROM samples"]
+    with OpenAIServer(latency_s=0.3) as server:
+        process = start_generate(
+            db_path, server.base_url, MODEL, "--samples", "2", "--concurrency", "4", "--no-progress"
+        )
+        _wait_for_requests(server, 12, process)
+        time.sleep(1.0)
+        seen = subprocess.run([*sql, "--wait", "5"], env=env, capture_output=True, text=True, timeout=60)
+        assert seen.returncode == 0, seen.stderr
+        written = int(re.findall(r"\d+", seen.stdout)[-1])
+        assert 0 < written < 80  # a live count, mid-run
+        other = subprocess.run(  # a second writer is refused as before (no --wait here)
+            [sys.executable, "-m", "curate", "verify", "--workers", "1"],
+            env={**env, "CURATE_WAIT": "0"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert other.returncode == 1 and "held by process" in other.stderr, other.stderr
+        assert process.wait(timeout=120) == 0, process.communicate()
+    assert samples(db_path).height == 80
+    assert not Path(str(db_path) + ".writer").exists()  # the writer lock goes with its holder
