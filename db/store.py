@@ -131,7 +131,7 @@ def _lock_message(path: Path, error: Exception) -> str:
     if pid:
         try:
             cmdline = Path(f"/proc/{pid.group(1)}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-            holder += f" ({cmdline[:120]})"
+            holder += f" ({redact_text(cmdline)[:300]})"
         except OSError:
             pass
     mode = _lock_holder_mode(path, pid.group(1) if pid else None, text)
