@@ -565,6 +565,27 @@ def retry_locked(action: Callable[[], Any], path: Path, wait_s: float | None = N
             time.sleep(0.05 if wait_s < 5 else 0.25)
 
 
+def _refuse_unwritable(db_path: Path) -> None:
+    """BadInput (exit 2) before DuckDB's raw "Permission denied": a command that writes needs the
+    store file and its folder (DuckDB writes a .wal file beside it) writable."""
+    import tempfile
+
+    try:
+        if db_path.exists():
+            with open(db_path, "r+b"):
+                pass
+        with tempfile.TemporaryFile(dir=db_path.parent):
+            pass
+    except OSError as error:
+        what = "the store file" if db_path.exists() and not os.access(db_path, os.W_OK) else "its folder"
+        raise BadInput(
+            f"this command writes to the store, but {what} is not writable ({error.strerror}); "
+            f"read-only commands (`curate sql`, `curate stats`) still work",
+            file=str(db_path),
+            field="--db",
+        ) from None
+
+
 def _refuse_foreign_file(db_path: Path) -> None:
     """An existing file that is not a DuckDB database is somebody's data: never open it as a store.
 
@@ -603,6 +624,8 @@ def open_store(path: str | os.PathLike | None = None, *, read_only: bool = False
     _refuse_foreign_file(db_path)
     if not read_only and db_path.parent and not db_path.parent.exists():
         db_path.parent.mkdir(parents=True, exist_ok=True)
+    if not read_only:
+        _refuse_unwritable(db_path)
     countdown = wait_s is None
     if wait_s is None:
         wait_s = wait_from_env()
