@@ -254,18 +254,20 @@ class Sandbox:
         """Mounts the namespaces mode could not make read-only (empty when all are)."""
         return self._servers[0].writable if self._servers else ()
 
-    def run(self, job: Job) -> Run:
+    def run(self, job: Job, limits: Limits | None = None) -> Run:
+        """Run one job (under `limits`, default the sandbox's)."""
         server = self._checkout()
         try:
-            return server.run(job, self.limits)
+            return server.run(job, limits or self.limits)
         finally:
             self._checkin(server)
 
-    def run_many(self, jobs: Sequence[Job]) -> list[Run]:
+    def run_many(self, jobs: Sequence[Job], limits: Limits | None = None) -> list[Run]:
+        """Runs in the order of `jobs`, up to `workers` at a time."""
         if len(jobs) <= 1 or self.workers == 1:
-            return [self.run(job) for job in jobs]
+            return [self.run(job, limits) for job in jobs]
         with ThreadPoolExecutor(self.workers) as pool:
-            return list(pool.map(self.run, jobs))
+            return list(pool.map(lambda job: self.run(job, limits), jobs))
 
     def close(self) -> None:
         with self._lock:
