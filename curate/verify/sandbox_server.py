@@ -193,7 +193,9 @@ def _program_line(error: BaseException) -> str:
 
 def _harness(request: dict, token: str) -> None:
     """Run the program and its tests in this (already limited) process, then write the marker."""
-    write, dumps, exit_now = os.write, json.dumps, os._exit  # taken before the program can patch them
+    # Taken before the program runs, so that patching os or json cannot change what they do here.
+    write, dumps, exit_now, getpid = os.write, json.dumps, os._exit, os.getpid
+    harness_pid = getpid()
     results: dict[int, str | None] = {}
     repeated: list[int] = []
 
@@ -233,6 +235,8 @@ def _harness(request: dict, token: str) -> None:
         sys.stderr.flush()
     except BaseException:
         pass  # the program closed or replaced its streams: its output is not the verdict
+    if getpid() != harness_pid:
+        exit_now(0)  # a copy the program forked got here: only the harness itself may write the marker
     try:
         write(MARKER_FD, (token + "\n" + dumps(summary)).encode())
     except BaseException:
@@ -273,32 +277,45 @@ def _child(request: dict, token: str, workdir: str, output_fd: int, marker_fd: i
 
 
 # -- one check --------------------------------------------------------------------------------
+def _kill_all_visible() -> None:
+    """kill(-1, SIGKILL) until nothing is left to signal: everything this process may signal."""
+    try:
+        for _ in range(1000):
+            os.kill(-1, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # nothing left
+
+
 def _sweep(uid: int | None) -> None:
-    """Kill every process of the check's uid (escaped grandchildren included): a forked helper
-    takes the uid and sends SIGKILL to all it may signal, until none is left."""
-    if uid is None:
+    """Kill every process the check left, escaped grandchildren included. As pid 1 of its own
+    PID namespace the server signals everything in it but itself; otherwise a forked helper
+    takes the check's uid and signals every process of that uid."""
+    if os.getpid() == 1:
+        _kill_all_visible()
         return
+    if uid is None:
+        return  # no namespace, no uid of its own: only the process group was killed
     helper = os.fork()
     if helper == 0:
         try:
             os.setresuid(uid, uid, uid)
-            for _ in range(1000):
-                os.kill(-1, signal.SIGKILL)
-        except BaseException:
-            pass  # ProcessLookupError: nothing left to kill
-        os._exit(0)
+            _kill_all_visible()
+        finally:
+            os._exit(0)
     os.waitpid(helper, 0)
 
 
-def _reap() -> None:
-    """Wait for every exited process (as pid 1 of the namespace the server adopts orphans)."""
-    while True:
+def _reap(grace_s: float = 2.0) -> None:
+    """Wait for every child, orphans included (pid 1 of the namespace adopts what the check left,
+    all killed by the sweep), so none is left as a zombie counted against the next check."""
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
         try:
             pid, _status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
-            return
+            time.sleep(0.0005)
 
 
 def _exit_text(status: int | None) -> str:
