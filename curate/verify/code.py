@@ -6,7 +6,8 @@ timeout=) -> [Verdict, ...]` in order; `close()` stops its sandbox. A task is an
 `problem_id` and `meta` (the source's own fields, curate/verify/domains.py's Task).
 
 The program is the final answer's last fenced Python block (text after the last `</think>`;
-a block tagged python/py/python3, else the last untagged one), else the whole final text.
+a block tagged python/py/python3, else the last untagged one), else the whole final text when
+it is Python (alone, or as the rest of a HumanEval prompt); prose without a block: no_answer.
 It is completed the way the official harnesses do:
 - HumanEval (`prompt`, `test`, `entry_point`): an answer that defines `entry_point` gets the
   prompt's other lines (imports, helpers) in front of it; an answer that does not parse alone
@@ -29,6 +30,7 @@ import ast
 import json
 import re
 import time
+import warnings
 from dataclasses import replace
 from typing import Sequence
 
@@ -83,16 +85,23 @@ def _defines(tree: ast.Module, name: str) -> bool:
     return False
 
 
+def _parse(source: str) -> ast.Module:
+    """ast.parse without the warnings ("invalid escape sequence") that answers and tests raise."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(source)
+
+
 def _parses(source: str) -> ast.Module | None:
     try:
-        return ast.parse(source)
+        return _parse(source)
     except (SyntaxError, ValueError):
         return None
 
 
 def _syntax_error(source: str) -> str:
     try:
-        ast.parse(source)
+        _parse(source)
     except SyntaxError as error:
         return f"SyntaxError at line {error.lineno}: {error.msg}"
     except ValueError as error:
@@ -102,7 +111,7 @@ def _syntax_error(source: str) -> str:
 
 def prompt_preamble(prompt: str, entry_point: str) -> str:
     """The prompt without its `entry_point` function: the imports and helpers around it."""
-    tree = ast.parse(prompt)
+    tree = _parse(prompt)
     lines = prompt.splitlines(keepends=True)
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == entry_point:
@@ -163,7 +172,7 @@ def _wrap(statements: list[ast.stmt], texts: list[str]) -> list[ast.stmt]:
 
 def humaneval_tests(test: str, entry_point: str) -> tuple[str, list[str]]:
     """`run_tests` source for HumanEval's `test` field, and the source of each counted test."""
-    tree = ast.parse(test)
+    tree = _parse(test)
     texts: list[str] = []
     checks = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "check"]
     if not checks or not checks[0].args.args:
@@ -171,7 +180,7 @@ def humaneval_tests(test: str, entry_point: str) -> tuple[str, list[str]]:
     check = checks[0]
     check.args.args.append(ast.arg(_REPORT))
     check.body = _wrap(check.body, texts)
-    runner = ast.parse(f"def run_tests({_REPORT}):\n    check({entry_point}, {_REPORT})\n").body
+    runner = _parse(f"def run_tests({_REPORT}):\n    check({entry_point}, {_REPORT})\n").body
     module = ast.Module(body=[*tree.body, *runner], type_ignores=[])
     return ast.unparse(ast.fix_missing_locations(module)), texts
 
@@ -194,7 +203,7 @@ def mbpp_tests(test_list: Sequence[str], setup: str = "", imports: Sequence[str]
     statements: list[ast.stmt] = []
     texts: list[str] = []
     for line in test_list:
-        parsed = ast.parse(line).body
+        parsed = _parse(line).body
         texts.append(line.strip())
         statements.append(_counted(ast.If(ast.Constant(True), parsed, []), len(texts) - 1))
     runner = ast.FunctionDef(
@@ -206,7 +215,7 @@ def mbpp_tests(test_list: Sequence[str], setup: str = "", imports: Sequence[str]
         type_comment=None,
     )
     header = "\n".join([*imports, *(_missing_imports(statements, setup) if not imports else []), setup or ""])
-    module = ast.Module(body=[*ast.parse(header).body, runner], type_ignores=[])
+    module = ast.Module(body=[*_parse(header).body, runner], type_ignores=[])
     return ast.unparse(ast.fix_missing_locations(module)), texts
 
 
@@ -306,6 +315,10 @@ class CodeChecker:
                 out[i] = Verdict("error", answer, source, f"cannot build the tests: {error}", None, None, _ms(begun))
                 continue
             program = program_for(answer, task.meta, kind)
+            if program is None and source == "whole_answer":  # prose, not a program
+                reason = f"no code block, and the final answer is not Python ({_syntax_error(answer)})"
+                out[i] = Verdict("no_answer", None, None, reason, None, None, _ms(begun))
+                continue
             if program is None:
                 reason = f"not Python: {_syntax_error(answer)}"
                 out[i] = Verdict("unparseable", answer, source, reason, None, None, _ms(begun))
