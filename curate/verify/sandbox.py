@@ -9,7 +9,7 @@ program's globals and calls `report(index)` or `report(index, error)` once per t
 returned) and every one of `test_count` tests reported success; the exit code never decides.
 
 Isolation, in the order tried (docs/SANDBOX.md):
-- `namespaces` (root): `unshare --net --mount --pid`: no network, every mount read-only but a
+- `namespaces` (root): `unshare --net --mount --pid --ipc --uts`: no network, every mount read-only but a
   private tmpfs on /tmp, the server is pid 1 of its own PID namespace (it sees and can signal
   nothing outside, and everything inside dies with it), each server's children run as a uid of
   their own, which makes the process-count limit theirs alone and lets a sweep kill every
@@ -41,7 +41,7 @@ from curate.verify.sandbox_server import read_frame, write_frame
 
 SERVER_SCRIPT = Path(__file__).with_name("sandbox_server.py")
 ISOLATIONS = ("namespaces", "user-namespaces", "none")
-_NAMESPACE_FLAGS = ["--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"]
+_NAMESPACE_FLAGS = ["--net", "--mount", "--pid", "--ipc", "--uts", "--fork", "--kill-child", "--mount-proc"]
 # Random per server, far above any uid in /etc/passwd: two sandboxes on a machine share none.
 _UID_RANGE = (1_000_000_000, 2_000_000_000)
 _SERVER_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
@@ -58,7 +58,7 @@ class Limits:
     cpu_s: float | None = None  # None: the wall-time limit
     memory_bytes: int = 1 << 30  # address space on top of the warm interpreter's own
     file_bytes: int = 16 << 20  # the largest file a check may write
-    processes: int = 16  # processes of the check's uid at once (namespaces mode)
+    processes: int = 8  # processes of the check's uid at once (namespaces mode)
     open_files: int = 64
     output_bytes: int = 16 << 10  # stdout+stderr kept; the rest is read and dropped
 
@@ -136,6 +136,9 @@ class _Server:
             self.close()
             raise OSError(f"the sandbox server did not start ({isolation}): {self.error_text()}")
         self.writable = tuple(ready.get("writable", ()))
+        if self.writable:
+            self.close()
+            raise OSError(f"mounts stay writable in the sandbox ({isolation}): {', '.join(self.writable)}")
 
     def error_text(self) -> str:
         self.errors.seek(0)
@@ -217,8 +220,8 @@ class Sandbox:
         for isolation in ISOLATIONS if wanted == "auto" else (wanted,):
             if isolation == "none" and not self.unsafe_local:
                 break
-            if isolation == "user-namespaces" and os.geteuid() == 0:
-                continue  # root gets the full namespaces mode or nothing of this kind
+            if isolation == "user-namespaces" and os.geteuid() == 0 and wanted == "auto":
+                continue  # root gets the full namespaces mode (or this one when it asks for it)
             try:
                 return isolation, _Server(isolation)
             except OSError as error:

@@ -3,7 +3,7 @@
 Run as a script by curate/verify/sandbox.py (never imported by it: this file uses only the
 standard library, so `python -I` can run it with nothing of the project on the path):
 
-    unshare --net --mount --pid --fork --kill-child --mount-proc -- \\
+    unshare --net --mount --pid --ipc --uts --fork --kill-child --mount-proc -- \\
         python -I sandbox_server.py --uid UID --memory BYTES ... (see `_arguments`)
 
 Protocol on fds 0/1 (moved to private fds at start): length-prefixed JSON frames. The server
@@ -49,6 +49,7 @@ FAILURES_KEPT = 20
 TEXT_CAP = 300
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NO_NEW_PRIVS = 38
+_CLONE_NEWUSER = 0x10000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_NOATIME, _MS_NODIRATIME, _MS_RELATIME, _MS_REMOUNT, _MS_BIND = 1024, 2048, 1 << 21, 32, 4096
 _MS_MOVE, _MS_REC = 8192, 16384
@@ -246,7 +247,6 @@ def _harness(request: dict, token: str) -> None:
 
 def _child(request: dict, token: str, workdir: str, output_fd: int, marker_fd: int, options) -> None:
     os.setsid()
-    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     output = fcntl.fcntl(output_fd, fcntl.F_DUPFD, 10)  # above 0-3, so no dup2 below overwrites it
     marker = fcntl.fcntl(marker_fd, fcntl.F_DUPFD, 10)
     null = os.open(os.devnull, os.O_RDONLY)
@@ -264,12 +264,18 @@ def _child(request: dict, token: str, workdir: str, output_fd: int, marker_fd: i
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"], limits["file_bytes"]))
     resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"], limits["open_files"]))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # Counted per uid: the count is this check's alone only when the uid is this server's alone.
+    resource.setrlimit(resource.RLIMIT_NPROC, (limits["processes"], limits["processes"]))
     if options.uid is not None:
-        # Per uid: the count is this check's alone only when the uid is this server's alone.
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits["processes"], limits["processes"]))
         os.setgroups([])
         os.setresgid(options.uid, options.uid, options.uid)
         os.setresuid(options.uid, options.uid, options.uid)
+    elif options.read_only and _libc.unshare(_CLONE_NEWUSER) != 0:
+        # Under user namespaces the check would keep the server's capabilities over this mount
+        # namespace (it could remount / read-write); a user namespace of its own owns nothing.
+        raise OSError(ctypes.get_errno(), "cannot leave the server's user namespace")
+    # After the uid change, which clears it: the child dies with the server (no namespace case).
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     os.environ.clear()
     os.environ.update({"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"})

@@ -238,6 +238,15 @@ def test_writes_outside_the_working_directory_fail(sandbox, tmp_path):
     assert not any(os.path.exists(path) for path in targets)
 
 
+def test_remounting_read_write_fails(sandbox):
+    program = (
+        "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "remounted = libc.mount(None, b'/', None, 32 | 4096, None)\n"  # MS_REMOUNT | MS_BIND, read-write
+        "def f(x):\n    return 2 * x if remounted != 0 else 0\n"
+    )
+    assert run(sandbox, program).all_passed
+
+
 def test_killing_its_parent_or_group_costs_only_its_check(sandbox):
     server = sandbox._servers[0]
     for program in (
@@ -284,3 +293,36 @@ def test_workers_run_in_parallel_in_order():
         jobs = [Job(RIGHT if i % 2 else WRONG, ONE_TEST, 1) for i in range(10)]
         results = box.run_many(jobs)
     assert [r.all_passed for r in results] == [bool(i % 2) for i in range(10)]
+
+
+def test_disk_and_open_file_limits(sandbox):
+    program = "for i in range(6):\n    with open(f'part{i}', 'wb') as out:\n        out.write(b'x' * (15 << 20))\n"
+    assert "No space left on device" in run(sandbox, program).stopped
+    program = "files = [open(f'f{i}', 'w') for i in range(200)]\n"
+    assert "Too many open files" in run(sandbox, program).stopped
+
+
+def test_user_namespaces_mode_keeps_the_mounts_read_only():
+    # Without a user namespace of its own the check could remount / read-write and write here.
+    probe = Path(__file__).with_name("escaped-from-the-sandbox")
+    try:
+        box = Sandbox(isolation="user-namespaces", limits=Limits(wall_s=5.0))
+    except SandboxUnavailable as error:
+        pytest.skip(f"no user namespaces here: {error}")
+    escape = (
+        "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "remounted = libc.mount(None, b'/', None, 32 | 4096, None)\n"  # MS_REMOUNT | MS_BIND, read-write
+        "print(remounted, ctypes.get_errno())\n"
+        f"try:\n    open({str(probe)!r}, 'w')\n    wrote = True\nexcept OSError:\n    wrote = False\n"
+        "def f(x):\n    return 2 * x if remounted != 0 and not wrote else 0\n"
+    )
+    try:
+        with box:
+            assert box.isolation == "user-namespaces"
+            assert run(box, RIGHT).all_passed and not run(box, WRONG).all_passed
+            result = run(box, escape)
+            assert not run(box, WRONG + "import os\nos._exit(0)\n").all_passed
+        assert not probe.exists()
+        assert result.all_passed, result
+    finally:
+        probe.unlink(missing_ok=True)
