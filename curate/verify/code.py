@@ -6,7 +6,8 @@ timeout=) -> [Verdict, ...]` in order; `close()` stops its sandbox. A task is an
 `problem_id` and `meta` (the source's own fields, curate/verify/domains.py's Task).
 
 The program is the final answer's last fenced Python block (text after the last `</think>`;
-a block tagged python/py/python3, else the last untagged one), else the whole final text when
+a block tagged python/py/python3, else an untagged one; the last that defines a function or
+class, so an "example usage" block after the solution is not taken), else the whole final text when
 it is Python (alone, or as the rest of a HumanEval prompt); prose without a block: no_answer.
 It is completed the way the official harnesses do:
 - HumanEval (`prompt`, `test`, `entry_point`): an answer that defines `entry_point` gets the
@@ -41,6 +42,7 @@ from curate.verify.sandbox import Job, Limits, Run, Sandbox
 CODE_VERSION = "code/1"
 _FENCE = re.compile(r"```[ \t]*([\w+.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _PYTHON_TAGS = {"python", "py", "python3", "py3"}
+_DEFINITION = re.compile(r"^\s*(?:async\s+def|def|class)\s", re.MULTILINE)
 _REPORT = "_sandbox_report"
 TEST_TEXT_CHARS = 120
 _TEST_MODULES = {"math", "cmath", "re", "collections", "itertools", "heapq", "statistics"}
@@ -65,7 +67,10 @@ def extract_program(response: str | None, finish_reason: str | None = None) -> t
     ]
     tagged = [block for block in blocks if block[0] in _PYTHON_TAGS]
     untagged = [block for block in blocks if block[0] == ""]
-    chosen = tagged[-1] if tagged else (untagged[-1] if untagged else None)
+    candidates = tagged or untagged
+    # "Example usage:" blocks after the solution define nothing: the solution is the last that does.
+    defining = [block for block in candidates if _DEFINITION.search(block[1])]
+    chosen = (defining or candidates or [None])[-1]
     if chosen is not None:
         if not chosen[2]:
             return None, None, "the last code block never closes: the answer was cut off"

@@ -98,7 +98,7 @@ class Run:
 def _server_command(isolation: str, uid: int | None) -> list[str] | None:
     script = [sys.executable, "-I", str(SERVER_SCRIPT)]
     if isolation == "none":
-        return script + ([] if uid is None else ["--uid", str(uid)])
+        return script
     unshare = shutil.which("unshare")
     if unshare is None:
         return None
@@ -112,8 +112,9 @@ class _Server:
 
     def __init__(self, isolation: str):
         self.isolation = isolation
-        # A uid of its own needs root; under user namespaces only the user's own uid is mapped.
-        self.uid = random.randrange(*_UID_RANGE) if isolation != "user-namespaces" and os.geteuid() == 0 else None
+        # A uid of its own needs root and the namespaces (elsewhere the Python installation may be
+        # unreadable for it); under user namespaces only the user's own uid is mapped.
+        self.uid = random.randrange(*_UID_RANGE) if isolation == "namespaces" else None
         command = _server_command(isolation, self.uid)
         if command is None:
             raise OSError("no unshare command on PATH")

@@ -49,6 +49,7 @@ FAILURES_KEPT = 20
 TEXT_CAP = 300
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_CHILD_SUBREAPER = 36
 _CLONE_NEWUSER = 0x10000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_NOATIME, _MS_NODIRATIME, _MS_RELATIME, _MS_REMOUNT, _MS_BIND = 1024, 2048, 1 << 21, 32, 4096
@@ -300,7 +301,8 @@ def _sweep(uid: int | None) -> None:
         _kill_all_visible()
         return
     if uid is None:
-        return  # no namespace, no uid of its own: only the process group was killed
+        _kill_descendants()
+        return
     helper = os.fork()
     if helper == 0:
         try:
@@ -309,6 +311,36 @@ def _sweep(uid: int | None) -> None:
         finally:
             os._exit(0)
     os.waitpid(helper, 0)
+
+
+def _children() -> list[int]:
+    me = str(os.getpid())
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # exited meanwhile
+            if fields[1] == me:
+                found.append(int(entry))
+    return found
+
+
+def _kill_descendants() -> None:
+    """Without a namespace or a uid of its own: the server is a child subreaper, so what the
+    check left is reparented to it once its parent dies; kill its children until none is left."""
+    for _ in range(100):
+        children = _children()
+        if not children:
+            return
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        _reap(0.1)
 
 
 def _reap(grace_s: float = 2.0) -> None:
@@ -456,6 +488,7 @@ def serve(argv: list[str]) -> None:
     os.dup2(null, 0)
     os.dup2(null, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the server stops
+    _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphans of a check become its children
     sys.dont_write_bytecode = True
     writable: list[str] = []
     covered: list[str] = []

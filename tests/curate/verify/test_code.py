@@ -73,6 +73,11 @@ def test_last_python_block_after_the_reasoning():
     assert extract_program(response)[:2] == ("x = 2\n", "python_block")
 
 
+def test_example_usage_block_after_the_solution_is_not_the_program():
+    response = "```python\ndef f(x):\n    return x\n```\nExample usage:\n```python\nprint(f(3))\n```"
+    assert extract_program(response)[0] == "def f(x):\n    return x\n"
+
+
 def test_untagged_block_and_whole_answer():
     assert extract_program("```\nx = 1\n```")[:2] == ("x = 1\n", "code_block")
     assert extract_program("def f():\n    return 1")[:2] == ("def f():\n    return 1", "whole_answer")

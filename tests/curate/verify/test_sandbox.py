@@ -282,6 +282,14 @@ def test_no_unshare_on_path_refuses_then_unsafe_local_runs(monkeypatch, tmp_path
         assert unsafe.isolation == "none"
         assert unsafe.run(Job(RIGHT, ONE_TEST, 1)).all_passed
         assert not unsafe.run(Job(WRONG + "import sys\nsys.exit(0)\n", ONE_TEST, 1)).all_passed
+        # Even here what the check leaves behind dies: the server is a child subreaper.
+        escaped = RIGHT + (
+            "import os, time\nready, told = os.pipe()\npid = os.fork()\nif pid == 0:\n    os.setsid()\n"
+            "    os.write(told, b'x')\n    time.sleep(60)\nos.read(ready, 1)\nprint(pid, flush=True)\n"
+        )
+        result = unsafe.run(Job(escaped, ONE_TEST, 1))
+        assert result.all_passed
+        assert not Path(f"/proc/{int(result.output.split()[0])}").exists()
 
 
 def test_every_mount_is_read_only(sandbox):
