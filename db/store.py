@@ -23,6 +23,8 @@ Contract
 - DuckDB allows one writing process at a time. Opening a store another process holds raises
   `StoreLocked` naming that process and whether it reads or writes, after waiting `wait_s`
   (default $CURATE_WAIT, with a countdown); stages that run long keep write transactions short.
+  A long writer may `Store.release()` the file between its batches (curate generate does):
+  readers open it meanwhile, other writers still wait (db/writer_lock.py).
 - Refused before anything is written (BadInput, exit 2): an existing file without DuckDB's
   header (a JSONL/CSV/Parquet given as --db), and a store with migrations this code lacks
   (`SchemaTooNew`, naming both versions).
@@ -58,11 +60,14 @@ import polars as pl
 
 from db.errors import BadInput, SchemaTooNew, StoreLocked, is_interrupt
 from db.redact import redact_config, redact_text
+from db.writer_lock import WriterLock, held_by_another
 
 DEFAULT_DB = "traces.duckdb"
 # DuckDB keeps the blocks it reads cached up to 80% of RAM by default, so a stage that streams
 # every trace grew with the store (3.9 GB for verify at 1,000,000 samples); such stages cap it.
 STREAMING_MEMORY_LIMIT = "1GB"
+# A released writer waits this long for readers to let go before its next write fails (StoreLocked).
+RELEASED_REOPEN_WAIT_S = 3600.0
 MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
@@ -164,14 +169,40 @@ class Store:
     """An open store. Use `open_store()`; close it (or use it as a context manager) when done."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool):
-        self.con = con
+        self._con: duckdb.DuckDBPyConnection | None = con
         self.path = path
         self.read_only = read_only
         self._depth = 0
+        self._writer_lock: WriterLock | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The connection; after `release()` the next use reopens the file, waiting for readers."""
+        if self._con is None:
+            self._con = _connect(self.path, self.read_only, RELEASED_REOPEN_WAIT_S, countdown=False)
+        return self._con
+
+    def release(self) -> None:
+        """Close the file until the next query, so readers can open it while this writer works
+        between batches; other writers stay out (db/writer_lock.py). Session settings (SET ...)
+        do not survive a release."""
+        if self.read_only or self._depth or self._con is None:
+            return
+        if self._writer_lock is None:
+            self._writer_lock = WriterLock.take(self.path)
+            if self._writer_lock is None:
+                return  # another writer holds it (cannot happen while we hold DuckDB's lock): stay open
+        self._con.close()
+        self._con = None
+
     def close(self) -> None:
-        self.con.close()
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        if self._writer_lock is not None:
+            self._writer_lock.release()
+            self._writer_lock = None
 
     def __enter__(self) -> "Store":
         return self
@@ -494,6 +525,12 @@ def _connect(path: Path, read_only: bool, wait_s: float, countdown: bool) -> duc
     while True:
         try:
             con = duckdb.connect(str(path), read_only=read_only)
+            holder = None if read_only else held_by_another(path)
+            if holder is not None:  # a writer between its batches (Store.release): wait as for DuckDB's lock
+                con.close()
+                raise duckdb.IOException(
+                    f"Could not set lock on file: the store is being written by PID {holder} between its batches"
+                )
             if shown is not None:
                 print(file=sys.stderr)  # end the countdown line
             return con

@@ -398,12 +398,17 @@ def plot_length_study(levels: list[LengthLevel], path: Path) -> Path:
     return path
 
 
-def smooth(values: list[float], weight: float = 0.8) -> list[float]:
-    """Exponential moving average with bias correction (the first points are not pulled to 0)."""
-    out, average = [], 0.0
-    for i, value in enumerate(values, start=1):
-        average = weight * average + (1 - weight) * value
-        out.append(average / (1 - weight**i))
+def smooth(values: list[float], half_width: int | None = None) -> list[float]:
+    """A centred moving average whose window shrinks at both ends, so it never lags the loss:
+    the last point is the last loss itself, and a steady fall stays where it is (an exponential
+    average sat far above the real loss at the end of a short, fast-falling run)."""
+    if half_width is None:
+        half_width = max(1, len(values) // 10)
+    out = []
+    for i in range(len(values)):
+        reach = min(half_width, i, len(values) - 1 - i)
+        window = values[i - reach : i + reach + 1]
+        out.append(sum(window) / len(window))
     return out
 
 
