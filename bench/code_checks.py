@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from curate.verify.code import CodeChecker, program_for, tests_for  # noqa: E402
+from curate.verify.sandbox import Sandbox  # noqa: E402
 
 DATA = Path("/work/shared/data/code/humaneval.jsonl")
 
@@ -111,6 +112,9 @@ def main() -> int:
     total = len(rows) * args.rounds
     with open("/proc/loadavg") as loadavg:
         print(f"load average before: {loadavg.read().split()[:3]}")
+    started = time.perf_counter()
+    with Sandbox(1) as sandbox:
+        print(f"one fork server starts in {time.perf_counter() - started:.2f} s ({sandbox.isolation})")
     results = []
     for workers in sorted({1, args.workers}):
         results.append((f"fork server, {workers} worker(s)", *fork_server(rows, workers, args.rounds)))
