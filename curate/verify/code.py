@@ -303,22 +303,28 @@ class CodeChecker:
     def check_many(self, items: Sequence[tuple], *, workers: int = 1, timeout: float = 10.0) -> list[Verdict]:
         limits = replace(self.limits, wall_s=timeout)
         out: list[Verdict | None] = [None] * len(items)
-        answers: list[str | None] = [None] * len(items)
-        jobs: dict[tuple[str, str], Job] = {}
+        found: list[tuple[str | None, str | None, float]] = []  # (answer, source, ms) per item
+        built: dict[str, tuple[str, list[str], str] | Exception] = {}  # tests per problem
+        jobs: dict[tuple[str, str], tuple[Job, list[str]]] = {}
         waiting: dict[tuple[str, str], list[int]] = {}
-        prepared: dict[tuple[str, str], tuple[list[str], str | None, float]] = {}
         for i, (task, response, finish_reason) in enumerate(items):
             begun = time.perf_counter()
             answer, source, why = extract_program(response, finish_reason)
-            answers[i] = answer
+            found.append((answer, source, 0.0))
             if answer is None:
                 out[i] = Verdict("no_answer", None, None, why, None, None, _ms(begun))
                 continue
-            try:
-                tests, texts, kind = tests_for(task.meta or {})
-            except (ProblemError, SyntaxError, ValueError, KeyError, TypeError) as error:
-                out[i] = Verdict("error", answer, source, f"cannot build the tests: {error}", None, None, _ms(begun))
+            problem = str(task.problem_id)
+            if problem not in built:
+                try:
+                    built[problem] = tests_for(task.meta or {})
+                except (ProblemError, SyntaxError, ValueError, KeyError, TypeError) as error:
+                    built[problem] = error
+            if isinstance(built[problem], Exception):
+                reason = f"cannot build the tests: {built[problem]}"
+                out[i] = Verdict("error", answer, source, reason, None, None, _ms(begun))
                 continue
+            tests, texts, kind = built[problem]
             program = program_for(answer, task.meta, kind)
             if program is None and source == "whole_answer":  # prose, not a program
                 reason = f"no code block, and the final answer is not Python ({_syntax_error(answer)})"
@@ -328,18 +334,17 @@ class CodeChecker:
                 reason = f"not Python: {_syntax_error(answer)}"
                 out[i] = Verdict("unparseable", answer, source, reason, None, None, _ms(begun))
                 continue
-            key = (str(task.problem_id), program)
-            if key not in jobs:
-                jobs[key] = Job(program, tests, len(texts))
-                prepared[key] = (texts, source, _ms(begun))
+            key = (problem, program)
+            jobs.setdefault(key, (Job(program, tests, len(texts)), texts))
             waiting.setdefault(key, []).append(i)
+            found[i] = (answer, source, _ms(begun))
         keys = list(jobs)
-        runs = self._sandbox_for(workers).run_many([jobs[key] for key in keys], limits) if keys else []
+        runs = self._sandbox_for(workers).run_many([jobs[key][0] for key in keys], limits) if keys else []
         for key, run in zip(keys, runs):
-            texts, source, prepare_ms = prepared[key]
-            status, reason = verdict_of(run, texts, limits)
+            status, reason = verdict_of(run, jobs[key][1], limits)
             for i in waiting[key]:
-                out[i] = Verdict(status, answers[i], source, reason, None, None, prepare_ms + run.elapsed_ms)
+                answer, source, prepare_ms = found[i]
+                out[i] = Verdict(status, answer, source, reason, None, None, prepare_ms + run.elapsed_ms)
         return out  # type: ignore[return-value]
 
     def close(self) -> None:

@@ -165,6 +165,8 @@ class _Server:
         if reply is None:
             return _error_run(job, f"the sandbox server stopped ({self.error_text()})")
         summary = reply["results"] or {}
+        if reply["outcome"] == "error":
+            return _error_run(job, f"the sandbox could not confine the check: {summary.get('setup_error')}")
         return Run(
             outcome=reply["outcome"],
             passed=summary.get("passed", 0),

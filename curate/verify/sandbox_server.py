@@ -247,6 +247,16 @@ def _harness(request: dict, token: str) -> None:
 
 
 def _child(request: dict, token: str, workdir: str, output_fd: int, marker_fd: int, options) -> None:
+    try:
+        _confine(request, workdir, output_fd, marker_fd, options)
+    except BaseException as error:  # the sandbox, not the program, failed: say so with the token
+        os.write(MARKER_FD, (token + "\n" + json.dumps({"setup_error": _describe(error)})).encode())
+        os._exit(70)
+    _harness(request, token)
+
+
+def _confine(request: dict, workdir: str, output_fd: int, marker_fd: int, options) -> None:
+    """Everything the child does before the program runs (module doc), in this order."""
     os.setsid()
     output = fcntl.fcntl(output_fd, fcntl.F_DUPFD, 10)  # above 0-3, so no dup2 below overwrites it
     marker = fcntl.fcntl(marker_fd, fcntl.F_DUPFD, 10)
@@ -280,7 +290,6 @@ def _child(request: dict, token: str, workdir: str, output_fd: int, marker_fd: i
     _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     os.environ.clear()
     os.environ.update({"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"})
-    _harness(request, token)
 
 
 # -- one check --------------------------------------------------------------------------------
@@ -440,7 +449,9 @@ def _run_one(request: dict, options, serial: int) -> dict:
     os.close(marker_r)
     shutil.rmtree(workdir, ignore_errors=True)
     outcome, results = _read_marker(bytes(marker), token)
-    if timed_out:
+    if results is not None and "setup_error" in results:
+        outcome = "error"
+    elif timed_out:
         outcome = "timeout"
     return {
         "outcome": outcome,

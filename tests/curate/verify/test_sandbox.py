@@ -268,6 +268,12 @@ def test_a_dead_server_is_replaced(sandbox):
     assert run(sandbox, RIGHT).all_passed
 
 
+def test_a_check_the_sandbox_cannot_confine_is_an_error_not_a_wrong_answer(sandbox):
+    # A limit the kernel refuses (more open files than fs.nr_open) fails before the program runs.
+    result = run(sandbox, RIGHT, Limits(open_files=1 << 40))
+    assert result.outcome == "error" and "could not confine" in result.detail
+
+
 # -- isolation choice ---------------------------------------------------------------------------
 def test_no_isolation_is_refused_unless_unsafe_local():
     with pytest.raises(SandboxUnavailable, match="--unsafe-local"):
