@@ -2,7 +2,9 @@
 
 Contract: `CodeChecker(unsafe_local=False, limits=Limits())` with `domain = "code"` and
 `version = CODE_VERSION`; `check_many([(task, response, finish_reason), ...], workers=,
-timeout=) -> [Verdict, ...]` in order; `close()` stops its sandbox. A task is anything with
+timeout=) -> [Verdict, ...]` in order; `close()` stops its sandbox; `isolation` says what the
+sandbox got. The first check starts the sandbox, which raises `SandboxUnavailable` where no
+isolation is possible and `unsafe_local` is False (the CLI's `--unsafe-local`). A task is anything with
 `problem_id` and `meta` (the source's own fields, curate/verify/domains.py's Task).
 
 The program is the final answer's last fenced Python block (text after the last `</think>`;
@@ -262,8 +264,7 @@ def verdict_of(run: Run, texts: list[str], limits: Limits) -> tuple[str, str]:
     if run.outcome == "timeout":
         return "timeout", f"ran past the {limits.wall_s:g} s wall-time limit: stopped with every process it started"
     if run.outcome == "no_marker" and run.exit == "killed by SIGXCPU":
-        cpu = limits.cpu_s if limits.cpu_s is not None else limits.wall_s
-        return "timeout", f"ran past the {cpu:g} s CPU-time limit"
+        return "timeout", f"ran past the {limits.cpu_limit_s:g} s CPU-time limit"
     if run.outcome == "tampered":
         return "incorrect", "the program wrote to the sandbox's marker channel: not a pass"
     if run.outcome == "no_marker":
@@ -293,6 +294,11 @@ class CodeChecker:
         self.unsafe_local = unsafe_local
         self.limits = limits
         self._sandbox: Sandbox | None = None
+
+    @property
+    def isolation(self) -> str | None:
+        """The sandbox's isolation (curate/verify/sandbox.py), None before the first check."""
+        return None if self._sandbox is None else self._sandbox.isolation
 
     def _sandbox_for(self, workers: int) -> Sandbox:
         if self._sandbox is None:

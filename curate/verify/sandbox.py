@@ -55,12 +55,16 @@ class SandboxUnavailable(RuntimeError):
 @dataclass(frozen=True)
 class Limits:
     wall_s: float = 10.0
-    cpu_s: float | None = None  # None: the wall-time limit
+    cpu_s: float | None = None  # None: the wall-time limit + 1 s, so that the wall timer decides
     memory_bytes: int = 1 << 30  # address space on top of the warm interpreter's own
     file_bytes: int = 16 << 20  # the largest file a check may write
     processes: int = 8  # processes of the check's uid at once (namespaces mode)
     open_files: int = 64
     output_bytes: int = 16 << 10  # stdout+stderr kept; the rest is read and dropped
+
+    @property
+    def cpu_limit_s(self) -> float:
+        return self.cpu_s if self.cpu_s is not None else self.wall_s + 1.0
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,7 @@ class _Server:
         request = {
             "program": job.program,
             "tests": job.tests,
-            "limits": {**asdict(limits), "cpu_s": limits.cpu_s if limits.cpu_s is not None else limits.wall_s},
+            "limits": {**asdict(limits), "cpu_s": limits.cpu_limit_s},
         }
         # The server enforces the wall limit; this timer only catches a server that hangs itself.
         timer = threading.Timer(limits.wall_s + _REPLY_GRACE_S, self.process.kill)

@@ -139,13 +139,7 @@ def test_verdicts_of_each_kind(checker):
     assert verdicts[1].reason == "1/3 tests passed: AssertionError at test 1: assert double(1) == 2"
     assert verdicts[2].reason.startswith("not Python: SyntaxError at line 1")
     assert "wall-time limit" in verdicts[4].reason
-    assert CheckerProtocolFields.of(checker) == ("code", CODE_VERSION)
-
-
-class CheckerProtocolFields:
-    @staticmethod
-    def of(checker) -> tuple[str, str]:
-        return checker.domain, checker.version
+    assert (checker.domain, checker.version, checker.isolation) == ("code", CODE_VERSION, "namespaces")
 
 
 @pytest.mark.parametrize(
@@ -227,3 +221,17 @@ def test_canonical_solutions_pass_and_perturbed_ones_fail_on_a_sample(checker):
 @pytest.mark.slow
 def test_canonical_solutions_pass_and_perturbed_ones_fail_on_all_of_them(checker):
     assert_real(checker, rows("humaneval.jsonl"), rows("mbpp.jsonl"))
+
+
+def test_without_isolation_the_checker_refuses_unless_unsafe_local(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no unshare to be found
+    item = (task_of(MBPP_ROW), fenced(MBPP_ROW["code"]), "stop")
+    refusing = CodeChecker()
+    with pytest.raises(SandboxUnavailable, match="--unsafe-local"):
+        refusing.check_many([item], workers=1, timeout=5)
+    unsafe = CodeChecker(unsafe_local=True)
+    try:
+        assert unsafe.check_many([item], workers=1, timeout=5)[0].verdict == "correct"
+        assert unsafe.isolation == "none"
+    finally:
+        unsafe.close()
