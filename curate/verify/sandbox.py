@@ -4,20 +4,22 @@ Contract: `Sandbox(workers, limits, unsafe_local=False, isolation="auto")`;
 `sandbox.run_many([Job(program, tests, test_count), ...]) -> [Run, ...]` in order (and
 `run(job)`); `sandbox.isolation` says what it got; `close()` stops the servers. A Job's
 `tests` is Python source that defines `run_tests(report)`; it runs after the program in the
-program's globals and calls `report(index)` or `report(index, error)` once per test. A Run
-`passed` only when the child wrote the marker (a random token on fd 3, written after the tests
-returned) and every one of `test_count` tests reported success; the exit code never decides.
+program's globals and calls `report(index)` or `report(index, error)` once per test.
+`Run.all_passed` only when the child wrote the marker (a random token on fd 3, written after
+the tests returned) and every one of `test_count` tests reported success; the exit code never
+decides.
 
 Isolation, in the order tried (docs/SANDBOX.md):
-- `namespaces` (root): `unshare --net --mount --pid --ipc --uts`: no network, every mount read-only but a
-  private tmpfs on /tmp, the server is pid 1 of its own PID namespace (it sees and can signal
-  nothing outside, and everything inside dies with it), each server's children run as a uid of
-  their own, which makes the process-count limit theirs alone and lets a sweep kill every
-  process they left.
-- `user-namespaces` (not root, user namespaces allowed): the same namespaces, no uid change.
+- `namespaces` (root): `unshare --net --mount --pid --ipc --uts`: no network, every mount
+  read-only but a private tmpfs on /tmp, the server is pid 1 of its own PID namespace (the
+  check sees and can signal nothing outside, and everything inside dies with the server), each
+  server's children run as a uid of their own, which makes the process-count limit theirs.
+- `user-namespaces` (not root and user namespaces allowed, or asked for by name): the same
+  namespaces under `unshare --user --map-root-user`; no uid change, but each child enters a
+  user namespace of its own, so it holds no capability over the server's mounts.
 - `none`: only with `unsafe_local=True` (the CLI's `--unsafe-local`); otherwise `Sandbox`
-  refuses with `SandboxUnavailable`. The rlimits, process group, fresh directory and clean
-  environment still apply; network and file system are the user's.
+  refuses with `SandboxUnavailable`. The rlimits, process group, fresh directory, clean
+  environment and the killing of leftovers still apply; network and file system are the user's.
 Each worker is one server (curate/verify/sandbox_server.py) running one check at a time; a
 server that dies is replaced and its check answered with `outcome="error"`.
 """
