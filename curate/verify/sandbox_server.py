@@ -1,14 +1,16 @@
 """The sandbox's fork server: one warm interpreter that forks a limited child per check.
 
-Run as a script by curate/verify/sandbox.py (never imported by it: this file uses only the
-standard library, so `python -I` can run it with nothing of the project on the path):
+Run as a script by curate/verify/sandbox.py, which imports only its framing from here. It uses
+only the standard library, so `python -I` runs it with nothing of the project on the path:
 
     unshare --net --mount --pid --ipc --uts --fork --kill-child --mount-proc -- \\
-        python -I sandbox_server.py --uid UID --memory BYTES ... (see `_arguments`)
+        python -I sandbox_server.py --read-only --uid UID      (namespaces mode)
+    python -I sandbox_server.py --work-root DIR                (no isolation, --unsafe-local)
 
 Protocol on fds 0/1 (moved to private fds at start): length-prefixed JSON frames. The server
-first sends {"ready": ...}; then for each request {"program", "tests", "test_count", limits}
-it sends one result {"outcome", "results", "exit", "output", ...} (see `_run_one`).
+first sends {"ready": true, "writable": [mounts it could not make read-only]}; then for each
+request {"program", "tests", "limits"} it sends one result {"outcome", "results", "exit",
+"output", "output_bytes", "elapsed_ms"} (see `_run_one`).
 
 Inside a new mount namespace the server remounts every mount read-only and puts a fresh
 tmpfs on /tmp, so the child's working directory is the only writable place. Each child:
@@ -18,7 +20,8 @@ and stderr into one capped pipe, the marker pipe on fd 3, every other fd closed,
 mode), no new privileges, an environment of four variables. The child runs the program,
 then the tests' `run_tests(report)`, then writes `token + "\\n" + json(results)` to fd 3 and
 calls os._exit: only a child that got to that line produces the marker, so sys.exit,
-atexit hooks, os._exit or a closed fd 3 all end without one.
+atexit hooks, os._exit or a closed fd 3 all end without one. After each check the server kills
+the child's group and sweeps up every process the check left (`_sweep`), then reaps them.
 """
 
 from __future__ import annotations
@@ -147,7 +150,7 @@ def _closed_ancestor(path: str) -> str | None:
     return None
 
 
-def _expose_python(staging: str) -> list[str]:
+def _expose_python(staging: str) -> None:
     """Make the interpreter's import path reachable for the check's uid when it lives under a
     private directory (a pyenv under /root): that directory is covered with an empty tmpfs and
     only the import path is bound back into it, so the rest of it is hidden, not exposed."""
@@ -166,7 +169,6 @@ def _expose_python(staging: str) -> list[str]:
         os.makedirs(entry, exist_ok=True)
         _mount(f"{staging}/{index}", entry, None, _MS_MOVE)
         os.rmdir(f"{staging}/{index}")
-    return sorted(set(hidden.values()))
 
 
 # -- the child --------------------------------------------------------------------------------
@@ -227,7 +229,6 @@ def _harness(request: dict, token: str) -> None:
     failures = [(i, text) for i, text in sorted(results.items()) if text is not None]
     summary = {
         "passed": sum(1 for text in results.values() if text is None),
-        "reported": len(results),
         "failures": failures[:FAILURES_KEPT],
         "stopped": stopped,
         "repeated": repeated[:FAILURES_KEPT],
@@ -502,11 +503,10 @@ def serve(argv: list[str]) -> None:
     _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphans of a check become its children
     sys.dont_write_bytecode = True
     writable: list[str] = []
-    covered: list[str] = []
     if options.read_only:
         _mount_tmpfs("/tmp", options.tmpfs_bytes)
         if options.uid is not None:
-            covered = _expose_python("/tmp")
+            _expose_python("/tmp")
         writable = _remount_read_only(keep="/tmp")
         options.work_root = "/tmp"
     for name in _WARM_MODULES.split():
@@ -514,9 +514,7 @@ def serve(argv: list[str]) -> None:
     gc.collect()
     gc.freeze()  # forked children then share the warm heap instead of copying it on first touch
     options.base_bytes = _mapped_bytes()
-    write_frame(
-        replies, {"ready": True, "pid": os.getpid(), "writable": writable, "covered": covered, "uid": options.uid}
-    )
+    write_frame(replies, {"ready": True, "writable": writable})
     serial = 0
     while True:
         request = read_frame(requests)
