@@ -39,6 +39,8 @@ def train_losses(db_path: Path) -> list[float]:
 def test_two_gloo_processes_match_one_process_with_double_accumulation(tmp_path, tiny_student, export_file):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     one, two = tmp_path / "one.duckdb", tmp_path / "two.duckdb"
+    open_store(one).close()
+    open_store(two).close()
     single = subprocess.run(
         [
             sys.executable,
