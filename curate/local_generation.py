@@ -96,7 +96,9 @@ class LocalGenerator:
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        network = AutoModelForCausalLM.from_pretrained(location, dtype=self.dtype, **extra)
+        # Weights load straight onto the GPU: no CPU copy of a 7B model first.
+        placement = {"device_map": {"": self.device}} if self.device.type != "cpu" else {}
+        network = AutoModelForCausalLM.from_pretrained(location, dtype=self.dtype, **extra, **placement)
         if adapter is not None:
             from peft import PeftModel
 

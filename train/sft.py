@@ -737,7 +737,7 @@ def _say_speed(measured: dict, speed: Speed) -> None:
         f"{speed.attention}, {speed.precision}, compile {'on' if speed.compiled else 'off'}"
     )
     if speed.compiled:
-        # One graph serves every layer; each further one is a recompile (row shapes change between steps).
+        # Row shapes change between steps: graphs beyond the first few are recompiles.
         line += f", {measured['compiled_graphs']} graphs compiled"
         from torch._dynamo import config as dynamo_config
 
@@ -853,7 +853,8 @@ def _store_metrics(db, train_run_id: str | None, metrics: list[dict]) -> None:
 def _store_train_finish(db, state: dict, status: str, measured: dict) -> None:
     if state["train_run_id"] is None:
         return
-    assignments = "".join(f", {name} = ?" for name in measured)
+    # A resumed run that had nothing left to do keeps what the earlier process measured.
+    assignments = "".join(f", {name} = coalesce(?, {name})" for name in measured)
     with _store(db) as store, store.transaction():
         store.execute(
             "UPDATE train_runs SET status = ?, best_step = ?, best_val_loss = ?, final_train_loss = ?, "
