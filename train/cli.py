@@ -88,6 +88,11 @@ def sft(
     loss_chunk_tokens: Optional[int] = _opt(
         "--loss-chunk-tokens", "Tokens per chunk of the vocabulary projection in the loss [2048]."
     ),
+    fused_kernels: Optional[str] = _opt(
+        "--fused-kernels",
+        "Liger-Kernel fused RMSNorm, SwiGLU, RoPE and linear cross-entropy: auto (on with CUDA when "
+        "`pip install trace-distill[gpu]` put them there), on or off.",
+    ),
     memory_gb: Optional[float] = _opt(
         "--memory-gb",
         "GPU memory to plan for, in GiB (default: the card's; 0 skips the check). Refuses a plan that does not fit.",
@@ -123,6 +128,7 @@ def sft(
         attention=attention,
         compile=compile,
         loss_chunk_tokens=loss_chunk_tokens,
+        fused_kernels=fused_kernels,
         memory_gb=memory_gb,
         eval_every=eval_every,
         patience=patience,

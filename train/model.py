@@ -19,6 +19,9 @@ Contract
   It returns (sum of token losses, number of labelled tokens); the full logits never exist.
 - `set_row_checkpointing(model, on)` switches gradient checkpointing per row (after
   `enable_checkpointing`), so short rows run without recompute and long ones with it.
+- Fused kernels (`pip install trace-distill[gpu]`, CUDA only): `apply_fused_kernels(model)` swaps
+  in Liger-Kernel's RMSNorm, SwiGLU and RoPE; `PackedLoss(..., fused=True)` computes the loss with
+  its fused linear cross-entropy instead of train.loss's chunked one.
 - `varlen_kernel_problem()` checks at start-up that the private aten ops "varlen" calls still have
   the signature it calls them with (they are not a public API); `train sft` falls back to sdpa
   with block masks, and says so, when they do not.
@@ -158,6 +161,25 @@ def _register_varlen() -> None:
 _register_varlen()
 
 
+def fused_kernels_installed() -> bool:
+    """Whether Liger-Kernel (the `gpu` extra) is importable."""
+    import importlib.util
+
+    return importlib.util.find_spec("liger_kernel") is not None
+
+
+def apply_fused_kernels(model: nn.Module) -> None:
+    """Liger-Kernel's RMSNorm, SwiGLU and RoPE in a loaded model (before LoRA wraps its layers)."""
+    from liger_kernel.transformers.monkey_patch import MODEL_TYPE_TO_APPLY_LIGER_FN
+
+    model_type = model.config.model_type
+    if model_type not in MODEL_TYPE_TO_APPLY_LIGER_FN:
+        raise ValueError(f"Liger-Kernel has no kernels for model type {model_type!r}; use --fused-kernels off")
+    MODEL_TYPE_TO_APPLY_LIGER_FN[model_type](
+        rope=True, rms_norm=True, swiglu=True, cross_entropy=False, fused_linear_cross_entropy=False, model=model
+    )
+
+
 def resolve_model(model: str, gguf_file: str | None = None) -> tuple[str, str | None]:
     """(folder or hub id, GGUF file name or None) for `--model` and `--gguf-file`."""
     if model == "tiny":
@@ -244,11 +266,12 @@ def set_row_checkpointing(model: nn.Module, on: bool) -> None:
 class PackedLoss(nn.Module):
     """Sum of token cross-entropies of one packed row, documents isolated, logits never whole."""
 
-    def __init__(self, model: nn.Module, attention: str = "sdpa", chunk_tokens: int = 2048):
+    def __init__(self, model: nn.Module, attention: str = "sdpa", chunk_tokens: int = 2048, fused: bool = False):
         super().__init__()
         self.model = model
         self.attention = attention
         self.chunk_tokens = chunk_tokens
+        self.fused = fused
         causal_lm = causal_lm_of(model)
         head = causal_lm.get_output_embeddings()
         if getattr(head, "bias", None) is not None:
@@ -303,5 +326,10 @@ class PackedLoss(nn.Module):
             ).last_hidden_state
         states, targets = shifted_label_positions(hidden, labels)
         weight = causal_lm.get_output_embeddings().weight
-        loss_sum = linear_cross_entropy(states, weight, targets, self.chunk_tokens)
+        if self.fused:
+            from liger_kernel.transformers.functional import liger_fused_linear_cross_entropy
+
+            loss_sum = liger_fused_linear_cross_entropy(states, weight, targets, reduction="sum")
+        else:
+            loss_sum = linear_cross_entropy(states, weight, targets, self.chunk_tokens)
         return loss_sum, torch.tensor(targets.shape[0], device=input_ids.device)

@@ -61,6 +61,8 @@ from train.model import (
     load_tokenizer,
     resolve_model,
     set_row_checkpointing,
+    apply_fused_kernels,
+    fused_kernels_installed,
     varlen_kernel_problem,
 )
 from train.pack import PackedRow, pack_rows, shuffled
@@ -95,6 +97,7 @@ class SFTConfig:
     attention: str = "auto"  # auto (GPU: varlen, or sdpa when its kernel is missing; CPU: sdpa) / sdpa / eager / flex_attention / flash_attention_2 / varlen
     compile: str = "auto"  # on / off / auto (on for CUDA): torch.compile each decoder layer
     loss_chunk_tokens: int = 2048
+    fused_kernels: str = "auto"  # auto (on with CUDA when the gpu extra is installed) / on / off: Liger-Kernel
     memory_gb: float | None = None  # plan against this much GPU memory (default: the card's; 0: no check)
     overlong: str = "drop"  # drop / truncate
     eval_every: int = 50
@@ -118,6 +121,7 @@ class SFTConfig:
             ),
             (self.overlong in ("drop", "truncate"), "overlong", "drop or truncate"),
             (self.compile in ("auto", "on", "off"), "compile", "auto, on or off"),
+            (self.fused_kernels in ("auto", "on", "off"), "fused_kernels", "auto, on or off"),
             (self.eval_every >= 1 and self.save_every >= 1, "eval_every", "must be at least 1"),
             (0 <= self.warmup_ratio < 1, "warmup_ratio", "must be in [0, 1)"),
             (self.loss_chunk_tokens >= 1, "loss_chunk_tokens", "must be at least 1"),
@@ -336,6 +340,7 @@ class Speed:
     precision: str  # bf16 / fp32
     attention: str
     compiled: bool
+    fused_kernels: bool
     grad_ckpt: str
     tokens_per_batch: int
     loss_chunk_tokens: int
@@ -361,6 +366,14 @@ def choose_attention(requested: str, device_type: str, varlen_problem: str | Non
     return "varlen", None
 
 
+def choose_fused_kernels(requested: str, device_type: str, installed: bool) -> bool:
+    """Liger-Kernel's fused kernels: auto uses them on CUDA when installed; on refuses where they cannot run."""
+    if requested == "on" and (device_type != "cuda" or not installed):
+        why = "they need a CUDA device" if device_type != "cuda" else "pip install 'trace-distill[gpu]' first"
+        raise BadInput(f"fused kernels cannot run here: {why}", field="--fused-kernels")
+    return requested != "off" and device_type == "cuda" and installed
+
+
 def resolve_speed(config: SFTConfig, device: torch.device, world_size: int = 1) -> Speed:
     """What `config`'s auto settings mean on `device`."""
     bf16 = config.precision == "bf16" or (config.precision == "auto" and device.type == "cuda")
@@ -372,6 +385,7 @@ def resolve_speed(config: SFTConfig, device: torch.device, world_size: int = 1) 
         precision="bf16" if bf16 else "fp32",
         attention=attention,
         compiled=config.compile == "on" or (config.compile == "auto" and device.type == "cuda"),
+        fused_kernels=choose_fused_kernels(config.fused_kernels, device.type, fused_kernels_installed()),
         grad_ckpt=config.grad_ckpt,
         tokens_per_batch=config.tokens_per_batch,
         loss_chunk_tokens=config.loss_chunk_tokens,
@@ -464,11 +478,13 @@ def _train_one(
     torch.manual_seed(config.seed)
     attention = speed.attention
     base = load_model(model_path, gguf, speed.dtype, attention, env.device)
+    if speed.fused_kernels:
+        apply_fused_kernels(base)
     peft_model = attach_lora(base, config.lora_rank, config.lora_alpha, config.lora_dropout, config.target_modules)
     if config.grad_ckpt != "off":
         enable_checkpointing(peft_model)
     peft_model.train()
-    loss_model = PackedLoss(peft_model, attention, config.loss_chunk_tokens)
+    loss_model = PackedLoss(peft_model, attention, config.loss_chunk_tokens, fused=speed.fused_kernels)
     graphs_before = _compiled_graphs()
     if speed.compiled:
         # Per-layer compile fuses LoRA and norm kernels: +21% tokens/s on an H200 (docs/BENCHMARKS.md).
@@ -734,7 +750,8 @@ def _say_speed(measured: dict, speed: Speed) -> None:
     line = (
         f"speed: first step after {fmt(measured['first_step_s'], ' s')}, then "
         f"{fmt(measured['tokens_per_s'], ' tok/s', 0)}; peak {fmt(measured['peak_memory_gib'], ' GiB')}; "
-        f"{speed.attention}, {speed.precision}, compile {'on' if speed.compiled else 'off'}"
+        f"{speed.attention}, {speed.precision}, compile {'on' if speed.compiled else 'off'}, "
+        f"fused kernels {'on' if speed.fused_kernels else 'off'}"
     )
     if speed.compiled:
         # Row shapes change between steps: graphs beyond the first few are recompiles.

@@ -154,6 +154,30 @@ def test_train_runs_records_the_speed_settings_and_what_was_measured(tmp_path, t
         False,
     )
     assert (row["grad_ckpt"], row["tokens_per_batch"], row["loss_chunk_tokens"]) == ("auto", 128, 64)
+    assert row["fused_kernels"] is False
     assert row["first_step_s"] > 0 and row["tokens_per_s"] > 0 and row["compiled_graphs"] == 0
     assert row["planned_peak_gib"] is None and row["peak_memory_gib"] is None  # no card, no plan
     assert json.loads(row["config"])["loss_chunk_tokens"] == 64
+
+
+def test_fused_kernels_fall_back_off_the_gpu_and_on_refuses_where_they_cannot_run():
+    from train.sft import choose_fused_kernels
+
+    assert choose_fused_kernels("auto", "cuda", installed=True) is True
+    assert choose_fused_kernels("auto", "cuda", installed=False) is False
+    assert choose_fused_kernels("auto", "cpu", installed=True) is False
+    assert choose_fused_kernels("off", "cuda", installed=True) is False
+    with pytest.raises(BadInput, match="need a CUDA device"):
+        choose_fused_kernels("on", "cpu", installed=True)
+    with pytest.raises(BadInput, match=r"trace-distill\[gpu\]"):
+        choose_fused_kernels("on", "cuda", installed=False)
+
+
+def test_train_sft_fused_kernels_on_without_cuda_exits_2_before_loading(tmp_path, tiny_student, export_file, db_path):
+    result = CliRunner().invoke(
+        app,
+        ["sft", "--data", str(export_file), "--model", str(tiny_student), "--out", str(tmp_path / "o")]
+        + ["--fused-kernels", "on", "--no-progress"],
+    )
+    assert result.exit_code == 2 and "--fused-kernels" in result.stderr
+    assert not (tmp_path / "o").exists()
