@@ -88,6 +88,11 @@ def sft(
     loss_chunk_tokens: Optional[int] = _opt(
         "--loss-chunk-tokens", "Tokens per chunk of the vocabulary projection in the loss [2048]."
     ),
+    parallel: Optional[str] = _opt(
+        "--parallel",
+        "Under torchrun: ddp (a whole model per GPU, the default) or fsdp (decoder layers sharded over the GPUs, "
+        "for students that do not fit one card).",
+    ),
     fused_kernels: Optional[str] = _opt(
         "--fused-kernels",
         "Liger-Kernel fused RMSNorm, SwiGLU, RoPE and linear cross-entropy: auto (on with CUDA when "
@@ -128,6 +133,7 @@ def sft(
         attention=attention,
         compile=compile,
         loss_chunk_tokens=loss_chunk_tokens,
+        parallel=parallel,
         fused_kernels=fused_kernels,
         memory_gb=memory_gb,
         eval_every=eval_every,

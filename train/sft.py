@@ -12,7 +12,11 @@ Contract
   end; after `patience` evaluations without improvement the run stops early and the best adapter
   stands. A rerun with the same `out` continues from the last checkpoint (config must match).
 - Several processes: run under `torchrun` / `accelerate launch`; each rank trains on its share of
-  every step's rows (DDP; gloo on CPU, nccl on GPU); rank 0 alone writes files and the store.
+  every step's rows (gloo on CPU, nccl on GPU); rank 0 alone writes files and the store.
+  `parallel="ddp"` keeps a whole model per rank (gradients all-reduced); `parallel="fsdp"` shards
+  every decoder layer's weights and adapters over the ranks (FSDP2 `fully_shard`; embeddings and
+  the output layer, frozen, stay whole), for students that do not fit one card. Both give the
+  losses of one process with the same rows per step; checkpoints hold whole tensors either way.
 - Tables: one `runs` row (kind "train") per command, one `train_runs` row per seed, and
   `train_metrics` rows (train loss per step, val loss per evaluation), flushed at every
   evaluation and checkpoint in short write transactions, so the store is not held for the run.
@@ -39,7 +43,7 @@ import random
 import shutil
 import statistics
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -97,6 +101,7 @@ class SFTConfig:
     attention: str = "auto"  # auto (GPU: varlen, or sdpa when its kernel is missing; CPU: sdpa) / sdpa / eager / flex_attention / flash_attention_2 / varlen
     compile: str = "auto"  # on / off / auto (on for CUDA): torch.compile each decoder layer
     loss_chunk_tokens: int = 2048
+    parallel: str = "ddp"  # ddp / fsdp: how several processes (torchrun) share the model
     fused_kernels: str = "auto"  # auto (on with CUDA when the gpu extra is installed) / on / off: Liger-Kernel
     memory_gb: float | None = None  # plan against this much GPU memory (default: the card's; 0: no check)
     overlong: str = "drop"  # drop / truncate
@@ -122,6 +127,7 @@ class SFTConfig:
             (self.overlong in ("drop", "truncate"), "overlong", "drop or truncate"),
             (self.compile in ("auto", "on", "off"), "compile", "auto, on or off"),
             (self.fused_kernels in ("auto", "on", "off"), "fused_kernels", "auto, on or off"),
+            (self.parallel in ("ddp", "fsdp"), "parallel", "ddp or fsdp"),
             (self.eval_every >= 1 and self.save_every >= 1, "eval_every", "must be at least 1"),
             (0 <= self.warmup_ratio < 1, "warmup_ratio", "must be in [0, 1)"),
             (self.loss_chunk_tokens >= 1, "loss_chunk_tokens", "must be at least 1"),
@@ -337,6 +343,7 @@ class Speed:
 
     device: str
     world_size: int
+    parallel: str  # none (one process) / ddp / fsdp
     precision: str  # bf16 / fp32
     attention: str
     compiled: bool
@@ -382,6 +389,7 @@ def resolve_speed(config: SFTConfig, device: torch.device, world_size: int = 1) 
     return Speed(
         device=torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         world_size=world_size,
+        parallel=config.parallel if world_size > 1 else "none",
         precision="bf16" if bf16 else "fp32",
         attention=attention,
         compiled=config.compile == "on" or (config.compile == "auto" and device.type == "cuda"),
@@ -486,11 +494,18 @@ def _train_one(
     peft_model.train()
     loss_model = PackedLoss(peft_model, attention, config.loss_chunk_tokens, fused=speed.fused_kernels)
     graphs_before = _compiled_graphs()
+    layers = list(peft_model.get_base_model().model.layers)
+    sharded = env.world > 1 and config.parallel == "fsdp"
+    if sharded:
+        from torch.distributed.fsdp import fully_shard
+
+        for layer in layers:
+            fully_shard(layer)
     if speed.compiled:
         # Per-layer compile fuses LoRA and norm kernels: +21% tokens/s on an H200 (docs/BENCHMARKS.md).
-        for layer in peft_model.get_base_model().model.layers:
+        for layer in layers:
             layer.compile()
-    if env.world > 1:
+    if env.world > 1 and not sharded:
         loss_model = torch.nn.parallel.DistributedDataParallel(
             loss_model, device_ids=[env.device.index] if env.device.type == "cuda" else None
         )
@@ -524,10 +539,21 @@ def _train_one(
                 file=str(checkpoint),
                 field="--out",
             )
-        from peft import set_peft_model_state_dict
+        if sharded:
+            from torch.distributed.checkpoint.state_dict import (
+                StateDictOptions,
+                set_model_state_dict,
+                set_optimizer_state_dict,
+            )
 
-        set_peft_model_state_dict(peft_model, saved["adapter"])
-        optimizer.load_state_dict(saved["optimizer"])
+            whole = StateDictOptions(full_state_dict=True, strict=False)
+            set_model_state_dict(peft_model, saved["adapter"], options=whole)
+            set_optimizer_state_dict(peft_model, optimizer, saved["optimizer"], options=whole)
+        else:
+            from peft import set_peft_model_state_dict
+
+            set_peft_model_state_dict(peft_model, saved["adapter"])
+            optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         random.setstate(saved["rng_python"])
         torch.set_rng_state(saved["rng_torch"])
@@ -559,7 +585,7 @@ def _train_one(
     def evaluate() -> float | None:
         if not val_rows:
             return None
-        inner = loss_model.module if env.world > 1 else loss_model
+        inner = loss_model.module if env.world > 1 and not sharded else loss_model
         peft_model.eval()
         sums = torch.zeros(2, dtype=torch.float64, device=env.device)
         with torch.no_grad():
@@ -570,17 +596,39 @@ def _train_one(
         _all_sum(sums, env)
         return (sums[0] / sums[1]).item() if sums[1] > 0 else None
 
-    def save_adapter(where: Path) -> None:
+    def adapter_weights() -> dict:
+        """The adapter's whole tensors (every rank calls it: gathering shards is collective)."""
+        from peft import get_peft_model_state_dict
+
+        weights = get_peft_model_state_dict(peft_model)
+        return {k: v.full_tensor() if hasattr(v, "full_tensor") else v for k, v in weights.items()}
+
+    def save_adapter(where: Path, weights: dict) -> None:
         tmp = where.with_name(where.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        peft_model.save_pretrained(tmp)
+        peft_model.save_pretrained(tmp, state_dict=weights)
         (tmp / MODEL_FILE).write_text(json.dumps(meta, indent=1))
         shutil.rmtree(where, ignore_errors=True)
         tmp.rename(where)
 
-    def save_checkpoint() -> None:
-        from peft import get_peft_model_state_dict
+    def checkpoint_tensors() -> tuple[dict, dict]:
+        """(adapter, optimizer) state to save; under FSDP gathered whole (every rank calls it)."""
+        if not sharded:
+            from peft import get_peft_model_state_dict
 
+            return get_peft_model_state_dict(peft_model), optimizer.state_dict()
+        from torch.distributed.checkpoint.state_dict import (
+            StateDictOptions,
+            get_model_state_dict,
+            get_optimizer_state_dict,
+        )
+
+        whole = StateDictOptions(full_state_dict=True, cpu_offload=True, ignore_frozen_params=True)
+        return get_model_state_dict(peft_model, options=whole), get_optimizer_state_dict(
+            peft_model, optimizer, options=whole
+        )
+
+    def save_checkpoint(adapter: dict, optimizer_state: dict) -> None:
         folder = out / "checkpoint"
         tmp = out / "checkpoint.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -588,8 +636,8 @@ def _train_one(
         torch.save(
             {
                 "config_key": key,
-                "adapter": get_peft_model_state_dict(peft_model),
-                "optimizer": optimizer.state_dict(),
+                "adapter": adapter,
+                "optimizer": optimizer_state,
                 "scheduler": scheduler.state_dict(),
                 "rng_python": random.getstate(),
                 "rng_torch": torch.get_rng_state(),
@@ -623,7 +671,7 @@ def _train_one(
                 if config.grad_ckpt != "off":
                     set_row_checkpointing(peft_model, config.grad_ckpt == "on" or len(row) > config.tokens_per_batch)
                 sync = env.world > 1 and j < len(mine) - 1
-                with loss_model.no_sync() if sync else nullcontext():
+                with _no_gradient_sync(loss_model, layers, sharded) if sync else nullcontext():
                     loss_sum, _ = loss_model(*_on(row, env.device))
                     # Mean over the step's labelled tokens on all ranks (DDP averages gradients over ranks).
                     (loss_sum * env.world / max(1, step_labels)).backward()
@@ -652,7 +700,7 @@ def _train_one(
                     "split": "train",
                     "loss": train_loss,
                     "lr": lr,
-                    "grad_norm": float(grad_norm),
+                    "grad_norm": float(grad_norm.full_tensor() if hasattr(grad_norm, "full_tensor") else grad_norm),
                     "tokens": state["tokens"],
                     "tokens_per_s": step_tokens / seconds,
                     "epoch": state["step"] * per_step / len(train_rows),
@@ -673,22 +721,25 @@ def _train_one(
                     )
                     if state["best_val"] is None or val_loss < state["best_val"] - config.min_delta:
                         state.update(best_val=val_loss, best_step=state["step"], bad_evals=0)
+                        weights = adapter_weights()
                         if env.main:
-                            save_adapter(out / "best")
+                            save_adapter(out / "best", weights)
                     else:
                         state["bad_evals"] += 1
                         state["stopped"] = state["bad_evals"] >= config.patience
             if env.main:
                 bar.update(state["step"], train_loss, state["tokens"] / (time.perf_counter() - started))
-                if (
-                    state["step"] % config.save_every == 0
-                    or state["step"] % config.eval_every == 0
-                    or last
-                    or state["stopped"]
-                ):
+            if (
+                state["step"] % config.save_every == 0
+                or state["step"] % config.eval_every == 0
+                or last
+                or state["stopped"]
+            ):
+                saved_tensors = checkpoint_tensors()
+                if env.main:
                     _store_metrics(db, state["train_run_id"], metrics)
                     metrics.clear()
-                    save_checkpoint()
+                    save_checkpoint(*saved_tensors)
     except BaseException as error:
         if env.main:
             bar.close()
@@ -696,13 +747,14 @@ def _train_one(
             status = "interrupted" if is_interrupt(error) else "failed"
             _store_train_finish(db, state, status, _measured(timing, env, graphs_before))
         raise
+    final_weights = adapter_weights() if state["best_step"] is None else None
     if env.main:
         bar.close()
         if state["best_step"] is not None:
             shutil.rmtree(out / "adapter", ignore_errors=True)
             shutil.copytree(out / "best", out / "adapter")
         else:
-            save_adapter(out / "adapter")
+            save_adapter(out / "adapter", final_weights)
         _store_metrics(db, state["train_run_id"], metrics)
         measured = _measured(timing, env, graphs_before)
         _store_train_finish(db, state, "early_stopped" if state["stopped"] else "ok", measured)
@@ -722,6 +774,22 @@ def _train_one(
         state["tokens"],
         counts,
     )
+
+
+@contextmanager
+def _no_gradient_sync(loss_model, layers: list, sharded: bool):
+    """Accumulate gradients locally for this micro-batch (the step's last one syncs)."""
+    if not sharded:
+        with loss_model.no_sync():
+            yield
+        return
+    for layer in layers:
+        layer.set_requires_gradient_sync(False)
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.set_requires_gradient_sync(True)
 
 
 def _compiled_graphs() -> int:

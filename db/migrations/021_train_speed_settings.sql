@@ -1,12 +1,13 @@
 -- 021: every speed and memory setting a `train sft` run used (auto settings resolved for its
 -- device), its memory plan, and what it measured, so runs on different cards can be compared.
--- device: the GPU's name or 'cpu'; precision: bf16 / fp32; attention: sdpa / eager / varlen / ...;
+-- device: the GPU's name or 'cpu'; parallel: none (one process) / ddp / fsdp; precision: bf16 / fp32; attention: sdpa / eager / varlen / ...;
 -- compiled: per-layer torch.compile; fused_kernels: Liger-Kernel's (the gpu extra); planned_peak_gib: train.plan's estimate (NULL when unchecked);
 -- first_step_s: seconds to the end of the process's first step (compile included);
 -- tokens_per_s: real tokens per second of the steps after it; peak_memory_gib: CUDA peak (NULL on CPU);
 -- compiled_graphs: graphs dynamo compiled (one per layer shape; more are recompiles).
 ALTER TABLE train_runs ADD COLUMN device VARCHAR;
 ALTER TABLE train_runs ADD COLUMN world_size INTEGER;
+ALTER TABLE train_runs ADD COLUMN parallel VARCHAR;
 ALTER TABLE train_runs ADD COLUMN precision VARCHAR;
 ALTER TABLE train_runs ADD COLUMN attention VARCHAR;
 ALTER TABLE train_runs ADD COLUMN compiled BOOLEAN;
