@@ -24,5 +24,9 @@ def test_gpu_check_cpu_mode_runs_every_command_and_reports_training_speed(tmp_pa
     assert all(r["exit"] == 0 for r in results.values())
     assert {"curate export", "train sft", "train merge", "evaluate run"} <= results.keys()
     train = results["train sft"]
-    assert train["tokens_per_s"] > 0 and train["first_step_s"] > 0 and train["settings"] == "sdpa, fp32, compile off"
+    assert (
+        train["tokens_per_s"] > 0
+        and train["first_step_s"] > 0
+        and train["settings"] == "sdpa, fp32, compile off, fused kernels off"
+    )
     assert results["evaluate run"]["generated_tokens"] > 0
