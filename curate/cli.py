@@ -349,7 +349,7 @@ def verify(
     strict_form: bool = typer.Option(
         False,
         "--strict-form",
-        help="Count a correct but unsimplified answer as incorrect (verifier sympy/3+strict-form).",
+        help="Count a correct but unsimplified answer as incorrect (verifier sympy/4+strict-form).",
     ),
     model: Optional[str] = typer.Option(None, "--model", help="Only samples of this model."),
     reverify: bool = typer.Option(False, "--reverify", help="Recompute verdicts that exist for this verifier version."),
@@ -636,7 +636,9 @@ def run_command(
 def demo(
     dir: Path = typer.Option(Path("curate-demo"), "--dir", help="Folder for the demo's store and outputs."),
     fresh: bool = typer.Option(False, "--fresh", help="Delete DIR first instead of resuming in it."),
-    ablation: bool = typer.Option(False, "--ablation", help="Also train on answers only and on unfiltered traces."),
+    ablation: bool = typer.Option(
+        False, "--ablation", help="Also train on the answers only (the unfiltered control always runs)."
+    ),
     threads: Optional[int] = typer.Option(
         None, "--threads", min=1, help="PyTorch CPU threads (default: the cores idle when the demo starts)."
     ),

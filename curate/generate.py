@@ -20,7 +20,9 @@ Contract
   or in status error; ok, truncated and empty are final.
 - Write-through: a writer task commits finished samples in one `insert_frame` about every 0.5 s,
   so Ctrl-C keeps everything finished (the run is marked interrupted) and `kill -9` loses at most
-  the requests in flight.
+  the requests in flight. Between those commits the store file is closed (`Store.release`), so
+  `curate sql`, `curate stats` and the review app can read it while generate runs (other writers
+  still wait: db/writer_lock.py); a reader that keeps it open only delays the next commit.
 - Cost: `curate.pricing` prices; a live projection (spent + remaining x mean cost per sample);
   `--budget-usd` stops sending when spend plus the projected cost of the requests in flight
   would pass the budget (those in flight finish, so spend can pass it by their estimation error).
@@ -44,6 +46,7 @@ import json
 import os
 import signal
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import polars as pl
@@ -134,10 +137,19 @@ class GenerateResult:
     retries: int = 0
     elapsed_s: float = 0.0
     stop_reason: str | None = None
+    error_causes: Counter = field(default_factory=Counter)  # last error text of each failed sample -> count
 
     @property
     def written(self) -> int:
         return sum(self.counts.values())
+
+    def failure_lines(self, limit: int = 3) -> list[str]:
+        """The commonest causes of failed samples, a line each ("2 x HTTP 401: ..."), then how many more."""
+        common = self.error_causes.most_common()
+        lines = [f"{count} x {cause}" for cause, count in common[:limit]]
+        if len(common) > limit:
+            lines.append(f"... and {len(common) - limit} other causes ({sum(n for _, n in common[limit:])} samples)")
+        return lines
 
 
 # -- identity --------------------------------------------------------------------------------
@@ -358,8 +370,16 @@ def _row(
     return row
 
 
+def error_cause(error: str | None) -> str:
+    """A failed sample's cause without the attempt count: "connection error: ConnectError ...", "HTTP 401: ..."."""
+    text = (error or "unknown error").rsplit("; last: ", 1)[-1]
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 def _count(summary: GenerateResult, row: dict) -> None:
     summary.counts[row["status"]] += 1
+    if row["status"] == "error":
+        summary.error_causes[error_cause(row.get("error"))] += 1
     summary.prompt_tokens += row.get("prompt_tokens") or 0
     summary.completion_tokens += row.get("completion_tokens") or 0
 
@@ -383,7 +403,8 @@ async def _run_api(
         if (config.rpm or config.tpm)
         else None
     )
-    writer = WriteThrough(store, "samples", SAMPLE_SCHEMA)
+    writer = WriteThrough(store, "samples", SAMPLE_SCHEMA, release_between=True)
+    store.release()  # readers may watch the store while the requests run
     display = Display(config.progress, len(plan.pending), summary, model)
     budget = Budget(config.budget_usd, price, config.max_tokens)
     request_params = {"temperature": config.temperature, "top_p": config.top_p, "max_tokens": config.max_tokens}
@@ -475,7 +496,8 @@ def _run_local(
         else LocalGenerator(config.model, batch_size=config.batch_size)
     )
     model = model_name(config)
-    writer = WriteThrough(store, "samples", SAMPLE_SCHEMA)
+    writer = WriteThrough(store, "samples", SAMPLE_SCHEMA, release_between=True)
+    store.release()  # readers may watch the store while the model generates
     display = Display(config.progress, len(plan.pending), summary, model)
     try:
         for start in range(0, len(plan.pending), config.batch_size):
@@ -617,7 +639,8 @@ def run(store: Store, config: GenerateConfig) -> GenerateResult:
         summary.status = "budget" if summary.stop_reason else "incomplete" if summary.counts["error"] else "ok"
         record.status = summary.status
         if summary.counts["error"]:  # work left undone is not ok: a rerun retries these samples
-            record.error = f"{summary.counts['error']} samples failed; rerun to retry them"
+            causes = "; ".join(summary.failure_lines())
+            record.error = f"{summary.counts['error']} samples failed ({causes}); rerun to retry them"
     return summary
 
 
@@ -658,4 +681,8 @@ def print_summary(summary: GenerateResult) -> None:
     if summary.stop_reason:
         stderr.print(f"[yellow]stopped:[/] {summary.stop_reason}; rerun with a higher --budget-usd to continue")
     if summary.counts["error"]:
-        stderr.print(f"[yellow]{summary.counts['error']} samples failed;[/] rerun the same command to retry them")
+        stderr.print(
+            f"[yellow]{summary.counts['error']} samples failed;[/] rerun the same command to retry them. Causes:"
+        )
+        for line in summary.failure_lines():
+            stderr.print(f"  {escape(line)}")

@@ -8,7 +8,9 @@ arrived since the last flush (about 0.5 s).
   thread (call it at the end). A lock keeps a flush and the next one apart.
 - `WriteThrough(store, table, schema, on_conflict)`: `Batches` whose sink commits the rows (dicts
   keyed by the schema's column names; missing keys are NULL) with one
-  `Store.insert_frame(table, frame, on_conflict)` in one transaction.
+  `Store.insert_frame(table, frame, on_conflict)` in one transaction; with `release_between`
+  the store file is closed after each flush (`Store.release`) so readers can open it.
+A flush whose sink fails keeps its items for the next one.
 """
 
 from __future__ import annotations
@@ -52,7 +54,12 @@ class Batches:
                 items, self._items = self._items, []
             if not items:
                 return 0
-            self.sink(items)
+            try:
+                self.sink(items)
+            except BaseException:
+                with self._buffer_lock:  # not written: keep them for the next flush
+                    self._items[:0] = items
+                raise
             self.flushed += len(items)
             return len(items)
 
@@ -67,11 +74,21 @@ class Batches:
 class WriteThrough(Batches):
     """Rows committed to one table, one insert_frame in one transaction per flush."""
 
-    def __init__(self, store: Store, table: str, schema: dict[str, pl.DataType], on_conflict: str = "replace"):
+    def __init__(
+        self,
+        store: Store,
+        table: str,
+        schema: dict[str, pl.DataType],
+        on_conflict: str = "replace",
+        release_between: bool = False,
+    ):
         super().__init__(self._commit)
         self.store, self.table, self.schema, self.on_conflict = store, table, schema, on_conflict
+        self.release_between = release_between
 
     def _commit(self, rows: list[dict]) -> None:
         frame = pl.DataFrame({name: [row.get(name) for row in rows] for name in self.schema}, schema=self.schema)
         with self.store.transaction():
             self.store.insert_frame(self.table, frame, on_conflict=self.on_conflict)
+        if self.release_between:
+            self.store.release()  # readers may open the file until the next flush

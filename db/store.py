@@ -15,7 +15,8 @@ Contract
   it must not hold the store while it works): config and library versions at the start; at the
   end ok, the status the stage set when it left work undone (e.g. "incomplete"), failed, or
   interrupted (Ctrl-C, SIGTERM), with its counts. `stage_store(path)` opens the store for one
-  command and removes a store it created when the command is refused on bad input; commands
+  command and removes a store it created when the command is refused on bad input (or stops on a
+  locked input store); commands
   that only work on stored data (and every read-only open) refuse a missing store instead
   (`refuse_missing_store`: BadInput naming the path and what creates a store).
 - A stage that reads every trace runs under `Store.memory_limit()` (STREAMING_MEMORY_LIMIT):
@@ -23,6 +24,8 @@ Contract
 - DuckDB allows one writing process at a time. Opening a store another process holds raises
   `StoreLocked` naming that process and whether it reads or writes, after waiting `wait_s`
   (default $CURATE_WAIT, with a countdown); stages that run long keep write transactions short.
+  A long writer may `Store.release()` the file between its batches (curate generate does):
+  readers open it meanwhile, other writers still wait (db/writer_lock.py).
 - Refused before anything is written (BadInput, exit 2): an existing file without DuckDB's
   header (a JSONL/CSV/Parquet given as --db), and a store with migrations this code lacks
   (`SchemaTooNew`, naming both versions).
@@ -58,11 +61,14 @@ import polars as pl
 
 from db.errors import BadInput, SchemaTooNew, StoreLocked, is_interrupt
 from db.redact import redact_config, redact_text
+from db.writer_lock import WriterLock, held_by_another
 
 DEFAULT_DB = "traces.duckdb"
 # DuckDB keeps the blocks it reads cached up to 80% of RAM by default, so a stage that streams
 # every trace grew with the store (3.9 GB for verify at 1,000,000 samples); such stages cap it.
 STREAMING_MEMORY_LIMIT = "1GB"
+# A released writer waits this long for readers to let go before its next write fails (StoreLocked).
+RELEASED_REOPEN_WAIT_S = 3600.0
 MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
@@ -125,7 +131,7 @@ def _lock_message(path: Path, error: Exception) -> str:
     if pid:
         try:
             cmdline = Path(f"/proc/{pid.group(1)}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-            holder += f" ({cmdline[:120]})"
+            holder += f" ({redact_text(cmdline)[:300]})"
         except OSError:
             pass
     mode = _lock_holder_mode(path, pid.group(1) if pid else None, text)
@@ -164,14 +170,40 @@ class Store:
     """An open store. Use `open_store()`; close it (or use it as a context manager) when done."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool):
-        self.con = con
+        self._con: duckdb.DuckDBPyConnection | None = con
         self.path = path
         self.read_only = read_only
         self._depth = 0
+        self._writer_lock: WriterLock | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The connection; after `release()` the next use reopens the file, waiting for readers."""
+        if self._con is None:
+            self._con = _connect(self.path, self.read_only, RELEASED_REOPEN_WAIT_S, countdown=False)
+        return self._con
+
+    def release(self) -> None:
+        """Close the file until the next query, so readers can open it while this writer works
+        between batches; other writers stay out (db/writer_lock.py). Session settings (SET ...)
+        do not survive a release."""
+        if self.read_only or self._depth or self._con is None:
+            return
+        if self._writer_lock is None:
+            self._writer_lock = WriterLock.take(self.path)
+            if self._writer_lock is None:
+                return  # another writer holds it (cannot happen while we hold DuckDB's lock): stay open
+        self._con.close()
+        self._con = None
+
     def close(self) -> None:
-        self.con.close()
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        if self._writer_lock is not None:
+            self._writer_lock.release()
+            self._writer_lock = None
 
     def __enter__(self) -> "Store":
         return self
@@ -489,14 +521,34 @@ def package_versions() -> dict[str, str]:
 
 
 def _connect(path: Path, read_only: bool, wait_s: float, countdown: bool) -> duckdb.DuckDBPyConnection:
+    def connect() -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(str(path), read_only=read_only)
+        holder = None if read_only else held_by_another(path)
+        if holder is not None:  # a writer between its batches (Store.release): wait as for DuckDB's lock
+            con.close()
+            raise duckdb.IOException(
+                f"Could not set lock on file: the store is being written by PID {holder} between its batches"
+            )
+        return con
+
+    return retry_locked(connect, path, wait_s, countdown)
+
+
+def retry_locked(action: Callable[[], Any], path: Path, wait_s: float | None = None, countdown: bool | None = None):
+    """`action()`, retried while DuckDB reports `path` locked, for `wait_s` seconds (None: $CURATE_WAIT,
+    with a countdown on stderr); then StoreLocked naming the holder."""
+    if countdown is None:
+        countdown = wait_s is None
+    if wait_s is None:
+        wait_s = wait_from_env()
     deadline = time.monotonic() + wait_s
     shown = None
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            result = action()
             if shown is not None:
                 print(file=sys.stderr)  # end the countdown line
-            return con
+            return result
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
                 raise
@@ -511,6 +563,27 @@ def _connect(path: Path, read_only: bool, wait_s: float, countdown: bool) -> duc
                 shown = int(left)
                 print(f"\rwaiting for the store: {shown + 1} s left ", end="", file=sys.stderr, flush=True)
             time.sleep(0.05 if wait_s < 5 else 0.25)
+
+
+def _refuse_unwritable(db_path: Path) -> None:
+    """BadInput (exit 2) before DuckDB's raw "Permission denied": a command that writes needs the
+    store file and its folder (DuckDB writes a .wal file beside it) writable."""
+    import tempfile
+
+    try:
+        if db_path.exists():
+            with open(db_path, "r+b"):
+                pass
+        with tempfile.TemporaryFile(dir=db_path.parent):
+            pass
+    except OSError as error:
+        what = "the store file" if db_path.exists() and not os.access(db_path, os.W_OK) else "its folder"
+        raise BadInput(
+            f"this command writes to the store, but {what} is not writable ({error.strerror}); "
+            f"read-only commands (`curate sql`, `curate stats`) still work",
+            file=str(db_path),
+            field="--db",
+        ) from None
 
 
 def _refuse_foreign_file(db_path: Path) -> None:
@@ -551,6 +624,8 @@ def open_store(path: str | os.PathLike | None = None, *, read_only: bool = False
     _refuse_foreign_file(db_path)
     if not read_only and db_path.parent and not db_path.parent.exists():
         db_path.parent.mkdir(parents=True, exist_ok=True)
+    if not read_only:
+        _refuse_unwritable(db_path)
     countdown = wait_s is None
     if wait_s is None:
         wait_s = wait_from_env()
@@ -599,7 +674,7 @@ def stage_store(path: str | os.PathLike | None = None, *, create: bool = True) -
     store = open_store(db_path)
     try:
         yield store
-    except BadInput:
+    except (BadInput, StoreLocked):  # refused, or an input held by another process: nothing was done
         store.close()
         if created:
             db_path.unlink(missing_ok=True)

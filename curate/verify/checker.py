@@ -20,15 +20,16 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from curate.verify.equivalence import Outcome, choice_letter, parsed_value, quick_compare
-from curate.verify.extract import Extraction, extract, gold_answer_text, letter_answer
+from curate.verify.equivalence import Outcome, choice_letter, is_text_answer, parsed_value, quick_compare
+from curate.verify.extract import Extraction, bold_words, extract, gold_answer_text, letter_answer
 from curate.verify.form import check_form
 from curate.verify.parse import ParseError
 from curate.verify.question import NO_QUESTION, Reading, reading
 from curate.verify.workers import WorkerPool
 
 # sympy/3: decimal commas, sums, matrix products and "what percent" change verdicts sympy/2 stored.
-VERIFIER_VERSION = "sympy/3"
+# sympy/4: bold words answer a words gold; an unasked decimal approximation is not in form.
+VERIFIER_VERSION = "sympy/4"
 STRICT_SUFFIX = "+strict-form"
 CACHE_LIMIT = 200_000
 
@@ -152,6 +153,9 @@ class Verifier:
                 elapsed_ms,
             )
         status, reason = outcome.status, outcome.reason
+        if status == "correct" and outcome.approximate and not asked.decimal_asked and form_ok is not False:
+            # Equal in value, but a competition answer is the exact value unless the question asks for digits.
+            form_ok, form_reason = False, "a decimal approximation of an exact value the question did not ask to round"
         if self.strict_form and status == "correct":
             if form_ok is False:
                 status, reason = "incorrect", f"equal in value but not simplified: {form_reason}"
@@ -198,6 +202,9 @@ def _top_level_parts(text: str) -> int:
 def _fit_to_question(found: Extraction, response: str, gold: str, asked: Reading) -> Extraction:
     """Readings that need the gold or the question: several boxes as the gold's parts, a choice
     letter written in prose."""
+    if found.answer is None or found.source in ("last_math", "last_number"):
+        if is_text_answer(gold):
+            found = bold_words(response) or found
     if found.answer is None:
         letter = letter_answer(response) if choice_letter(gold, gold=True) else None
         return Extraction(letter, "choice", "a choice letter named in the text") if letter else found

@@ -17,7 +17,8 @@ no think block):
    a sentence ("the smallest such $k$ is 12"), the math after its last "is" (or its last math
    span, or its last number) is the answer.
 3. `answer_label`: a line "Answer: X" (also "**Answer:** X").
-4. `bold`: the last `**X**` holding a digit or math.
+4. `bold`: the last `**X**` holding a digit or math; words in bold ("**Paris**") only when the
+   gold is words too (`bold_words`, called by the checker), because prose headings are bold.
 5. `last_math` / `last_number` (optional fallbacks): whichever comes later, the last math span
    that is not a lone letter ("So $y \\le -2$ is what we need" -> "y \\le -2"; an equation
    with a plain number on its right and no digit on its left gives that number) or the last
@@ -172,6 +173,21 @@ def _bold_answer(tail: str) -> Extraction | None:
         value = value.rstrip(".").strip()
         if value:
             return Extraction(value, "bold", "last bold answer")
+    return None
+
+
+def bold_words(response: str | None) -> Extraction | None:
+    """The last bold run of plain words in the final text ("The capital is **Paris**."), for a
+    gold that is words; a bold ending in ":" is a heading, and long runs are prose."""
+    if not response:
+        return None
+    text, _ = final_text(response)
+    if text is None:
+        return None
+    for match in reversed(list(_BOLD.finditer(text[-TAIL_CHARS:]))):
+        value = match.group(1).strip().rstrip(".").strip()
+        if value and not value.endswith(":") and len(value.split()) <= 6:
+            return Extraction(value, "bold", "last bold words (the gold is words)")
     return None
 
 

@@ -5,7 +5,10 @@ Contract: `reading(question) -> Reading` with
   says nothing that changes the comparison (the common path: no extra work per pair);
 - `options`: {"A": "27", ...} when the question lists multiple-choice options (A)-(E);
 - `common_fraction`: the question asks for a common fraction (feeds the form check);
-- `asked_marks`: the units and signs the question names (the form check accepts them).
+- `asked_marks`: the units and signs the question names (the form check accepts them);
+- `decimal_asked`: the question asks for a decimal or an estimate ("to the nearest tenth", "to two
+  decimal places", "as a decimal", "approximately"), so a rounded value of an exact answer is in
+  the asked form; otherwise the form check flags it (`\\boxed{3.14}` for the gold `\\pi`).
 Order words ("in increasing order", "ordered pair", "from least to greatest", "in order") make a
 bare list ordered; "all solutions", "all values", "separated by commas" make it a set. When a
 question has both, order wins (a false "correct" is worse than a false "incorrect").
@@ -37,6 +40,9 @@ _PERCENT = re.compile(r"\b(?:what|which) percent(?:age)?\b|\bas a percent(?:age)
 # "in cm", "in square meters", "how many inches": the word after is the unit asked for.
 _UNIT_ASKED = re.compile(r"\b(?:in|how many|number of)\s+(?:square\s+|cubic\s+)?([A-Za-z]+)", re.IGNORECASE)
 _COMMON_FRACTION = re.compile(r"common fraction", re.IGNORECASE)
+_DECIMAL_ASKED = re.compile(
+    r"decimal|significant (?:digits|figures)|\bapproximat|\bestimate|\bnearest\b|\bround", re.IGNORECASE
+)
 # "(A) 27", "\textbf{(A) } 27", "(A) $27$" up to the next option or the end of the line.
 _OPTION = re.compile(
     r"\(\s*([A-E])\s*\)\s*\}?\s*(.+?)(?=\s*(?:\\q?quad|\\textbf\s*\{|\\text\s*\{|\\mathrm\s*\{)?\s*\(\s*[A-E]\s*\)|\n|$)"
@@ -49,6 +55,7 @@ class Reading:
     options: dict[str, str] = field(default_factory=dict)
     common_fraction: bool = False
     asked_marks: frozenset = frozenset()  # units/signs the question names: not a form problem
+    decimal_asked: bool = False  # a rounded value of an exact answer is in the asked form
 
 
 NO_QUESTION = Reading()
@@ -80,7 +87,13 @@ def reading(question: str | None) -> Reading:
     if re.search(r"\(\s*A\s*\)", question) and re.search(r"\(\s*B\s*\)", question):
         for match in _OPTION.finditer(question):
             options.setdefault(match.group(1), _option_value(match.group(2)))
-    return Reading(";".join(flags), options, bool(_COMMON_FRACTION.search(question)), _asked_marks(question))
+    return Reading(
+        ";".join(flags),
+        options,
+        bool(_COMMON_FRACTION.search(question)),
+        _asked_marks(question),
+        bool(_DECIMAL_ASKED.search(question)),
+    )
 
 
 def _asked_marks(question: str) -> frozenset:

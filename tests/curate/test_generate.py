@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -451,3 +452,60 @@ def test_pipeline_does_not_mark_a_generate_stage_with_failures_done(tmp_path, se
         ).fetchall()
     assert "sk-PIPE-SECRET" not in stored and "someone" not in stored
     assert ("generate", "failed") in stages and stages[-1] == ("generate", "ok")
+
+
+def test_a_failed_run_names_the_cause_of_its_failures_with_a_count(db_path, server):
+    # Before, a failed run said only "1 samples failed; rerun": no word of why.
+    one_problem(db_path, "What is 1+1? [[answer: 2]] [[fault: server_error*3]]")
+    args = ["generate", "--model", MODEL, "--base-url", server.base_url, "--samples", "1", "--no-progress"]
+    result = CliRunner().invoke(app, [*args, "--max-retries", "1", "--backoff", "0.01"])
+    assert result.exit_code == 1
+    assert "1 samples failed" in result.output and "Causes:" in result.output
+    assert re.search(r"1 x HTTP 500: .*internal error", result.output), result.output
+    with open_store(db_path, read_only=True) as store:
+        error = store.scalar("SELECT error FROM runs WHERE kind = 'generate'")
+    assert re.search(r"1 samples failed \(1 x HTTP 500", error), error
+
+
+def test_connection_refused_is_named_as_the_cause(db_path):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    one_problem(db_path, "What is 1+1?")
+    args = ["generate", "--model", MODEL, "--base-url", f"http://127.0.0.1:{port}/v1", "--samples", "1"]
+    result = CliRunner().invoke(app, [*args, "--no-progress", "--max-retries", "0", "--backoff", "0.01"])
+    assert result.exit_code == 1
+    assert "1 x connection error" in result.output, result.output
+
+
+def test_the_store_can_be_read_while_generate_writes_and_other_writers_still_wait(db_path):
+    # Before, generate held the file for its whole run: `curate sql` failed with "store is locked".
+    add_problems(db_path, 40)
+    env = {**os.environ, "CURATE_DB": str(db_path)}
+    sql = [sys.executable, "-m", "curate", "sql", "SELECT count(*) AS n FROM samples"]
+    with OpenAIServer(latency_s=0.3) as server:
+        process = start_generate(
+            db_path, server.base_url, MODEL, "--samples", "2", "--concurrency", "4", "--no-progress"
+        )
+        try:
+            _wait_for_requests(server, 12, process)
+            time.sleep(1.0)
+            seen = subprocess.run([*sql, "--wait", "5"], env=env, capture_output=True, text=True, timeout=60)
+            assert seen.returncode == 0, seen.stderr
+            written = int(re.findall(r"\d+", seen.stdout)[-1])
+            assert 0 < written < 80  # a live count, mid-run
+            other = subprocess.run(  # a second writer is refused as before (no --wait here)
+                [sys.executable, "-m", "curate", "verify", "--workers", "1"],
+                env={**env, "CURATE_WAIT": "0"},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert other.returncode == 1 and "held by process" in other.stderr, other.stderr
+            assert process.wait(timeout=120) == 0, process.communicate()
+        finally:
+            process.kill()  # a failed assertion leaves no generate behind
+    assert samples(db_path).height == 80
+    assert not Path(str(db_path) + ".writer").exists()  # the writer lock goes with its holder

@@ -173,3 +173,16 @@ def test_compare_pools_seeds_and_tests_the_difference(filled_store: Path, evalua
     assert code == 0, err
     assert "| difference A - B (points) | +50.00 |" in out
     assert "McNemar p-value | 0.5 (exact binomial)" in out
+
+
+def test_smoothed_loss_ends_at_the_real_loss_and_follows_a_steady_fall():
+    # Before, an exponential average of a 16-step run falling from 3.0 to 0.5 ended near 1.1.
+    from eval.report import smooth
+
+    falling = [3.0 - 2.5 * step / 15 for step in range(16)]
+    smoothed = smooth(falling)
+    assert smoothed[-1] == falling[-1] and smoothed[0] == falling[0]
+    assert max(abs(a - b) for a, b in zip(smoothed, falling)) < 1e-9
+    noisy = [1.0, 3.0] * 20
+    inner = smooth(noisy)[5:-5]
+    assert max(inner) - min(inner) < 1.0  # the noise is averaged away inside

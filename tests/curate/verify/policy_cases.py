@@ -175,6 +175,11 @@ POLICY_CASES: list[tuple[str, str, str, str | None, str | None, str]] = [
     ("question-percent", "\\boxed{0.25}", "25\\%", "What fraction of the cards are red?", None, "correct"),
     ("question-percent", "\\boxed{\\frac{1}{4}}", "25\\%", "Give the share as a percentage.", None, "incorrect"),
     ("question-percent", "\\boxed{12.5\\%}", "12.5", "Express the rate as a percent.", None, "correct"),
+    ("bold-words", "The capital of France is **Paris**.", "Paris", None, None, "correct"),
+    ("bold-words", "**Step one**\nIt was **Lyon**, not the capital.", "Paris", None, None, "incorrect"),
+    ("bold-words", "In 1800 the capital was **Paris**.", "Paris", None, None, "correct"),
+    ("bold-words", "**Overview**\nSo $x = 5$.", "5", None, None, "correct"),
+    ("question-decimal-asked", "\\boxed{3.14}", "\\pi", None, None, "correct"),
 ]
 
 # (response, gold, question, form_ok): the form check with the question's "common fraction".
@@ -182,6 +187,11 @@ FORM_CASES = [
     ("\\boxed{0.75}", "\\frac34", "Express your answer as a common fraction.", False),
     ("\\boxed{\\frac34}", "0.75", "Express your answer as a common fraction.", True),
     ("\\boxed{0.75}", "\\frac34", None, True),
+    # A rounded value of an exact gold is in form only when the question asks for digits.
+    ("\\boxed{3.14}", "\\pi", None, False),
+    ("\\boxed{0.667}", "\\frac23", "What is the probability?", False),
+    ("\\boxed{3.14}", "\\pi", "Give the ratio to two decimal places.", True),
+    ("\\boxed{1.414}", "\\sqrt{2}", "Approximately how long is the diagonal?", True),
 ]
 
 # (response, gold, question, form_ok): units and signs the question names are not a form problem.
