@@ -30,7 +30,8 @@ Contract
   header (a JSONL/CSV/Parquet given as --db), and a store with migrations this code lacks
   (`SchemaTooNew`, naming both versions).
 - `runs` rows record pid and host; opening for writing marks 'running' rows of dead processes
-  of this host 'interrupted'. Run configs and errors pass through `db.redact` first.
+  of this host 'interrupted', and a read-only open shows them so (a temporary `runs` view).
+  Run configs and errors pass through `db.redact` first.
 
 Caveat: DuckDB checks PRIMARY KEY constraints per row; `on_conflict="ignore"` uses
 INSERT OR IGNORE so re-running a stage adds nothing.
@@ -466,27 +467,50 @@ def process_alive(pid: int) -> bool:
         return True
 
 
-def mark_dead_runs(store: Store) -> int:
-    """Mark 'running' runs of this host whose process is gone as 'interrupted'; returns how many.
+DEAD_RUN_ERROR = "process ended without finishing the run (killed?)"
 
-    A kill -9 cannot run the code that finishes a run row, so the next writer does it. Rows of
-    other hosts (a store on a shared disk) are left alone: their liveness cannot be checked here.
+
+def dead_runs(store: Store) -> list[str]:
+    """run_ids of 'running' runs of this host whose process is gone (a kill -9 cannot finish its row).
+
+    Rows of other hosts (a store on a shared disk) are left alone: their liveness cannot be checked here.
     """
     if not store.scalar(
         "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'runs' AND column_name = 'pid' "
         "AND database_name = current_database()"
     ):
-        return 0  # a store migrated only part way (tests step through the migrations)
+        return []  # a store migrated only part way (tests step through the migrations)
     rows = store.execute(
         "SELECT run_id, pid FROM runs WHERE status = 'running' AND pid IS NOT NULL AND host = ?",
         [socket.gethostname()],
     ).fetchall()
-    dead = [run_id for run_id, pid in rows if not process_alive(pid)]
+    return [run_id for run_id, pid in rows if not process_alive(pid)]
+
+
+def mark_dead_runs(store: Store) -> int:
+    """Mark the dead runs (`dead_runs`) 'interrupted'; returns how many. The next writer does this."""
+    dead = dead_runs(store)
     for run_id in dead:
         store.execute(
-            "UPDATE runs SET status = 'interrupted', error = 'process ended without finishing the run (killed?)' "
-            "WHERE run_id = ? AND status = 'running'",
-            [run_id],
+            "UPDATE runs SET status = 'interrupted', error = ? WHERE run_id = ? AND status = 'running'",
+            [DEAD_RUN_ERROR, run_id],
+        )
+    return len(dead)
+
+
+def show_dead_runs_interrupted(store: Store) -> int:
+    """For a reader, which cannot write: a temporary `runs` view over the table that shows the dead
+    runs as the next writer will mark them ('interrupted'), so `curate stats`, `curate sql` and the
+    review app never show a killed command as still running. Returns how many it shows so."""
+    dead = dead_runs(store)
+    if dead:
+        table = f'"{store.scalar("SELECT current_database()")}".main.runs'
+        # A view cannot take parameters: the run ids (our own format) and the error go in as literals.
+        ids = "[" + ", ".join("'" + run_id.replace("'", "''") + "'" for run_id in dead) + "]"
+        store.execute(
+            f"CREATE OR REPLACE TEMP VIEW runs AS SELECT * REPLACE ("
+            f"CASE WHEN list_contains({ids}, run_id) THEN 'interrupted' ELSE status END AS status, "
+            f"CASE WHEN list_contains({ids}, run_id) THEN '{DEAD_RUN_ERROR}' ELSE error END AS error) FROM {table}"
         )
     return len(dead)
 
@@ -619,6 +643,8 @@ def open_store(path: str | os.PathLike | None = None, *, read_only: bool = False
         if not read_only:
             migrate(store)
             mark_dead_runs(store)
+        else:
+            show_dead_runs_interrupted(store)
     except BaseException:
         store.close()
         raise
