@@ -133,9 +133,9 @@ def test_run_row_of_a_dead_process_reads_interrupted(db_path: Path):
     done = subprocess.run([sys.executable, "-c", script, str(db_path)], capture_output=True, text=True, env=env)
     assert done.returncode == -signal.SIGKILL
     run_id = done.stdout.strip()
-    with open_store(db_path, read_only=True) as store:
-        assert store.scalar("SELECT status FROM runs WHERE run_id = ?", [run_id]) == "running"
-    with open_store(db_path) as store:  # the next writer finds the process gone
+    with open_store(db_path, read_only=True) as store:  # a reader sees it as interrupted already
+        assert store.scalar("SELECT status FROM runs WHERE run_id = ?", [run_id]) == "interrupted"
+    with open_store(db_path) as store:  # the next writer marks it for good
         row = store.execute("SELECT status, error FROM runs WHERE run_id = ?", [run_id]).fetchall()[0]
         assert row[0] == "interrupted" and "process ended" in row[1]
         with store.run("score", {}) as mine:  # a live process's running row is left alone
