@@ -357,6 +357,9 @@ def verify(
         False, "--reverify-older", help="Also verify samples whose verdict came from an older verifier version."
     ),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most this many samples (for a quick look)."),
+    steps: bool = typer.Option(
+        False, "--steps", help="Also check every sample's steps (table step_checks, checker steps/N)."
+    ),
 ) -> None:
     """Verify every sample's final answer against its problem's gold answer (resumable)."""
     from rich.table import Table
@@ -373,6 +376,7 @@ def verify(
         model=model,
         reverify=reverify,
         reverify_older=reverify_older,
+        steps=steps,
     )
     counts = run_stage("verify", db, config).counts
     table = Table(header_style="bold")
@@ -440,6 +444,12 @@ def select(
     require_think_closed: Optional[bool] = typer.Option(
         None, "--require-think-closed/--allow-unclosed-think", show_default=False
     ),
+    drop_wrong_steps: Optional[bool] = typer.Option(
+        None,
+        "--drop-wrong-steps/--keep-wrong-steps",
+        help="Drop a correct trace with a wrong step when its problem has a clean one; rank flagged last (default on).",
+        show_default=False,
+    ),
     db: Optional[Path] = DbOption,
 ) -> None:
     """Filter the scored samples and keep the best per problem by a policy; recorded as a selection."""
@@ -464,6 +474,7 @@ def select(
         length_fence=length_fence,
         allow_truncated=allow_truncated,
         require_think_closed=require_think_closed,
+        drop_wrong_steps=drop_wrong_steps,
         name=name,
     )
     result = run_stage("select", db, load_config(config, overrides))
