@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from curate.cli import app
+from curate.query import collect_stats
 from curate.select import SelectConfig, run as select
 from db import open_store
 from tests.curate.curation_store import (
@@ -108,3 +109,29 @@ def test_cli_flag_and_toml_key_turn_the_rule_off(store, db_path, tmp_path):
         assert [s for s, _ in ranked(reopened, "on")][0] == "b"
         assert [s for s, _ in ranked(reopened, "off")][0] == "a"
         assert [s for s, _ in ranked(reopened, "toml")][0] == "a"
+
+
+def test_export_card_counts_the_traces_dropped_for_a_wrong_step(store, tmp_path):
+    from curate.export import ExportConfig, run as export
+
+    select(store, SelectConfig(policy="shortest-correct"))
+    export(store, ExportConfig(out=str(tmp_path / "out"), val_fraction=0.0))
+    card = (tmp_path / "out" / "README.md").read_text()
+    # Dropped: a (p1). Exported with a wrong step: d, e, j (no clean correct trace in p2, p3, p5).
+    assert "Step checks: 1 correct traces dropped for an unretracted wrong step" in card
+    assert "5 of 5 exported traces were step-checked, 3 of them with a wrong step" in card
+
+
+def test_stats_shows_correct_traces_with_a_wrong_step_by_source(store, db_path):
+    from tests.curate.curation_store import add_verdicts
+
+    add_verdicts(store, [(s, "51", "incorrect" if s == "i" else "correct") for s in SAMPLES])
+    store.execute("UPDATE problems SET source = 'other' WHERE problem_id = 'p1'")
+    store.rehash_samples("TRUE")
+    store.execute("UPDATE verdicts SET content_hash = NULL")
+    store.close()
+    result = CliRunner().invoke(app, ["stats"])
+    assert result.exit_code == 0 and "with_wrong_step" in result.output, result.output
+    # other: a (flagged), b; test-set: c d e j flagged, f g h clean; i has a wrong answer.
+    steps = collect_stats(db_path)["steps"]
+    assert steps.rows() == [("other", 2, 2, 1), ("test-set", 7, 7, 4)]
