@@ -278,6 +278,9 @@ def judge(
         False, "--include-incorrect", help="Also judge samples SymPy called incorrect."
     ),
     limit: Optional[int] = typer.Option(None, "--limit", help="Judge at most K samples."),
+    steps: bool = typer.Option(
+        False, "--steps", help="Step critic: name the earliest wrong paragraph of each correct trace (step_checks)."
+    ),
     concurrency: int = typer.Option(16, "--concurrency", "-c"),
     max_tokens: int = typer.Option(8192, "--max-tokens"),
     temperature: float = typer.Option(0.0, "--temperature"),
@@ -289,7 +292,7 @@ def judge(
     price_file: Optional[Path] = typer.Option(None, "--price-file", help="TOML prices, as for generate."),
     db: Optional[Path] = DbOption,
 ) -> None:
-    """Grade samples the SymPy verifier left unparseable (optionally incorrect) with a judge model."""
+    """Grade samples the SymPy verifier left unparseable (optionally incorrect) with a judge model; --steps: check the steps of correct ones."""
     from curate.judge import JudgeConfig, print_summary
     from curate.stages import run_stage
 
@@ -299,6 +302,7 @@ def judge(
         api_key_env=api_key_env,
         include_incorrect=include_incorrect,
         limit=limit,
+        steps=steps,
         concurrency=concurrency,
         max_tokens=max_tokens,
         temperature=temperature,
