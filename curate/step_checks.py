@@ -103,7 +103,15 @@ def replace_checks(store: Store, checker: str, checked: list[CheckedSample], run
         schema=SAMPLE_SCHEMA,
     )
     with store.transaction():
-        for table in ("step_checks", "step_check_samples"):
-            store.execute(f"DELETE FROM {table} WHERE checker = ? AND list_contains(?, sample_id)", [checker, ids])
+        # step_checks has no index: it is scanned only when some of these samples were checked before.
+        earlier = store.execute(
+            "SELECT sample_id FROM step_check_samples WHERE checker = ? AND list_contains(?, sample_id)", [checker, ids]
+        ).fetchall()
+        if earlier:
+            earlier_ids = [row[0] for row in earlier]
+            for table in ("step_checks", "step_check_samples"):
+                store.execute(
+                    f"DELETE FROM {table} WHERE checker = ? AND list_contains(?, sample_id)", [checker, earlier_ids]
+                )
         store.insert_frame("step_check_samples", samples)
         return store.insert_frame("step_checks", claims)
