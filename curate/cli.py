@@ -651,7 +651,9 @@ def run_command(
 def demo(
     dir: Path = typer.Option(Path("curate-demo"), "--dir", help="Folder for the demo's store and outputs."),
     fresh: bool = typer.Option(False, "--fresh", help="Delete DIR first instead of resuming in it."),
-    ablation: bool = typer.Option(False, "--ablation", help="Also train on answers only and on unfiltered traces."),
+    ablation: bool = typer.Option(
+        False, "--ablation", help="Also train on the answers only (the unfiltered control always runs)."
+    ),
     threads: Optional[int] = typer.Option(
         None, "--threads", min=1, help="PyTorch CPU threads (default: the cores idle when the demo starts)."
     ),

@@ -18,15 +18,19 @@ Contract
   the checks found, and how many selection left out), the
   result table (pass@1 with SE, paired difference with a 95% interval, McNemar's exact p) and
   where everything went. Third-party progress bars and warnings are silenced.
-- `--ablation` also trains, with the same settings and seed, on (a) the same selection with the
-  answers only (`export --style solution`), (b) every teacher sample unfiltered (one per
-  problem: sample 0, whatever its verdict) and (c) the same policy with the traces with wrong
-  steps kept (`select --keep-wrong-steps`), evaluates each, prints the five rows and compares
-  the curated student with each arm (paired: difference, 95% interval, McNemar's exact p).
+- The control that shows curation matters runs by default: a student trained with the same
+  settings and seed on every teacher sample unfiltered (one per problem: sample 0, whatever its
+  verdict), evaluated beside the others and compared with the curated student. `--ablation`
+  adds the same selection with the answers only (`export --style solution`) and the same policy
+  with the traces with a wrong step kept (`select --keep-wrong-steps`). Each arm is skipped
+  on a rerun once its eval run finished.
+- The result table and report/report.md state the answer token limit and how many answers of
+  each arm it cut off (a cut answer has no final answer and counts as wrong).
 - PyTorch uses the cores idle when the demo starts (`idle_cores`; `--threads N` overrides):
   two threads beside another busy process run slower than one.
 - Outputs in DIR (default ./curate-demo): problems.jsonl, traces.duckdb, export/, adapter/,
-  report/report.md (+ plots); with --ablation also export-*/, adapter-*/. Rerunning resumes:
+  report/report.md (+ plots), export-unfiltered/, adapter-unfiltered/ (and the other arms' with
+  --ablation). Rerunning resumes:
   stages done with the same config are skipped; `--fresh` starts over.
 
 Caveats: a toy skill, chosen by measuring (docs/GUIDE.md "Demo"): the student learns a short,
@@ -214,43 +218,57 @@ def run_demo(
         results = run_pipeline(config, brief=True)
     finally:
         server.stop()
-    rows = [Row("nothing (base)", "base"), Row("curated traces", "student")]
-    if ablation:
-        rows += run_ablation(config)
-        from eval.report import build_report
+    from eval.report import build_report
 
-        build_report(config.db, [r.eval_run_id for r in rows], run_dir / "report")
+    rows = [Row("nothing (base)", "base"), Row("curated traces", "student")]
+    rows += run_arms(config, ARMS if ablation else ARMS[:1])
+    build_report(config.db, [r.eval_run_id for r in rows], run_dir / "report")
     print_curation(config, results)
     print_results(config, rows)
     print_places(config, results)
     return config
 
 
-def run_ablation(config: PipelineConfig) -> list[Row]:
-    """(a) the curated selection without its traces, (b) every problem's first sample, unfiltered."""
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    selection: str
+    style: str  # export style: think (the trace) or solution (the answer only)
+    trained_on: str
+
+
+# The unfiltered control first: it runs by default; --ablation adds the rest.
+ARMS = (
+    Arm("unfiltered", UNFILTERED, "think", "all traces, unfiltered"),
+    Arm("answer-only", SELECTION, "solution", "curated answers, no trace"),
+    Arm("wrong-steps", WITH_WRONG_STEPS, "think", "curated, wrong steps kept"),
+)
+
+
+def run_arms(config: PipelineConfig, arms: tuple[Arm, ...]) -> list[Row]:
+    """Train and evaluate a student per arm with the curated student's settings and seed."""
     from curate.assets import tiny_model_gguf
     from curate.export import ExportConfig
+    from curate.select import SelectConfig
     from curate.stages import run_stage
     from eval.run import EvalConfig
     from eval.run import run as run_eval
     from train.sft import load_config, train_sft
 
-    from curate.select import SelectConfig
-
-    arms = [
-        ("answer-only", SELECTION, "solution", "curated answers, no trace"),
-        ("unfiltered", UNFILTERED, "think", "all traces, unfiltered"),
-        ("wrong-steps", WITH_WRONG_STEPS, "think", "curated, wrong steps kept"),
-    ]
     rows = []
-    for name, selection, style, trained_on in arms:
+    for arm in arms:
+        name, selection, style = arm.name, arm.selection, arm.style
+        if _finished(config, f"student-{name}"):
+            stderr.print(f"== {name}: done earlier, skipped")
+            rows.append(Row(arm.trained_on, f"student-{name}"))
+            continue
         if selection == UNFILTERED:
             with open_store(config.db) as store:
                 select_unfiltered(store)
         if selection == WITH_WRONG_STEPS:  # the demo's own selection but for the step-check rule
             select = {**config.stages["select"], "name": WITH_WRONG_STEPS, "drop_wrong_steps": False}
             run_stage("select", config.db, SelectConfig(**select))
-        stderr.print(f"== ablation {name}: export ({style})")
+        stderr.print(f"== {name}: export ({style})")
         exported = run_stage(
             "export",
             config.db,
@@ -263,10 +281,10 @@ def run_ablation(config: PipelineConfig) -> list[Row]:
                 tokenizer=str(tiny_model_gguf()),
             ),
         )
-        stderr.print(f"== ablation {name}: train on {exported.n_train} examples")
+        stderr.print(f"== {name}: train on {exported.n_train} examples")
         adapter_dir = config.run_dir / f"adapter-{name}"
         train_sft(exported.out, "tiny", adapter_dir, load_config(None, **TRAIN), db=config.db, progress=False)
-        stderr.print(f"== ablation {name}: evaluate")
+        stderr.print(f"== {name}: evaluate")
         with open_store(config.db) as store:
             run_eval(
                 store,
@@ -278,8 +296,13 @@ def run_ablation(config: PipelineConfig) -> list[Row]:
                     **EVAL,
                 ),
             )
-        rows.append(Row(trained_on, f"student-{name}"))
+        rows.append(Row(arm.trained_on, f"student-{name}"))
     return rows
+
+
+def _finished(config: PipelineConfig, eval_run_id: str) -> bool:
+    with open_store(config.db, read_only=True) as store:
+        return store.scalar("SELECT count(*) FROM eval_runs WHERE eval_run_id = ? AND status = 'ok'", [eval_run_id]) > 0
 
 
 def select_unfiltered(store) -> None:
@@ -386,19 +409,23 @@ def _counts(counts: dict) -> str:
 
 
 def print_results(config: PipelineConfig, rows: list[Row]) -> None:
-    """pass@1 (SE), each student against base (paired difference, 95% interval, McNemar's exact p),
-    and with --ablation the curated student against each arm (the two claims the ablation tests)."""
+    """pass@1 (SE), answers cut at the token limit, each student against base (paired difference,
+    95% interval, McNemar's exact p), and the curated student against each arm."""
     from eval.report import load_samples, run_stats, select_runs
 
     with open_store(config.db, read_only=True) as store:
         runs = select_runs(store, [r.eval_run_id for r in rows])
         stats = {s.eval_run_id: s for s in run_stats(runs, load_samples(store, runs["eval_run_id"].to_list()))}
-    table = Table(title=f"held-out test: {stats['base'].problems} problems, greedy", header_style="bold")
-    for column in ("student trained on", "pass@1 ± SE", "vs base", "95% interval", "McNemar p"):
+    title = f"held-out test: {stats['base'].problems} problems, greedy, answers cut at {EVAL_MAX_TOKENS} tokens"
+    table = Table(title=title, header_style="bold")
+    for column in ("student trained on", "pass@1 ± SE", "cut off", "vs base", "95% interval", "McNemar p"):
         table.add_column(column)
     for row in rows:
         own = stats[row.eval_run_id]
-        cells = [row.label, f"{100 * own.pass_at_1:.1f}% ± {100 * own.standard_error:.1f}"]
+        cut = (
+            f"{round(own.cut_off * own.problems * own.samples_per_problem)} of {own.problems * own.samples_per_problem}"
+        )
+        cells = [row.label, f"{100 * own.pass_at_1:.1f}% ± {100 * own.standard_error:.1f}", cut]
         cells += ["", "", ""] if row.eval_run_id == "base" else _against(config, row.eval_run_id, "base")
         table.add_row(*cells)
     stdout.print(table)

@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 from typer.exceptions import Abort, Exit, TyperException
 
 from db.errors import BadInput, StoreLocked, is_interrupt
+from db.redact import redact_text
 
 stderr = Console(stderr=True)
 stdout = Console()
@@ -68,7 +69,8 @@ def report_error(error: BaseException) -> int | None:
         text = f"{type(error).__name__}: {error}"
     else:
         text = str(error)
-    stderr.print(f"[bold red]{label}:[/] {escape(text)}", highlight=False, soft_wrap=True)
+    # Every error line passes the store's redaction: a key in a URL or a flag never reaches a terminal log.
+    stderr.print(f"[bold red]{label}:[/] {escape(redact_text(text))}", highlight=False, soft_wrap=True)
     return code
 
 

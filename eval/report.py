@@ -64,7 +64,9 @@ def select_runs(store: Store, names: list[str] | tuple[str, ...] | None) -> pl.D
         "SELECT eval_run_id, coalesce(run_group, eval_run_id) AS run_group, "
         "coalesce(label, run_group, eval_run_id) AS label, model, adapter, backend, problems, "
         "json_extract_string(config, '$.problem_set') AS problem_set, samples, seed, "
-        "length_level, word_budget, status, started_at FROM eval_runs ORDER BY started_at, eval_run_id"
+        "length_level, word_budget, status, started_at, "
+        "TRY_CAST(json_extract_string(config, '$.max_tokens') AS INTEGER) AS max_tokens "
+        "FROM eval_runs ORDER BY started_at, eval_run_id"
     )
     if not names:
         if runs.height == 0:
@@ -83,6 +85,7 @@ def load_samples(store: Store, run_ids: list[str]) -> pl.DataFrame:
     """The runs' samples with the problems' grouping columns."""
     return store.query(
         "SELECT s.eval_run_id, s.problem_id, s.sample_index, s.correct, s.answer_key, s.words, s.length_tokens, "
+        "s.finish_reason, "
         "p.section, p.year, p.source, p.difficulty FROM eval_samples s LEFT JOIN problems p USING (problem_id) "
         "WHERE list_contains(?, s.eval_run_id) ORDER BY s.eval_run_id, s.problem_id, s.sample_index",
         [run_ids],
@@ -105,6 +108,8 @@ class RunStats:
     pass_at_k: float
     mean_words: float
     mean_tokens: float
+    max_tokens: int | None = None  # the run's token limit per answer
+    cut_off: float = 0.0  # share of samples that hit it (finish reason length)
 
 
 def run_stats(runs: pl.DataFrame, samples: pl.DataFrame) -> list[RunStats]:
@@ -133,6 +138,8 @@ def run_stats(runs: pl.DataFrame, samples: pl.DataFrame) -> list[RunStats]:
                 pass_at_k=pass_at_k(outcomes, per_problem),
                 mean_words=frame["words"].mean(),
                 mean_tokens=frame["length_tokens"].mean(),
+                max_tokens=run.get("max_tokens"),
+                cut_off=(frame["finish_reason"] == "length").mean() or 0.0,
             )
         )
     return stats
@@ -203,12 +210,13 @@ def runs_table(stats: list[RunStats]) -> str:
             percent(s.pass_at_k),
             _number(s.mean_words),
             _number(s.mean_tokens),
+            "-" if s.max_tokens is None else f"{s.max_tokens:,}",
+            percent(s.cut_off),
         ]
         for s in stats
     ]
-    return markdown_table(
-        ["run", "label", "problems", "seed", "n", "k", "pass@1 % ± SE", "maj@k %", "pass@k %", "words", "tokens"], rows
-    )
+    header = ["run", "label", "problems", "seed", "n", "k", "pass@1 % ± SE", "maj@k %", "pass@k %", "words", "tokens"]
+    return markdown_table([*header, "token limit", "cut off %"], rows)
 
 
 def breakdown_tables(runs: pl.DataFrame, samples: pl.DataFrame) -> dict[str, str]:
@@ -487,6 +495,10 @@ def build_report(db: str | Path | None, names: list[str] | None = None, out: Pat
     if table:
         parts += ["## Accuracy (pass@1 %, mean ± std over runs)", "", table, ""]
     parts += ["## Runs", "", runs_table(stats), ""]
+    parts += [
+        "An answer cut at its run's token limit (cut off %) has no final answer and counts as wrong.",
+        "",
+    ]
     for column, breakdown in breakdown_tables(runs, samples).items():
         parts += [f"## Per {column}", "", breakdown, ""]
     levels = length_levels(stats)

@@ -121,7 +121,8 @@ def test_demo_student_beats_base_significantly(tmp_path: Path, tiny_model_gguf: 
     assert "where everything went" in first.stdout and "what curation changed" in first.stdout
     assert "it/s" not in first.stderr and "Warning" not in first.stderr  # no third-party bars or warnings
     stage_lines = [line for line in first.stderr.splitlines() if line.startswith("== ")]
-    assert len(stage_lines) == len(demo_config(folder, write_problems(folder), "x").stages)  # one line per stage
+    stages = len(demo_config(folder, write_problems(folder), "x").stages)
+    assert len(stage_lines) == stages + 3  # one line per stage, then the unfiltered control's export, train, eval
     assert len(first.stderr.splitlines()) <= len(stage_lines) + 2  # nothing else on stderr
 
     from eval.report import compare_runs
@@ -137,7 +138,12 @@ def test_demo_student_beats_base_significantly(tmp_path: Path, tiny_model_gguf: 
     # every curation step had something to remove
     assert statuses["truncated"] > 0 and verdicts["incorrect"] > 0 and contaminated > 0
     assert (folder / "report" / "accuracy.png").exists() and (folder / "report" / "train_loss.png").exists()
+    # the token limit and what it cut, per arm, on screen and in the report; the control by default
+    assert "answers cut at 96 tokens" in first.stdout and "cut off" in first.stdout
+    assert "curated traces vs all traces, unfiltered" in first.stdout
+    report = (folder / "report" / "report.md").read_text()
+    assert "token limit" in report and "student-unfiltered" in report
 
     again = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
     assert again.returncode == 0, again.stderr[-4000:]
-    assert again.stderr.count("skipped") == len(demo_config(folder, write_problems(folder), "x").stages)
+    assert again.stderr.count("skipped") == stages + 1  # every stage and the control

@@ -489,20 +489,23 @@ def test_the_store_can_be_read_while_generate_writes_and_other_writers_still_wai
         process = start_generate(
             db_path, server.base_url, MODEL, "--samples", "2", "--concurrency", "4", "--no-progress"
         )
-        _wait_for_requests(server, 12, process)
-        time.sleep(1.0)
-        seen = subprocess.run([*sql, "--wait", "5"], env=env, capture_output=True, text=True, timeout=60)
-        assert seen.returncode == 0, seen.stderr
-        written = int(re.findall(r"\d+", seen.stdout)[-1])
-        assert 0 < written < 80  # a live count, mid-run
-        other = subprocess.run(  # a second writer is refused as before (no --wait here)
-            [sys.executable, "-m", "curate", "verify", "--workers", "1"],
-            env={**env, "CURATE_WAIT": "0"},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert other.returncode == 1 and "held by process" in other.stderr, other.stderr
-        assert process.wait(timeout=120) == 0, process.communicate()
+        try:
+            _wait_for_requests(server, 12, process)
+            time.sleep(1.0)
+            seen = subprocess.run([*sql, "--wait", "5"], env=env, capture_output=True, text=True, timeout=60)
+            assert seen.returncode == 0, seen.stderr
+            written = int(re.findall(r"\d+", seen.stdout)[-1])
+            assert 0 < written < 80  # a live count, mid-run
+            other = subprocess.run(  # a second writer is refused as before (no --wait here)
+                [sys.executable, "-m", "curate", "verify", "--workers", "1"],
+                env={**env, "CURATE_WAIT": "0"},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert other.returncode == 1 and "held by process" in other.stderr, other.stderr
+            assert process.wait(timeout=120) == 0, process.communicate()
+        finally:
+            process.kill()  # a failed assertion leaves no generate behind
     assert samples(db_path).height == 80
     assert not Path(str(db_path) + ".writer").exists()  # the writer lock goes with its holder

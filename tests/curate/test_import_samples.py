@@ -461,3 +461,16 @@ def test_row_without_a_completion_exits_2_naming_line_and_field(db_path: Path, t
     assert result.exit_code == 0, result.output
     assert "skipped 2 rows without a completion" in " ".join(result.output.split())
     assert counts(db_path)[:2] == (2, 2)
+
+
+def test_a_2000_deep_json_value_is_refused_and_leaves_the_store_as_it_was(tmp_path: Path):
+    db = tmp_path / "s.duckdb"
+    problems = tmp_path / "p.jsonl"
+    problems.write_text(json.dumps({"problem_id": "p1", "question": "What is 1+1?", "answer": "2"}) + "\n")
+    assert CliRunner().invoke(app, ["ingest", str(problems), "--db", str(db)]).exit_code == 0
+    before = db.read_bytes()
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"problem_id": "p1", "response": "2", "extra": ' + "[" * 2000 + "]" * 2000 + "}\n")
+    result = CliRunner().invoke(app, ["import-samples", str(path), "--db", str(db), "--model", "m"])
+    assert result.exit_code == 2 and f"{path}:1" in result.output and "nested too deeply" in result.output
+    assert db.read_bytes() == before
