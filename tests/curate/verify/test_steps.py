@@ -1,0 +1,113 @@
+"""Step checks (curate/verify/steps.py): our own cases of right, wrong, retracted and non-claims."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from curate.verify import STEPS_VERSION, StepCheck, check_steps, check_steps_many
+
+
+def statuses(text: str) -> list[tuple[str, str, bool]]:
+    return [(check.claim, check.status, check.retracted) for check in check_steps(text)]
+
+
+@pytest.mark.parametrize(
+    "text, claim",
+    [
+        (r"So $3 \times 17 = 51$ apples.", r"3 \times 17 = 51"),
+        (r"Then $\frac{3}{4} + \frac18 = \frac78$.", r"\frac{3}{4} + \frac18 = \frac78"),
+        (r"We get $2^{10} = 1024$.", r"2^{10} = 1024"),
+        ("so 12 times 4 is 48 in all", "12 times 4 is 48"),
+        ("He pays 80,000*1.5=120,000 dollars.", "80,000*1.5=120,000"),
+        (r"$\sqrt{8} = 2\sqrt{2}$", r"\sqrt{8} = 2\sqrt{2}"),
+        (r"$\sin 30^\circ = \frac12$", r"\sin 30^\circ = \frac12"),
+        (r"$\frac{30}{120}\times 100 = 25\%$", r"\frac{30}{120}\times 100 = 25\%"),
+        (r"$\frac{1}{3} = 0.333$", r"\frac{1}{3} = 0.333"),
+        (r"$\sqrt{2} \approx 1.414$", r"\sqrt{2} \approx 1.414"),
+        (r"$\frac{2}{3} \approx 0.67$", r"\frac{2}{3} \approx 0.67"),
+        (r"$2^{100} > 10^{30}$", r"2^{100} > 10^{30}"),
+        (r"$\binom{5}{2} = 10$", r"\binom{5}{2} = 10"),
+        (r"$17 \equiv 2 \pmod{5}$", r"17 \equiv 2"),
+    ],
+)
+def test_right_claims_are_ok(text, claim):
+    assert statuses(text) == [(claim, "ok", False)]
+
+
+@pytest.mark.parametrize(
+    "text, claim",
+    [
+        (r"So $3 \times 17 = 52$ apples.", r"3 \times 17 = 52"),
+        (r"Then $\frac{3}{4} + \frac18 = \frac58$.", r"\frac{3}{4} + \frac18 = \frac58"),
+        (r"We get $2^{10} = 1000$.", r"2^{10} = 1000"),
+        ("so 12 times 4 is 46 in all", "12 times 4 is 46"),
+        (r"$\sqrt 8 = 3\sqrt2$", r"\sqrt 8 = 3\sqrt2"),
+        (r"$\sqrt{2} \approx 1.52$", r"\sqrt{2} \approx 1.52"),
+        (r"$2^{10} < 10^{3}$", r"2^{10} < 10^{3}"),
+        (r"$17 \equiv 3 \pmod{5}$", r"17 \equiv 3"),
+    ],
+)
+def test_wrong_claims_are_wrong(text, claim):
+    assert statuses(text) == [(claim, "wrong", False)]
+
+
+def test_a_chain_is_checked_link_by_link_and_the_offsets_point_at_the_claim():
+    text = r"Now $(7 - -7*4) = (7 + 28) = 36$."
+    checks = check_steps(text)
+    assert [(c.claim, c.status) for c in checks] == [("(7 - -7*4) = (7 + 28)", "ok"), ("(7 + 28) = 36", "wrong")]
+    assert all(text[c.start : c.end] == c.claim for c in checks)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "So 5 * 7 = 36. Wait, 5 * 7 = 35.",
+        "So 5 * 7 = 36. No, that's not right: it is 35.",
+        r"Then $12 \times 13 = 146$; actually it is 156.",
+        r"Then $12 \times 13 = 146$, so $12 \times 13 = 156$.",
+    ],
+)
+def test_a_wrong_claim_taken_back_is_retracted(text):
+    first = check_steps(text)[0]
+    assert (first.status, first.retracted) == ("wrong", True)
+
+
+def test_a_wrong_claim_not_taken_back_is_not_retracted():
+    first = check_steps("So 5 * 7 = 36, and 36 + 1 = 37 eggs.")[0]
+    assert (first.status, first.retracted) == ("wrong", False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Solve 2x + 3 = 7, so x = 2.",
+        r"$2x + 3 = 7$ gives $x = 2$.",
+        "Read pages 1-5 and 6-10.",
+        "The ratio is 3:4 and the odds 1:2.",
+        "On 2023-01-05 at 10:30 he left.",
+        "1. First step\n2. Second step\n3. Third",
+        "It weighs 5 kg = 5000 g.",
+        "```python\nprint(2 + 2 == 5)\nx = 3 * 4 = 13\n```",
+        "Use `3 + 3 = 7` as a bad example in code.",
+        r"$0 = 1$ is a contradiction, and $5 > 3$.",
+        "She had $5 and $10 in her purse.",
+    ],
+)
+def test_non_claims_are_not_checked(text):
+    assert [c for c in check_steps(text) if c.status == "wrong"] == []
+
+
+def test_many_equals_one_by_one_and_sympy_claims_go_to_workers():
+    texts = [r"$\sqrt{3+2\sqrt2} = 1+\sqrt2$", "3 + 4 = 8", r"$\log_{2} 8 = 3$", ""]
+    assert check_steps_many(texts, workers=1) == [check_steps(text) for text in texts]
+    assert [len(checks) for checks in check_steps_many(texts, workers=1)] == [1, 1, 1, 0]
+
+
+def test_the_public_types():
+    assert STEPS_VERSION == "steps/1"
+    check = check_steps("3 + 4 = 7")[0]
+    assert isinstance(check, StepCheck)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        check.status = "wrong"  # type: ignore[misc]
