@@ -54,6 +54,7 @@ from curate.chat_client import (
 from curate.pricing import resolve_price
 from curate.step_checks import CheckedSample, replace_checks
 from curate.traces import full_response
+from curate.verify import StepCheck
 from curate.write_through import Batches, WriteThrough
 from db import BadInput
 from db.console import stderr
@@ -322,8 +323,6 @@ def select_step_candidates(store: Store, config: JudgeConfig) -> list[str]:
 
 def _step_judgement(summary: JudgeResult) -> Callable[[dict, Any], CheckedSample]:
     """The step checks of one critic reply."""
-
-    from curate.verify import StepCheck
 
     def on_reply(row: dict, reply: Any) -> CheckedSample:
         text = row["text"]

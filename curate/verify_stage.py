@@ -36,6 +36,7 @@ import polars as pl
 
 from curate.step_checks import CheckedSample, pending_samples, replace_checks
 from curate.traces import full_response
+from curate.verify import STEPS_VERSION, check_steps_many
 from curate.verify.checker import STRICT_SUFFIX, VERIFIER_VERSION, Verifier, verifier_name
 from db import BadInput, Store
 from db.console import progress_bar
@@ -163,8 +164,6 @@ def run(store: Store, config: VerifyConfig) -> VerifyResult:
 
 def _check_all_steps(store: Store, config: VerifyConfig, run_id: str, counts: Counter, progress) -> None:
     """Step checks for every sample without one of this checker version for its content."""
-    from curate.verify import STEPS_VERSION
-
     counts.update(steps_checked=0, claims=0, wrong_steps=0)
     where, params = ("s.model = ?", [config.model]) if config.model is not None else ("TRUE", [])
     if config.reverify:
@@ -183,8 +182,6 @@ def _check_all_steps(store: Store, config: VerifyConfig, run_id: str, counts: Co
 
 
 def _check_steps_batch(store: Store, config: VerifyConfig, batch: list[tuple], run_id: str, counts: Counter) -> None:
-    from curate.verify import STEPS_VERSION, check_steps_many
-
     samples = store.query(
         "SELECT s.sample_id, s.reasoning, s.content, s.content_hash, p.question FROM samples s "
         "LEFT JOIN problems p ON p.problem_id = s.problem_id "
