@@ -415,7 +415,7 @@ _BEFORE = re.compile(
 )
 # Words after a result that change it ("3/4 is 3 times ...", "6 million", "2 more than").
 _AFTER = re.compile(
-    r"^\s*(?:times|more|less|fewer|greater|larger|smaller|bigger|higher|lower|of|hundred|thousand|million|billion"
+    r"^[ \t]*(?:times|more|less|fewer|greater|larger|smaller|bigger|higher|lower|of|hundred|thousand|million|billion"
     r"|trillion|dozen|half|third|quarter|point|over|plus|minus|squared|cubed|divided|multiplied|to\b|or\b"
     r"|[-+*/×÷^·−(]|\.\d|,\d|\d)",
     re.I,

@@ -75,6 +75,21 @@ def test_teacher_writes_some_right_answers_with_one_wrong_step():
     assert kinds[("correct", 0)] > 250
 
 
+def test_step_checks_find_the_teachers_wrong_steps_and_flag_no_clean_trace():
+    from curate.verify import check_steps_many
+
+    traces = [teacher_reply(p.question, i) for p in make_problems(0) if p.split == "train" for i in range(4)]
+    found = check_steps_many([f"<think>{r}</think>{c}" for r, c in traces], workers=1)
+    outcome = Counter(
+        (wrong_running_sums(r) > 0, any(k.status == "wrong" and not k.retracted for k in claims))
+        for (r, _), claims in zip(traces, found)
+    )
+    assert outcome[(False, True)] == 0  # no false alarm on a trace whose sums are right
+    # One running sum per line: a newline ends a claim (before the fix only the last line was read).
+    # Missed: a wrong sum whose next line starts from the right total reads as corrected.
+    assert outcome[(True, True)] > 0.9 * (outcome[(True, True)] + outcome[(True, False)])
+
+
 def test_server_serves_the_teacher_over_http_with_a_new_sample_per_request():
     prompt = "What is the sum of the digits of 4827?"
     with OpenAIServer(respond=DemoTeacher(), models=("demo-teacher",)) as server:
