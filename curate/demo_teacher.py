@@ -39,14 +39,15 @@ NUMBER = re.compile(r"\b(\d{4})\b")
 RUNNING_SUM = re.compile(r"^(\d+) \+ (\d+) = (\d+)$", re.M)
 GEN_MAX_TOKENS = 256  # the demo's generation limit; the bundled server cuts a reply at 4 characters a token
 LEAKED = 6  # train problems that repeat a test question (decontamination removes them)
-# (kind, share): clean traces, one wrong running sum in a trace whose answer is right, a slip
-# in one addition (wrong answer), a re-check loop, a loop long enough to be cut off at
-# max_tokens, a wordy preamble. wrong_step sits right after clean, so adding it turned only
-# clean traces (same length, same answer) into wrong-step ones and left every other kind as it was.
+# (kind, share): clean traces, a slip in one addition (wrong answer), one wrong running sum in
+# a trace whose answer is right, a re-check loop, a loop long enough to be cut off at
+# max_tokens, a wordy preamble. wrong_step took its share from slip, so every other kind is
+# drawn as before and a problem's clean traces are the same texts: only former slips (dropped
+# as incorrect before) became right answers with a wrong step.
 MIX = (
-    ("clean", 0.42),
+    ("clean", 0.50),
+    ("slip", 0.12),
     ("wrong_step", 0.08),
-    ("slip", 0.20),
     ("recheck", 0.12),
     ("runaway", 0.08),
     ("preamble", 0.10),
