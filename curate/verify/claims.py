@@ -120,7 +120,7 @@ _RELATION_NAMES = {
 _BREAK = re.compile(
     r"\\(?:implies|Rightarrow|Longrightarrow|rightarrow|longrightarrow|to|iff|Leftrightarrow|Longleftrightarrow"
     r"|quad|qquad|therefore|because|in|notin|sim|simeq|cong|subset|subseteq|supset|mid|forall|exists|colon"
-    r"|land|lor|wedge|vee|ldots|cdots|dots|vdots|hline|label|tag|nonumber|notag|pm|mp|perp|parallel"
+    r"|land|lor|wedge|vee|hline|label|tag|nonumber|notag|pm|mp|perp|parallel"
     r"|angle|triangle|cup|cap|setminus|Longleftarrow|Leftarrow|leftarrow|mapsto|propto)(?![a-zA-Z])"
     r"|[;:|]|\\\|"
 )
@@ -205,7 +205,7 @@ def _text_group_end(body: str, at: int) -> int:
 
 
 def _is_unit_text(content: str) -> bool:
-    words = [w for w in re.split(r"[\s/.^{}\d-]+", content.strip().lower()) if w]
+    words = [w for w in re.split(r"[\s/.^{}\d~,\\-]+", content.strip().lower()) if w]
     known = UNIT_WORDS | DEGREE_WORDS | PERCENT_WORDS
     return bool(words) and all(w in known for w in words)
 
@@ -223,9 +223,21 @@ def _math_chains(text: str, start: int, end: int):
     i = 0
     n = len(body)
 
+    after_words = [False]
+
     def close_operand(until: int) -> None:
         nonlocal piece_start
         raw = body[piece_start:until]
+        if after_words[0]:
+            after_words[0] = False
+            if operands and not relations:
+                operands.pop()  # the words' own placeholder: the text after them is no side
+                stripped = raw.strip()
+                if stripped:
+                    left = piece_start + len(raw) - len(raw.lstrip())
+                    operands.append(_Operand(start + left, start + left + len(stripped), "\\text" + stripped))
+                piece_start = until
+                return
         stripped = raw.strip().rstrip(".,").strip()
         if stripped.replace("&", "").strip():
             left = piece_start + len(raw) - len(raw.lstrip())
@@ -289,9 +301,12 @@ def _math_chains(text: str, start: int, end: int):
         if text_command:
             group_end = _text_group_end(body, i)
             if not _is_unit_text(body[body.index("{", i) + 1 : group_end - 1]):
-                close_operand(i)
+                close_operand(group_end)  # the words stay with the side before them: a unit mark
                 end_statement()
+                # What follows the words belongs to them (`\operatorname{erf}(0.2)`): not a side.
+                operands.append(_Operand(start + i, start + group_end, body[i:group_end]))
                 piece_start = group_end
+                after_words[0] = True
             i = group_end
             continue
         broken = _BREAK.match(body, i)
@@ -316,6 +331,8 @@ def _plausibly_numeric(raw: str) -> bool:
     """A fast reject before parsing: letters other than known commands mean a variable or text."""
     if ":" in raw or len(raw) > MAX_OPERAND_CHARS or not re.search(r"\d|\\pi", raw):
         return False
+    if "..." in raw or "…" in raw:
+        return False  # `1 + 2 + \dots + 10`: the terms left out are not written
     for word in _LETTERS.findall(raw):
         if word.startswith("\\"):
             if word not in _NUMERIC_COMMANDS:
@@ -352,7 +369,7 @@ def _numeric(node: Node, in_trig: bool = False) -> Node | None:
     if kind == "const":
         return node if node[1] == "pi" else None
     if kind == "func":
-        if node[1] not in _TRIG or not isinstance(node[2], tuple):
+        if node[1] not in _TRIG or not isinstance(node[2], tuple) or not _simple_angle(node[2]):
             return None
         inner = _numeric(node[2], True)
         return None if inner is None else ("func", node[1], inner)
@@ -373,6 +390,29 @@ def _numeric(node: Node, in_trig: bool = False) -> Node | None:
     return (kind, *parts)
 
 
+def _simple_angle(node: Node) -> bool:
+    """A trigonometric argument read without doubt: the parser reads `\\cos 10^\\circ \\cdot 2`
+    as cos(10° · 2), so an angle in degrees times anything, or a function inside, is not one."""
+    kind = node[0]
+    if kind in ("num", "const"):
+        return True
+    if kind in ("deg", "neg"):
+        return _simple_angle(node[1]) and node[1][0] != "deg"
+    if kind in ("frac", "div"):
+        return _simple_angle(node[1]) and _simple_angle(node[2]) and not _contains_degree(node)
+    if kind == "mul":
+        return all(_simple_angle(part) for part in node[1]) and not _contains_degree(node)
+    return False
+
+
+def _contains_degree(node: Node) -> bool:
+    if isinstance(node, list):
+        return any(_contains_degree(part) for part in node)
+    if not isinstance(node, tuple):
+        return False
+    return node[0] == "deg" or any(_contains_degree(part) for part in node[1:])
+
+
 def is_bare_number(node: Node) -> bool:
     """One written number (with its sign or percent sign): no computation on that side."""
     while node[0] in ("neg", "pct", "currency"):
@@ -380,9 +420,15 @@ def is_bare_number(node: Node) -> bool:
     return node[0] in ("num", "sci")
 
 
+# A unit written in a math side (`5.08 \\times 10^{-10} \\mathrm{~m}`, `3.5 \\AA`): a conversion.
+_UNIT_MARK = re.compile(r"\\(?:mathrm|text|mbox|operatorname|textrm|rm)\s*\{\s*[~\\, ]*[A-Za-zµ]|\\AA|\\mu\b|\\Omega")
+
+
 def _links(operands: list[_Operand], relations: list[str], modulus: int | None, text: str):
     for k, op in enumerate(relations):
         a, b = operands[k], operands[k + 1]
+        if _UNIT_MARK.search(a.text) or _UNIT_MARK.search(b.text):
+            continue
         left, right = numeric_node(a.text), numeric_node(b.text)
         if left is None or right is None:
             continue
@@ -395,11 +441,12 @@ def _links(operands: list[_Operand], relations: list[str], modulus: int | None, 
 
 # ---- plain text and prose ---------------------------------------------------------------------
 
-_NUM = r"(?:\$\s?)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?"
-_TERM = rf"(?:\(\s*)*-?{_NUM}(?:\^\d+|!)?(?:\s*\))*"
-_OP = r"\s*(?:[-+*/×÷·^−]|(?<=\s)x(?=\s))\s*"
+_NUM = r"(?:\$[ \t]?)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?"
+_MIXED = r"\d+ \d+/\d+(?![\d.])"  # 1 1/2: one and a half, in plain text
+_TERM = rf"(?:\([ \t]*)*-?(?:{_MIXED}|{_NUM}(?:\^\d+|!)?)(?:[ \t]*\))*"
+_OP = r"[ \t]*(?:[-+*/×÷·^−]|(?<=[ \t])x(?=[ \t]))[ \t]*"
 _EXPR = rf"{_TERM}(?:{_OP}{_TERM})*"
-_PLAIN_REL = r"\s*(?:=|≈|<|>|≤|≥|≠)\s*"
+_PLAIN_REL = r"[ \t]*(?:=|≈|<|>|≤|≥|≠)[ \t]*"
 _PLAIN = re.compile(rf"{_EXPR}(?:{_PLAIN_REL}{_EXPR})+")
 _PLAIN_SPLIT = re.compile(_PLAIN_REL)
 _WORD_OPS = {"times": "*", "multiplied by": "*", "plus": "+", "minus": "-", "divided by": "/"}
@@ -410,7 +457,8 @@ _PROSE = re.compile(
 )
 # Words before a number that make it part of a larger computation ("half of 10 plus 2").
 _BEFORE = re.compile(
-    r"(?:\b(?:of|times|by|than|over|per|plus|minus|and|half|twice|double|triple|thrice|quarter|third)|[-+*/×÷^·−(])\s*$",
+    r"(?:\b(?:of|times|by|than|over|per|plus|minus|and|half|twice|double|triple|thrice|quarter|third|x)"
+    r"|[-+*/×÷^·−(¼½¾]|\dx|\d[ \t]+)\s*$",
     re.I,
 )
 # Words after a result that change it ("3/4 is 3 times ...", "6 million", "2 more than").
@@ -424,8 +472,11 @@ _AFTER = re.compile(
 
 def _plain_operand_node(raw: str) -> Node | None:
     cleaned = re.sub(r"(?<=\s)x(?=\s)", "*", raw).replace("$", "")
+    cleaned = re.sub(r"(\d+) (\d+)/(\d+)", r"(\1+\2/\3)", cleaned)
     if cleaned.count("(") != cleaned.count(")"):
         return None
+    if re.search(r"\s/\s", cleaned) and re.search(r"\S/\S", cleaned):
+        return None  # `1 1/2 / 1/2`: which division binds first is the reader's guess
     return numeric_node(cleaned)
 
 

@@ -41,7 +41,6 @@ STEPS_VERSION = "steps/1"
 RETRACTION_WINDOW = 300
 FLOAT_EQUAL_REL = 1e-12  # floats agree this closely: the claim is an identity, not a slip
 FLOAT_APART_REL = 1e-6  # floats differ by more: the claim is wrong beyond rounding error
-APPROX_COMPUTED_REL = Fraction(1, 100)
 
 
 @dataclass(frozen=True)
@@ -87,20 +86,62 @@ def _without_percent(node: Node) -> Node:
     return node
 
 
+def _with_log_base(node, base: Node):
+    """`node` with every logarithm written without a base read in `base`."""
+    if isinstance(node, list):
+        return [_with_log_base(part, base) for part in node]
+    if not isinstance(node, tuple):
+        return node
+    if node[0] == "log" and node[1] is None:
+        return ("log", base, _with_log_base(node[2], base))
+    return (node[0], *(_with_log_base(part, base) for part in node[1:]))
+
+
+def _has_baseless_log(node) -> bool:
+    if isinstance(node, list):
+        return any(_has_baseless_log(part) for part in node)
+    if not isinstance(node, tuple):
+        return False
+    return (node[0] == "log" and node[1] is None) or any(_has_baseless_log(part) for part in node[1:])
+
+
+_LOG_BASES = [("const", "e"), ("num", "10"), ("num", "2")]
+
+
 def _readings(claim: Claim) -> list[tuple[Node, Node]]:
     """The sides as written, then with a percent sign on one side only read as a number, because
-    `\\frac{30}{120} \\times 100 = 25\\%` is how traces write percentages."""
+    `\\frac{30}{120} \\times 100 = 25\\%` is how traces write percentages. `\\log` and `\\ln`
+    without a base parse alike, so each is read in base e, 10 and 2 (right in any one is right)."""
     pairs = [(claim.left, claim.right)]
     left_pct, right_pct = _top_percent(claim.left), _top_percent(claim.right)
     if left_pct != right_pct:
         pairs.append((_without_percent(claim.left), _without_percent(claim.right)))
+    if any(_has_baseless_log(side) for pair in pairs for side in pair):
+        pairs = [(_with_log_base(a, base), _with_log_base(b, base)) for a, b in pairs for base in _LOG_BASES]
     return pairs
 
 
+def _scientific(node: Node) -> tuple[Node, int] | None:
+    """(mantissa, exponent) of `a \\times 10^{k}` with `a` one written number, else None."""
+    if node[0] == "mul" and len(node[1]) == 2:
+        mantissa, power = node[1]
+        if power[0] == "pow" and power[1] == ("num", "10") and mantissa[0] == "num":
+            exponent = power[2]
+            sign = -1 if exponent[0] == "neg" else 1
+            exponent = exponent[1] if exponent[0] == "neg" else exponent
+            if exponent[0] == "num" and exponent[1].isdigit():
+                return mantissa, sign * int(exponent[1])
+    return None
+
+
 def _written_unit(node: Node) -> Fraction | None:
-    """One unit of the last significant digit of a bare written number, or None."""
+    """One unit of the last significant digit of a bare written number (or of `a \\times 10^k`)."""
     while node[0] in ("neg", "pct", "currency"):
         node = node[1]
+    scientific = _scientific(node)
+    if scientific is not None:
+        unit = _written_unit(scientific[0])
+        return None if unit is None else unit * Fraction(10) ** scientific[1]
     if node[0] != "num":
         return None
     literal = node[1]
@@ -112,13 +153,26 @@ def _written_unit(node: Node) -> Fraction | None:
 
 
 def _rounds_to(value, literal_node: Node, literal_value: Fraction) -> bool:
-    """Is the written decimal `literal_node` the value rounded or truncated to its places?"""
-    literal = decimal_literal(literal_node[1] if literal_node[0] == "pct" else literal_node)
-    if literal is None:
+    """Is the written decimal `literal_node` (`0.333`, `2.04 \\times 10^{-19}`, `33.3\\%`) the value
+    rounded or truncated to its places? An integer is never a rounding: `7/2 = 3` is a slip."""
+    inner = literal_node[1] if literal_node[0] in ("pct", "neg") else literal_node
+    scientific = _scientific(inner)
+    mantissa = scientific[0] if scientific is not None else inner
+    if decimal_literal(mantissa) is None and scientific is None:
         return False
-    places = len(literal.split(".")[1])
-    unit = Fraction(1, 10**places) / (100 if literal_node[0] == "pct" else 1)
+    unit = _written_unit(literal_node)
+    if unit is None:
+        return False
+    if literal_node[0] == "pct":
+        unit /= 100
     return abs(value - literal_value) < unit  # rounded (half a unit) or truncated (under one)
+
+
+# A side computed from measured constants (`6.6 \\times 10^{-34} \\times 3.091 \\times 10^{14}`):
+# its last digits depend on how the constants were rounded.
+_MEASURED = re.compile(r"\d\.\d+\s*(?:\\times|\\cdot|\*|×)\s*10\^")
+MEASURED_REL = Fraction(2, 100)
+APPROX_REL = Fraction(2, 100)
 
 
 def _show(value) -> str:
@@ -143,21 +197,23 @@ def _compare(op: str, left, right, claim: Claim, right_node: Node, modulus: int 
     if op == EQ:
         if _close(left, right, exact):
             return "ok", "equal"
-        if claim.bare_right and _rounds_to(left, right_node, right):
+        if _rounds_to(left, right_node, right):
             return "ok", "equal after rounding"
+        if _MEASURED.search(claim.left_text) and abs(left - right) <= abs(right) * MEASURED_REL:
+            return "ok", "equal within 2% (measured constants)"
         if not exact and not _apart(left, right):
             return "undecided", ""
         return "wrong", f"the left side is {_show(left)}, not {_show(right)}"
     if op == APPROX:
-        unit = _written_unit(right_node) if claim.bare_right else None
-        if unit is not None:
-            if abs(left - right) <= unit:
-                return "ok", "within the written digits"
-            return "wrong", f"the left side is {_show(left)}, not about {_show(right)}"
         scale = max(abs(left), abs(right))
-        if abs(left - right) <= scale * APPROX_COMPUTED_REL:
-            return "ok", "within 1%"
-        if abs(left - right) <= scale * 10 * APPROX_COMPUTED_REL:
+        unit = _written_unit(right_node)
+        if unit is not None and abs(left - right) <= unit:
+            return "ok", "within the written digits"
+        if abs(left - right) <= scale * APPROX_REL:
+            return "ok", "within 2%"
+        if unit is not None:
+            return "wrong", f"the left side is {_show(left)}, not about {_show(right)}"
+        if abs(left - right) <= scale * 5 * APPROX_REL:
             return "unchecked", "an approximation within 10%"
         return "wrong", f"the left side is {_show(left)}, not about {_show(right)}"
     if not exact and _close(left, right, exact) and op in (LE, GE):
@@ -216,8 +272,8 @@ def _float(node: Node, in_trig: bool = False) -> float:
             if radicand < 0 and index % 2 == 1:
                 return -math.pow(-radicand, 1 / index)
             return math.pow(radicand, 1 / index)
-        if kind == "const" and node[1] == "pi":
-            return math.pi
+        if kind == "const" and node[1] in ("pi", "e"):
+            return math.pi if node[1] == "pi" else math.e
         if kind == "deg":
             return math.radians(_float(node[1], True))
         if kind == "func":
@@ -270,8 +326,17 @@ def _check_in_process(claim: Claim) -> tuple[str, str]:
     return decided or ("undecided", "")
 
 
-def sympy_claim(op: str, left: Node, right: Node) -> Outcome:
-    """Run in a worker: `left op right` with SymPy (correct / incorrect / unparseable)."""
+def sympy_claim(op: str, readings: list[tuple[Node, Node]]) -> Outcome:
+    """Run in a worker: is `left op right` true in any reading (correct / incorrect / unparseable)?"""
+    outcomes = [_sympy_reading(op, left, right) for left, right in readings]
+    for status in ("correct", "incorrect"):
+        for outcome in outcomes:
+            if outcome.status == status:
+                return outcome
+    return outcomes[0]
+
+
+def _sympy_reading(op: str, left: Node, right: Node) -> Outcome:
     import sympy as sp
 
     from curate.verify.symbolic import SympyBackend
@@ -297,7 +362,10 @@ _RETRACTION = re.compile(
     r"\bwait\b|(?:^|[.!?]\s+|\n\s*)no\s*[,.!]|\bactually\b|\boops\b|\bmistake\b|\bmiscalculat|\btypo\b"
     r"|\bcorrection\b|\bthat'?s (?:not right|wrong|incorrect)|\bthat is (?:not right|wrong|incorrect)"
     r"|\bincorrect\b|\bscratch that\b|\bi mean\b|\blet me (?:re-?check|recompute|recalculate|redo|double[- ]check|check again|fix)"
-    r"|\bhold on\b|\bhmm\b|\bsorry\b",
+    r"|\bhold on\b|\bhmm\b|\bsorry\b"
+    # a claim the text itself denies: "$1 = \\sqrt{9} + 4$, which is not true"
+    r"|\bnot true\b|\bfalse\b|\bcontradiction|\bimpossible\b|\bextraneous\b|\bnot a solution\b"
+    r"|\b(?:does not|doesn'?t|did not|didn'?t) (?:hold|work|match|check|satisfy|equal)|\bnot equal\b",
     re.I,
 )
 
@@ -366,7 +434,7 @@ def _checks(texts: list[str], pool_for) -> list[list[StepCheck]]:
                     status = ("unchecked", "an approximation or congruence SymPy does not decide")
                 else:
                     pending.append((t, c))
-                    tasks.append((claim.op, claim.left, claim.right))
+                    tasks.append((claim.op, _readings(claim)))
             statuses.append(status)
         all_statuses.append(statuses)
     if tasks:
