@@ -45,13 +45,14 @@ class Claim:
 _CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`|\[asy\].*?(?:\[/asy\]|\Z)|<<[^<>\n]*>>", re.S)
 _ENVS = "align|aligned|alignat|equation|gather|gathered|eqnarray|multline|split|flalign"
 _MATH = re.compile(
-    r"\$\$(?P<dd>.+?)\$\$"
+    r"(?=[$\\])"  # every math opening starts with one of these: a cheap test at each position
+    r"(?:\$\$(?P<dd>.+?)\$\$"
     r"|\\\[(?P<br>.+?)\\\]"
     r"|\\\((?P<pa>.+?)\\\)"
     rf"|\\begin\{{(?P<env>{_ENVS})(?P<star>\*?)\}}(?:\{{\d+\}})?(?P<body>.*?)\\end\{{(?P=env)(?P=star)\}}"
     # Inline $...$ (pandoc's rule): no space inside either dollar, no digit right after the
     # closing one, so "$5 and $10" is two amounts of money, not math.
-    r"|(?<![\\$])\$(?P<d>[^\s$](?:(?:\\\$|[^$])*?[^\s$\\])?)\$(?!\d)",
+    r"|(?<![\\$])\$(?P<d>[^\s$](?:(?:\\\$|[^$])*?[^\s$\\])?)\$(?!\d))",
     re.S,
 )
 _SKIPPED_ENV = re.compile(
@@ -61,27 +62,33 @@ _SKIPPED_ENV = re.compile(
 )
 
 
+_NOT_NEWLINE = re.compile(r"[^\n]")
+
+
+def _blanked(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with every character of the (sorted, disjoint) spans but newlines made a space."""
+    pieces, cursor = [], 0
+    for start, end in spans:
+        pieces.append(text[cursor:start])
+        pieces.append(_NOT_NEWLINE.sub(" ", text[start:end]))
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
 def _regions(text: str) -> tuple[list[tuple[int, int]], str]:
     """(math bodies as (start, end) offsets, the text with code and math blanked out)."""
-    blank = list(text)
-
-    def clear(start: int, end: int) -> None:
-        for i in range(start, end):
-            if blank[i] != "\n":
-                blank[i] = " "
-
-    for match in _CODE.finditer(text):
-        clear(match.start(), match.end())
-    without_code = "".join(blank)
+    without_code = _blanked(text, [match.span() for match in _CODE.finditer(text)])
     bodies: list[tuple[int, int]] = []
+    cleared: list[tuple[int, int]] = []
     for match in _MATH.finditer(without_code):
         group = next(name for name in ("dd", "br", "pa", "body", "d") if match.group(name) is not None)
         start, end = match.span(group)
         if group == "d" and "\n\n" in match.group(group):
             continue  # a stray dollar paired with one paragraphs away
         bodies.append((start, end))
-        clear(match.start(), match.end())
-    return bodies, "".join(blank)
+        cleared.append(match.span())
+    return bodies, _blanked(without_code, cleared)
 
 
 # ---- math: statements, chains and operands ---------------------------------------------------
@@ -210,10 +217,18 @@ def _is_unit_text(content: str) -> bool:
     return bool(words) and all(w in known for w in words)
 
 
+# The first characters of everything _math_chains reacts to; the scan jumps from one to the next.
+_DIGIT = re.compile(r"\d")
+_INTERESTING = re.compile(r"[\\(){}\[\]=<>!≈≤≥≠≡,;:|]")
+
+
 def _math_chains(text: str, start: int, end: int):
     """(operands, relations, modulus) chains of one math body at text[start:end]."""
     body = text[start:end]
-    body = _SKIPPED_ENV.sub(lambda m: " " * len(m.group(0)), body)
+    if not _RELATION.search(body) or not _DIGIT.search(body):
+        return []
+    if "\\begin" in body:
+        body = _SKIPPED_ENV.sub(lambda m: " " * len(m.group(0)), body)
     chains = []
     operands: list[_Operand] = []
     relations: list[str] = []
@@ -254,6 +269,10 @@ def _math_chains(text: str, start: int, end: int):
         modulus[0] = None
 
     while i < n:
+        jump = _INTERESTING.search(body, i)
+        if jump is None:
+            break
+        i = jump.start()
         c = body[i]
         if c == "\\" and i + 1 < n and body[i + 1] in "{}":
             depth += 1 if body[i + 1] == "{" else -1
@@ -492,8 +511,23 @@ def _boundary_ok(plain: str, start: int, end: int) -> bool:
     return not _AFTER.match(after)
 
 
+_LINE_OF_TEXT = re.compile(r"[^\n]+")
+_HAS_PLAIN_RELATION = re.compile(r"\d[ \t%)]*(?:=|≈|<|>|≤|≥|≠)")
+_HAS_PROSE_WORD = re.compile(r"\b(?:times|multiplied|plus|minus|divided|squared|cubed)\b", re.I)
+
+
+def _lines_with(plain: str, marker: re.Pattern) -> list[tuple[int, int]]:
+    """(start, end) of the lines of `plain` that `marker` finds something in (a cheap prefilter)."""
+    return [line.span() for line in _LINE_OF_TEXT.finditer(plain) if marker.search(line.group(0))]
+
+
+def _plain_matches(plain: str):
+    for start, end in _lines_with(plain, _HAS_PLAIN_RELATION):
+        yield from _PLAIN.finditer(plain, start, end)
+
+
 def _plain_claims(plain: str, text: str):
-    for match in _PLAIN.finditer(plain):
+    for match in _plain_matches(plain):
         start, end = match.span()
         raw = match.group(0)
         # A leading "(" or trailing ")" that belongs to the surrounding prose.
@@ -521,7 +555,8 @@ def _plain_claims(plain: str, text: str):
 
 
 def _prose_claims(plain: str):
-    for match in _PROSE.finditer(plain):
+    matches = (m for start, end in _lines_with(plain, _HAS_PROSE_WORD) for m in _PROSE.finditer(plain, start, end))
+    for match in matches:
         start, end = match.span()
         if not _boundary_ok(plain, start, end):
             continue

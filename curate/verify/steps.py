@@ -30,6 +30,7 @@ import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Iterable
 
 from curate.verify.claims import APPROX, CONG, EQ, GE, GT, LE, LT, NE, Claim, find_claims
@@ -61,6 +62,8 @@ class _StepRational(RationalBackend):
     """The verifier's exact arithmetic plus floor and ceiling (common in counting steps)."""
 
     def _value(self, node: Node) -> Fraction:
+        if node[0] == "num":
+            return _literal(node[1])
         if node[0] == "floor":
             return Fraction(math.floor(self.value(node[1])))
         if node[0] == "ceil":
@@ -69,6 +72,11 @@ class _StepRational(RationalBackend):
 
 
 _RATIONAL = _StepRational()
+
+
+@lru_cache(maxsize=65536)
+def _literal(digits: str) -> Fraction:
+    return Fraction(digits)  # parsing a string is the slow part of Fraction
 
 
 def _top_percent(node: Node) -> bool:
@@ -116,7 +124,9 @@ def _readings(claim: Claim) -> list[tuple[Node, Node]]:
     left_pct, right_pct = _top_percent(claim.left), _top_percent(claim.right)
     if left_pct != right_pct:
         pairs.append((_without_percent(claim.left), _without_percent(claim.right)))
-    if any(_has_baseless_log(side) for pair in pairs for side in pair):
+    if ("\\log" in claim.left_text + claim.right_text or "\\ln" in claim.left_text + claim.right_text) and any(
+        _has_baseless_log(side) for pair in pairs for side in pair
+    ):
         pairs = [(_with_log_base(a, base), _with_log_base(b, base)) for a, b in pairs for base in _LOG_BASES]
     return pairs
 
