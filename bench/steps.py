@@ -90,6 +90,11 @@ def false_alarms(show: bool) -> None:
         total_flagged += len(hit)
         print(f"| {name} | {len(texts)} | {claims} | {ok} | {unchecked} | {len(hit)} | {len(hit) / len(texts):.2%} |")
     print(f"| all | {total} | | | | {total_flagged} | {total_flagged / total:.2%} |")
+    pairs = gsm8k()
+    results = check_steps_many([t for _, t in pairs], questions=[q for q, _ in pairs], workers=1)
+    hit = [i for i, r in enumerate(results) if flagged(r)]
+    flags.extend(("GSM8K+question", pairs[i][1], c) for i in hit for c in flagged(results[i]))
+    print(f"| GSM8K with its question (grounding on) | {len(pairs)} | | | | {len(hit)} | {len(hit) / len(pairs):.2%} |")
     for name, text, check in flags:
         context = text[max(0, check.start - 50) : check.end + 30].replace("\n", " ")
         print(

@@ -38,6 +38,7 @@ class Claim:
     right_text: str
     modulus: int | None  # the chain is read modulo this (`\pmod{m}`, `\bmod m`)
     bare_right: bool  # the right side is one written number (an approximation's digits count)
+    in_prose: bool = False  # plain-text or prose arithmetic, not math markup
 
 
 # ---- regions: code, math, plain text --------------------------------------------------------
@@ -551,7 +552,7 @@ def _plain_claims(plain: str, text: str):
             left, right = _plain_operand_node(a.text), _plain_operand_node(b.text)
             if left is None or right is None or (is_bare_number(left) and is_bare_number(right)):
                 continue
-            yield Claim(a.start, b.end, op, left, right, a.text, b.text, None, is_bare_number(right))
+            yield Claim(a.start, b.end, op, left, right, a.text, b.text, None, is_bare_number(right), True)
 
 
 def _prose_claims(plain: str):
@@ -568,7 +569,7 @@ def _prose_claims(plain: str):
         left, right = _plain_operand_node(expression), _plain_operand_node(match.group("result"))
         if left is None or right is None:
             continue
-        yield Claim(start, end, EQ, left, right, match.group("expr"), match.group("result"), None, True)
+        yield Claim(start, end, EQ, left, right, match.group("expr"), match.group("result"), None, True, True)
 
 
 def find_claims(text: str) -> list[Claim]:

@@ -429,7 +429,61 @@ def _from_outcome(outcome: Outcome | None) -> tuple[str, str]:
     return "unchecked", outcome.reason
 
 
-def _checks(texts: list[str], pool_for) -> list[list[StepCheck]]:
+# ---- grounding: the numbers a word-problem step uses ---------------------------------------------
+
+_WRITTEN_NUMBER = re.compile(r"(?<![\d.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
+    "million": 1000000, "dozen": 12, "half": 2, "twice": 2, "double": 2, "triple": 3, "thrice": 3,
+    "quarter": 4, "third": 3, "fourth": 4, "fifth": 5, "percent": 100, "week": 7, "weeks": 7, "year": 12,
+    "years": 12, "hour": 60, "hours": 60, "minute": 60, "minutes": 60, "day": 24, "days": 24,
+}  # fmt: skip
+_WORD = re.compile(r"[a-z]+")
+# Numbers a step may use without the question naming them: small counts, clock and calendar, percent.
+COMMON_NUMBERS = frozenset(Fraction(n) for n in [*range(13), 15, 20, 24, 30, 31, 50, 52, 60, 100, 360, 365, 1000])
+
+
+def _numbers_in(text: str) -> set[Fraction]:
+    """Every number written in `text` in digits or words, and its percent and per-cent readings."""
+    values = {Fraction(m.group(0).replace(",", "")) for m in _WRITTEN_NUMBER.finditer(text)}
+    values |= {Fraction(_NUMBER_WORDS[w]) for w in _WORD.findall(text.lower()) if w in _NUMBER_WORDS}
+    percents = {v / 100 for v in values}
+    # 25% more is 1.25 of it, 20% off is 0.8 of it, "half" is 1/2 of it.
+    derived = {1 + p for p in percents} | {1 - p for p in percents} | {1 / v for v in values if v}
+    return values | percents | derived | {v * 100 for v in values}
+
+
+def _literals(node) -> list[Fraction]:
+    if isinstance(node, list):
+        return [value for part in node for value in _literals(part)]
+    if not isinstance(node, tuple):
+        return []
+    if node[0] == "num":
+        return [_literal(node[1])]
+    return [value for part in node[1:] for value in _literals(part)]
+
+
+def _ungrounded(text: str, question: str, claims: list[Claim], statuses: list[tuple[str, str]]) -> None:
+    """Mark wrong (in place) a right plain-text step of a word problem that uses a number found
+    neither in the question, nor earlier in the trace, nor among COMMON_NUMBERS: a misread quantity."""
+    known = _numbers_in(question) | COMMON_NUMBERS | {1 / v for v in COMMON_NUMBERS if v}
+    if len(known) == len(COMMON_NUMBERS):
+        return  # a question without numbers: nothing to ground the steps in
+    cursor = 0
+    for index, claim in enumerate(claims):
+        known |= _numbers_in(text[cursor : claim.start])
+        cursor = max(cursor, claim.start)
+        if not claim.in_prose or statuses[index][0] != "ok" or claim.op != EQ:
+            continue
+        missing = [value for value in _literals(claim.left) if value not in known]
+        if missing:
+            statuses[index] = ("wrong", f"uses {_show(missing[0])}, found neither in the question nor before")
+
+
+def _checks(texts: list[str], pool_for, questions: list[str | None] | None = None) -> list[list[StepCheck]]:
     """Claims and statuses of every text; `pool_for()` gives a WorkerPool for undecided claims."""
     all_claims = [find_claims(text) for text in texts]
     all_statuses: list[list[tuple[str, str]]] = []
@@ -450,6 +504,9 @@ def _checks(texts: list[str], pool_for) -> list[list[StepCheck]]:
     if tasks:
         for (t, c), (outcome, _) in zip(pending, pool_for().run(tasks)):
             all_statuses[t][c] = _from_outcome(outcome)
+    for text, question, claims, statuses in zip(texts, questions or [None] * len(texts), all_claims, all_statuses):
+        if question:
+            _ungrounded(text, question, claims, statuses)
     return [_assemble(text, claims, statuses) for text, claims, statuses in zip(texts, all_claims, all_statuses)]
 
 
@@ -475,13 +532,18 @@ def _close_shared_pools() -> None:
 
 def check_steps(text: str, question: str | None = None, *, timeout: float = 5.0) -> list[StepCheck]:
     """The step checks of one trace, in text order (module doc)."""
-    return _checks([text], lambda: _shared_pool(timeout))[0]
+    return _checks([text], lambda: _shared_pool(timeout), [question])[0]
 
 
 def check_steps_many(
-    texts: Iterable[str], *, workers: int | None = None, timeout: float = 5.0
+    texts: Iterable[str],
+    *,
+    questions: Iterable[str | None] | None = None,
+    workers: int | None = None,
+    timeout: float = 5.0,
 ) -> list[list[StepCheck]]:
-    """`check_steps` for many traces; claims that need SymPy share a pool of `workers` processes."""
+    """`check_steps` for many traces (and their questions, when given); claims that need SymPy
+    share a pool of `workers` processes."""
     from curate.verify.workers import WorkerPool
 
     pools = []
@@ -491,7 +553,7 @@ def check_steps_many(
         return pools[-1]
 
     try:
-        return _checks(list(texts), pool_for)
+        return _checks(list(texts), pool_for, None if questions is None else list(questions))
     finally:
         for pool in pools:
             pool.close()
