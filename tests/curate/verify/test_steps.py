@@ -148,18 +148,18 @@ def test_a_rounded_result_in_scientific_notation_is_ok_and_a_slip_in_it_is_not()
     assert [c.status for c in check_steps(r"$2 \times 1.55 \times 10^{3} = 4.1 \times 10^{3}$")] == ["wrong"]
 
 
-QUESTION = "Ann has 14 apples and buys 3 bags of 6 apples each. How many apples does she have?"
+QUESTION = "Ann has 14 apples and buys 3 bags of 16 apples each. How many apples does she have?"
 
 
 def test_with_the_question_a_step_using_a_number_from_nowhere_is_wrong():
-    misread = "She buys 3 * 7 = 21 apples, so she has 14 + 21 = 35 apples."
+    misread = "She buys 3 * 17 = 51 apples, so she has 14 + 51 = 65 apples."
     first = check_steps(misread, QUESTION)[0]
-    assert (first.claim, first.status) == ("3 * 7 = 21", "wrong")
-    assert "7" in first.reason
+    assert (first.claim, first.status) == ("3 * 17 = 51", "wrong")
+    assert "17" in first.reason
 
 
 def test_with_the_question_grounded_steps_are_ok_and_without_it_nothing_is_grounded():
-    right = "She buys 3 * 6 = 18 apples, so she has 14 + 18 = 32 apples, twice 16 = 2 * 16 = 32."
+    right = "She buys 3 * 16 = 48 apples, so she has 14 + 48 = 62 apples; half of them is 62 * 0.5 = 31."
     assert {c.status for c in check_steps(right, QUESTION)} == {"ok"}
-    assert {c.status for c in check_steps("She buys 3 * 7 = 21 apples.")} == {"ok"}
-    assert check_steps_many(["3 * 7 = 21"], questions=[QUESTION], workers=1)[0][0].status == "wrong"
+    assert {c.status for c in check_steps("She buys 3 * 17 = 51 apples.")} == {"ok"}
+    assert check_steps_many(["3 * 17 = 51"], questions=[QUESTION], workers=1)[0][0].status == "wrong"
