@@ -11,16 +11,21 @@ one part in a million), and only otherwise goes to a killable SymPy worker (work
 
 Tolerance: `a = 0.333` and `a ≈ 0.333` are right when 0.333 is `a` rounded or truncated to the
 written places; `≈ 7` or `≈ 1200` allow one unit of the last written significant digit
-(trailing zeros of an integer are not significant); `≈` to a computed right side allows 1%.
+(trailing zeros of an integer are not significant) or 2%, whichever is larger (traces build
+approximations on approximations); `≈` to a computed right side allows 2%, is `unchecked` up
+to 10% and `wrong` beyond. `=` between a side computed from measured constants
+(`6.6 \\times 10^{-34}`) and its result allows 2%.
 
 Retraction (R1's habit of correcting itself): a wrong claim is `retracted` when, before the next
 claim and within RETRACTION_WINDOW characters, the text says so ("wait", "no,", "actually",
 "oops", "mistake", "let me recompute", ...), or when a later claim within the window has the
 same left value, a different right side and is itself right (a corrected value right after).
 
-The question, when given, is read for nothing yet beyond what claims.py reads (kept in the
-signature so callers need not change when grounding checks arrive). This module imports nothing
-from `db`; docs/STEPS.md says what is checked and what is not.
+Grounding (only with the question): a right plain-text step (`3 * 17 = 51`, the GSM8K style)
+that uses a number written neither in the question (digits or words, with percent readings)
+nor earlier in the trace, nor among COMMON_NUMBERS, is `wrong`: a misread quantity. Math
+markup is not grounded (its numbers are derived too often). This module imports nothing from
+`db`; docs/STEPS.md says what is checked and what is not.
 """
 
 from __future__ import annotations
