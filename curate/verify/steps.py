@@ -471,6 +471,20 @@ def _literals(node) -> list[Fraction]:
     return [value for part in node[1:] for value in _literals(part)]
 
 
+def _part_values(node) -> set[Fraction]:
+    """The value of every part of a numeric tree (`3 * 6` in `2 * 4 + 3 * 6`)."""
+    if isinstance(node, list):
+        return {value for part in node for value in _part_values(part)}
+    if not isinstance(node, tuple) or node[0] == "num":
+        return set()
+    values = {value for part in node[1:] for value in _part_values(part)}
+    try:
+        values.add(_RATIONAL.value(node))
+    except NeedSympy:
+        pass
+    return values
+
+
 def _ungrounded(text: str, question: str, claims: list[Claim], statuses: list[tuple[str, str]]) -> None:
     """Mark wrong (in place) a right plain-text step of a word problem that uses a number found
     neither in the question, nor earlier in the trace, nor among COMMON_NUMBERS: a misread quantity."""
@@ -481,9 +495,13 @@ def _ungrounded(text: str, question: str, claims: list[Claim], statuses: list[tu
     for index, claim in enumerate(claims):
         known |= _numbers_in(text[cursor : claim.start])
         cursor = max(cursor, claim.start)
-        if not claim.in_prose or statuses[index][0] != "ok" or claim.op != EQ:
+        if statuses[index][0] != "ok":
             continue
-        missing = [value for value in _literals(claim.left) if value not in known]
+        grounded = not claim.in_prose or claim.op != EQ
+        missing = [] if grounded else [value for value in _literals(claim.left) if value not in known]
+        known |= _part_values(claim.left) | _part_values(
+            claim.right
+        )  # computed in passing: `18` in `(30 - 12)/2 = 18/2`
         if missing:
             statuses[index] = ("wrong", f"uses {_show(missing[0])}, found neither in the question nor before")
 

@@ -163,3 +163,8 @@ def test_with_the_question_grounded_steps_are_ok_and_without_it_nothing_is_groun
     assert {c.status for c in check_steps(right, QUESTION)} == {"ok"}
     assert {c.status for c in check_steps("She buys 3 * 17 = 51 apples.")} == {"ok"}
     assert check_steps_many(["3 * 17 = 51"], questions=[QUESTION], workers=1)[0][0].status == "wrong"
+
+
+def test_grounding_knows_the_numbers_computed_in_passing():
+    question = "Ann and Bo have 40 apples; Ann has 14 more than Bo. How many does Bo have?"
+    assert {c.status for c in check_steps("Bo has (40 - 14)/2 = 26/2 = 13 apples.", question)} == {"ok"}
