@@ -293,22 +293,23 @@ print(len(pairs) / (time.perf_counter() - started))
 """
 
 
+def _verify_rate(tree: Path) -> float:
+    command = [sys.executable, "-c", _VERIFY_PROBE, str(tree), str(DATA / "grade-school-math" / "test.jsonl")]
+    return float(subprocess.run(command, capture_output=True, text=True, check=True).stdout.split()[-1])
+
+
 def verify_speed(baseline: Path | None) -> None:
-    print("(e) plain verify speed (check_many, GSM8K answers vs gold x3, 1 worker; best of 3 runs)")
+    print("(e) plain verify speed (check_many, GSM8K answers vs gold x3, 1 worker; 4 runs each,")
+    print("    the trees taking turns to go first, since a shared machine drifts; median)")
     trees = [("this tree", ROOT)] + ([("baseline " + str(baseline), baseline)] if baseline else [])
-    for label, tree in trees:
-        rates = [
-            float(
-                subprocess.run(
-                    [sys.executable, "-c", _VERIFY_PROBE, str(tree), str(DATA / "grade-school-math" / "test.jsonl")],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                ).stdout.split()[-1]
-            )
-            for _ in range(3)
-        ]
-        print(f"  {label}: {max(rates):,.0f} pairs/s")
+    rates: dict[str, list[float]] = {label: [] for label, _ in trees}
+    for turn in range(4):
+        for label, tree in trees if turn % 2 == 0 else trees[::-1]:
+            rates[label].append(_verify_rate(tree))
+    for label, values in rates.items():
+        values.sort()
+        median = (values[1] + values[2]) / 2
+        print(f"  {label}: {median:,.0f} pairs/s (runs: {', '.join(f'{v:,.0f}' for v in values)})")
 
 
 def main() -> None:
