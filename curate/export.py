@@ -58,6 +58,7 @@ STYLES = ("think", "solution")
 _PROBE_USER, _PROBE_ASSISTANT = "PROBE-QUESTION-7f3a", "PROBE-ANSWER-7f3a"
 MANIFEST = ".curate-export.json"  # names the files an export wrote, so a rerun may replace them
 STAGING_PREFIX = ".export-"  # + pid: staging folders beside --out; a killed export's are removed later
+STAGING_MARKER = ".curate-export-staging"  # inside a staging folder: its pid; proves the folder is ours
 
 # The selection's rows without their traces (the rules and the split need none of the text);
 # the traces are read TEXT_BATCH at a time by rowid while the files are written, so an export
@@ -151,13 +152,14 @@ def run(store: Store, config: ExportConfig) -> ExportResult:
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_dead_staging(out.parent)
     staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=out.parent))
+    (staging / STAGING_MARKER).write_text(f"{os.getpid()}\n", encoding="utf-8")
     try:
         with store.memory_limit():
             files, examples = _write_examples(staging, kept, config, store, template, checker)
         card = dataset_card(examples, config, store, selection, excluded, template, files)
         (staging / "README.md").write_text(card, encoding="utf-8")
         with store.run("export", {**asdict(config), "selection_id": selection["selection_id"]}) as record:
-            _move_in(staging, out, files)
+            _move_in(staging, out, files, config.overwrite)
             return _record(store, record, out, files, examples, config, selection, excluded)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -444,17 +446,22 @@ class _SplitWriter:
             self._parquet.close()
 
 
-def _move_in(staging: Path, out: Path, files: dict[str, str]) -> None:
-    """Move the staged files and card into `out`, replacing an earlier export's."""
+def _move_in(staging: Path, out: Path, files: dict[str, str], overwrite: bool) -> None:
+    """Move the staged files and card into `out`. Files of the same names are replaced; the
+    other files an earlier export's manifest names are removed, except with `overwrite` (the
+    folder holds files that are not ours, so nothing there is removed)."""
     out.mkdir(parents=True, exist_ok=True)
     # The manifest names every file that may be ours before any moves in, so a kill midway
     # leaves a folder the next export still recognises as its own.
-    _write_manifest(out, sorted(set(_manifest_files(out)) | set(files) | {"README.md"}))
-    for stale in ("train.jsonl", "val.jsonl", "train.parquet", "val.parquet"):
-        (out / stale).unlink(missing_ok=True)
+    earlier = _manifest_files(out)
+    _write_manifest(out, sorted(set(earlier) | set(files) | {"README.md"}))
+    for stale in set() if overwrite else set(earlier) - set(files) - {"README.md"}:
+        if Path(stale).name == stale:  # a plain name in this folder, never a path out of it
+            (out / stale).unlink(missing_ok=True)
     for name in [*files, "README.md"]:
         shutil.move(str(staging / name), out / name)
-    _write_manifest(out, sorted([*files, "README.md"]))
+    kept = [name for name in earlier if (out / name).exists()]  # an earlier export's, left by --overwrite
+    _write_manifest(out, sorted(set(kept) | set(files) | {"README.md"}))
 
 
 def _manifest_files(out: Path) -> list[str]:
@@ -496,11 +503,17 @@ def _check_out_folder(out: Path, overwrite: bool, store: Store) -> None:
 
 
 def remove_dead_staging(parent: Path) -> list[Path]:
-    """Remove `.export-PID-*` staging folders in `parent` left by exports that were killed."""
+    """Remove `.export-PID-*` staging folders in `parent` left by exports that were killed: only
+    folders holding our marker with the same pid, and only when that process is gone (a user's
+    folder of the same name is never touched)."""
     removed = []
     for entry in parent.glob(f"{STAGING_PREFIX}*"):
         pid = entry.name[len(STAGING_PREFIX) :].split("-", 1)[0]
-        if entry.is_dir() and not (pid.isdigit() and process_alive(int(pid))):
+        try:
+            marked = (entry / STAGING_MARKER).read_text(encoding="utf-8").strip()
+        except OSError:
+            continue  # no marker: not a staging folder of ours
+        if entry.is_dir() and pid.isdigit() and marked == pid and not process_alive(int(pid)):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed

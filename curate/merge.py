@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from db import BadInput, Store
+from db.store import retry_locked
 
 TABLES = ("problems", "samples", "verdicts", "runs")  # merged by primary key; review_events apart
 # Bookkeeping of how a row was made, not what it says: copies of one row may differ in it.
@@ -122,7 +123,9 @@ def run(store: Store, config: MergeConfig) -> MergeResult:
         try:
             for number, path in enumerate(paths):
                 alias = f"_merge_in{number}"
-                store.execute(f"ATTACH {_literal(str(path))} AS {alias} (READ_ONLY)")
+                # --wait covers the inputs too: a shard still being written is waited for like the output.
+                attach = f"ATTACH {_literal(str(path))} AS {alias} (READ_ONLY)"
+                retry_locked(lambda sql=attach: store.execute(sql), path)
                 aliases.append(alias)
                 theirs = store.scalar(f"SELECT coalesce(max(version), 0) FROM {alias}.schema_version")
                 if theirs != version:

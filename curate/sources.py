@@ -215,6 +215,10 @@ def read_records(path: Path, fmt: str) -> Iterator[tuple[int, dict]]:
         yield from _read_parquet(path)
 
 
+# Python's JSON reader recurses once per nesting level and stops near a thousand.
+TOO_DEEP = "a JSON value nested too deeply to read (about 1,000 levels); no record needs that"
+
+
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
@@ -235,6 +239,8 @@ def parse_json_line(path: Path, number: int, raw: bytes) -> dict | None:
         record = json.loads(text)
     except json.JSONDecodeError as error:
         raise BadInput(f"malformed JSON: {error.msg} (column {error.colno})", file=str(path), line=number) from error
+    except RecursionError:
+        raise BadInput(TOO_DEEP, file=str(path), line=number) from None
     if not isinstance(record, dict):
         raise BadInput(f"expected a JSON object, got {type(record).__name__}", file=str(path), line=number)
     return record
@@ -249,6 +255,8 @@ def _read_json_array(path: Path) -> Iterator[tuple[int, dict]]:
         raise BadInput(
             f"malformed JSON: {error.msg} (column {error.colno})", file=str(path), line=error.lineno
         ) from error
+    except RecursionError:
+        raise BadInput(TOO_DEEP, file=str(path)) from None
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):

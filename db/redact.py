@@ -6,7 +6,9 @@ an export or a report goes through here first.
 - `redact_headers(headers)` masks Authorization, API-key and cookie headers.
 - `redact_config(value)` walks a config (dicts, lists, strings) and applies both, and masks
   values stored under secret-looking keys (api_key, token, password, secret, authorization).
-- `redact_text(text)` masks URL user info and bearer tokens inside free text (error messages).
+- `redact_text(text)` masks URL user info, bearer tokens, secret query values and secret
+  command-line options (`--api-key X`, `TOKEN=X`) inside free text (error messages, the
+  command line of a process holding the store).
 Masked values read "***" so a reader sees that something was there.
 """
 
@@ -25,6 +27,11 @@ _SECRET_KEY = re.compile(
 # scheme://user[:password]@ inside any text
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@")
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+")
+# "--api-key sk-...", "--token=abc", "OPENAI_API_KEY=sk-..." on a command line
+_SECRET_OPTION = re.compile(
+    r"((?i:--[a-z-]*(?:api-?key|token|password|secret)(?:=|\s+))"
+    r"|\b[A-Za-z_]*(?:API_KEY|api_key|TOKEN|token|PASSWORD|password|SECRET|secret)=)(?!\*\*\*)[^\s\"']+"
+)
 _SECRET_PARAM = re.compile(
     r"(?i)([?&](?:api[_-]?key|apikey|key|token|access_token|secret|password|sig|signature)=)[^&\s#]+"
 )
@@ -64,6 +71,7 @@ def redact_text(text: str | None) -> str | None:
         return text
     text = _USERINFO.sub(lambda m: m.group("scheme"), text)
     text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
+    text = _SECRET_OPTION.sub(lambda m: m.group(1) + MASK, text)
     return _SECRET_PARAM.sub(lambda m: m.group(1) + MASK, text)
 
 

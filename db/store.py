@@ -15,7 +15,8 @@ Contract
   it must not hold the store while it works): config and library versions at the start; at the
   end ok, the status the stage set when it left work undone (e.g. "incomplete"), failed, or
   interrupted (Ctrl-C, SIGTERM), with its counts. `stage_store(path)` opens the store for one
-  command and removes a store it created when the command is refused on bad input; commands
+  command and removes a store it created when the command is refused on bad input (or stops on a
+  locked input store); commands
   that only work on stored data (and every read-only open) refuse a missing store instead
   (`refuse_missing_store`: BadInput naming the path and what creates a store).
 - A stage that reads every trace runs under `Store.memory_limit()` (STREAMING_MEMORY_LIMIT):
@@ -42,10 +43,8 @@ import dataclasses
 import json
 import os
 import re
-import signal
 import socket
 import sys
-import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -58,7 +57,7 @@ from typing import Any, Callable, Iterator, Literal
 import duckdb
 import polars as pl
 
-from db.errors import BadInput, SchemaTooNew, StoreLocked, is_interrupt
+from db.errors import BadInput, SchemaTooNew, StoreLocked, is_interrupt, sigterm_interrupts
 from db.redact import redact_config, redact_text
 from db.writer_lock import WriterLock, held_by_another
 
@@ -130,7 +129,7 @@ def _lock_message(path: Path, error: Exception) -> str:
     if pid:
         try:
             cmdline = Path(f"/proc/{pid.group(1)}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-            holder += f" ({cmdline[:120]})"
+            holder += f" ({redact_text(cmdline)[:300]})"
         except OSError:
             pass
     mode = _lock_holder_mode(path, pid.group(1) if pid else None, text)
@@ -374,11 +373,17 @@ class Store:
         with _ending(record, finish):
             yield record
 
-    def _start_run(self, kind: str, config: dict | None = None) -> str:
-        """Record a stage invocation; returns its run_id."""
+    def record_interrupted(self, kind: str, config: Any = None) -> str:
+        """A run row for a command stopped before its own run was committed (it rolled back with
+        the command's writes), so `runs` still shows that it was started and stopped."""
+        return self._start_run(kind, _config_dict(config), ended="interrupted before anything was committed")
+
+    def _start_run(self, kind: str, config: dict | None = None, ended: str | None = None) -> str:
+        """Record a stage invocation (`ended`: already over, interrupted with that error); returns its run_id."""
         run_id = f"{kind}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self.execute(
-            "INSERT INTO runs (run_id, kind, config, versions, pid, host) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (run_id, kind, config, versions, pid, host, status, finished_at, error) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, CASE WHEN ? THEN current_timestamp END, ?)",
             [
                 run_id,
                 kind,
@@ -386,6 +391,9 @@ class Store:
                 json.dumps(package_versions()),
                 os.getpid(),
                 socket.gethostname(),
+                "running" if ended is None else "interrupted",
+                ended is not None,
+                ended,
             ],
         )
         return run_id
@@ -423,7 +431,7 @@ def _ending(record: RunRecord, finish: Callable[[str, str | None, bool], None]) 
     stopped for them; re-raised as KeyboardInterrupt, so every caller sees one kind), failed (any
     other exception, re-raised), else the status the stage set."""
     try:
-        with _sigterm_interrupts():
+        with sigterm_interrupts():
             yield
     except BaseException as error:
         if not is_interrupt(error):
@@ -440,29 +448,6 @@ def _config_dict(config: Any) -> dict:
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
         return dataclasses.asdict(config)
     return dict(config or {})
-
-
-@contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt in this process (main thread only), so the run is marked
-    interrupted and open transactions roll back; the previous handler is restored afterwards."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    owner = os.getpid()
-
-    def interrupt(signum: int, frame: Any) -> None:
-        if os.getpid() != owner:  # a forked worker inherited this handler: die as SIGTERM means
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
-            return
-        raise KeyboardInterrupt("SIGTERM")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def process_alive(pid: int) -> bool:
@@ -520,20 +505,34 @@ def package_versions() -> dict[str, str]:
 
 
 def _connect(path: Path, read_only: bool, wait_s: float, countdown: bool) -> duckdb.DuckDBPyConnection:
+    def connect() -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(str(path), read_only=read_only)
+        holder = None if read_only else held_by_another(path)
+        if holder is not None:  # a writer between its batches (Store.release): wait as for DuckDB's lock
+            con.close()
+            raise duckdb.IOException(
+                f"Could not set lock on file: the store is being written by PID {holder} between its batches"
+            )
+        return con
+
+    return retry_locked(connect, path, wait_s, countdown)
+
+
+def retry_locked(action: Callable[[], Any], path: Path, wait_s: float | None = None, countdown: bool | None = None):
+    """`action()`, retried while DuckDB reports `path` locked, for `wait_s` seconds (None: $CURATE_WAIT,
+    with a countdown on stderr); then StoreLocked naming the holder."""
+    if countdown is None:
+        countdown = wait_s is None
+    if wait_s is None:
+        wait_s = wait_from_env()
     deadline = time.monotonic() + wait_s
     shown = None
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            holder = None if read_only else held_by_another(path)
-            if holder is not None:  # a writer between its batches (Store.release): wait as for DuckDB's lock
-                con.close()
-                raise duckdb.IOException(
-                    f"Could not set lock on file: the store is being written by PID {holder} between its batches"
-                )
+            result = action()
             if shown is not None:
                 print(file=sys.stderr)  # end the countdown line
-            return con
+            return result
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
                 raise
@@ -548,6 +547,27 @@ def _connect(path: Path, read_only: bool, wait_s: float, countdown: bool) -> duc
                 shown = int(left)
                 print(f"\rwaiting for the store: {shown + 1} s left ", end="", file=sys.stderr, flush=True)
             time.sleep(0.05 if wait_s < 5 else 0.25)
+
+
+def _refuse_unwritable(db_path: Path) -> None:
+    """BadInput (exit 2) before DuckDB's raw "Permission denied": a command that writes needs the
+    store file and its folder (DuckDB writes a .wal file beside it) writable."""
+    import tempfile
+
+    try:
+        if db_path.exists():
+            with open(db_path, "r+b"):
+                pass
+        with tempfile.TemporaryFile(dir=db_path.parent):
+            pass
+    except OSError as error:
+        what = "the store file" if db_path.exists() and not os.access(db_path, os.W_OK) else "its folder"
+        raise BadInput(
+            f"this command writes to the store, but {what} is not writable ({error.strerror}); "
+            f"read-only commands (`curate sql`, `curate stats`) still work",
+            file=str(db_path),
+            field="--db",
+        ) from None
 
 
 def _refuse_foreign_file(db_path: Path) -> None:
@@ -588,6 +608,8 @@ def open_store(path: str | os.PathLike | None = None, *, read_only: bool = False
     _refuse_foreign_file(db_path)
     if not read_only and db_path.parent and not db_path.parent.exists():
         db_path.parent.mkdir(parents=True, exist_ok=True)
+    if not read_only:
+        _refuse_unwritable(db_path)
     countdown = wait_s is None
     if wait_s is None:
         wait_s = wait_from_env()
@@ -636,7 +658,7 @@ def stage_store(path: str | os.PathLike | None = None, *, create: bool = True) -
     store = open_store(db_path)
     try:
         yield store
-    except BadInput:
+    except (BadInput, StoreLocked):  # refused, or an input held by another process: nothing was done
         store.close()
         if created:
             db_path.unlink(missing_ok=True)

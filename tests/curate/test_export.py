@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from curate.cli import main
-from curate.export import ExportConfig, assign_split, run as export
+from curate.export import STAGING_MARKER, ExportConfig, assign_split, run as export
 from curate.prompts import render_prompt
 from curate.select import SelectConfig, run as select
 from db import BadInput, open_store
@@ -364,11 +364,28 @@ def test_a_killed_exports_staging_folder_is_removed_by_the_next_export(store, tm
     left = tmp_path / f".export-{dead.pid}-abc123"
     left.mkdir()
     (left / "train.jsonl").write_text("x" * 1000)
-    old_style = tmp_path / ".export-q1w2e3r4"  # tempfile name of the earlier code, no pid
-    old_style.mkdir()
+    (left / STAGING_MARKER).write_text(f"{dead.pid}\n")
     export(store, ExportConfig(out=str(tmp_path / "ds")))
-    assert not left.exists() and not old_style.exists()
+    assert not left.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".export")] == []
+
+
+def test_a_users_folder_named_like_a_staging_folder_is_never_removed(store, tmp_path):
+    # Before, export deleted every `.export-*` folder beside --out whose name held no live pid.
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    mine = [tmp_path / ".export-q1w2e3r4", tmp_path / f".export-{dead.pid}-notes"]
+    for folder in mine:
+        folder.mkdir()
+        (folder / "keep.txt").write_text("my work")
+    lying = tmp_path / f".export-{dead.pid}-abc"  # a marker naming another pid is not proof
+    lying.mkdir()
+    (lying / STAGING_MARKER).write_text("1\n")
+    export(store, ExportConfig(out=str(tmp_path / "ds")))
+    assert all((folder / "keep.txt").read_text() == "my work" for folder in mine) and lying.exists()
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
@@ -402,3 +419,28 @@ def test_export_reads_the_traces_a_batch_at_a_time_and_writes_the_same_files(sto
         assert frames[0].equals(frames[1]) and frames[0].height > 0
         if fmt == "jsonl":
             assert whole.files[name] == batched.files[name]  # byte for byte
+
+
+def test_overwrite_replaces_only_the_files_this_export_writes(store, tmp_path):
+    # Before, --overwrite deleted train/val files of any format, an earlier Parquet export's included.
+    out = tmp_path / "project"
+    export(store, ExportConfig(out=str(out), format="parquet"))
+    (out / "notes.txt").write_text("mine\n")
+    (out / "train.jsonl").write_text('{"mine": 1}\n')
+    assert main_exit(["export", "--out", str(out), "--db", str(store.path), "--overwrite"], store) == 0
+    assert (out / "notes.txt").read_text() == "mine\n"
+    assert (out / "train.parquet").exists() and (out / "val.parquet").exists()  # not written now: kept
+    assert '"mine"' not in (out / "train.jsonl").read_text()  # written now: replaced, as asked
+    manifest = json.loads((out / ".curate-export.json").read_text())
+    assert "train.jsonl" in manifest["files"] and "train.parquet" in manifest["files"]
+    assert "notes.txt" not in manifest["files"]
+
+
+def main_exit(argv: list[str], store) -> int:
+    """The CLI as typed, with the fixture's store closed meanwhile (one writer at a time)."""
+    store.close()
+    try:
+        main(argv)
+    except SystemExit as stop:
+        return int(stop.code or 0)
+    return 0

@@ -371,3 +371,25 @@ def test_duplicate_ids_with_a_different_question_exit_2_and_identical_rows_are_o
     path.write_text('{"id": 1, "problem": "What is 1+1?", "answer": "2"}\n' * 2)
     same = runner.invoke(app, ["ingest", str(path), "--db", str(db_path)])
     assert same.exit_code == 0 and "duplicates skipped 1" in same.output
+
+
+def test_a_2000_deep_json_value_is_refused_naming_file_and_line_and_creates_no_store(tmp_path: Path):
+    # Before: exit 1 with a bare RecursionError and an empty store file left behind.
+    deep = "[" * 2000 + "]" * 2000
+    path = tmp_path / "p.jsonl"
+    path.write_text(
+        json.dumps({"question": "What is 1+1?", "answer": "2"})
+        + "\n"
+        + '{"question": "q", "answer": "1", "extra": '
+        + deep
+        + "}\n"
+    )
+    db = tmp_path / "s.duckdb"
+    result = CliRunner().invoke(app, ["ingest", str(path), "--db", str(db)])
+    assert result.exit_code == 2
+    assert f"{path}:2" in result.output and "nested too deeply" in result.output
+    assert not db.exists()
+    array = tmp_path / "p.json"
+    array.write_text("[" + deep[:1000] + deep[1000:] + "]")
+    result = CliRunner().invoke(app, ["ingest", str(array), "--db", str(db)])
+    assert result.exit_code == 2 and "nested too deeply" in result.output and not db.exists()

@@ -190,3 +190,38 @@ def test_error_sample_gives_way_to_the_final_one(tmp_path: Path):
     assert rows(out, "SELECT status, content FROM samples") == [("ok", "4")]
     assert merge(out, a).exit_code == 0  # the error copy does not come back
     assert rows(out, "SELECT status FROM samples") == [("ok",)]
+
+
+HOLD_OPEN = "import sys; from db import open_store; s = open_store(sys.argv[1]); print('held', flush=True); sys.stdin.readline()"
+
+
+def test_a_locked_input_store_is_waited_for_with_wait_and_named_without_it(tmp_path: Path):
+    # Before: a raw DuckDB error, --wait ignored for inputs, and an empty output store left behind.
+    import sys
+
+    shard = tmp_path / "a.duckdb"
+    _store_with_verdict_and_reviews(shard, "correct")
+    out = tmp_path / "out.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_OPEN, str(shard)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        refused = runner.invoke(app, ["merge", str(out), str(shard)])
+        assert refused.exit_code == 1 and f"process {holder.pid}" in refused.output, refused.output
+        assert not out.exists()
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "curate", "--wait", "30", "merge", str(out), str(shard)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.5)
+        assert waiting.poll() is None  # still waiting for the shard
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        _, err = waiting.communicate(timeout=60)
+        assert waiting.returncode == 0, err
+    finally:
+        holder.kill()
+    assert rows(out, "SELECT count(*) FROM verdicts") == [(1,)]

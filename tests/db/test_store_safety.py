@@ -5,10 +5,12 @@ countdown; a run row whose process died reads 'interrupted'."""
 from __future__ import annotations
 
 import json
+import shutil
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -198,3 +200,41 @@ def test_sql_allow_files_reaches_other_files_on_purpose(db_path: Path, tmp_path:
         ],
     )
     assert allowed.exit_code == 0 and allowed.stdout.splitlines() == ["s", "3"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to run as another user")
+def test_a_read_only_store_is_refused_up_front_with_exit_2_and_read_commands_still_work(tmp_path: Path):
+    # Before: exit 1 with DuckDB's raw "Permission denied" from every writing command.
+    folder = Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's tmp_path is private to root
+    try:
+        db = folder / "s.duckdb"
+        with open_store(db) as store:
+            store.execute(
+                "INSERT INTO problems (problem_id, source, question, question_hash) VALUES ('p', 's', 'q', 'h')"
+            )
+        db.chmod(0o444)
+        folder.chmod(0o555)
+        as_nobody = [
+            "setpriv",
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            sys.executable,
+            "-m",
+            "curate",
+        ]
+        before = db.read_bytes()
+        for command in (["verify"], ["score"], ["ingest", "/dev/null"]):
+            done = subprocess.run([*as_nobody, *command, "--db", str(db)], capture_output=True, text=True)
+            assert done.returncode == 2, (command, done.stderr)
+            assert str(db) in done.stderr and "not writable" in done.stderr
+        read = subprocess.run(
+            [*as_nobody, "sql", "SELECT count(*) FROM problems", "--db", str(db)], capture_output=True, text=True
+        )
+        assert read.returncode == 0, read.stderr
+        assert db.read_bytes() == before
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)

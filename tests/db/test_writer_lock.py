@@ -80,3 +80,35 @@ def test_a_flush_that_fails_keeps_its_items_for_the_next():
     batches.add(3)
     fail[0] = False
     assert batches.flush() == 3 and written == [1, 2, 3]
+
+
+def test_the_store_is_locked_message_redacts_keys_in_the_holders_command_line(tmp_path: Path):
+    # Before, the message printed the holder's whole command line, a key in its endpoint URL included.
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    db = tmp_path / "s.duckdb"
+    open_store(db).close()
+    hold = "import sys; from db import open_store; s = open_store(sys.argv[1]); print('held', flush=True); input()"
+    argv = [
+        sys.executable,
+        "-c",
+        hold,
+        str(db),
+        "--base-url",
+        "http://me:sk-SECRET1@host/v1",
+        "--api-key",
+        "sk-SECRET2",
+    ]
+    holder = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(StoreLocked) as locked:
+            open_store(db, read_only=True, wait_s=0)
+        result = CliRunner().invoke(app, ["sql", "SELECT 1", "--db", str(db)])
+    finally:
+        holder.kill()
+    for text in (str(locked.value), result.output):
+        assert f"process {holder.pid}" in text and "http://host/v1" in text
+        assert "SECRET" not in text
