@@ -1,268 +1,139 @@
-"""LoRA SFT throughput of train.sft's GPU path on a Qwen2.5-7B-shaped model (random weights, bf16).
+"""LoRA SFT throughput of `train sft` on a Qwen2.5-7B-shaped model, one run per setting.
 
-What it measures, per attention variant, on R1-like trace lengths (lognormal, median 2,500
-tokens, clipped to 200..16,384; the same draw as gpu_anchor.py): real (non-padding) tokens per
-second of optimizer steps on packed rows (train.pack best-fit-decreasing, one row per step,
-documents isolated), LoRA r=16 alpha=32 on all linear projections, the chunked cross-entropy of
-train.loss, AdamW; no gradient checkpointing except rows holding one example longer than the
-row capacity ("auto", as `train sft` does). Also the peak GPU memory, and the loss of the first
-row under each variant against the sdpa+explicit-mask reference (a correctness check).
+A thin caller of train.sft.train_sft: each variant is one `train_sft` run with an SFTConfig
+(the same function and settings `train sft` uses), on one export of R1-like trace lengths
+(lognormal, median 2,500 tokens, clipped to 200..16,384: the same draw as gpu_anchor.py) and a
+model folder with random weights (bench/gpu_check.py builds both). What it prints comes from the
+run's train_runs row: time to the first step (compile included), real tokens/s of the steps after
+it, peak GPU memory, the memory plan, dynamo graphs compiled, and the final train loss.
 
-Variants, timed in the order given: varlen (PyTorch's bundled FlashAttention-2 kernel,
-variable-length), sdpa (explicit block-causal 4D mask), flex (flex_attention, document mask from
-position_ids), varlen+compile (each decoder layer compiled), and baseline: the plain
-transformers+peft recipe of gpu_anchor.py in the same process (batch 2 padded to the longest,
-full logits, gradient checkpointing, peft's float32 adapter casts). `--tiny` runs a 2-layer model
-on the CPU (lengths / 16) to check the script.
+Variants: varlen (PyTorch's bundled FlashAttention-2, variable-length), varlen+compile (the
+`train sft` GPU default), sdpa (explicit block-causal mask), flex (flex_attention), each with
+`--grad-ckpt auto`; `+ckpt` after a name turns checkpointing on for every row. The plain
+transformers+peft recipe is bench/ext/gpu_anchor.py's, run beside it by gpu_train.sh.
+`--tiny` runs a 2-layer model on the CPU (lengths / 16) to check the script.
 
-Needs only torch, transformers and peft (plus this repository's train/ package, which imports
-nothing of the store here). Prints a table; `--json PATH` writes the rows.
-Run: python bench/gpu_train.py [--tiny] [--rows 8192] [--steps 8] [--variants varlen,sdpa,baseline,flex]
+Run: python bench/gpu_train.py [--tiny] [--rows 8192] [--steps 8] [--variants varlen,varlen+compile,sdpa]
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
-import math
-import random
+import os
 import sys
-import time
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
-
-from train.model import PackedLoss, attach_lora, enable_checkpointing, set_attention, set_row_checkpointing  # noqa: E402
-from train.pack import pack_rows, real_token_share_packed  # noqa: E402
-
-VARIANTS = {"varlen": "varlen", "sdpa": "sdpa", "flex": "flex_attention", "varlen+compile": "varlen"}
-BASELINE = "baseline"
+VARIANTS = {"varlen": "varlen", "sdpa": "sdpa", "flex": "flex_attention", "eager": "eager"}
 
 
-class Doc:
-    """A random-token document trained on every position (like the anchor)."""
-
-    def __init__(self, ids: list[int]):
-        self.input_ids = ids
-        self.labels = ids
-
-    def __len__(self) -> int:
-        return len(self.input_ids)
-
-
-def trace_lengths(n: int, seed: int = 0) -> list[int]:
-    """R1-like trace lengths in tokens: lognormal, median ~2500, clipped to [200, 16384]."""
-    rng = random.Random(seed)
-    return [int(min(16384, max(200, rng.lognormvariate(math.log(2500), 0.8)))) for _ in range(n)]
-
-
-def model_config(tiny: bool):
-    from transformers import Qwen2Config
-
-    if tiny:
-        return Qwen2Config(
-            vocab_size=151936,
-            hidden_size=64,
-            intermediate_size=128,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            max_position_embeddings=32768,
-        )
-    return Qwen2Config(
-        vocab_size=152064,
-        hidden_size=3584,
-        intermediate_size=18944,
-        num_hidden_layers=28,
-        num_attention_heads=28,
-        num_key_value_heads=4,
-        max_position_embeddings=32768,
-        rope_theta=1e6,
-        tie_word_embeddings=False,
+def variant_config(variant: str, base):
+    """The SFTConfig of a variant name such as varlen+compile or sdpa+ckpt."""
+    name, *options = variant.split("+")
+    if name not in VARIANTS or any(o not in ("compile", "ckpt") for o in options):
+        raise SystemExit(f"unknown variant {variant!r}: {', '.join(VARIANTS)} with +compile / +ckpt")
+    return replace(
+        base,
+        attention=VARIANTS[name],
+        compile="on" if "compile" in options else "off",
+        grad_ckpt="on" if "ckpt" in options else "auto",
     )
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+def write_export(folder: Path, lengths: list[int]) -> Path:
+    """A train.jsonl export of synthetic R1-style conversations of about `lengths` words."""
+    import random
 
+    from bench.gpu_check import FILLER
 
-def peak_gb(device: torch.device) -> float | None:
-    return torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else None
-
-
-def measure_packed(peft_model, variant: str, rows, capacity: int, warmup: int, device: torch.device) -> dict:
-    attention = VARIANTS[variant]
-    set_attention(peft_model, attention)
-    peft_model.zero_grad(set_to_none=True)
-    loss_model = PackedLoss(peft_model, attention, chunk_tokens=4096)
-    compiled = variant.endswith("+compile")
-    layers = peft_model.get_base_model().model.layers
-    if compiled:
-        for layer in layers:
-            layer.compile()
-    optimizer = torch.optim.AdamW(
-        [p for p in peft_model.parameters() if p.requires_grad], lr=1e-5, fused=device.type == "cuda"
-    )
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    times, tokens, first_loss = [], [], None
-    try:
-        for index, row in enumerate(rows):
-            set_row_checkpointing(peft_model, len(row) > capacity)
-            ids, labels, positions = (t.to(device) for t in (row.input_ids, row.labels, row.position_ids))
-            sync(device)
-            tic = time.perf_counter()
-            loss_sum, n = loss_model(ids, labels, positions, row.doc_lens)
-            (loss_sum / n).backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            sync(device)
-            if index == 0:
-                first_loss = (loss_sum / n).item()
-            if index >= warmup:
-                times.append(time.perf_counter() - tic)
-                tokens.append(row.real_tokens)
-    finally:
-        if compiled:
-            for layer in layers:
-                layer._compiled_call_impl = None  # back to eager for any later variant
-    return {
-        "variant": variant,
-        "tokens_per_s": sum(tokens) / sum(times),
-        "peak_gb": peak_gb(device),
-        "steps": len(times),
-        "first_row_loss": first_loss,
-    }
-
-
-def measure_padded_baseline(
-    peft_model, lengths: list[int], vocab: int, steps: int, warmup: int, device: torch.device
-) -> dict:
-    """gpu_anchor.py's plain recipe: batch 2 padded to the longest, full logits, checkpointing."""
-    set_attention(peft_model, "sdpa")
-    set_row_checkpointing(peft_model, True)
-    peft_model.zero_grad(set_to_none=True)
-    for module in peft_model.modules():  # peft's own float32 casts, as in the plain recipe
-        if hasattr(module, "cast_input_dtype_enabled"):
-            module.cast_input_dtype_enabled = True
-    optimizer = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=1e-5)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    times, tokens = [], []
-    for step in range(warmup + steps):
-        pair = lengths[2 * step : 2 * step + 2]
-        ids = torch.randint(0, vocab, (2, max(pair)), device=device)
-        mask = torch.zeros_like(ids)
-        for r, length in enumerate(pair):
-            mask[r, :length] = 1
-        sync(device)
-        tic = time.perf_counter()
-        out = peft_model(input_ids=ids, attention_mask=mask, labels=ids.masked_fill(mask == 0, -100))
-        out.loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        sync(device)
-        if step >= warmup:
-            times.append(time.perf_counter() - tic)
-            tokens.append(sum(pair))
-    return {
-        "variant": "baseline: padded batch 2, full logits, ckpt",
-        "tokens_per_s": sum(tokens) / sum(times),
-        "peak_gb": peak_gb(device),
-        "steps": len(times),
-        "first_row_loss": None,
-    }
+    rng = random.Random(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "train.jsonl").open("w") as handle:
+        for index, length in enumerate(lengths):
+            thinking = " ".join(rng.choice(FILLER) for _ in range(length))
+            messages = [
+                {"role": "user", "content": f"What is {index} + 1?"},
+                {"role": "assistant", "content": f"<think>\n{thinking}\n</think>\n\n\\boxed{{{index + 1}}}"},
+            ]
+            handle.write(json.dumps({"sample_id": f"s{index}", "messages": messages, "split": "train"}) + "\n")
+    return folder
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="2-layer model on the CPU, lengths / 16: checks the script")
-    parser.add_argument("--rows", type=int, default=8192, help="packed row capacity in tokens (tokens per batch)")
-    parser.add_argument("--steps", type=int, default=8, help="timed steps per variant")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
-    parser.add_argument(
-        "--variants", default="varlen,sdpa,baseline,flex", help=f"comma list of {', '.join([*VARIANTS, BASELINE])}"
-    )
+    parser.add_argument("--rows", type=int, default=8192, help="--tokens-per-batch (packed row capacity)")
+    parser.add_argument("--steps", type=int, default=8, help="optimizer steps per variant (the first is timed apart)")
+    parser.add_argument("--loss-chunk-tokens", type=int, default=2048, help="--loss-chunk-tokens")
+    parser.add_argument("--variants", default="varlen+compile,varlen,sdpa", help="comma list, e.g. varlen+compile")
+    parser.add_argument("--dir", type=Path, help="work folder (model, export, runs); default a temporary one")
     parser.add_argument("--json", type=Path, help="write the result rows here")
     args = parser.parse_args()
+    if args.tiny:
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the tiny check runs on the CPU, also on a GPU machine
 
-    device = torch.device("cuda" if torch.cuda.is_available() and not args.tiny else "cpu")
+    import torch
+
+    from bench.gpu_check import build_model, trace_lengths
+    from db import open_store
+    from train.sft import SFTConfig, train_sft
+
+    work = args.dir or Path(tempfile.mkdtemp(prefix="gpu-train-"))
     scale = 16 if args.tiny else 1
-    capacity = args.rows // scale
-    lengths = [max(8, n // scale) for n in trace_lengths(4000, seed=1)]
-    rng = random.Random(0)
-    cfg = model_config(args.tiny)
-    docs = [Doc([rng.randrange(cfg.vocab_size) for _ in range(n)]) for n in lengths[:600]]
-    rows = pack_rows(docs, capacity)
-    random.Random(2).shuffle(rows)
-    rows = rows[: args.warmup + args.steps]
-    share = real_token_share_packed(lengths, capacity)
-    print(
-        json.dumps(
-            {
-                "what": "packing",
-                "row_capacity": capacity,
-                "real_token_share": round(share, 4),
-                "rows_timed": len(rows) - args.warmup,
-                "longest_row": max(len(r) for r in rows),
-            }
-        ),
-        flush=True,
+    rows = args.rows // scale
+    model = build_model("tiny" if args.tiny else "qwen7b", work / "model")
+    export = write_export(work / "export", trace_lengths(600, seed=1, scale=scale))
+    db = work / "bench.duckdb"
+    open_store(db).close()
+    base = SFTConfig(
+        tokens_per_batch=rows,
+        seq_len=16384 // scale,
+        max_steps=args.steps,
+        loss_chunk_tokens=args.loss_chunk_tokens,
+        learning_rate=1e-5,
+        warmup_ratio=0.0,
+        eval_every=10**6,
+        save_every=10**6,
     )
-
-    from transformers import AutoModelForCausalLM
-
-    tic = time.perf_counter()
-    with torch.device(device):
-        model = AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16, attn_implementation="sdpa")
-    model.config.use_cache = False
-    peft_model = attach_lora(model, rank=16, alpha=32, dropout=0.0)
-    enable_checkpointing(peft_model)
-    peft_model.train()
-    sync(device)
-    print(
-        json.dumps(
-            {
-                "what": "init",
-                "seconds": round(time.perf_counter() - tic, 1),
-                "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
-                "torch": torch.__version__,
-            }
-        ),
-        flush=True,
-    )
-
     results = []
     for variant in [v for v in args.variants.split(",") if v]:
+        config = variant_config(variant, base)
         try:
-            if variant == BASELINE:
-                result = measure_padded_baseline(peft_model, lengths, cfg.vocab_size, args.steps, args.warmup, device)
-            else:
-                result = measure_packed(peft_model, variant, rows, capacity, args.warmup, device)
-        except Exception as error:  # one failing variant (e.g. OOM, a missing kernel) must not hide the others
-            result = {"variant": variant, "error": f"{type(error).__name__}: {str(error)[:300]}"}
-        results.append(result)
-        print(json.dumps(result), flush=True)
-        gc.collect()
-        if device.type == "cuda":
+            (result,) = train_sft(export, str(model), work / variant, config, db=db, resume=False, progress=False)
+            with open_store(db, read_only=True) as store:
+                row = store.query(
+                    "SELECT first_step_s, tokens_per_s, peak_memory_gib, planned_peak_gib, compiled_graphs, "
+                    "final_train_loss, attention, compiled, device FROM train_runs WHERE out_dir = ? "
+                    "ORDER BY started_at DESC LIMIT 1",
+                    [str(work / variant)],
+                ).row(0, named=True)
+            row = {"variant": variant, "rows": rows, **row}
+        except Exception as error:  # one failing variant (an OOM, a missing kernel) must not hide the others
+            row = {"variant": variant, "error": f"{type(error).__name__}: {str(error)[:300]}"}
+        results.append(row)
+        print(json.dumps(row, default=str), flush=True)
+        if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
-    reference = next((r.get("first_row_loss") for r in results if r["variant"] == "sdpa" and "error" not in r), None)
-    print(f"\n{'variant':<46} {'real tok/s':>11} {'peak GB':>8} {'loss vs sdpa':>13}")
+    print(f"\n{'variant':<22} {'rows':>6} {'first step s':>12} {'real tok/s':>11} {'peak GiB':>9} {'plan GiB':>9}")
     for r in results:
         if "error" in r:
-            print(f"{r['variant']:<46} failed: {r['error'][:120]}")
+            print(f"{r['variant']:<22} failed: {r['error'][:120]}")
             continue
-        diff = "-" if reference is None or r["first_row_loss"] is None else f"{r['first_row_loss'] - reference:+.4f}"
-        peak = "-" if r["peak_gb"] is None else f"{r['peak_gb']:.1f}"
-        print(f"{r['variant']:<46} {r['tokens_per_s']:>11,.0f} {peak:>8} {diff:>13}")
-    print(f"packing: {share:.1%} of computed tokens are real (rows of {capacity} tokens)")
+
+        def fmt(value, spec: str) -> str:
+            return "-" if value is None else format(value, spec)
+
+        print(
+            f"{r['variant']:<22} {r['rows']:>6} {fmt(r['first_step_s'], '.1f'):>12} {fmt(r['tokens_per_s'], ',.0f'):>11}"
+            f" {fmt(r['peak_memory_gib'], '.1f'):>9} {fmt(r['planned_peak_gib'], '.1f'):>9}"
+        )
     if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
+        args.json.write_text(json.dumps(results, indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -43,10 +43,8 @@ import dataclasses
 import json
 import os
 import re
-import signal
 import socket
 import sys
-import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -59,7 +57,7 @@ from typing import Any, Callable, Iterator, Literal
 import duckdb
 import polars as pl
 
-from db.errors import BadInput, SchemaTooNew, StoreLocked, is_interrupt
+from db.errors import BadInput, SchemaTooNew, StoreLocked, is_interrupt, sigterm_interrupts
 from db.redact import redact_config, redact_text
 from db.writer_lock import WriterLock, held_by_another
 
@@ -375,11 +373,17 @@ class Store:
         with _ending(record, finish):
             yield record
 
-    def _start_run(self, kind: str, config: dict | None = None) -> str:
-        """Record a stage invocation; returns its run_id."""
+    def record_interrupted(self, kind: str, config: Any = None) -> str:
+        """A run row for a command stopped before its own run was committed (it rolled back with
+        the command's writes), so `runs` still shows that it was started and stopped."""
+        return self._start_run(kind, _config_dict(config), ended="interrupted before anything was committed")
+
+    def _start_run(self, kind: str, config: dict | None = None, ended: str | None = None) -> str:
+        """Record a stage invocation (`ended`: already over, interrupted with that error); returns its run_id."""
         run_id = f"{kind}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self.execute(
-            "INSERT INTO runs (run_id, kind, config, versions, pid, host) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (run_id, kind, config, versions, pid, host, status, finished_at, error) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, CASE WHEN ? THEN current_timestamp END, ?)",
             [
                 run_id,
                 kind,
@@ -387,6 +391,9 @@ class Store:
                 json.dumps(package_versions()),
                 os.getpid(),
                 socket.gethostname(),
+                "running" if ended is None else "interrupted",
+                ended is not None,
+                ended,
             ],
         )
         return run_id
@@ -424,7 +431,7 @@ def _ending(record: RunRecord, finish: Callable[[str, str | None, bool], None]) 
     stopped for them; re-raised as KeyboardInterrupt, so every caller sees one kind), failed (any
     other exception, re-raised), else the status the stage set."""
     try:
-        with _sigterm_interrupts():
+        with sigterm_interrupts():
             yield
     except BaseException as error:
         if not is_interrupt(error):
@@ -441,29 +448,6 @@ def _config_dict(config: Any) -> dict:
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
         return dataclasses.asdict(config)
     return dict(config or {})
-
-
-@contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt in this process (main thread only), so the run is marked
-    interrupted and open transactions roll back; the previous handler is restored afterwards."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    owner = os.getpid()
-
-    def interrupt(signum: int, frame: Any) -> None:
-        if os.getpid() != owner:  # a forked worker inherited this handler: die as SIGTERM means
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
-            return
-        raise KeyboardInterrupt("SIGTERM")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def process_alive(pid: int) -> bool:

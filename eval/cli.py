@@ -83,6 +83,12 @@ def run(
         "OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."
     ),
     batch_size: int = typer.Option(16, "--batch-size", help="Prompts per generate call (local)."),
+    local_engine: str = typer.Option(
+        "batched",
+        "--local-engine",
+        help="batched (padded chunks of --batch-size) or continuous (transformers' continuous batching; "
+        "hand it many prompts with a large --batch-size).",
+    ),
     device: Optional[str] = typer.Option(
         None, "--device", help="cpu, cuda, cuda:1 (local; default cuda when present)."
     ),
@@ -121,6 +127,7 @@ def run(
         request_timeout_s=request_timeout,
         batch_size=batch_size,
         device=device,
+        local_engine=local_engine,
         verify_workers=verify_workers,
     )
     with stage_store(db) as store:

@@ -122,6 +122,7 @@ class EvalConfig:
     # local backend
     batch_size: int = 16
     device: str | None = None
+    local_engine: str = "batched"  # batched (padded chunks) / continuous (transformers' generate_batch)
     # verifier
     verify_workers: int | None = None
     verify_timeout_s: float = 5.0
@@ -243,6 +244,10 @@ def validate(config: EvalConfig) -> None:
         raise BadInput("--adapter applies to a local model; an endpoint serves its own weights", field="--adapter")
     if config.concurrency < 1 or config.batch_size < 1 or config.n_per_request < 0:
         raise BadInput("concurrency, batch size must be positive, n-per-request >= 0", field="--concurrency")
+    from curate.local_generation import ENGINES
+
+    if config.backend == "local" and config.local_engine not in ENGINES:
+        raise BadInput(f"one of {', '.join(ENGINES)}", field="--local-engine")
 
 
 def sub_runs(config: EvalConfig) -> list[SubRun]:
@@ -506,7 +511,11 @@ class LocalBackend:
         from curate.local_generation import LocalGenerator
 
         self.generator = LocalGenerator(
-            config.model, adapter=config.adapter, device=config.device, batch_size=config.batch_size
+            config.model,
+            adapter=config.adapter,
+            device=config.device,
+            batch_size=config.batch_size,
+            engine=config.local_engine,
         )
 
     def generate(

@@ -81,11 +81,26 @@ def sft(
     ),
     attention: Optional[str] = _opt(
         "--attention",
-        "auto (GPU: flash_attention_2 if installed, else varlen; CPU: sdpa), sdpa, eager, flex_attention, flash_attention_2 or varlen.",
+        "auto (GPU: varlen, or sdpa when torch's flash kernel changed; CPU: sdpa), sdpa, eager, flex_attention, "
+        "flash_attention_2 (needs flash-attn) or varlen.",
     ),
     compile: Optional[str] = _opt("--compile", "torch.compile each decoder layer: on, off, auto (on for CUDA)."),
     loss_chunk_tokens: Optional[int] = _opt(
         "--loss-chunk-tokens", "Tokens per chunk of the vocabulary projection in the loss [2048]."
+    ),
+    parallel: Optional[str] = _opt(
+        "--parallel",
+        "Under torchrun: ddp (a whole model per GPU, the default) or fsdp (decoder layers sharded over the GPUs, "
+        "for students that do not fit one card).",
+    ),
+    fused_kernels: Optional[str] = _opt(
+        "--fused-kernels",
+        "Liger-Kernel fused RMSNorm, SwiGLU, RoPE and linear cross-entropy: auto (on with CUDA when "
+        "`pip install trace-distill[gpu]` put them there), on or off.",
+    ),
+    memory_gb: Optional[float] = _opt(
+        "--memory-gb",
+        "GPU memory to plan for, in GiB (default: the card's; 0 skips the check). Refuses a plan that does not fit.",
     ),
     eval_every: Optional[int] = _opt("--eval-every", "Validation loss every N steps [50]."),
     patience: Optional[int] = _opt("--patience", "Stop after N evaluations without improvement [3]."),
@@ -118,6 +133,9 @@ def sft(
         attention=attention,
         compile=compile,
         loss_chunk_tokens=loss_chunk_tokens,
+        parallel=parallel,
+        fused_kernels=fused_kernels,
+        memory_gb=memory_gb,
         eval_every=eval_every,
         patience=patience,
         min_delta=min_delta,

@@ -19,7 +19,13 @@ Contract
   It returns (sum of token losses, number of labelled tokens); the full logits never exist.
 - `set_row_checkpointing(model, on)` switches gradient checkpointing per row (after
   `enable_checkpointing`), so short rows run without recompute and long ones with it.
-- Tables touched: none. Imports nothing of the store (bench/gpu_train.py runs it on a GPU machine).
+- Fused kernels (`pip install trace-distill[gpu]`, CUDA only): `apply_fused_kernels(model)` swaps
+  in Liger-Kernel's RMSNorm, SwiGLU and RoPE; `PackedLoss(..., fused=True)` computes the loss with
+  its fused linear cross-entropy instead of train.loss's chunked one.
+- `varlen_kernel_problem()` checks at start-up that the private aten ops "varlen" calls still have
+  the signature it calls them with (they are not a public API); `train sft` falls back to sdpa
+  with block masks, and says so, when they do not.
+- Tables touched: none. Imports nothing of the store.
 """
 
 from __future__ import annotations
@@ -37,6 +43,42 @@ from train.pack import block_causal_mask
 ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 ATTENTION = ("sdpa", "eager", "flex_attention", "flash_attention_2", "varlen")
 BOUNDARY_ATTENTION = ("flash_attention_2", "varlen")  # take cu_seqlens
+
+# The leading positional arguments and the number of results _TorchFlashVarlen relies on
+# (measured with torch 2.11; the ops are private and may change between releases).
+FLASH_FORWARD_ARGS = (
+    "query", "key", "value", "cum_seq_q", "cum_seq_k", "max_q", "max_k", "dropout_p", "is_causal", "return_debug_mask",
+)  # fmt: skip
+FLASH_BACKWARD_ARGS = (
+    "grad_out", "query", "key", "value", "out", "logsumexp", "cum_seq_q", "cum_seq_k", "max_q", "max_k",
+    "dropout_p", "is_causal", "rng_state", "unused",
+)  # fmt: skip
+
+
+def signature_problem(schema, positional: Sequence[str], results: int) -> str | None:
+    """What differs between an op schema and the call made of it (None when the call fits)."""
+    names = [a.name for a in schema.arguments if not a.kwarg_only]
+    keywords = {a.name for a in schema.arguments if a.kwarg_only}
+    if tuple(names[: len(positional)]) != tuple(positional) or any(
+        not a.has_default_value() for a in schema.arguments if a.name not in positional and a.name != "scale"
+    ):
+        return f"{schema.name} takes ({', '.join(names)}), not ({', '.join(positional)})"
+    if "scale" not in keywords:
+        return f"{schema.name} has no keyword 'scale'"
+    if len(schema.returns) != results:
+        return f"{schema.name} returns {len(schema.returns)} values, not {results}"
+    return None
+
+
+def varlen_kernel_problem() -> str | None:
+    """Why "varlen" cannot call PyTorch's bundled flash kernel in this torch (None when it can)."""
+    try:
+        forward = torch.ops.aten._flash_attention_forward.default._schema
+        backward = torch.ops.aten._flash_attention_backward.default._schema
+    except (AttributeError, RuntimeError) as error:
+        return f"torch {torch.__version__} has no aten._flash_attention_forward/backward ({error})"
+    problem = signature_problem(forward, FLASH_FORWARD_ARGS, 5) or signature_problem(backward, FLASH_BACKWARD_ARGS, 3)
+    return f"torch {torch.__version__}: {problem}" if problem else None
 
 
 class _TorchFlashVarlen(torch.autograd.Function):
@@ -119,6 +161,25 @@ def _register_varlen() -> None:
 _register_varlen()
 
 
+def fused_kernels_installed() -> bool:
+    """Whether Liger-Kernel (the `gpu` extra) is importable."""
+    import importlib.util
+
+    return importlib.util.find_spec("liger_kernel") is not None
+
+
+def apply_fused_kernels(model: nn.Module) -> None:
+    """Liger-Kernel's RMSNorm, SwiGLU and RoPE in a loaded model (before LoRA wraps its layers)."""
+    from liger_kernel.transformers.monkey_patch import MODEL_TYPE_TO_APPLY_LIGER_FN
+
+    model_type = model.config.model_type
+    if model_type not in MODEL_TYPE_TO_APPLY_LIGER_FN:
+        raise ValueError(f"Liger-Kernel has no kernels for model type {model_type!r}; use --fused-kernels off")
+    MODEL_TYPE_TO_APPLY_LIGER_FN[model_type](
+        rope=True, rms_norm=True, swiglu=True, cross_entropy=False, fused_linear_cross_entropy=False, model=model
+    )
+
+
 def resolve_model(model: str, gguf_file: str | None = None) -> tuple[str, str | None]:
     """(folder or hub id, GGUF file name or None) for `--model` and `--gguf-file`."""
     if model == "tiny":
@@ -139,10 +200,19 @@ def load_tokenizer(model: str, gguf_file: str | None = None):
     return AutoTokenizer.from_pretrained(model, **kwargs)
 
 
-def load_model(model: str, gguf_file: str | None = None, dtype: torch.dtype = torch.float32, attention: str = "sdpa"):
+def load_model(
+    model: str,
+    gguf_file: str | None = None,
+    dtype: torch.dtype = torch.float32,
+    attention: str = "sdpa",
+    device: torch.device | None = None,
+):
+    """The model, its weights loaded straight onto `device` (no CPU copy of a 7B model first)."""
     from transformers import AutoModelForCausalLM
 
-    kwargs = {"gguf_file": gguf_file} if gguf_file else {}
+    kwargs: dict = {"gguf_file": gguf_file} if gguf_file else {}
+    if device is not None and device.type != "cpu":
+        kwargs["device_map"] = {"": device}
     loaded = AutoModelForCausalLM.from_pretrained(model, dtype=dtype, attn_implementation="sdpa", **kwargs)
     set_attention(loaded, attention)
     loaded.config.use_cache = False
@@ -196,11 +266,12 @@ def set_row_checkpointing(model: nn.Module, on: bool) -> None:
 class PackedLoss(nn.Module):
     """Sum of token cross-entropies of one packed row, documents isolated, logits never whole."""
 
-    def __init__(self, model: nn.Module, attention: str = "sdpa", chunk_tokens: int = 2048):
+    def __init__(self, model: nn.Module, attention: str = "sdpa", chunk_tokens: int = 2048, fused: bool = False):
         super().__init__()
         self.model = model
         self.attention = attention
         self.chunk_tokens = chunk_tokens
+        self.fused = fused
         causal_lm = causal_lm_of(model)
         head = causal_lm.get_output_embeddings()
         if getattr(head, "bias", None) is not None:
@@ -211,9 +282,16 @@ class PackedLoss(nn.Module):
         # in bf16 against the float32 master weights, so only the small adapter weights are cast.
         self.autocast_dtype = head.weight.dtype if head.weight.dtype in (torch.bfloat16, torch.float16) else None
         if self.autocast_dtype is not None:
-            for module in model.modules():
-                if hasattr(module, "cast_input_dtype_enabled"):
-                    module.cast_input_dtype_enabled = False
+            adapters = [m for m in model.modules() if hasattr(m, "lora_A")]
+            if adapters and not all(hasattr(m, "cast_input_dtype_enabled") for m in adapters):
+                import peft
+
+                raise RuntimeError(
+                    f"peft {peft.__version__} cannot turn off the float32 cast of adapter inputs "
+                    "(cast_input_dtype_enabled); install peft>=0.15"
+                )
+            for module in adapters:
+                module.cast_input_dtype_enabled = False
 
     def forward(
         self, input_ids: torch.Tensor, labels: torch.Tensor, position_ids: torch.Tensor, doc_lens: Sequence[int]
@@ -248,5 +326,10 @@ class PackedLoss(nn.Module):
             ).last_hidden_state
         states, targets = shifted_label_positions(hidden, labels)
         weight = causal_lm.get_output_embeddings().weight
-        loss_sum = linear_cross_entropy(states, weight, targets, self.chunk_tokens)
+        if self.fused:
+            from liger_kernel.transformers.functional import liger_fused_linear_cross_entropy
+
+            loss_sum = liger_fused_linear_cross_entropy(states, weight, targets, reduction="sum")
+        else:
+            loss_sum = linear_cross_entropy(states, weight, targets, self.chunk_tokens)
         return loss_sum, torch.tensor(targets.shape[0], device=input_ids.device)

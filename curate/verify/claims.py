@@ -38,6 +38,7 @@ class Claim:
     right_text: str
     modulus: int | None  # the chain is read modulo this (`\pmod{m}`, `\bmod m`)
     bare_right: bool  # the right side is one written number (an approximation's digits count)
+    in_prose: bool = False  # plain-text or prose arithmetic, not math markup
 
 
 # ---- regions: code, math, plain text --------------------------------------------------------
@@ -45,13 +46,14 @@ class Claim:
 _CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`|\[asy\].*?(?:\[/asy\]|\Z)|<<[^<>\n]*>>", re.S)
 _ENVS = "align|aligned|alignat|equation|gather|gathered|eqnarray|multline|split|flalign"
 _MATH = re.compile(
-    r"\$\$(?P<dd>.+?)\$\$"
+    r"(?=[$\\])"  # every math opening starts with one of these: a cheap test at each position
+    r"(?:\$\$(?P<dd>.+?)\$\$"
     r"|\\\[(?P<br>.+?)\\\]"
     r"|\\\((?P<pa>.+?)\\\)"
     rf"|\\begin\{{(?P<env>{_ENVS})(?P<star>\*?)\}}(?:\{{\d+\}})?(?P<body>.*?)\\end\{{(?P=env)(?P=star)\}}"
     # Inline $...$ (pandoc's rule): no space inside either dollar, no digit right after the
     # closing one, so "$5 and $10" is two amounts of money, not math.
-    r"|(?<![\\$])\$(?P<d>[^\s$](?:(?:\\\$|[^$])*?[^\s$\\])?)\$(?!\d)",
+    r"|(?<![\\$])\$(?P<d>[^\s$](?:(?:\\\$|[^$])*?[^\s$\\])?)\$(?!\d))",
     re.S,
 )
 _SKIPPED_ENV = re.compile(
@@ -61,27 +63,33 @@ _SKIPPED_ENV = re.compile(
 )
 
 
+_NOT_NEWLINE = re.compile(r"[^\n]")
+
+
+def _blanked(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with every character of the (sorted, disjoint) spans but newlines made a space."""
+    pieces, cursor = [], 0
+    for start, end in spans:
+        pieces.append(text[cursor:start])
+        pieces.append(_NOT_NEWLINE.sub(" ", text[start:end]))
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
 def _regions(text: str) -> tuple[list[tuple[int, int]], str]:
     """(math bodies as (start, end) offsets, the text with code and math blanked out)."""
-    blank = list(text)
-
-    def clear(start: int, end: int) -> None:
-        for i in range(start, end):
-            if blank[i] != "\n":
-                blank[i] = " "
-
-    for match in _CODE.finditer(text):
-        clear(match.start(), match.end())
-    without_code = "".join(blank)
+    without_code = _blanked(text, [match.span() for match in _CODE.finditer(text)])
     bodies: list[tuple[int, int]] = []
+    cleared: list[tuple[int, int]] = []
     for match in _MATH.finditer(without_code):
         group = next(name for name in ("dd", "br", "pa", "body", "d") if match.group(name) is not None)
         start, end = match.span(group)
         if group == "d" and "\n\n" in match.group(group):
             continue  # a stray dollar paired with one paragraphs away
         bodies.append((start, end))
-        clear(match.start(), match.end())
-    return bodies, "".join(blank)
+        cleared.append(match.span())
+    return bodies, _blanked(without_code, cleared)
 
 
 # ---- math: statements, chains and operands ---------------------------------------------------
@@ -120,7 +128,7 @@ _RELATION_NAMES = {
 _BREAK = re.compile(
     r"\\(?:implies|Rightarrow|Longrightarrow|rightarrow|longrightarrow|to|iff|Leftrightarrow|Longleftrightarrow"
     r"|quad|qquad|therefore|because|in|notin|sim|simeq|cong|subset|subseteq|supset|mid|forall|exists|colon"
-    r"|land|lor|wedge|vee|ldots|cdots|dots|vdots|hline|label|tag|nonumber|notag|pm|mp|perp|parallel"
+    r"|land|lor|wedge|vee|hline|label|tag|nonumber|notag|pm|mp|perp|parallel"
     r"|angle|triangle|cup|cap|setminus|Longleftarrow|Leftarrow|leftarrow|mapsto|propto)(?![a-zA-Z])"
     r"|[;:|]|\\\|"
 )
@@ -205,15 +213,23 @@ def _text_group_end(body: str, at: int) -> int:
 
 
 def _is_unit_text(content: str) -> bool:
-    words = [w for w in re.split(r"[\s/.^{}\d-]+", content.strip().lower()) if w]
+    words = [w for w in re.split(r"[\s/.^{}\d~,\\-]+", content.strip().lower()) if w]
     known = UNIT_WORDS | DEGREE_WORDS | PERCENT_WORDS
     return bool(words) and all(w in known for w in words)
+
+
+# The first characters of everything _math_chains reacts to; the scan jumps from one to the next.
+_DIGIT = re.compile(r"\d")
+_INTERESTING = re.compile(r"[\\(){}\[\]=<>!≈≤≥≠≡,;:|]")
 
 
 def _math_chains(text: str, start: int, end: int):
     """(operands, relations, modulus) chains of one math body at text[start:end]."""
     body = text[start:end]
-    body = _SKIPPED_ENV.sub(lambda m: " " * len(m.group(0)), body)
+    if not _RELATION.search(body) or not _DIGIT.search(body):
+        return []
+    if "\\begin" in body:
+        body = _SKIPPED_ENV.sub(lambda m: " " * len(m.group(0)), body)
     chains = []
     operands: list[_Operand] = []
     relations: list[str] = []
@@ -223,9 +239,21 @@ def _math_chains(text: str, start: int, end: int):
     i = 0
     n = len(body)
 
+    after_words = [False]
+
     def close_operand(until: int) -> None:
         nonlocal piece_start
         raw = body[piece_start:until]
+        if after_words[0]:
+            after_words[0] = False
+            if operands and not relations:
+                operands.pop()  # the words' own placeholder: the text after them is no side
+                stripped = raw.strip()
+                if stripped:
+                    left = piece_start + len(raw) - len(raw.lstrip())
+                    operands.append(_Operand(start + left, start + left + len(stripped), "\\text" + stripped))
+                piece_start = until
+                return
         stripped = raw.strip().rstrip(".,").strip()
         if stripped.replace("&", "").strip():
             left = piece_start + len(raw) - len(raw.lstrip())
@@ -242,6 +270,10 @@ def _math_chains(text: str, start: int, end: int):
         modulus[0] = None
 
     while i < n:
+        jump = _INTERESTING.search(body, i)
+        if jump is None:
+            break
+        i = jump.start()
         c = body[i]
         if c == "\\" and i + 1 < n and body[i + 1] in "{}":
             depth += 1 if body[i + 1] == "{" else -1
@@ -289,9 +321,12 @@ def _math_chains(text: str, start: int, end: int):
         if text_command:
             group_end = _text_group_end(body, i)
             if not _is_unit_text(body[body.index("{", i) + 1 : group_end - 1]):
-                close_operand(i)
+                close_operand(group_end)  # the words stay with the side before them: a unit mark
                 end_statement()
+                # What follows the words belongs to them (`\operatorname{erf}(0.2)`): not a side.
+                operands.append(_Operand(start + i, start + group_end, body[i:group_end]))
                 piece_start = group_end
+                after_words[0] = True
             i = group_end
             continue
         broken = _BREAK.match(body, i)
@@ -316,6 +351,8 @@ def _plausibly_numeric(raw: str) -> bool:
     """A fast reject before parsing: letters other than known commands mean a variable or text."""
     if ":" in raw or len(raw) > MAX_OPERAND_CHARS or not re.search(r"\d|\\pi", raw):
         return False
+    if "..." in raw or "…" in raw:
+        return False  # `1 + 2 + \dots + 10`: the terms left out are not written
     for word in _LETTERS.findall(raw):
         if word.startswith("\\"):
             if word not in _NUMERIC_COMMANDS:
@@ -352,7 +389,7 @@ def _numeric(node: Node, in_trig: bool = False) -> Node | None:
     if kind == "const":
         return node if node[1] == "pi" else None
     if kind == "func":
-        if node[1] not in _TRIG or not isinstance(node[2], tuple):
+        if node[1] not in _TRIG or not isinstance(node[2], tuple) or not _simple_angle(node[2]):
             return None
         inner = _numeric(node[2], True)
         return None if inner is None else ("func", node[1], inner)
@@ -373,6 +410,29 @@ def _numeric(node: Node, in_trig: bool = False) -> Node | None:
     return (kind, *parts)
 
 
+def _simple_angle(node: Node) -> bool:
+    """A trigonometric argument read without doubt: the parser reads `\\cos 10^\\circ \\cdot 2`
+    as cos(10° · 2), so an angle in degrees times anything, or a function inside, is not one."""
+    kind = node[0]
+    if kind in ("num", "const"):
+        return True
+    if kind in ("deg", "neg"):
+        return _simple_angle(node[1]) and node[1][0] != "deg"
+    if kind in ("frac", "div"):
+        return _simple_angle(node[1]) and _simple_angle(node[2]) and not _contains_degree(node)
+    if kind == "mul":
+        return all(_simple_angle(part) for part in node[1]) and not _contains_degree(node)
+    return False
+
+
+def _contains_degree(node: Node) -> bool:
+    if isinstance(node, list):
+        return any(_contains_degree(part) for part in node)
+    if not isinstance(node, tuple):
+        return False
+    return node[0] == "deg" or any(_contains_degree(part) for part in node[1:])
+
+
 def is_bare_number(node: Node) -> bool:
     """One written number (with its sign or percent sign): no computation on that side."""
     while node[0] in ("neg", "pct", "currency"):
@@ -380,9 +440,15 @@ def is_bare_number(node: Node) -> bool:
     return node[0] in ("num", "sci")
 
 
+# A unit written in a math side (`5.08 \\times 10^{-10} \\mathrm{~m}`, `3.5 \\AA`): a conversion.
+_UNIT_MARK = re.compile(r"\\(?:mathrm|text|mbox|operatorname|textrm|rm)\s*\{\s*[~\\, ]*[A-Za-zµ]|\\AA|\\mu\b|\\Omega")
+
+
 def _links(operands: list[_Operand], relations: list[str], modulus: int | None, text: str):
     for k, op in enumerate(relations):
         a, b = operands[k], operands[k + 1]
+        if _UNIT_MARK.search(a.text) or _UNIT_MARK.search(b.text):
+            continue
         left, right = numeric_node(a.text), numeric_node(b.text)
         if left is None or right is None:
             continue
@@ -395,11 +461,12 @@ def _links(operands: list[_Operand], relations: list[str], modulus: int | None, 
 
 # ---- plain text and prose ---------------------------------------------------------------------
 
-_NUM = r"(?:\$\s?)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?"
-_TERM = rf"(?:\(\s*)*-?{_NUM}(?:\^\d+|!)?(?:\s*\))*"
-_OP = r"\s*(?:[-+*/×÷·^−]|(?<=\s)x(?=\s))\s*"
+_NUM = r"(?:\$[ \t]?)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?"
+_MIXED = r"\d+ \d+/\d+(?![\d.])"  # 1 1/2: one and a half, in plain text
+_TERM = rf"(?:\([ \t]*)*-?(?:{_MIXED}|{_NUM}(?:\^\d+|!)?)(?:[ \t]*\))*"
+_OP = r"[ \t]*(?:[-+*/×÷·^−]|(?<=[ \t])x(?=[ \t]))[ \t]*"
 _EXPR = rf"{_TERM}(?:{_OP}{_TERM})*"
-_PLAIN_REL = r"\s*(?:=|≈|<|>|≤|≥|≠)\s*"
+_PLAIN_REL = r"[ \t]*(?:=|≈|<|>|≤|≥|≠)[ \t]*"
 _PLAIN = re.compile(rf"{_EXPR}(?:{_PLAIN_REL}{_EXPR})+")
 _PLAIN_SPLIT = re.compile(_PLAIN_REL)
 _WORD_OPS = {"times": "*", "multiplied by": "*", "plus": "+", "minus": "-", "divided by": "/"}
@@ -410,7 +477,8 @@ _PROSE = re.compile(
 )
 # Words before a number that make it part of a larger computation ("half of 10 plus 2").
 _BEFORE = re.compile(
-    r"(?:\b(?:of|times|by|than|over|per|plus|minus|and|half|twice|double|triple|thrice|quarter|third)|[-+*/×÷^·−(])\s*$",
+    r"(?:\b(?:of|times|by|than|over|per|plus|minus|and|half|twice|double|triple|thrice|quarter|third|x)"
+    r"|[-+*/×÷^·−(¼½¾]|\dx|\d[ \t]+)\s*$",
     re.I,
 )
 # Words after a result that change it ("3/4 is 3 times ...", "6 million", "2 more than").
@@ -424,8 +492,11 @@ _AFTER = re.compile(
 
 def _plain_operand_node(raw: str) -> Node | None:
     cleaned = re.sub(r"(?<=\s)x(?=\s)", "*", raw).replace("$", "")
+    cleaned = re.sub(r"(\d+) (\d+)/(\d+)", r"(\1+\2/\3)", cleaned)
     if cleaned.count("(") != cleaned.count(")"):
         return None
+    if re.search(r"\s/\s", cleaned) and re.search(r"\S/\S", cleaned):
+        return None  # `1 1/2 / 1/2`: which division binds first is the reader's guess
     return numeric_node(cleaned)
 
 
@@ -441,8 +512,23 @@ def _boundary_ok(plain: str, start: int, end: int) -> bool:
     return not _AFTER.match(after)
 
 
+_LINE_OF_TEXT = re.compile(r"[^\n]+")
+_HAS_PLAIN_RELATION = re.compile(r"\d[ \t%)]*(?:=|≈|<|>|≤|≥|≠)")
+_HAS_PROSE_WORD = re.compile(r"\b(?:times|multiplied|plus|minus|divided|squared|cubed)\b", re.I)
+
+
+def _lines_with(plain: str, marker: re.Pattern) -> list[tuple[int, int]]:
+    """(start, end) of the lines of `plain` that `marker` finds something in (a cheap prefilter)."""
+    return [line.span() for line in _LINE_OF_TEXT.finditer(plain) if marker.search(line.group(0))]
+
+
+def _plain_matches(plain: str):
+    for start, end in _lines_with(plain, _HAS_PLAIN_RELATION):
+        yield from _PLAIN.finditer(plain, start, end)
+
+
 def _plain_claims(plain: str, text: str):
-    for match in _PLAIN.finditer(plain):
+    for match in _plain_matches(plain):
         start, end = match.span()
         raw = match.group(0)
         # A leading "(" or trailing ")" that belongs to the surrounding prose.
@@ -466,11 +552,12 @@ def _plain_claims(plain: str, text: str):
             left, right = _plain_operand_node(a.text), _plain_operand_node(b.text)
             if left is None or right is None or (is_bare_number(left) and is_bare_number(right)):
                 continue
-            yield Claim(a.start, b.end, op, left, right, a.text, b.text, None, is_bare_number(right))
+            yield Claim(a.start, b.end, op, left, right, a.text, b.text, None, is_bare_number(right), True)
 
 
 def _prose_claims(plain: str):
-    for match in _PROSE.finditer(plain):
+    matches = (m for start, end in _lines_with(plain, _HAS_PROSE_WORD) for m in _PROSE.finditer(plain, start, end))
+    for match in matches:
         start, end = match.span()
         if not _boundary_ok(plain, start, end):
             continue
@@ -482,7 +569,7 @@ def _prose_claims(plain: str):
         left, right = _plain_operand_node(expression), _plain_operand_node(match.group("result"))
         if left is None or right is None:
             continue
-        yield Claim(start, end, EQ, left, right, match.group("expr"), match.group("result"), None, True)
+        yield Claim(start, end, EQ, left, right, match.group("expr"), match.group("result"), None, True, True)
 
 
 def find_claims(text: str) -> list[Claim]:

@@ -10,12 +10,14 @@ from train.cli import app, main
 from train.sft import load_config, train_sft
 
 
-def test_merged_model_loads_with_transformers_and_matches_base_plus_adapter(tmp_path, tiny_student, export_file):
+def test_merged_model_loads_with_transformers_and_matches_base_plus_adapter(
+    tmp_path, tiny_student, export_file, db_path
+):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
     config = load_config(None, max_steps=3, tokens_per_batch=256, seq_len=256, learning_rate=1e-2, lora_rank=4)
-    train_sft(export_file, str(tiny_student), tmp_path / "run", config, db=tmp_path / "t.duckdb", progress=False)
+    train_sft(export_file, str(tiny_student), tmp_path / "run", config, db=db_path, progress=False)
     adapter, merged_dir = tmp_path / "run" / "adapter", tmp_path / "merged"
     result = CliRunner().invoke(
         app, ["merge", "--adapter", str(adapter), "--out", str(merged_dir)], catch_exceptions=False

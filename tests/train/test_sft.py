@@ -197,6 +197,7 @@ def test_schedule_warms_up_linearly_then_decays_by_cosine():
 @pytest.mark.slow  # two subprocess starts: ~20 s on a quiet 2-core machine
 def test_killed_run_resumes_from_its_checkpoint_step(tmp_path, tiny_student, export_file):
     db_path = tmp_path / "resume.duckdb"
+    open_store(db_path).close()
     out = tmp_path / "out"
     command = [
         sys.executable,
