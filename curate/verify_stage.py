@@ -189,7 +189,10 @@ def _check_steps_batch(store: Store, config: VerifyConfig, batch: list[tuple], r
         [batch[0][0], batch[-1][0], [sample_id for _, sample_id in batch]],
     )
     texts = [full_response(r["reasoning"], r["content"]) for r in samples.iter_rows(named=True)]
-    found = check_steps_many(texts, workers=config.workers, timeout=config.timeout)
+    # The question grounds the numbers a trace starts from (docs/STEPS.md); it is part of the content hash.
+    found = check_steps_many(
+        texts, questions=samples["question"].to_list(), workers=config.workers, timeout=config.timeout
+    )
     checked = [
         CheckedSample(row["sample_id"], row["content_hash"], claims)
         for row, claims in zip(samples.iter_rows(named=True), found)
