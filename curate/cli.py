@@ -278,6 +278,9 @@ def judge(
         False, "--include-incorrect", help="Also judge samples SymPy called incorrect."
     ),
     limit: Optional[int] = typer.Option(None, "--limit", help="Judge at most K samples."),
+    steps: bool = typer.Option(
+        False, "--steps", help="Step critic: name the earliest wrong paragraph of each correct trace (step_checks)."
+    ),
     concurrency: int = typer.Option(16, "--concurrency", "-c"),
     max_tokens: int = typer.Option(8192, "--max-tokens"),
     temperature: float = typer.Option(0.0, "--temperature"),
@@ -289,7 +292,7 @@ def judge(
     price_file: Optional[Path] = typer.Option(None, "--price-file", help="TOML prices, as for generate."),
     db: Optional[Path] = DbOption,
 ) -> None:
-    """Grade samples the SymPy verifier left unparseable (optionally incorrect) with a judge model."""
+    """Grade samples the SymPy verifier left unparseable (optionally incorrect) with a judge model; --steps: check the steps of correct ones."""
     from curate.judge import JudgeConfig, print_summary
     from curate.stages import run_stage
 
@@ -299,6 +302,7 @@ def judge(
         api_key_env=api_key_env,
         include_incorrect=include_incorrect,
         limit=limit,
+        steps=steps,
         concurrency=concurrency,
         max_tokens=max_tokens,
         temperature=temperature,
@@ -357,6 +361,9 @@ def verify(
         False, "--reverify-older", help="Also verify samples whose verdict came from an older verifier version."
     ),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most this many samples (for a quick look)."),
+    steps: bool = typer.Option(
+        False, "--steps", help="Also check every sample's steps (table step_checks, checker steps/N)."
+    ),
 ) -> None:
     """Verify every sample's final answer against its problem's gold answer (resumable)."""
     from rich.table import Table
@@ -373,6 +380,7 @@ def verify(
         model=model,
         reverify=reverify,
         reverify_older=reverify_older,
+        steps=steps,
     )
     counts = run_stage("verify", db, config).counts
     table = Table(header_style="bold")
@@ -440,6 +448,12 @@ def select(
     require_think_closed: Optional[bool] = typer.Option(
         None, "--require-think-closed/--allow-unclosed-think", show_default=False
     ),
+    drop_wrong_steps: Optional[bool] = typer.Option(
+        None,
+        "--drop-wrong-steps/--keep-wrong-steps",
+        help="Drop a correct trace with a wrong step when its problem has a clean one; rank flagged last (default on).",
+        show_default=False,
+    ),
     db: Optional[Path] = DbOption,
 ) -> None:
     """Filter the scored samples and keep the best per problem by a policy; recorded as a selection."""
@@ -464,6 +478,7 @@ def select(
         length_fence=length_fence,
         allow_truncated=allow_truncated,
         require_think_closed=require_think_closed,
+        drop_wrong_steps=drop_wrong_steps,
         name=name,
     )
     result = run_stage("select", db, load_config(config, overrides))

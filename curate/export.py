@@ -547,6 +547,22 @@ def length_histogram(lengths: list[int], bins: int = 10, width: int = 40) -> str
     return "\n".join(lines)
 
 
+def step_check_line(store: Store, selection: dict, examples: pl.DataFrame) -> str:
+    """The card's sentence on step checks: traces the selection dropped for a wrong step (its
+    select run's counts), and exported traces that still have one (no clean trace of their problem)."""
+    counts = store.scalar("SELECT counts FROM runs WHERE run_id = ?", [selection.get("run_id")])
+    dropped = (json.loads(counts) if counts else {}).get("dropped", {}).get("wrong_step", 0)
+    flagged = examples.join(
+        store.query("SELECT sample_id FROM step_flags WHERE wrong_unretracted > 0"), on="sample_id", how="semi"
+    ).height
+    checked = examples.join(store.query("SELECT sample_id FROM step_flags"), on="sample_id", how="semi").height
+    return (
+        f"Step checks: {dropped} correct traces dropped for an unretracted wrong step (a clean correct trace of "
+        f"the same problem was kept instead); {checked} of {examples.height} exported traces were step-checked, "
+        f"{flagged} of them with a wrong step (their problem had no clean correct trace)."
+    )
+
+
 def dataset_card(
     examples: pl.DataFrame,
     config: ExportConfig,
@@ -617,6 +633,8 @@ def dataset_card(
     lines += [
         "",
         "Left out of the selection: " + (_describe(excluded) if excluded else "nothing") + ".",
+        "",
+        step_check_line(store, selection, examples),
         "",
         "## Sources",
         "",

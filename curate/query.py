@@ -86,6 +86,13 @@ STATS_QUERIES = {
     "round(sum(coalesce(cost_usd, 0)), 4) AS cost_usd FROM samples GROUP BY ALL ORDER BY ALL",
     "verdicts": "SELECT s.model, v.verifier, v.verdict, count(*) AS n FROM verdicts v "
     "JOIN samples s USING (sample_id) GROUP BY ALL ORDER BY ALL",
+    # Correct traces whose steps were checked (`curate verify --steps`, `curate judge --steps`) and
+    # how many of them have an unretracted wrong step (view step_flags), by problem source.
+    "steps": "SELECT p.source, count(*) AS correct_traces, count(f.sample_id) AS steps_checked, "
+    "count(*) FILTER (WHERE f.wrong_unretracted > 0) AS with_wrong_step FROM verdict_current v "
+    "JOIN samples s USING (sample_id) JOIN problems p ON p.problem_id = s.problem_id "
+    "LEFT JOIN step_flags f ON f.sample_id = s.sample_id WHERE v.verdict = 'correct' "
+    "GROUP BY ALL HAVING count(f.sample_id) > 0 ORDER BY ALL",
     "reviews": "SELECT decision, count(*) AS samples FROM review_current GROUP BY ALL ORDER BY ALL",
     "selections": "SELECT selection_id, policy, n_problems, n_samples, created_at FROM selection_sets ORDER BY created_at",
 }

@@ -1,7 +1,7 @@
 """Choose the training traces: filters, then one selection policy, recorded side by side.
 
 Inputs: `scores` and `problem_scores` (run `curate score` first), `samples`, `verdict_current`,
-`review_current`, `problem_duplicates`, and for `--base-eval RUN` the `eval_samples` of that
+`review_current`, `problem_duplicates`, `step_flags` (`curate verify --steps`, `curate judge --steps`), and for `--base-eval RUN` the `eval_samples` of that
 evaluation run. Outputs: one `selection_sets` row (policy and every parameter) and its
 `selections` rows (sample, problem, rank within the problem), replacing an earlier selection of
 the same id; a `runs` row of kind "select". Other selections stay, so several can be compared
@@ -12,7 +12,12 @@ Filters (applied to every policy; the first one a sample fails is its drop reaso
 rejected by a reviewer (always), a duplicate problem (`curate dedup`), verified incorrect,
 truncated or errored, unclosed think block, repetition_ratio above the limit, CJK share above
 the limit, several different boxed answers, length outside [min_tokens, max_tokens] or outside
-the Tukey far-out fences (factor 3) of log length over all samples.
+the Tukey far-out fences (factor 3) of log length over all samples; then, with
+`drop_wrong_steps` (default on), a correct trace with an unretracted wrong step (`step_flags`,
+any current checker) when its problem has another correct trace without one that passed the
+filters above (reason `wrong_step`). Flagged traces that stay (their problem has no clean
+correct trace) are ranked by their number of unretracted wrong steps, fewest first, then by
+the policy's order.
 
 Policies (k is per problem):
 - shortest-correct (k=1): the k shortest samples correct against gold.
@@ -65,6 +70,9 @@ class SelectConfig:
     min_tokens: int | None = None
     max_tokens: int | None = None
     length_fence: float | None = 3.0  # Tukey fence factor on log length; None: off
+    drop_wrong_steps: bool = (
+        True  # drop a correct trace with a wrong step when its problem has a clean one; rank flagged last
+    )
     name: str | None = None  # the selection id; not a selection parameter
 
     def resolved_k(self) -> int:
@@ -128,13 +136,15 @@ SELECT s.sample_id, s.problem_id, s.model, s.status,
        sc.is_majority, sc.pseudo_label, sc.correct,
        v.verdict, r.decision AS review,
        ps.agreement AS problem_agreement, ps.runner_up, ps.pass_rate AS teacher_pass_rate,
-       d.problem_id IS NOT NULL AS is_duplicate
+       d.problem_id IS NOT NULL AS is_duplicate,
+       coalesce(f.wrong_unretracted, 0) AS wrong_steps
 FROM samples s
 JOIN scores sc ON sc.sample_id = s.sample_id
 LEFT JOIN problem_scores ps ON ps.problem_id = s.problem_id
 LEFT JOIN verdict_current v ON v.sample_id = s.sample_id
 LEFT JOIN review_current r ON r.sample_id = s.sample_id
 LEFT JOIN problem_duplicates d ON d.problem_id = s.problem_id
+LEFT JOIN step_flags f ON f.sample_id = s.sample_id
 """
 
 
@@ -223,7 +233,18 @@ def apply_filters(pool: pl.DataFrame, config: SelectConfig) -> pl.DataFrame:
     reason = pl.lit(None, dtype=pl.String)
     for label, failed in reversed(checks):
         reason = pl.when(failed.fill_null(False)).then(pl.lit(label)).otherwise(reason)
-    return pool.with_columns(drop_reason=reason)
+    judged = pool.with_columns(drop_reason=reason)
+    return drop_wrong_steps(judged) if config.drop_wrong_steps else judged
+
+
+def drop_wrong_steps(judged: pl.DataFrame) -> pl.DataFrame:
+    """Mark `wrong_step` the correct traces with an unretracted wrong step that passed the other
+    filters, where their problem has a correct trace without one that passed them too."""
+    passes = pl.col("drop_reason").is_null() & pl.col("correct").fill_null(False)
+    clean = passes & (pl.col("wrong_steps") == 0)
+    has_clean = clean.any().over("problem_id")
+    flagged = passes & (pl.col("wrong_steps") > 0) & has_clean
+    return judged.with_columns(drop_reason=pl.when(flagged).then(pl.lit("wrong_step")).otherwise(pl.col("drop_reason")))
 
 
 def apply_policy(store: Store, eligible: pl.DataFrame, config: SelectConfig) -> pl.DataFrame:
@@ -259,10 +280,13 @@ def apply_policy(store: Store, eligible: pl.DataFrame, config: SelectConfig) -> 
     reason = pl.lit(None, dtype=pl.String)
     for label, passes in reversed(rules):  # the first rule a sample fails names it
         reason = pl.when(passes.fill_null(False)).then(reason).otherwise(pl.lit(label))
-    frame = frame.with_columns(passed_over=reason)
+    # A kept trace with wrong steps comes after its problem's clean ones (whatever the policy's
+    # order), and one with fewer before one with more.
+    flag_rank = pl.col("wrong_steps") if config.drop_wrong_steps else pl.lit(0)
+    frame = frame.with_columns(passed_over=reason, _flag_rank=flag_rank)
     ranked = (
         frame.filter(pl.col("passed_over").is_null())
-        .sort(["problem_id", order, "sample_id"], descending=[False, descending, False])
+        .sort(["problem_id", "_flag_rank", order, "sample_id"], descending=[False, False, descending, False])
         .with_columns(rank=pl.int_range(1, pl.len() + 1).over("problem_id"))
         .with_columns(passed_over=pl.when(pl.col("rank") > quota).then(pl.lit(over_quota)))
     )

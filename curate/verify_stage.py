@@ -17,8 +17,14 @@ samples remain (`older_version`), and `verdict_current` marks their rows `older_
 Resumable: samples are verified in batches of BATCH_SIZE, each batch written and committed in
 its own transaction, so an interrupted run keeps the finished batches and the next run starts
 where it stopped. --reverify recomputes (and replaces) existing verdicts of this verifier.
+
+--steps also checks the steps of every sample (curate.verify.check_steps, checker "steps/N"),
+whatever its verdict and whether or not its problem has a gold answer: one `step_check_samples`
+row per sample and one `step_checks` row per claim (curate/step_checks.py), with the content
+hash read. Pending, batches and resumption as for verdicts; --reverify rechecks too. Without
+--steps nothing of this runs, so plain verify keeps its speed.
 Command: `curate verify [--db PATH] [--workers W] [--timeout S] [--strict-form] [--model M]
-[--reverify] [--reverify-older] [--limit N]`.
+[--reverify] [--reverify-older] [--limit N] [--steps]`.
 """
 
 from __future__ import annotations
@@ -28,13 +34,16 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from curate.step_checks import CheckedSample, pending_samples, replace_checks
 from curate.traces import full_response
+from curate.verify import STEPS_VERSION, check_steps_many
 from curate.verify.checker import STRICT_SUFFIX, VERIFIER_VERSION, Verifier, verifier_name
 from db import BadInput, Store
 from db.console import progress_bar
 
 BATCH_SIZE = 500
 VERDICTS = ("correct", "incorrect", "unparseable", "no_answer", "timeout")
+STEP_COUNTS = ("steps_checked", "claims", "wrong_steps")
 # Verifier names of older versions with the same strictness: 'sympy/1' to 'sympy/3' for 'sympy/4'.
 _OLDER_SQL = (
     "v.verifier LIKE 'sympy/%' AND v.verifier <> ? AND (v.verifier LIKE '%+strict-form') = ? "
@@ -91,6 +100,7 @@ class VerifyConfig:
     reverify: bool = False  # recompute verdicts that exist for this verifier version
     reverify_older: bool = False  # also verify samples whose verdict came from an older version
     limit: int | None = None  # at most this many samples
+    steps: bool = False  # also check every sample's steps (step_checks, checker steps/N)
     progress: bool = True  # progress bar on stderr
 
 
@@ -132,6 +142,7 @@ def run(store: Store, config: VerifyConfig) -> VerifyResult:
         "reverify": config.reverify,
         "reverify_older": config.reverify_older,
         "limit": config.limit,
+        "steps": config.steps,
     }
     with store.run("verify", stored) as record:
         record.counts_of = lambda: dict(counts)
@@ -146,7 +157,50 @@ def run(store: Store, config: VerifyConfig) -> VerifyResult:
                 _verify_batch(
                     store, checker, batch, verifier, record.run_id, counts, lambda n: progress.advance(task, n)
                 )
+            if config.steps:
+                _check_all_steps(store, config, record.run_id, counts, progress)
     return VerifyResult(record.run_id, dict(counts))
+
+
+def _check_all_steps(store: Store, config: VerifyConfig, run_id: str, counts: Counter, progress) -> None:
+    """Step checks for every sample without one of this checker version for its content."""
+    counts.update(steps_checked=0, claims=0, wrong_steps=0)
+    where, params = ("s.model = ?", [config.model]) if config.model is not None else ("TRUE", [])
+    if config.reverify:
+        ids = store.execute(
+            f"SELECT s.rowid, s.sample_id FROM samples s WHERE {where} ORDER BY s.rowid", params
+        ).fetchall()
+    else:
+        ids = pending_samples(store, STEPS_VERSION, where, params)
+    if config.limit is not None:
+        ids = ids[: config.limit]
+    task = progress.add_task("steps", total=len(ids))
+    for start in range(0, len(ids), BATCH_SIZE):
+        batch = ids[start : start + BATCH_SIZE]
+        _check_steps_batch(store, config, batch, run_id, counts)
+        progress.advance(task, len(batch))
+
+
+def _check_steps_batch(store: Store, config: VerifyConfig, batch: list[tuple], run_id: str, counts: Counter) -> None:
+    samples = store.query(
+        "SELECT s.sample_id, s.reasoning, s.content, s.content_hash, p.question FROM samples s "
+        "LEFT JOIN problems p ON p.problem_id = s.problem_id "
+        "WHERE s.rowid BETWEEN ? AND ? AND list_contains(?, s.sample_id) ORDER BY s.sample_id",
+        [batch[0][0], batch[-1][0], [sample_id for _, sample_id in batch]],
+    )
+    texts = [full_response(r["reasoning"], r["content"]) for r in samples.iter_rows(named=True)]
+    # The question grounds the numbers a trace starts from (docs/STEPS.md); it is part of the content hash.
+    found = check_steps_many(
+        texts, questions=samples["question"].to_list(), workers=config.workers, timeout=config.timeout
+    )
+    checked = [
+        CheckedSample(row["sample_id"], row["content_hash"], claims)
+        for row, claims in zip(samples.iter_rows(named=True), found)
+    ]
+    replace_checks(store, STEPS_VERSION, checked, run_id)
+    counts["steps_checked"] += len(checked)
+    counts["claims"] += sum(len(item.claims) for item in checked)
+    counts["wrong_steps"] += sum(any(c.status == "wrong" and not c.retracted for c in item.claims) for item in checked)
 
 
 def _verify_batch(
@@ -196,4 +250,6 @@ def _verify_batch(
 def summary_rows(counts: dict[str, int]) -> list[tuple[str, int]]:
     """Counts in a fixed order for printing."""
     order = ["verified", *VERDICTS, "skipped_no_gold", "older_version"]
-    return [(name, counts.get(name, 0)) for name in order]
+    rows = [(name, counts.get(name, 0)) for name in order]
+    # Step counts only when --steps ran: samples checked, claims found, samples with an unretracted wrong step.
+    return rows + [(name, counts[name]) for name in STEP_COUNTS if name in counts]

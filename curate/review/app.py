@@ -741,6 +741,13 @@ class ReviewApp(App[None]):
         if not self.screen.jump_answer():
             self.notify("no final answer found in this trace", timeout=3)
 
+    def action_jump_step(self, delta: int) -> None:
+        number, count = self._main.jump_step(delta)
+        if count:
+            self.notify(f"wrong step {number} of {count}", timeout=2)
+        else:
+            self.notify("no step check flags a wrong step in this trace", timeout=3)
+
     def action_toggle_unicode(self) -> None:
         self.unicode = not self.unicode
         for screen in self.screen_stack:

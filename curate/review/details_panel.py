@@ -1,5 +1,5 @@
 """DetailsPanel: the sample's extracted answer, verdicts and the verifier's reason, the boxed
-answers when they differ, form check, scores and review history.
+answers when they differ, form check, the wrong steps step checks flag, scores and review history.
 
 Every value stored by another stage may be missing (verify or score not run yet): it shows as
 "—". Answers are raw text. No timestamps are shown, so the view of a given store is the same
@@ -68,6 +68,7 @@ class DetailsPanel(Static):
         if form is False and verdict.get("form_reason"):
             parts += [" ", verdict["form_reason"]]
         parts += ["\n"]
+        parts += wrong_step_lines(detail.wrong_steps)
         if tokens is None and sample.get("completion_tokens") is not None:
             tokens = sample["completion_tokens"]  # before `curate score`: the API's count
         parts += [
@@ -100,6 +101,19 @@ class DetailsPanel(Static):
         if staged_note:
             parts += [("next note: ", "bold $text-warning"), staged_note, "\n"]
         self.update(Content.assemble(*parts))
+
+
+def wrong_step_lines(wrong_steps: list[dict]) -> list:
+    """`Steps` and one line per flagged claim (its text, shortened, and the checker's reason)."""
+    if not wrong_steps:
+        return []
+    parts: list = [(f"Steps   {len(wrong_steps)} wrong", "bold $text-error"), "\n"]
+    for step in wrong_steps:
+        claim = " ".join(step["claim"].split())
+        claim = claim if len(claim) <= 60 else claim[:57] + "..."
+        why = f"{step['checker']}: {step['reason']}" if step["reason"] else step["checker"]
+        parts += ["  ✗ ", (claim, "$text-error"), "\n", "    ", (why, "$text-muted"), "\n"]
+    return parts
 
 
 def different_boxed_answers(sample: dict) -> list[str]:

@@ -58,6 +58,8 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     KeyAction("compare", "main", ("v",), "app.compare", "Compare two samples of this problem"),
     # The trace.
     KeyAction("answer", "app", ("=",), "app.jump_answer", "Jump to the final answer", footer="Answer"),
+    KeyAction("next_step", "main", ("e",), "app.jump_step(1)", "Jump to the next wrong step a step check flags"),
+    KeyAction("previous_step", "main", ("E",), "app.jump_step(-1)", "Jump to the previous wrong step"),
     KeyAction("unicode", "app", ("m",), "app.toggle_unicode", "Show LaTeX as Unicode / raw (raw by default)"),
     KeyAction("search", "main", ("/",), "app.search", "Search in the trace"),
     KeyAction("search_next", "main", (".",), "app.search_step(1)", "Next search match"),

@@ -18,7 +18,7 @@ from curate.review.queries import SampleDetail
 from curate.review.queue_tabs import QueueTabs
 from curate.review.sibling_list import SiblingList
 from curate.review.status_bar import StatusBar
-from curate.review.trace_text import answer_marks, trace_sections
+from curate.review.trace_text import answer_marks, step_marks, trace_sections
 from curate.review.trace_view import TraceView
 
 
@@ -101,7 +101,8 @@ class MainScreen(Screen[None]):
     def _set_trace(self, detail: SampleDetail) -> None:
         trace = self.trace
         trace.set_sections(trace_sections(detail, self._unicode))
-        trace.set_marks(answer_marks(trace.text, trace.bodies, (detail.verdict or {}).get("answer"), self._unicode))
+        marks = answer_marks(trace.text, trace.bodies, (detail.verdict or {}).get("answer"), self._unicode)
+        trace.set_marks({**marks, "step": step_marks(detail, trace.bodies, self._unicode)})
 
     def show_unicode(self, unicode: bool) -> None:
         if self._shown is not None and unicode != self._unicode:
@@ -112,3 +113,7 @@ class MainScreen(Screen[None]):
 
     def jump_answer(self) -> bool:
         return self.trace.jump_to_mark("answer")
+
+    def jump_step(self, delta: int) -> tuple[int, int]:
+        """Scroll to the next / previous wrong step: (its number, how many), (0, 0) when none."""
+        return self.trace.step_mark("step", delta)

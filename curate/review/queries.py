@@ -215,6 +215,10 @@ class SampleDetail:
     verdict: dict | None = None  # the current verdict: the view verdict_current's row
     decisions: list[dict] = ()  # each reviewer's current decision (view review_reviewer_current), by event
     siblings_read: bool = True  # False: read without its siblings (`siblings` empty), for a first screen
+    # Claims a current step check calls wrong and the trace does not take back (view
+    # step_check_summary, newest steps version), in text order: checker, claim_start, claim_end
+    # (offsets into curate.traces.full_response of the sample), claim, reason.
+    wrong_steps: list[dict] = ()
 
     @property
     def judge_verdicts(self) -> list[dict]:
@@ -249,6 +253,14 @@ def sample_details(store: Store, sample_ids: list[str], siblings: bool = True) -
     events = store.query(
         "SELECT event_id, sample_id, reviewer, decision, note, corrected_answer, reverts_event_id, batch_id "
         "FROM review_events WHERE list_contains($ids, sample_id) ORDER BY event_id",
+        ids,
+    ).to_dicts()
+    wrong_steps = store.query(
+        "SELECT k.sample_id, k.checker, k.claim_start, k.claim_end, k.claim, k.reason FROM step_checks k "
+        "JOIN step_check_summary c ON c.sample_id = k.sample_id AND c.checker = k.checker "
+        "AND c.content_hash = k.content_hash "
+        "WHERE list_contains($ids, k.sample_id) AND list_contains($ids, c.sample_id) AND NOT c.older_version "
+        "AND k.status = 'wrong' AND NOT k.retracted ORDER BY k.claim_start, k.checker",
         ids,
     ).to_dicts()
     mine = store.query(
@@ -304,6 +316,7 @@ def sample_details(store: Store, sample_ids: list[str], siblings: bool = True) -
                 verdict=current.get(sample_id),
                 decisions=[d for d in mine if d["sample_id"] == sample_id],
                 siblings_read=siblings,
+                wrong_steps=[w for w in wrong_steps if w["sample_id"] == sample_id],
             )
         )
     return details

@@ -23,13 +23,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-_CONTROL = {c: "\ufffd" for c in list(range(0, 32)) + [127] if c not in (9, 10)}
-_CONTROL[9] = "    "
-
-
-def display_text(text: str) -> str:
-    """The text as the view shows it (see the module docstring for the three substitutions)."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROL)
+from curate.review.trace_text import display_text
 
 
 def wrap_line(line: str, width: int) -> list[tuple[int, int]]:
@@ -76,7 +70,7 @@ class TraceView(ScrollView, can_focus=True, inherit_bindings=False):
     """
 
     # Marks, lowest priority first: a later kind's style is drawn over an earlier one's.
-    MARK_KINDS = ("added", "removed", "boxed", "answer")
+    MARK_KINDS = ("added", "removed", "boxed", "answer", "step")
     COMPONENT_CLASSES = {
         "trace-view--heading",
         "trace-view--match",
@@ -96,6 +90,7 @@ class TraceView(ScrollView, can_focus=True, inherit_bindings=False):
         & > .trace-view--removed { background: $error 25%; }
         & > .trace-view--boxed { color: $text-success; text-style: bold; }
         & > .trace-view--answer { background: $success 35%; color: $text; text-style: bold; }
+        & > .trace-view--step { background: $error 45%; color: $text; text-style: bold underline; }
     }
     """
 
@@ -107,6 +102,7 @@ class TraceView(ScrollView, can_focus=True, inherit_bindings=False):
         self._headings: list[tuple[int, int]] = []  # (start, end) offsets of heading lines
         self.bodies: list[tuple[int, int]] = []  # (start, end) offsets of each section's body
         self._marks: dict[str, tuple[list[int], list[int]]] = {}  # kind -> sorted starts, ends
+        self._mark_visited: dict[str, int] = {}  # kind -> index of the span step_mark went to last
         self._row_starts: list[int] = []
         self._row_ends: list[int] = []
         self._wrapped_width = -1
@@ -158,6 +154,7 @@ class TraceView(ScrollView, can_focus=True, inherit_bindings=False):
         self._marks = {
             kind: ([a for a, _ in sorted(spans)], [b for _, b in sorted(spans)]) for kind, spans in marks.items()
         }
+        self._mark_visited = {}
         self.refresh()
 
     def add_marks(self, kind: str, spans: list[tuple[int, int]]) -> None:
@@ -171,6 +168,18 @@ class TraceView(ScrollView, can_focus=True, inherit_bindings=False):
         if starts:
             self.scroll_to_offset(starts[0])
         return bool(starts)
+
+    def step_mark(self, kind: str, delta: int) -> tuple[int, int]:
+        """Scroll to the next (1) or previous (-1) span of a mark kind from the last one visited,
+        wrapping around; returns (its 1-based number, how many), (0, 0) when there is none."""
+        starts = self._marks.get(kind, ([], []))[0]
+        if not starts:
+            return 0, 0
+        current = self._mark_visited.get(kind)
+        index = (0 if delta > 0 else len(starts) - 1) if current is None else (current + delta) % len(starts)
+        self._mark_visited[kind] = index
+        self.scroll_to_offset(starts[index])
+        return index + 1, len(starts)
 
     def scroll_to_offset(self, offset: int) -> None:
         """Bring the row holding text offset `offset` into view, a third of the way down."""

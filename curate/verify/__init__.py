@@ -9,7 +9,8 @@ rounding, common fraction) and checks the answer's competition form (form.py). `
 does the same for many (response, gold[, question[, finish_reason]]) tuples with a pool of
 workers. Policies are listed in docs/GUIDE.md's policy table ("curate verify"). The `curate
 verify` command (curate/verify_stage.py) stores verdicts for every sample; this package
-imports nothing from `db`.
+imports nothing from `db`. `check_steps(text)` checks the numeric claims inside a trace
+(steps.py, claims.py; docs/STEPS.md).
 """
 
 from __future__ import annotations
@@ -20,15 +21,20 @@ from typing import Iterable
 from curate.verify.checker import VERIFIER_VERSION, Verdict, Verifier, canonical_key, verifier_name
 from curate.verify.extract import extract_answer
 from curate.verify.form import check_form
+from curate.verify.steps import STEPS_VERSION, StepCheck, check_steps, check_steps_many
 
 __all__ = [
+    "STEPS_VERSION",
     "VERIFIER_VERSION",
+    "StepCheck",
     "Verdict",
     "Verifier",
     "canonical_key",
     "check",
     "check_form",
     "check_many",
+    "check_steps",
+    "check_steps_many",
     "equivalent",
     "extract_answer",
     "verifier_name",

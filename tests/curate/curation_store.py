@@ -187,3 +187,38 @@ def add_problem_scores(store: Store, rows: list[dict]) -> None:
         "difficulty": 0.0,
     }
     store.insert_rows("problem_scores", [{**defaults, **row} for row in rows])
+
+
+def add_step_checks(
+    store: Store, sample_id: str, claims: list[tuple[str, str, bool]], checker: str = "steps/1"
+) -> None:
+    """Step checks of one sample as `curate verify --steps` stores them, for its current content:
+    claims are (claim text, status, retracted), found in the sample's text (full_response)."""
+    from curate.traces import full_response
+
+    reasoning, content, content_hash = store.execute(
+        "SELECT reasoning, content, content_hash FROM samples WHERE sample_id = ?", [sample_id]
+    ).fetchone()
+    text = full_response(reasoning, content)
+    store.execute(
+        "INSERT INTO step_check_samples (sample_id, checker, content_hash, claims) VALUES (?, ?, ?, ?)",
+        [sample_id, checker, content_hash, len(claims)],
+    )
+    for index, (claim, status, retracted) in enumerate(claims):
+        start = text.index(claim)
+        store.execute(
+            "INSERT INTO step_checks (sample_id, checker, claim_index, claim_start, claim_end, claim, status, "
+            "retracted, reason, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                sample_id,
+                checker,
+                index,
+                start,
+                start + len(claim),
+                claim,
+                status,
+                retracted,
+                f"{status} claim",
+                content_hash,
+            ],
+        )

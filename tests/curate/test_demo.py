@@ -20,6 +20,7 @@ from curate.demo_teacher import (
     DemoTeacher,
     make_problems,
     teacher_reply,
+    wrong_running_sums,
 )
 from curate.pipeline import STAGES
 from curate.testing.openai_server import OpenAIServer
@@ -61,6 +62,34 @@ def test_teacher_is_imperfect_in_the_stated_ways():
     assert 60 < kinds["incorrect"] < 180 and kinds["repeats"] > 30 and kinds["cut off"] > 20
 
 
+def test_teacher_writes_some_right_answers_with_one_wrong_step():
+    kinds = Counter()
+    for problem in make_problems(0)[:150]:
+        for index in range(4):
+            reasoning, content = teacher_reply(problem.question, index)
+            verdict = check(f"<think>{reasoning}</think>{content}", problem.answer).verdict
+            kinds[(verdict, min(wrong_running_sums(reasoning), 2))] += 1
+    assert wrong_running_sums("4 + 8 = 13\n12 + 2 = 14") == 1 and wrong_running_sums("4 + 8 = 12") == 0
+    assert 20 < kinds[("correct", 1)] < 80  # right answer, one wrong step: only a step check sees it
+    assert kinds[("correct", 2)] == 0  # never more than one
+    assert kinds[("correct", 0)] > 250
+
+
+def test_step_checks_find_the_teachers_wrong_steps_and_flag_no_clean_trace():
+    from curate.verify import check_steps_many
+
+    traces = [teacher_reply(p.question, i) for p in make_problems(0) if p.split == "train" for i in range(4)]
+    found = check_steps_many([f"<think>{r}</think>{c}" for r, c in traces], workers=1)
+    outcome = Counter(
+        (wrong_running_sums(r) > 0, any(k.status == "wrong" and not k.retracted for k in claims))
+        for (r, _), claims in zip(traces, found)
+    )
+    assert outcome[(False, True)] == 0  # no false alarm on a trace whose sums are right
+    # One running sum per line: a newline ends a claim (before the fix only the last line was read).
+    # Missed: a wrong sum whose next line starts from the right total reads as corrected.
+    assert outcome[(True, True)] > 0.9 * (outcome[(True, True)] + outcome[(True, False)])
+
+
 def test_server_serves_the_teacher_over_http_with_a_new_sample_per_request():
     prompt = "What is the sum of the digits of 4827?"
     with OpenAIServer(respond=DemoTeacher(), models=("demo-teacher",)) as server:
@@ -94,6 +123,7 @@ def test_demo_config_runs_every_stage_but_judge_and_import(tmp_path: Path, tiny_
     config = demo_config(tmp_path, write_problems(tmp_path), "http://127.0.0.1:1/v1")
     assert set(config.stages) == set(STAGES) - {"judge", "import"}
     assert config.stages["eval"]["temperature"] == 0.0 and config.stages["generate"]["price_in"] == 0.0
+    assert config.stages["verify"]["steps"] is True
     assert config.db == tmp_path / "traces.duckdb"
 
 

@@ -90,3 +90,11 @@ def test_filter_dialog_with_an_error(snap_compare, review_db, config, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_empty_queue(snap_compare, review_db, config, size):
     assert snap_compare(make_app(review_db, config, queue="flagged"), terminal_size=SIZES[size], run_before=_before())
+
+
+def test_main_view_with_a_wrong_step_marked_and_listed(snap_compare, tmp_path, config, monkeypatch):
+    from tests.curate.review.test_wrong_steps import flagged_store
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    app = make_app(flagged_store(tmp_path), config)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=_before("e"))
