@@ -515,14 +515,20 @@ def _boundary_ok(plain: str, start: int, end: int) -> bool:
     return not _AFTER.match(after)
 
 
-_LINE_OF_TEXT = re.compile(r"[^\n]+")
 _HAS_PLAIN_RELATION = re.compile(r"\d[ \t%)]*(?:=|≈|<|>|≤|≥|≠)")
 _HAS_PROSE_WORD = re.compile(r"\b(?:times|multiplied|plus|minus|divided|squared|cubed)\b", re.I)
 
 
 def _lines_with(plain: str, marker: re.Pattern) -> list[tuple[int, int]]:
-    """(start, end) of the lines of `plain` that `marker` finds something in (a cheap prefilter)."""
-    return [line.span() for line in _LINE_OF_TEXT.finditer(plain) if marker.search(line.group(0))]
+    """(start, end) of the lines of `plain` that `marker` (never across a newline) finds
+    something in: a cheap prefilter for the slow patterns."""
+    spans: list[tuple[int, int]] = []
+    for found in marker.finditer(plain):
+        if spans and found.start() < spans[-1][1]:
+            continue  # on a line already taken
+        end = plain.find("\n", found.end())
+        spans.append((plain.rfind("\n", 0, found.start()) + 1, len(plain) if end == -1 else end))
+    return spans
 
 
 def _plain_matches(plain: str):
