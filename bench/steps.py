@@ -17,10 +17,13 @@ Sets (all under ../shared/data, see its SOURCES.md):
       values). Same "right step" rule as (b).
   (d) speed: R1-length traces (about 20,000 characters: solutions strung together with R1's
       self-checks between them) through `check_steps` in this one process, traces/s.
+  (f) real model outputs: the 800 Qwen2.5-Math CoT samples of math_cot_100.jsonl (answer
+      correctness labelled in `score`): how many right and wrong answers hold a flagged step;
+      every flag is printed for review.
   (e) plain verify speed: `check_many` on GSM8K answers vs gold, with this tree and with
       another tree given by --baseline-tree (e.g. /work/main), in child processes.
 
-    python bench/steps.py [--sets a,b,c,d,e] [--seed 0] [--baseline-tree /work/main] [--show]
+    python bench/steps.py [--sets a,b,c,d,e,f] [--seed 0] [--baseline-tree /work/main] [--show]
 """
 
 from __future__ import annotations
@@ -312,9 +315,28 @@ def verify_speed(baseline: Path | None) -> None:
         print(f"  {label}: {median:,.0f} pairs/s (runs: {', '.join(f'{v:,.0f}' for v in values)})")
 
 
+def model_outputs(show: bool) -> None:
+    print("(f) real model outputs (math_cot_100.jsonl: 100 MATH problems x 8 CoT samples)")
+    rows = _jsonl(DATA / "Qwen2.5-Math" / "eval_rm_maj_example" / "math_cot_100.jsonl")
+    samples = [(text, right) for row in rows for text, right in zip(row["code"], row["score"])]
+    results = check_steps_many([text for text, _ in samples], workers=1)
+    print("| answer | samples | claims | samples with a flagged step |")
+    print("| --- | ---: | ---: | ---: |")
+    for right in (True, False):
+        chosen = [i for i, (_, label) in enumerate(samples) if label == right]
+        hit = [i for i in chosen if flagged(results[i])]
+        claims = sum(len(results[i]) for i in chosen)
+        print(
+            f"| {'right' if right else 'wrong'} | {len(chosen)} | {claims} | {len(hit)} ({len(hit) / len(chosen):.1%}) |"
+        )
+        for i in hit:
+            first = flagged(results[i])[0]
+            print(f"  first flag of sample {i}: {first.claim!r}: {first.reason}" if show else f"  {first.reason}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", default="a,b,c,d,e")
+    parser.add_argument("--sets", default="a,b,c,d,e,f")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--baseline-tree", type=Path, default=None)
     parser.add_argument("--show", action="store_true", help="print the context of every false alarm")
@@ -330,6 +352,8 @@ def main() -> None:
         speed(args.seed)
     if "e" in sets:
         verify_speed(args.baseline_tree)
+    if "f" in sets:
+        model_outputs(args.show)
 
 
 if __name__ == "__main__":

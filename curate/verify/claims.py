@@ -467,7 +467,8 @@ _TERM = rf"(?:\([ \t]*)*-?(?:{_MIXED}|{_NUM}(?:\^\d+|!)?)(?:[ \t]*\))*"
 _OP = r"[ \t]*(?:[-+*/×÷·^−]|(?<=[ \t])x(?=[ \t]))[ \t]*"
 _EXPR = rf"{_TERM}(?:{_OP}{_TERM})*"
 _PLAIN_REL = r"[ \t]*(?:=|≈|<|>|≤|≥|≠)[ \t]*"
-_PLAIN = re.compile(rf"{_EXPR}(?:{_PLAIN_REL}{_EXPR})+")
+# Never starting inside a number or a run of "(": that keeps the scan linear on hostile text.
+_PLAIN = re.compile(rf"(?<![\d(]){_EXPR}(?:{_PLAIN_REL}{_EXPR})+")
 _PLAIN_SPLIT = re.compile(_PLAIN_REL)
 _WORD_OPS = {"times": "*", "multiplied by": "*", "plus": "+", "minus": "-", "divided by": "/"}
 _PROSE = re.compile(
@@ -491,8 +492,10 @@ _AFTER = re.compile(
 
 
 def _plain_operand_node(raw: str) -> Node | None:
+    if len(raw) > MAX_OPERAND_CHARS:
+        return None  # also keeps the rewrites below linear
     cleaned = re.sub(r"(?<=\s)x(?=\s)", "*", raw).replace("$", "")
-    cleaned = re.sub(r"(\d+) (\d+)/(\d+)", r"(\1+\2/\3)", cleaned)
+    cleaned = re.sub(r"(?<!\d)(\d+) (\d+)/(\d+)", r"(\1+\2/\3)", cleaned)
     if cleaned.count("(") != cleaned.count(")"):
         return None
     if re.search(r"\s/\s", cleaned) and re.search(r"\S/\S", cleaned):
@@ -512,14 +515,20 @@ def _boundary_ok(plain: str, start: int, end: int) -> bool:
     return not _AFTER.match(after)
 
 
-_LINE_OF_TEXT = re.compile(r"[^\n]+")
 _HAS_PLAIN_RELATION = re.compile(r"\d[ \t%)]*(?:=|≈|<|>|≤|≥|≠)")
 _HAS_PROSE_WORD = re.compile(r"\b(?:times|multiplied|plus|minus|divided|squared|cubed)\b", re.I)
 
 
 def _lines_with(plain: str, marker: re.Pattern) -> list[tuple[int, int]]:
-    """(start, end) of the lines of `plain` that `marker` finds something in (a cheap prefilter)."""
-    return [line.span() for line in _LINE_OF_TEXT.finditer(plain) if marker.search(line.group(0))]
+    """(start, end) of the lines of `plain` that `marker` (never across a newline) finds
+    something in: a cheap prefilter for the slow patterns."""
+    spans: list[tuple[int, int]] = []
+    for found in marker.finditer(plain):
+        if spans and found.start() < spans[-1][1]:
+            continue  # on a line already taken
+        end = plain.find("\n", found.end())
+        spans.append((plain.rfind("\n", 0, found.start()) + 1, len(plain) if end == -1 else end))
+    return spans
 
 
 def _plain_matches(plain: str):
@@ -530,6 +539,8 @@ def _plain_matches(plain: str):
 def _plain_claims(plain: str, text: str):
     for match in _plain_matches(plain):
         start, end = match.span()
+        if end - start > 4 * MAX_OPERAND_CHARS:
+            continue  # no side is that long (and trimming it below would be quadratic)
         raw = match.group(0)
         # A leading "(" or trailing ")" that belongs to the surrounding prose.
         while raw.startswith("(") and raw.count("(") > raw.count(")"):

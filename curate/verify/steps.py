@@ -190,6 +190,18 @@ MEASURED_REL = Fraction(2, 100)
 APPROX_REL = Fraction(2, 100)
 
 
+def _running_total(left: Fraction, right_node: Node) -> bool:
+    """`16 - 3 = 13 - 4 = 9`: a sloppy but common way to write a running total, where the side
+    after `=` starts from the value of the side before it. Not an error of the reasoning."""
+    if right_node[0] in ("add", "mul"):
+        first = right_node[1][0]
+    elif right_node[0] == "div":
+        first = right_node[1]
+    else:
+        return False
+    return first[0] == "num" and _literal(first[1]) == left
+
+
 def _show(value) -> str:
     if isinstance(value, Fraction):
         text = str(value) if value.denominator != 1 else str(value.numerator)
@@ -214,6 +226,8 @@ def _compare(op: str, left, right, claim: Claim, right_node: Node, modulus: int 
             return "ok", "equal"
         if _rounds_to(left, right_node, right):
             return "ok", "equal after rounding"
+        if exact and _running_total(left, right_node):
+            return "ok", "a running total (the next side starts from this value)"
         if _MEASURED.search(claim.left_text) and abs(left - right) <= abs(right) * MEASURED_REL:
             return "ok", "equal within 2% (measured constants)"
         if not exact and not _apart(left, right):
