@@ -68,6 +68,7 @@ from curate.prompts import load_template, render_prompt
 from curate.traces import split_think
 from curate.write_through import WriteThrough
 from db import BadInput, is_interrupt
+from db.errors import note_sigterm
 from db.console import progress_bar, stderr
 from db.store import Store
 
@@ -457,7 +458,7 @@ async def _run_api(
     main_task = asyncio.current_task()
     try:
         # SIGTERM stops like Ctrl-C: finished samples are written, the run is marked interrupted.
-        loop.add_signal_handler(signal.SIGTERM, main_task.cancel)
+        loop.add_signal_handler(signal.SIGTERM, lambda: (note_sigterm(), main_task.cancel()))
     except (NotImplementedError, RuntimeError, ValueError):
         pass
     background = [asyncio.create_task(writer.run()), asyncio.create_task(display.run())]

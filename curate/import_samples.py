@@ -463,6 +463,10 @@ def _after_interrupt(store: Store, result: ImportResult | None, digest: str, sta
                 "was; run the same command again to import the file",
                 highlight=False,
             )
+            try:
+                store.record_interrupted("import-samples", {"params_hash": digest})
+            except (duckdb.Error, RuntimeError):  # a second interrupt while recording: the store is still as it was
+                pass
             raise KeyboardInterrupt
         stderr.print(
             f"interrupted, but the import was already committed (run {row[0][0]}): every sample of the "

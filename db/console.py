@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from typer.core import TyperGroup
 from typer.exceptions import Abort, Exit, TyperException
 
-from db.errors import BadInput, StoreLocked, is_interrupt
+from db.errors import BadInput, StoreLocked, is_interrupt, sigterm_interrupts, terminated
 from db.redact import redact_text
 
 stderr = Console(stderr=True)
@@ -35,7 +35,7 @@ EXIT_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
     (BadInput, 2, "error"),  # bad usage or input; the message names file, line and field
     (StoreLocked, 1, "error"),  # another process holds the store's write lock
     (duckdb.Error, 1, "database error"),
-    (KeyboardInterrupt, 130, "interrupted"),  # Ctrl-C (and SIGTERM in generate): finished work is kept
+    (KeyboardInterrupt, 130, "interrupted"),  # Ctrl-C: finished work is kept (SIGTERM: the same, exit 143)
     (Exception, 1, "error"),  # any other failure; CURATE_DEBUG=1 shows the traceback
 )
 
@@ -45,9 +45,14 @@ def _row(error: BaseException) -> tuple[type[BaseException], int, str] | None:
     return next((row for row in EXIT_CODES if issubclass(kind, row[0])), None)
 
 
+SIGTERM_EXIT = 143  # 128 + 15, what a shell reports for a process SIGTERM stopped
+
+
 def exit_code(error: BaseException) -> int | None:
     """The exit code `EXIT_CODES` gives `error`; None for errors it does not map (SystemExit)."""
     row = _row(error)
+    if row is not None and row[0] is KeyboardInterrupt and terminated():
+        return SIGTERM_EXIT
     return row[1] if row else None
 
 
@@ -61,6 +66,9 @@ def report_error(error: BaseException) -> int | None:
         return None
     kind, code, label = row
     if kind is KeyboardInterrupt:
+        if terminated():
+            stderr.print("terminated (SIGTERM); finished work is kept", highlight=False)
+            return SIGTERM_EXIT
         stderr.print("interrupted; finished work is kept", highlight=False)
         return code
     if kind is Exception:
@@ -112,9 +120,11 @@ class ExitCodeGroup(TyperGroup):
     """
 
     def invoke(self, ctx: typer.Context):
-        """Invoke the command; a project error prints one line and exits with its code."""
+        """Invoke the command; a project error prints one line and exits with its code. SIGTERM
+        stops every command as Ctrl-C does (staging removed, run marked interrupted), exit 143."""
         try:
-            return super().invoke(ctx)
+            with sigterm_interrupts():
+                return super().invoke(ctx)
         except (Exit, Abort, TyperException):  # click's own exits and usage errors keep their codes
             raise
         except BaseException as error:

@@ -2,12 +2,18 @@
 
 `BadInput` means the user gave something we cannot use (exit 2, message names file, line and
 field); `StoreLocked` means another process holds the DuckDB write lock (exit 1);
-`is_interrupt` is the one rule for what counts as Ctrl-C / SIGTERM (exit 130, run 'interrupted').
+`is_interrupt` is the one rule for what counts as Ctrl-C / SIGTERM (run 'interrupted'; exit 130
+for Ctrl-C, 143 for SIGTERM: `note_sigterm` records which, `terminated` reads it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import duckdb
 
@@ -43,6 +49,44 @@ def is_interrupt(error: BaseException) -> bool:
     if isinstance(error, (KeyboardInterrupt, asyncio.CancelledError, duckdb.InterruptException)):
         return True
     return type(error) is RuntimeError and str(error).startswith("Query interrupted")
+
+
+_sigterm_received = False
+
+
+def note_sigterm() -> None:
+    """Record that this process was sent SIGTERM (its interrupt then exits 143, not 130)."""
+    global _sigterm_received
+    _sigterm_received = True
+
+
+def terminated() -> bool:
+    """Whether this process was sent SIGTERM."""
+    return _sigterm_received
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt in this process (main thread only), so the run is marked
+    interrupted and open transactions roll back; the previous handler is restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    owner = os.getpid()
+
+    def interrupt(signum: int, frame: Any) -> None:
+        if os.getpid() != owner:  # a forked worker inherited this handler: die as SIGTERM means
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        note_sigterm()
+        raise KeyboardInterrupt("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 class SchemaTooNew(BadInput):

@@ -30,7 +30,8 @@ Contract
   header (a JSONL/CSV/Parquet given as --db), and a store with migrations this code lacks
   (`SchemaTooNew`, naming both versions).
 - `runs` rows record pid and host; opening for writing marks 'running' rows of dead processes
-  of this host 'interrupted'. Run configs and errors pass through `db.redact` first.
+  of this host 'interrupted', and a read-only open shows them so (a temporary `runs` view).
+  Run configs and errors pass through `db.redact` first.
 
 Caveat: DuckDB checks PRIMARY KEY constraints per row; `on_conflict="ignore"` uses
 INSERT OR IGNORE so re-running a stage adds nothing.
@@ -43,10 +44,8 @@ import dataclasses
 import json
 import os
 import re
-import signal
 import socket
 import sys
-import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -59,7 +58,7 @@ from typing import Any, Callable, Iterator, Literal
 import duckdb
 import polars as pl
 
-from db.errors import BadInput, SchemaTooNew, StoreLocked, is_interrupt
+from db.errors import BadInput, SchemaTooNew, StoreLocked, is_interrupt, sigterm_interrupts
 from db.redact import redact_config, redact_text
 from db.writer_lock import WriterLock, held_by_another
 
@@ -375,11 +374,17 @@ class Store:
         with _ending(record, finish):
             yield record
 
-    def _start_run(self, kind: str, config: dict | None = None) -> str:
-        """Record a stage invocation; returns its run_id."""
+    def record_interrupted(self, kind: str, config: Any = None) -> str:
+        """A run row for a command stopped before its own run was committed (it rolled back with
+        the command's writes), so `runs` still shows that it was started and stopped."""
+        return self._start_run(kind, _config_dict(config), ended="interrupted before anything was committed")
+
+    def _start_run(self, kind: str, config: dict | None = None, ended: str | None = None) -> str:
+        """Record a stage invocation (`ended`: already over, interrupted with that error); returns its run_id."""
         run_id = f"{kind}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self.execute(
-            "INSERT INTO runs (run_id, kind, config, versions, pid, host) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (run_id, kind, config, versions, pid, host, status, finished_at, error) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, CASE WHEN ? THEN current_timestamp END, ?)",
             [
                 run_id,
                 kind,
@@ -387,6 +392,9 @@ class Store:
                 json.dumps(package_versions()),
                 os.getpid(),
                 socket.gethostname(),
+                "running" if ended is None else "interrupted",
+                ended is not None,
+                ended,
             ],
         )
         return run_id
@@ -424,7 +432,7 @@ def _ending(record: RunRecord, finish: Callable[[str, str | None, bool], None]) 
     stopped for them; re-raised as KeyboardInterrupt, so every caller sees one kind), failed (any
     other exception, re-raised), else the status the stage set."""
     try:
-        with _sigterm_interrupts():
+        with sigterm_interrupts():
             yield
     except BaseException as error:
         if not is_interrupt(error):
@@ -443,29 +451,6 @@ def _config_dict(config: Any) -> dict:
     return dict(config or {})
 
 
-@contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt in this process (main thread only), so the run is marked
-    interrupted and open transactions roll back; the previous handler is restored afterwards."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    owner = os.getpid()
-
-    def interrupt(signum: int, frame: Any) -> None:
-        if os.getpid() != owner:  # a forked worker inherited this handler: die as SIGTERM means
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
-            return
-        raise KeyboardInterrupt("SIGTERM")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
-
-
 def process_alive(pid: int) -> bool:
     """Whether process `pid` of this host still runs (a zombie does not)."""
     if pid == os.getpid():
@@ -482,27 +467,50 @@ def process_alive(pid: int) -> bool:
         return True
 
 
-def mark_dead_runs(store: Store) -> int:
-    """Mark 'running' runs of this host whose process is gone as 'interrupted'; returns how many.
+DEAD_RUN_ERROR = "process ended without finishing the run (killed?)"
 
-    A kill -9 cannot run the code that finishes a run row, so the next writer does it. Rows of
-    other hosts (a store on a shared disk) are left alone: their liveness cannot be checked here.
+
+def dead_runs(store: Store) -> list[str]:
+    """run_ids of 'running' runs of this host whose process is gone (a kill -9 cannot finish its row).
+
+    Rows of other hosts (a store on a shared disk) are left alone: their liveness cannot be checked here.
     """
     if not store.scalar(
         "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'runs' AND column_name = 'pid' "
         "AND database_name = current_database()"
     ):
-        return 0  # a store migrated only part way (tests step through the migrations)
+        return []  # a store migrated only part way (tests step through the migrations)
     rows = store.execute(
         "SELECT run_id, pid FROM runs WHERE status = 'running' AND pid IS NOT NULL AND host = ?",
         [socket.gethostname()],
     ).fetchall()
-    dead = [run_id for run_id, pid in rows if not process_alive(pid)]
+    return [run_id for run_id, pid in rows if not process_alive(pid)]
+
+
+def mark_dead_runs(store: Store) -> int:
+    """Mark the dead runs (`dead_runs`) 'interrupted'; returns how many. The next writer does this."""
+    dead = dead_runs(store)
     for run_id in dead:
         store.execute(
-            "UPDATE runs SET status = 'interrupted', error = 'process ended without finishing the run (killed?)' "
-            "WHERE run_id = ? AND status = 'running'",
-            [run_id],
+            "UPDATE runs SET status = 'interrupted', error = ? WHERE run_id = ? AND status = 'running'",
+            [DEAD_RUN_ERROR, run_id],
+        )
+    return len(dead)
+
+
+def show_dead_runs_interrupted(store: Store) -> int:
+    """For a reader, which cannot write: a temporary `runs` view over the table that shows the dead
+    runs as the next writer will mark them ('interrupted'), so `curate stats`, `curate sql` and the
+    review app never show a killed command as still running. Returns how many it shows so."""
+    dead = dead_runs(store)
+    if dead:
+        table = f'"{store.scalar("SELECT current_database()")}".main.runs'
+        # A view cannot take parameters: the run ids (our own format) and the error go in as literals.
+        ids = "[" + ", ".join("'" + run_id.replace("'", "''") + "'" for run_id in dead) + "]"
+        store.execute(
+            f"CREATE OR REPLACE TEMP VIEW runs AS SELECT * REPLACE ("
+            f"CASE WHEN list_contains({ids}, run_id) THEN 'interrupted' ELSE status END AS status, "
+            f"CASE WHEN list_contains({ids}, run_id) THEN '{DEAD_RUN_ERROR}' ELSE error END AS error) FROM {table}"
         )
     return len(dead)
 
@@ -635,6 +643,8 @@ def open_store(path: str | os.PathLike | None = None, *, read_only: bool = False
         if not read_only:
             migrate(store)
             mark_dead_runs(store)
+        else:
+            show_dead_runs_interrupted(store)
     except BaseException:
         store.close()
         raise

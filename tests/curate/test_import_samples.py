@@ -384,7 +384,8 @@ def test_ctrl_c_before_the_commit_says_nothing_was_imported(db_path: Path, tmp_p
     monkeypatch.undo()
     assert result.exit_code != 0
     assert "nothing was imported" in result.output and "Query interrupted" not in result.output
-    assert counts(db_path) == (0, 0, 0)
+    assert counts(db_path) == (0, 0, 1)  # no problem, no sample; the run, marked interrupted
+    assert rows(db_path, "SELECT status FROM runs") == [{"status": "interrupted"}]
 
 
 # ---- re-imports match by content; rows without a completion are refused ----------------------
@@ -474,3 +475,41 @@ def test_a_2000_deep_json_value_is_refused_and_leaves_the_store_as_it_was(tmp_pa
     result = CliRunner().invoke(app, ["import-samples", str(path), "--db", str(db), "--model", "m"])
     assert result.exit_code == 2 and f"{path}:1" in result.output and "nested too deeply" in result.output
     assert db.read_bytes() == before
+
+
+def test_sigterm_stops_an_import_like_ctrl_c_exit_143_with_a_message_a_run_row_and_no_staging(tmp_path: Path):
+    # Before: exit 143 with no message and no run row, and STORE.import-stage left behind.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "s.jsonl"
+    with path.open("w") as handle:
+        for i in range(300_000):
+            row = {
+                "problem_id": f"p{i % 500}",
+                "question": f"What is {i % 500}+1?",
+                "response": "x " * 40,
+                "sample_index": i // 500,
+            }
+            handle.write(json.dumps(row) + "\n")
+    db = tmp_path / "s.duckdb"
+    stage = Path(f"{db}.import-stage")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "curate", "import-samples", str(path), "--db", str(db), "--model", "m"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not stage.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert process.poll() is None, "the import finished before it could be stopped"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err
+    assert "terminated (SIGTERM)" in err and "nothing was imported" in err
+    assert not stage.exists()
+    with open_store(db, read_only=True) as store:
+        assert store.query("SELECT kind, status FROM runs").rows() == [("import-samples", "interrupted")]
+        assert store.scalar("SELECT count(*) FROM samples") == 0

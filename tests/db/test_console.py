@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from db import BadInput, StoreLocked
-from db.console import EXIT_CODES, ExitCodeGroup
+from db.console import EXIT_CODES, SIGTERM_EXIT, ExitCodeGroup
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "GUIDE.md"
 runner = CliRunner()
@@ -25,7 +25,8 @@ def _readme_table() -> dict[int, str]:
 
 def test_guide_exit_code_table_is_the_code_table():
     table = _readme_table()
-    assert set(table) == {0} | {code for _, code, _ in EXIT_CODES}
+    assert set(table) == {0, SIGTERM_EXIT} | {code for _, code, _ in EXIT_CODES}
+    assert "SIGTERM" in table[SIGTERM_EXIT]
     for kind, code, _ in EXIT_CODES:
         name = "duckdb.Error" if kind is duckdb.Error else kind.__name__
         assert f"`{name}`" in table[code], (name, code)

@@ -112,3 +112,22 @@ def test_the_store_is_locked_message_redacts_keys_in_the_holders_command_line(tm
     for text in (str(locked.value), result.output):
         assert f"process {holder.pid}" in text and "http://host/v1" in text
         assert "SECRET" not in text
+
+
+def test_a_run_killed_with_kill_9_reads_interrupted_for_readers_before_any_writer_opens(tmp_path: Path):
+    # Before, `curate stats`, `curate sql` on runs and the review app showed it 'running' until a writer came.
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    db = tmp_path / "s.duckdb"
+    script = "import sys, os; from db import open_store; s = open_store(sys.argv[1]); s._start_run('toy'); s.close(); os._exit(0)"
+    subprocess.run([sys.executable, "-c", script, str(db)], check=True)  # its pid is gone: as after kill -9
+    with open_store(db, read_only=True) as reader:
+        assert reader.query("SELECT kind, status, error FROM runs").rows() == [
+            ("toy", "interrupted", "process ended without finishing the run (killed?)")
+        ]
+    result = CliRunner().invoke(app, ["sql", "SELECT status FROM runs", "--db", str(db)])
+    assert result.exit_code == 0 and "interrupted" in result.output and "running" not in result.output
+    with open_store(db) as writer:  # the writer marks it for good
+        assert writer.scalar("SELECT status FROM main.runs") == "interrupted"
