@@ -245,6 +245,7 @@ def main() -> int:
             print(json.dumps(results[-1]), flush=True)
             shutil.rmtree(work / "student", ignore_errors=True)
             result = run_command(name, argv + ["--fused-kernels", "off"], work / "train_sft_unfused.log", env)
+        results.append(result)
         if result["exit"] == 0:
             result.update(_measured(name, db))
             if result.get("generated_tokens"):
@@ -293,10 +294,9 @@ def _measured(name: str, db: str) -> dict:
             "precision, compiled, fused_kernels FROM train_runs ORDER BY started_at DESC LIMIT 1"
         ).row(0, named=True)
     measured = {k: (round(v, 1) if isinstance(v, float) else v) for k, v in row.items() if k not in SETTINGS}
-    return {
-        **measured,
-        "settings": f"{row['attention']}, {row['precision']}, compile {'on' if row['compiled'] else 'off'}",
-    }
+    on_off = {True: "on", False: "off", None: "-"}
+    settings = f"{row['attention']}, {row['precision']}, compile {on_off[row['compiled']]}"
+    return {**measured, "settings": f"{settings}, fused kernels {on_off[row['fused_kernels']]}"}
 
 
 if __name__ == "__main__":

@@ -222,6 +222,9 @@ def generate(
     max_retries: int = typer.Option(6, "--max-retries", help="Retries per sample (429, 5xx, timeouts, empty answers)."),
     backoff: float = typer.Option(1.0, "--backoff", help="First retry delay in seconds; doubles per retry, jittered."),
     batch_size: int = typer.Option(16, "--batch-size", help="Local backend: prompts per generate call."),
+    local_engine: str = typer.Option(
+        "batched", "--local-engine", help="Local backend: batched (padded chunks) or continuous (continuous batching)."
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Live progress line on stderr."),
     shard: Optional[str] = typer.Option(
         None,
@@ -258,6 +261,7 @@ def generate(
         max_retries=max_retries,
         backoff_s=backoff,
         batch_size=batch_size,
+        local_engine=local_engine,
         progress=progress,
         shard=shard,
     )

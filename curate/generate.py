@@ -119,6 +119,7 @@ class GenerateConfig(EndpointConfig):
     tpm: float | None = None
     prompt_template: str | None = None  # a template file; None is curate.prompts.DEFAULT_TEMPLATE
     batch_size: int = 16  # local backend
+    local_engine: str = "batched"  # local backend: batched / continuous (curate.local_generation)
     progress: bool = True
     shard: str | None = None  # "K/N": only the (problem, sample) pairs of share K of N (see in_shard)
 
@@ -492,9 +493,9 @@ def _run_local(
     from curate.local_generation import LocalGenerator
 
     generator = (
-        LocalGenerator.tiny(batch_size=config.batch_size)
+        LocalGenerator.tiny(batch_size=config.batch_size, engine=config.local_engine)
         if config.model == "tiny"
-        else LocalGenerator(config.model, batch_size=config.batch_size)
+        else LocalGenerator(config.model, batch_size=config.batch_size, engine=config.local_engine)
     )
     model = model_name(config)
     writer = WriteThrough(store, "samples", SAMPLE_SCHEMA, release_between=True)
@@ -560,6 +561,11 @@ def _validate(config: GenerateConfig, price: Price | None) -> None:
     parse_shard(config.shard)
     if config.backend not in ("openai", "local"):
         raise BadInput(f"unknown backend {config.backend!r}; use openai or local", field="--backend")
+    if config.backend == "local":
+        from curate.local_generation import ENGINES  # imports torch, which the local backend needs anyway
+
+        if config.local_engine not in ENGINES:
+            raise BadInput(f"one of {', '.join(ENGINES)}", field="--local-engine")
     if config.limit is not None and config.limit < 0:
         raise BadInput("must be zero or more", field="--limit")
     if config.max_retries < 0:

@@ -244,10 +244,11 @@ def validate(config: EvalConfig) -> None:
         raise BadInput("--adapter applies to a local model; an endpoint serves its own weights", field="--adapter")
     if config.concurrency < 1 or config.batch_size < 1 or config.n_per_request < 0:
         raise BadInput("concurrency, batch size must be positive, n-per-request >= 0", field="--concurrency")
-    from curate.local_generation import ENGINES
+    if config.backend == "local":
+        from curate.local_generation import ENGINES  # imports torch, which the local backend needs anyway
 
-    if config.backend == "local" and config.local_engine not in ENGINES:
-        raise BadInput(f"one of {', '.join(ENGINES)}", field="--local-engine")
+        if config.local_engine not in ENGINES:
+            raise BadInput(f"one of {', '.join(ENGINES)}", field="--local-engine")
 
 
 def sub_runs(config: EvalConfig) -> list[SubRun]:

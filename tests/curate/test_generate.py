@@ -509,3 +509,12 @@ def test_the_store_can_be_read_while_generate_writes_and_other_writers_still_wai
             process.kill()  # a failed assertion leaves no generate behind
     assert samples(db_path).height == 80
     assert not Path(str(db_path) + ".writer").exists()  # the writer lock goes with its holder
+
+
+def test_local_engine_other_than_batched_or_continuous_exits_2(db_path):
+    add_problems(db_path, 1)
+    args = ["generate", "--backend", "local", "--model", "tiny", "--local-engine", "paged", "--no-progress"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "--local-engine" in result.stderr
+    with open_store(db_path, read_only=True) as store:
+        assert store.scalar("SELECT count(*) FROM samples") == 0

@@ -106,3 +106,30 @@ def test_tiny_real_model_solves_an_easy_problem(db_path: Path, tmp_path: Path) -
     assert answers["answer"].to_list() == ["5", "5"]
     assert answers["verdict"].to_list() == ["correct", "correct"]
     assert result.pass_at_1.mean == 1.0
+
+
+def test_continuous_engine_stores_the_batched_engines_answers_at_temperature_0(
+    tmp_path: Path, problems_file: Path, random_model_dir: Path, evaluate
+) -> None:
+    contents = {}
+    for engine in ("batched", "continuous"):
+        db = tmp_path / f"{engine}.duckdb"
+        open_store(db).close()
+        code, out, err = evaluate(
+            "run", "--name", engine, "--model", str(random_model_dir), "--problems", str(problems_file),
+            "--max-tokens", "8", "--temperature", "0", "--batch-size", "4", "--device", "cpu",
+            "--local-engine", engine, "--db", str(db),
+        )  # fmt: skip
+        assert code == 0, err
+        with open_store(db, read_only=True) as store:
+            contents[engine] = store.query(
+                "SELECT problem_id, content, reasoning, completion_tokens FROM eval_samples ORDER BY problem_id"
+            ).rows()
+    assert contents["continuous"] == contents["batched"] and len(contents["batched"]) == 3
+
+
+def test_unknown_local_engine_exits_2(problems_file: Path, evaluate) -> None:
+    code, out, err = evaluate(
+        "run", "--name", "x", "--model", "tiny", "--problems", str(problems_file), "--local-engine", "paged"
+    )
+    assert code == 2 and "--local-engine" in err

@@ -181,3 +181,17 @@ def test_train_sft_fused_kernels_on_without_cuda_exits_2_before_loading(tmp_path
     )
     assert result.exit_code == 2 and "--fused-kernels" in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow  # inductor compiles each row shape on the CPU: about a minute on 2 cores
+def test_compiled_run_counts_its_dynamo_graphs(tmp_path, tiny_student, export_file, db_path):
+    result = CliRunner().invoke(
+        app,
+        ["sft", "--data", str(export_file), "--model", str(tiny_student), "--out", str(tmp_path / "out")]
+        + ["--max-steps", "3", "--tokens-per-batch", "128", "--seq-len", "256", "--lora-rank", "4", "--compile", "on"],
+    )
+    assert result.exit_code == 0, result.output
+    with open_store(db_path, read_only=True) as store:
+        compiled, graphs = store.query("SELECT compiled, compiled_graphs FROM train_runs").row(0)
+    assert compiled is True and graphs >= 1
+    assert f"{graphs} graphs compiled" in result.stderr
