@@ -1,10 +1,10 @@
 """The code domain: a response's program, run with its problem's tests in the sandbox.
 
-Contract: `CodeChecker(unsafe_local=False, limits=Limits())` with `domain = "code"` and
+Contract: `CodeChecker(options=CheckerOptions(), limits=Limits())` with `domain = "code"` and
 `version = CODE_VERSION`; `check_many([(task, response, finish_reason), ...], workers=,
 timeout=) -> [Verdict, ...]` in order; `close()` stops its sandbox; `isolation` says what the
 sandbox got. The first check starts the sandbox, which raises `SandboxUnavailable` where no
-isolation is possible and `unsafe_local` is False (the CLI's `--unsafe-local`). A task is anything with
+isolation is possible and `options.unsafe_local` is False (the CLI's `--unsafe-local`). A task is anything with
 `problem_id` and `meta` (the source's own fields, curate/verify/domains.py's Task).
 
 The program is the final answer's last fenced Python block (text after the last `</think>`;
@@ -39,6 +39,7 @@ from typing import Sequence
 
 from curate.traces import final_text
 from curate.verify.checker import Verdict
+from curate.verify.domains import CheckerOptions
 from curate.verify.sandbox import Job, Limits, Run, Sandbox
 
 CODE_VERSION = "code/1"
@@ -290,8 +291,8 @@ class CodeChecker:
     domain = "code"
     version = CODE_VERSION
 
-    def __init__(self, unsafe_local: bool = False, limits: Limits = Limits()):
-        self.unsafe_local = unsafe_local
+    def __init__(self, options: CheckerOptions = CheckerOptions(), limits: Limits = Limits()):
+        self.unsafe_local = options.unsafe_local
         self.limits = limits
         self._sandbox: Sandbox | None = None
 

@@ -8,28 +8,19 @@ from __future__ import annotations
 
 import ast
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from curate.verify.code import CODE_VERSION, CodeChecker, complete_humaneval, extract_program, prompt_preamble
 from curate.verify.sandbox import SandboxUnavailable
+from curate.verify.domains import CheckerOptions, Task
 
 DATA = Path("/work/shared/data/code")
 if not DATA.exists():
     DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "code"
 # Their own tests reject these two MBPP reference solutions (sum_div(8) and are_equivalent).
 MBPP_WRONG_REFERENCES = {"Mbpp/164", "Mbpp/295"}
-
-
-@dataclass(frozen=True)
-class Task:  # the fields of curate.verify.domains.Task the checker reads
-    problem_id: str
-    domain: str = "code"
-    question: str = ""
-    gold_answer: str = ""
-    meta: dict = field(default_factory=dict)
 
 
 def rows(name: str) -> list[dict]:
@@ -40,7 +31,7 @@ def rows(name: str) -> list[dict]:
 
 
 def task_of(row: dict) -> Task:
-    return Task(row["task_id"], question=row.get("prompt") or row.get("text", ""), meta=row)
+    return Task(row["task_id"], question=row.get("prompt") or row.get("text", ""), meta=row, domain="code")
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +220,7 @@ def test_without_isolation_the_checker_refuses_unless_unsafe_local(monkeypatch, 
     refusing = CodeChecker()
     with pytest.raises(SandboxUnavailable, match="--unsafe-local"):
         refusing.check_many([item], workers=1, timeout=5)
-    unsafe = CodeChecker(unsafe_local=True)
+    unsafe = CodeChecker(CheckerOptions(unsafe_local=True))
     try:
         assert unsafe.check_many([item], workers=1, timeout=5)[0].verdict == "correct"
         assert unsafe.isolation == "none"
