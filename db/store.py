@@ -74,9 +74,12 @@ MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IG
 def content_hash_sql(s: str = "s", p: str | None = "p") -> str:
     """CONTENT_HASH_SQL over sample alias `s` and problem alias `p` (None: a sample without a problem)."""
     gold, question = (f"{p}.gold_answer", f"{p}.question") if p else ("NULL", "NULL")
+    # A non-math problem's tests, database or options live in meta; concat_ws skips the NULL a math
+    # problem gives here, so math hashes are those stored before domains existed (migration 019).
+    meta = f"CASE WHEN {p}.domain IS DISTINCT FROM 'math' THEN CAST({p}.meta AS VARCHAR) END" if p else "NULL"
     return (
         f"md5(concat_ws(chr(31), coalesce({s}.reasoning, chr(0)), coalesce({s}.content, chr(0)), "
-        f"coalesce({s}.finish_reason, chr(0)), coalesce({gold}, chr(0)), coalesce({question}, chr(0))))"
+        f"coalesce({s}.finish_reason, chr(0)), coalesce({gold}, chr(0)), coalesce({question}, chr(0)), {meta}))"
     )
 
 
@@ -85,7 +88,7 @@ def content_hash_sql(s: str = "s", p: str | None = "p") -> str:
 # verdict only while the two agree, and migration 017's backfill repeats this expression.
 CONTENT_HASH_SQL = content_hash_sql()
 _SAMPLE_HASHED = ("reasoning", "content", "finish_reason")  # the sample columns CONTENT_HASH_SQL reads
-_PROBLEM_HASHED = ("gold_answer", "question")
+_PROBLEM_HASHED = ("gold_answer", "question", "meta", "domain")
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _LOCK_PID = re.compile(r"PID (\d+)")
 # A DuckDB file starts with an 8-byte checksum followed by the magic bytes "DUCK".

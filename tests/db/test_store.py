@@ -442,9 +442,13 @@ def test_migration_017_backfills_sample_hashes_and_keeps_older_verdicts_current(
         store.insert_frame("problems", problem_frame())
         store.execute(SAMPLE_SQL)
         # a verdict stored by 016's code: its hash computed from the texts, as verify did then
+        hashed_then = (
+            "md5(concat_ws(chr(31), coalesce(s.reasoning, chr(0)), coalesce(s.content, chr(0)), "
+            "coalesce(s.finish_reason, chr(0)), coalesce(p.gold_answer, chr(0)), coalesce(p.question, chr(0))))"
+        )
         store.execute(
             f"INSERT INTO verdicts (sample_id, verifier, verdict, content_hash) SELECT s.sample_id, 'sympy/3', "
-            f"'correct', {db.store.CONTENT_HASH_SQL} FROM samples s JOIN problems p USING (problem_id)"
+            f"'correct', {hashed_then} FROM samples s JOIN problems p USING (problem_id)"
         )
     monkeypatch.undo()
     with open_store(path) as store:
@@ -496,3 +500,20 @@ def test_memory_limit_holds_inside_and_is_reset_after_an_error(tmp_path):
         with pytest.raises(BadInput, match="lots"):
             with store.memory_limit("lots"):
                 pass
+
+
+def test_a_non_math_problems_meta_is_part_of_its_samples_content_hash(db_path: Path):
+    """Migration 019: a code problem's tests live in meta, so new tests make its verdicts pending;
+    a math problem's meta (notes, source fields) leaves its hashes as they were."""
+    tests = pl.Series(['{"test": "assert f() == 1"}'] * 2)
+    with open_store(db_path) as store:
+        store.insert_frame("problems", problem_frame().with_columns(meta=tests, domain=pl.Series(["code", "math"])))
+        store.execute(SAMPLE_SQL)
+        store.rehash_samples()
+        before = _hashes(store)
+        new_tests = problem_frame().with_columns(meta=tests.str.replace("1", "2"), domain=pl.Series(["code", "math"]))
+        store.insert_frame("problems", new_tests, "replace")
+        after = _hashes(store)
+    assert before["a"][0] != after["a"][0]  # t:1, code
+    assert before["b"][0] == after["b"][0]  # t:2, math
+    assert all(stored == computed for stored, computed in after.values())
