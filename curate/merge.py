@@ -7,10 +7,12 @@ Command: `curate merge OUT IN... [--memory-limit 2GB]`.
 
 - Rows are matched by the table's primary key. A row OUT lacks is added; an identical row is
   already there (so merging again adds nothing); a row whose key OUT holds with other values is
-  a conflict: the whole merge is refused (exit 2) with a report of the table, the keys and the
-  columns that differ, and OUT is left as it was. Two cases are not conflicts but progress: a
-  sample in status `error` gives way to the same sample with a final status (ok, truncated,
-  empty), and a run still `running` gives way to the same run finished.
+  a conflict: the whole merge is refused (exit 2) with a report of the table, the key and, for
+  each column that differs, both values, and OUT is left as it was. Three cases are not
+  conflicts but progress: a sample in status `error` gives way to the same sample with a final
+  status (ok, truncated, empty); a verdict of content other than its sample's in OUT (say, of
+  that `error` copy) gives way with it to the verdict of the current content; and a run still
+  `running` gives way to the same run finished.
 - Rows compare on every column but the bookkeeping of how they were made (run_id, created_at,
   elapsed_ms, latency_s, cost_usd, endpoint): the same problem set ingested, or the same file
   imported, on each machine gives the same rows.
@@ -38,10 +40,18 @@ from db.store import retry_locked
 TABLES = ("problems", "samples", "verdicts", "runs")  # merged by primary key; review_events apart
 # Bookkeeping of how a row was made, not what it says: copies of one row may differ in it.
 IGNORED = ("run_id", "created_at", "elapsed_ms", "latency_s", "cost_usd", "endpoint")
-# A stored row in this state gives way to the incoming copy (and an incoming one in it is skipped).
-SUPERSEDED = {"samples": "status = 'error'", "runs": "status = 'running'"}
+# A stored row in this state (SQL over the row's alias `{row}`) gives way to the incoming copy, and
+# an incoming one in it is skipped. A verdict is superseded when it was made of content other than
+# its sample's in OUT (merged before verdicts): it went stale with the `error` copy that gave way.
+SUPERSEDED = {
+    "samples": "{row}.status = 'error'",
+    "verdicts": "{row}.content_hash IS NOT NULL AND EXISTS (SELECT 1 FROM main.samples m "
+    "WHERE m.sample_id = {row}.sample_id AND m.content_hash IS DISTINCT FROM {row}.content_hash)",
+    "runs": "{row}.status = 'running'",
+}
 EVENT_IDENTITY = ("sample_id", "reviewer", "decision", "note", "corrected_answer", "created_at")
 SHOWN_CONFLICTS = 5
+SHOWN_CHARS = 60  # of each value in a conflict report
 DEFAULT_MEMORY_LIMIT = "2GB"
 
 
@@ -167,21 +177,14 @@ def _merge_table(store: Store, alias: str, path: Path, table: str, counts: Table
     on = " AND ".join(f"s.{_ident(c)} = o.{_ident(c)}" for c in key)
     same = " AND ".join(f"s.{_ident(c)} IS NOT DISTINCT FROM o.{_ident(c)}" for c in compared) or "true"
     stale = SUPERSEDED.get(table)
-    s_stale, o_stale = (f"(s.{stale})", f"(o.{stale})") if stale else ("false", "false")
+    s_stale, o_stale = (f"({stale.format(row='s')})", f"({stale.format(row='o')})") if stale else ("false", "false")
     overlap = f"FROM {src} s JOIN {dst} o ON {on}"
     differing = f"{overlap} WHERE NOT ({same}) AND NOT {s_stale} AND NOT {o_stale}"
     conflicts = store.scalar(f"SELECT count(*) {differing}")
     if conflicts:
-        shown = store.execute(
-            f"SELECT {', '.join('s.' + _ident(c) for c in key)}, "
-            f"[c FOR c IN [{', '.join(f'CASE WHEN s.{_ident(c)} IS DISTINCT FROM o.{_ident(c)} THEN {_literal(c)} END' for c in compared)}] IF c IS NOT NULL] "
-            f"{differing} ORDER BY ALL LIMIT {SHOWN_CONFLICTS}"
-        ).fetchall()
-        listed = "; ".join(
-            f"{table} {'/'.join(str(v) for v in row[:-1])} differs in {', '.join(row[-1])}" for row in shown
-        )
         raise BadInput(
-            f"{conflicts} {table} rows conflict with the output store ({listed}); nothing was merged",
+            f"{conflicts} {table} rows conflict with the output store "
+            f"({_describe_conflicts(store, table, key, compared, differing)}); nothing was merged",
             file=str(path),
             field="IN",
         )
@@ -200,6 +203,36 @@ def _merge_table(store: Store, alias: str, path: Path, table: str, counts: Table
     counts.present += present
     counts.replaced += replaced
     counts.skipped += skipped
+
+
+def _shown_value(value: object) -> str:
+    if value is None:
+        return "NULL"
+    text = str(value)
+    return repr(text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "...")
+
+
+def _describe_conflicts(store: Store, table: str, key: list[str], compared: list[str], differing: str) -> str:
+    """The first SHOWN_CONFLICTS conflicting rows: table, key, and each differing column's two values."""
+    differences = ", ".join(
+        f"CASE WHEN s.{_ident(c)} IS DISTINCT FROM o.{_ident(c)} THEN "
+        f"[{_literal(c)}, left(CAST(s.{_ident(c)} AS VARCHAR), {SHOWN_CHARS + 1}), "
+        f"left(CAST(o.{_ident(c)} AS VARCHAR), {SHOWN_CHARS + 1})] END"
+        for c in compared
+    )
+    shown = store.execute(
+        f"SELECT {', '.join('s.' + _ident(c) for c in key)}, [d FOR d IN [{differences}] IF d IS NOT NULL] "
+        f"{differing} ORDER BY ALL LIMIT {SHOWN_CONFLICTS}"
+    ).fetchall()
+    described = []
+    for row in shown:
+        where = ", ".join(f"{c}={_shown_value(v)}" for c, v in zip(key, row[:-1]))
+        values = "; ".join(
+            f"{column} is {_shown_value(theirs)} in this store, {_shown_value(ours)} in the output store"
+            for column, theirs, ours in row[-1]
+        )
+        described.append(f"{table} ({where}): {values}")
+    return " | ".join(described)
 
 
 def _merge_events(store: Store, alias: str, counts: TableCounts) -> None:
@@ -237,7 +270,9 @@ def summary_lines(result: MergeResult) -> list[str]:
     for table, counts in result.tables.items():
         extra = "".join(
             [
-                f", replaced {counts.replaced} (error -> final / running -> finished)" if counts.replaced else "",
+                f", replaced {counts.replaced} (error -> final / stale verdict -> current / running -> finished)"
+                if counts.replaced
+                else "",
                 f", skipped {counts.skipped} superseded" if counts.skipped else "",
             ]
         )

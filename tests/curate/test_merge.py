@@ -4,6 +4,7 @@ versions are refused with exit 2 and leave the output store as it was."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -144,7 +145,8 @@ def test_reviews_are_renumbered_and_conflicting_verdicts_refused(tmp_path: Path)
     result = merge(out, b)
     assert result.exit_code == 2, result.output
     message = " ".join(result.stderr.split())
-    assert "b.duckdb" in message and "verdicts" in message and "s1/sympy/1 differs in verdict" in message
+    assert "b.duckdb" in message and "verdicts (sample_id='s1', verifier='sympy/1')" in message
+    assert "verdict is 'incorrect' in this store, 'correct' in the output store" in message  # both values
     assert counts(out) == before
 
 
@@ -225,3 +227,64 @@ def test_a_locked_input_store_is_waited_for_with_wait_and_named_without_it(tmp_p
     finally:
         holder.kill()
     assert rows(out, "SELECT count(*) FROM verdicts") == [(1,)]
+
+
+def test_a_verdict_of_an_error_sample_gives_way_with_it(tmp_path: Path):
+    # Before: the error copy's verdict (no_answer) and the finished copy's (correct) share the key
+    # (sample, verifier), so merging the two shards exited 2 with "1 verdicts rows conflict".
+    a, b, out = tmp_path / "a.duckdb", tmp_path / "b.duckdb", tmp_path / "out.duckdb"
+    for db in (a, b):
+        add_problems(db, 1)
+    with OpenAIServer() as server:
+        server.inject("server_error", times=2 * SAMPLES)  # every request of shard a fails
+        for db, code in ((a, 1), (b, 0)):
+            process = generate(db, server, "--max-retries", "1", "--backoff", "0.01")
+            _out, err = process.communicate(timeout=120)
+            assert process.returncode == code, err
+    for db in (a, b):
+        verified = runner.invoke(app, ["verify", "--db", str(db), "--workers", "1"])
+        assert verified.exit_code == 0, verified.output
+    assert rows(a, "SELECT status, count(*) FROM samples GROUP BY ALL") == [("error", SAMPLES)]
+    assert rows(a, "SELECT DISTINCT verdict FROM verdicts") == [("no_answer",)]
+    assert rows(b, "SELECT DISTINCT verdict FROM verdicts") == [("correct",)]
+    expected = rows(b, "SELECT sample_id, verifier, verdict, content_hash FROM verdicts ORDER BY ALL")
+    for order in ((a, b), (b, a)):
+        target = tmp_path / f"out-{order[0].stem}.duckdb"
+        for shard in order:
+            result = merge(target, shard)
+            assert result.exit_code == 0, result.output
+        assert rows(target, "SELECT DISTINCT status FROM samples") == [("ok",)]
+        assert rows(target, "SELECT sample_id, verifier, verdict, content_hash FROM verdicts ORDER BY ALL") == expected
+        assert rows(target, "SELECT DISTINCT verdict FROM verdict_current") == [("correct",)]
+    both = merge(out, a, b)
+    assert both.exit_code == 0, both.output
+    assert f"verdicts: added {SAMPLES}, already there 0, replaced {SAMPLES}" in both.stdout
+    # A verdict of the current content that differs is still a conflict, named with both values.
+    other = tmp_path / "c.duckdb"
+    shutil.copy(b, other)
+    with open_store(other) as store:
+        store.execute(
+            "UPDATE verdicts SET verdict = 'incorrect' WHERE sample_id = (SELECT min(sample_id) FROM verdicts)"
+        )
+        changed = store.scalar("SELECT min(sample_id) FROM verdicts")
+    before = counts(out)
+    refused = merge(out, other)
+    assert refused.exit_code == 2, refused.output
+    message = " ".join(refused.stderr.split())
+    assert "1 verdicts rows conflict" in message and f"(sample_id='{changed}', verifier='sympy/" in message
+    assert "verdict is 'incorrect' in this store, 'correct' in the output store" in message
+    assert counts(out) == before
+
+
+def test_a_conflict_report_shortens_long_values(tmp_path: Path):
+    a, b, out = tmp_path / "a.duckdb", tmp_path / "b.duckdb", tmp_path / "out.duckdb"
+    for db, text in ((a, "x" * 500), (b, "y" * 500)):
+        add_problems(db, 1)
+        with open_store(db) as store:
+            sample = {"sample_id": "s1", "problem_id": "toy:0000", "model": "m", "params_hash": "h"}
+            store.insert_rows("samples", [{**sample, "sample_index": 0, "content": text, "status": "ok"}])
+    assert merge(out, a).exit_code == 0
+    refused = merge(out, b)
+    assert refused.exit_code == 2, refused.output
+    message = " ".join(refused.stderr.split())
+    assert "samples (sample_id='s1'): content is '" + "y" * 60 + "...' in this store, '" + "x" * 60 + "...'" in message
