@@ -66,6 +66,7 @@ from curate.sources import (
     short_hash,
 )
 from db import BadInput, Store, is_interrupt
+from db.errors import disk_full
 from db.store import content_hash_sql
 
 LIST_FIELDS = ("samples", "responses", "completions", "outputs", "generations", "code")
@@ -430,8 +431,8 @@ def run(store: Store, options: ImportConfig) -> ImportResult:
                 try:
                     plan = _plan(store, path, fmt, source, options)
                     _stage(store, path, fmt, plan.fields, side)
-                except READ_ERRORS as error:
-                    raise explain_read_error(path, fmt, error) from error
+                except READ_ERRORS as error:  # DuckDB reports a full disk under the side file as an IO error too
+                    raise disk_full(error) or explain_read_error(path, fmt, error) from error
                 with store.transaction():
                     result = _publish(store, path, fmt, source, digest, tag, options, plan)
             finally:

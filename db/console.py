@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from typer.core import TyperGroup
 from typer.exceptions import Abort, Exit, TyperException
 
-from db.errors import BadInput, StoreLocked, is_interrupt, sigterm_interrupts, terminated
+from db.errors import BadInput, DiskFull, StoreLocked, disk_full, is_interrupt, sigterm_interrupts, terminated
 from db.redact import redact_text
 
 stderr = Console(stderr=True)
@@ -29,9 +29,11 @@ stdout = Console()
 DbOption = typer.Option(None, "--db", help="Store path (default: $CURATE_DB or ./traces.duckdb).", show_default=False)
 
 # (error, exit code, what the one-line message starts with); the first matching row wins, except
-# that every error `is_interrupt` counts (a query DuckDB stopped on Ctrl-C) takes KeyboardInterrupt's.
+# that every error `is_interrupt` counts (a query DuckDB stopped on Ctrl-C) takes KeyboardInterrupt's
+# and every error `disk_full` recognises (under whatever another layer wrapped it in) DiskFull's.
 # Usage errors that click finds itself (unknown option, missing argument) exit 2 as well.
 EXIT_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
+    (DiskFull, 1, "error"),  # a write found no space: the message says so and names the path
     (BadInput, 2, "error"),  # bad usage or input; the message names file, line and field
     (StoreLocked, 1, "error"),  # another process holds the store's write lock
     (duckdb.Error, 1, "database error"),
@@ -41,7 +43,7 @@ EXIT_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
 
 
 def _row(error: BaseException) -> tuple[type[BaseException], int, str] | None:
-    kind = KeyboardInterrupt if is_interrupt(error) else type(error)
+    kind = KeyboardInterrupt if is_interrupt(error) else DiskFull if disk_full(error) else type(error)
     return next((row for row in EXIT_CODES if issubclass(kind, row[0])), None)
 
 
@@ -71,6 +73,8 @@ def report_error(error: BaseException) -> int | None:
             return SIGTERM_EXIT
         stderr.print("interrupted; finished work is kept", highlight=False)
         return code
+    if kind is DiskFull:
+        error = disk_full(error)
     if kind is Exception:
         if os.environ.get("CURATE_DEBUG"):
             raise error

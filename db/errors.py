@@ -1,7 +1,9 @@
 """Errors every stage raises and every CLI maps to an exit code.
 
 `BadInput` means the user gave something we cannot use (exit 2, message names file, line and
-field); `StoreLocked` means another process holds the DuckDB write lock (exit 1);
+field); `StoreLocked` means another process holds the DuckDB write lock (exit 1); `DiskFull`
+means a write found no space (exit 1, never the input's fault): `disk_full` is the one rule that
+recognises it, however it surfaced (an OSError, DuckDB's IO error, or either under another);
 `is_interrupt` is the one rule for what counts as Ctrl-C / SIGTERM (run 'interrupted'; exit 130
 for Ctrl-C, 143 for SIGTERM: `note_sigterm` records which, `terminated` reads it).
 """
@@ -9,7 +11,9 @@ for Ctrl-C, 143 for SIGTERM: `note_sigterm` records which, `terminated` reads it
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
+import re
 import signal
 import threading
 from contextlib import contextmanager
@@ -36,6 +40,49 @@ class BadInput(Exception):
 
 class StoreLocked(Exception):
     """Another process holds the store's write lock."""
+
+
+class DiskFull(Exception):
+    """A write failed for want of space (exit 1): the message says so and names the path written."""
+
+    def __init__(self, path: str | None, detail: str):
+        self.path, self.detail = path, detail
+        where = f" while writing {path}" if path else ""
+        super().__init__(f"the disk is full{where} ({detail}): free space or use another disk, then rerun the command")
+
+
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+# DuckDB reports a failed write as IOException text: 'Could not write file "PATH": No space left
+# on device' and, in newer versions, a JSON tail with "errno":"28".
+_DUCKDB_NO_SPACE = re.compile(
+    "|".join([re.escape(os.strerror(code)) for code in _NO_SPACE] + [rf'"errno":\s*"{code}"' for code in _NO_SPACE])
+)
+_DUCKDB_PATH = re.compile(r'(?:write|writing|create|open|extend|truncate|sync|fsync)[a-z ]*file \\?"(.+?)\\?"')
+
+
+def disk_full(error: BaseException) -> DiskFull | None:
+    """The `DiskFull` that `error` means, or None: an OSError with errno ENOSPC or EDQUOT, or a
+    DuckDB error whose message reports one, itself or as the cause or context of `error` (so a
+    write failure another layer wrapped, e.g. as "could not read the file", is still found).
+    An exit or interrupt (not an Exception) is never a full disk, whatever it was raised under."""
+    if not isinstance(error, Exception):
+        return None
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, DiskFull):
+            return error
+        if isinstance(error, OSError) and error.errno in _NO_SPACE:
+            return DiskFull(None if error.filename is None else str(error.filename), os.strerror(error.errno))
+        if isinstance(error, duckdb.Error):
+            text = str(error)
+            found = _DUCKDB_NO_SPACE.search(text)
+            if found:
+                written = _DUCKDB_PATH.search(text)
+                detail = next((os.strerror(c) for c in _NO_SPACE if os.strerror(c) in text), os.strerror(errno.ENOSPC))
+                return DiskFull(written.group(1) if written else None, detail)
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def is_interrupt(error: BaseException) -> bool:

@@ -513,3 +513,65 @@ def test_sigterm_stops_an_import_like_ctrl_c_exit_143_with_a_message_a_run_row_a
     with open_store(db, read_only=True) as store:
         assert store.query("SELECT kind, status FROM runs").rows() == [("import-samples", "interrupted")]
         assert store.scalar("SELECT count(*) FROM samples") == 0
+
+
+# ---- a full disk is exit 1 and says so (issue 26 item 11) ---------------------------------------
+
+
+def _incompressible_traces(path: Path, rows: int) -> Path:
+    """`rows` traces of 20,000 random base64 characters each: they do not compress away."""
+    import base64
+    import random
+
+    pick = random.Random(0)
+    records = [
+        {"question": f"What is {i}+1?", "answer": str(i + 1), "response": base64.b64encode(pick.randbytes(15_000)).decode()}
+        for i in range(rows)
+    ]
+    return write_jsonl(path, records)
+
+
+def _no_space_in_side_file(monkeypatch) -> None:
+    """The side file's COPY fails as DuckDB reports a full disk, after writing part of the file."""
+    import duckdb
+
+    from curate import import_samples
+
+    def stage(store, path, fmt, fields, side):
+        side.write_bytes(b"PAR1 partial")
+        raise duckdb.IOException(f'IO Error: Could not write file "{side}": No space left on device')
+
+    monkeypatch.setattr(import_samples, "_stage", stage)
+
+
+def test_a_full_disk_while_staging_exits_1_saying_so_not_blaming_the_input(db_path: Path, tmp_path: Path, monkeypatch):
+    # Before: exit 2, "the input file: DuckDB could not read the file: ... No space left on device".
+    seed = write_jsonl(tmp_path / "seed.jsonl", [{"question": "seed?", "answer": "0", "response": "<think>s</think>0"}])
+    assert run_import(str(seed), "--model", "m", "--db", str(db_path)).exit_code == 0
+    before = counts(db_path)
+    path = write_jsonl(tmp_path / "t.jsonl", [{"question": "1+1?", "answer": "2", "response": "\\boxed{2}"}])
+    _no_space_in_side_file(monkeypatch)
+    result = run_import(str(path), "--model", "m", "--db", str(db_path))
+    monkeypatch.undo()
+    assert result.exit_code == 1, result.output
+    message = " ".join(result.stderr.split())
+    side = f"{db_path}.import-stage"
+    assert f"the disk is full while writing {side} (No space left on device)" in message, message
+    assert "t.jsonl" not in message and "could not read" not in message
+    assert counts(db_path) == before
+    assert not Path(side).exists()
+
+
+def test_a_store_on_a_full_disk_exits_1_and_stays_as_it_was(small_disk: Path, tmp_path: Path):
+    db = small_disk / "traces.duckdb"
+    seed = write_jsonl(tmp_path / "seed.jsonl", [{"question": "seed?", "answer": "0", "response": "<think>s</think>0"}])
+    assert run_import(str(seed), "--model", "m", "--db", str(db)).exit_code == 0
+    before, files = counts(db), sorted(p.name for p in small_disk.iterdir())
+    path = _incompressible_traces(tmp_path / "big.jsonl", 200)  # 4 MB of traces for a 2 MiB disk
+    result = run_import(str(path), "--model", "m", "--db", str(db))
+    assert result.exit_code == 1, result.output
+    message = " ".join(result.stderr.split())
+    assert "the disk is full while writing" in message and str(small_disk) in message, message
+    assert "big.jsonl" not in message
+    assert counts(db)[:2] == before[:2]
+    assert sorted(p.name for p in small_disk.iterdir()) == files  # no side file, no spill left

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 from pathlib import Path
 
@@ -46,6 +47,17 @@ def _app(error: BaseException) -> typer.Typer:
     return app
 
 
+def _wrapped(error: BaseException) -> BaseException:
+    """`error` raised from a full disk, as a layer that misread the failure would raise it."""
+    try:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device", "/d/x")
+        except OSError as cause:
+            raise error from cause
+    except BaseException as raised:
+        return raised
+
+
 @pytest.mark.parametrize(
     "error, code, text",
     [
@@ -56,6 +68,11 @@ def _app(error: BaseException) -> typer.Typer:
         # Ctrl-C while DuckDB runs a query surfaces as DuckDB's error: still an interrupt.
         (RuntimeError("Query interrupted"), 130, "interrupted; finished work is kept"),
         (duckdb.InterruptException("INTERRUPT Error: Interrupted!"), 130, "interrupted; finished work is kept"),
+        # A full disk is exit 1 and says so, however it surfaced (issue 26 item 11).
+        (OSError(errno.ENOSPC, "No space left on device", "/d/out.jsonl"), 1, "the disk is full while writing /d/out.jsonl"),
+        (OSError(errno.EDQUOT, "Disk quota exceeded"), 1, "the disk is full (Disk quota exceeded)"),
+        (duckdb.IOException('IO Error: Could not write file "/d/s.wal": No space left on device'), 1, "writing /d/s.wal"),
+        (_wrapped(BadInput("could not read the file", file="in.jsonl")), 1, "the disk is full while writing /d/x"),
     ],
 )
 def test_each_error_gets_its_code_and_one_line(error, code, text, monkeypatch):
