@@ -50,7 +50,7 @@ import polars as pl
 
 from curate.prompts import DEFAULT_TEMPLATE, load_template, render_prompt
 from curate.traces import THINK_CLOSE, join_think
-from db.errors import BadInput
+from db.errors import BadInput, writing
 from db.store import Store, process_alive
 
 FORMATS = ("jsonl", "parquet")
@@ -157,7 +157,8 @@ def run(store: Store, config: ExportConfig) -> ExportResult:
         with store.memory_limit():
             files, examples = _write_examples(staging, kept, config, store, template, checker)
         card = dataset_card(examples, config, store, selection, excluded, template, files)
-        (staging / "README.md").write_text(card, encoding="utf-8")
+        with writing(staging / "README.md"):
+            (staging / "README.md").write_text(card, encoding="utf-8")
         with store.run("export", {**asdict(config), "selection_id": selection["selection_id"]}) as record:
             _move_in(staging, out, files, config.overwrite)
             return _record(store, record, out, files, examples, config, selection, excluded)
@@ -429,21 +430,23 @@ class _SplitWriter:
         self._parquet = None
 
     def write(self, part: pl.DataFrame) -> None:
-        if self.format == "jsonl":
-            part.write_ndjson(self._file)
-            return
-        table = part.to_arrow()
-        if self._parquet is None:
-            import pyarrow.parquet as pq
+        with writing(self.path):
+            if self.format == "jsonl":
+                part.write_ndjson(self._file)
+                return
+            table = part.to_arrow()
+            if self._parquet is None:
+                import pyarrow.parquet as pq
 
-            self._parquet = pq.ParquetWriter(self.path, table.schema, compression="zstd")
-        self._parquet.write_table(table.cast(self._parquet.schema))
+                self._parquet = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+            self._parquet.write_table(table.cast(self._parquet.schema))
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-        if self._parquet is not None:
-            self._parquet.close()
+        with writing(self.path):
+            if self._file is not None:
+                self._file.close()
+            if self._parquet is not None:
+                self._parquet.close()
 
 
 def _move_in(staging: Path, out: Path, files: dict[str, str], overwrite: bool) -> None:

@@ -52,19 +52,22 @@ class DiskFull(Exception):
 
 
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
-# DuckDB reports a failed write as IOException text: 'Could not write file "PATH": No space left
-# on device' and, in newer versions, a JSON tail with "errno":"28".
-_DUCKDB_NO_SPACE = re.compile(
-    "|".join([re.escape(os.strerror(code)) for code in _NO_SPACE] + [rf'"errno":\s*"{code}"' for code in _NO_SPACE])
+# How libraries that do not set errno say it: DuckDB ('Could not write file "PATH": No space left
+# on device', newer versions adding "errno":"28"), polars ("(os error 28)"), pyarrow ("[errno 28]").
+_NO_SPACE_TEXT = re.compile(
+    "|".join(re.escape(os.strerror(code)) for code in _NO_SPACE)
+    + "|"
+    + rf"(?:errno|os error)\W{{0,3}}(?:{'|'.join(str(code) for code in _NO_SPACE)})\b",
+    re.IGNORECASE,
 )
-_DUCKDB_PATH = re.compile(r'(?:write|writing|create|open|extend|truncate|sync|fsync)[a-z ]*file \\?"(.+?)\\?"')
+_WRITTEN_PATH = re.compile(r'(?:write|writing|create|open|extend|truncate|sync)[a-z ]*file \\?"(.+?)\\?"')
 
 
 def disk_full(error: BaseException) -> DiskFull | None:
-    """The `DiskFull` that `error` means, or None: an OSError with errno ENOSPC or EDQUOT, or a
-    DuckDB error whose message reports one, itself or as the cause or context of `error` (so a
-    write failure another layer wrapped, e.g. as "could not read the file", is still found).
-    An exit or interrupt (not an Exception) is never a full disk, whatever it was raised under."""
+    """The `DiskFull` that `error` means, or None: an OSError with errno ENOSPC or EDQUOT, or an
+    OSError or DuckDB error whose message reports one, itself or as the cause or context of
+    `error` (so a write failure another layer wrapped, e.g. as "could not read the file", is still
+    found). An exit or interrupt (not an Exception) is never a full disk, whatever it was raised under."""
     if not isinstance(error, Exception):
         return None
     seen: set[int] = set()
@@ -74,15 +77,26 @@ def disk_full(error: BaseException) -> DiskFull | None:
             return error
         if isinstance(error, OSError) and error.errno in _NO_SPACE:
             return DiskFull(None if error.filename is None else str(error.filename), os.strerror(error.errno))
-        if isinstance(error, duckdb.Error):
+        if isinstance(error, (OSError, duckdb.Error)) and _NO_SPACE_TEXT.search(str(error)):
             text = str(error)
-            found = _DUCKDB_NO_SPACE.search(text)
-            if found:
-                written = _DUCKDB_PATH.search(text)
-                detail = next((os.strerror(c) for c in _NO_SPACE if os.strerror(c) in text), os.strerror(errno.ENOSPC))
-                return DiskFull(written.group(1) if written else None, detail)
+            written = _WRITTEN_PATH.search(text)
+            quota = os.strerror(errno.EDQUOT) in text
+            return DiskFull(written.group(1) if written else None, os.strerror(errno.EDQUOT if quota else errno.ENOSPC))
         error = error.__cause__ or error.__context__
     return None
+
+
+@contextmanager
+def writing(path: str | os.PathLike) -> Iterator[None]:
+    """Name `path` in the DiskFull of a write inside that ran out of space, where the error itself
+    does not name the file (a Python file write, polars, pyarrow)."""
+    try:
+        yield
+    except Exception as error:
+        full = disk_full(error)
+        if full is None:
+            raise
+        raise (full if full.path else DiskFull(str(path), full.detail)) from error
 
 
 def is_interrupt(error: BaseException) -> bool:

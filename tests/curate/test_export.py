@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -444,3 +445,19 @@ def main_exit(argv: list[str], store) -> int:
     except SystemExit as stop:
         return int(stop.code or 0)
     return 0
+
+
+def test_an_export_onto_a_full_disk_exits_1_saying_so_and_leaves_no_staging(store, small_disk, capsys):
+    # issue 26 item 11: the other writers follow the same rule as import-samples.
+    store.close()
+    filler = small_disk / "filler"
+    with filler.open("wb") as handle:  # leave the export about 4 KiB
+        free = shutil.disk_usage(small_disk).free
+        handle.write(b"\0" * (free - 4096))
+    out = small_disk / "sft"
+    with pytest.raises(SystemExit) as stop:
+        main(["export", "--out", str(out), "--db", str(store.path)])
+    assert stop.value.code == 1
+    message = " ".join(capsys.readouterr().err.split())
+    assert f"the disk is full while writing {small_disk}" in message, message
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]

@@ -525,7 +525,11 @@ def _incompressible_traces(path: Path, rows: int) -> Path:
 
     pick = random.Random(0)
     records = [
-        {"question": f"What is {i}+1?", "answer": str(i + 1), "response": base64.b64encode(pick.randbytes(15_000)).decode()}
+        {
+            "question": f"What is {i}+1?",
+            "answer": str(i + 1),
+            "response": base64.b64encode(pick.randbytes(15_000)).decode(),
+        }
         for i in range(rows)
     ]
     return write_jsonl(path, records)

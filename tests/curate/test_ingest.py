@@ -393,3 +393,28 @@ def test_a_2000_deep_json_value_is_refused_naming_file_and_line_and_creates_no_s
     array.write_text("[" + deep[:1000] + deep[1000:] + "]")
     result = CliRunner().invoke(app, ["ingest", str(array), "--db", str(db)])
     assert result.exit_code == 2 and "nested too deeply" in result.output and not db.exists()
+
+
+def test_a_store_on_a_full_disk_exits_1_saying_so_and_stays_as_it_was(small_disk: Path, tmp_path: Path):
+    # issue 26 item 11: the other writers follow the same rule as import-samples.
+    import base64
+    import random
+
+    db = small_disk / "traces.duckdb"
+    seed = tmp_path / "seed.jsonl"
+    seed.write_text(json.dumps({"problem": "What is 1+1?", "answer": "2"}) + "\n")
+    assert ingest(str(seed), "--db", str(db)).exit_code == 0
+    before = store_counts(db)
+    pick = random.Random(0)
+    big = tmp_path / "big.jsonl"
+    big.write_text(
+        "".join(
+            json.dumps({"problem": base64.b64encode(pick.randbytes(15_000)).decode(), "answer": str(i)}) + "\n"
+            for i in range(200)
+        )
+    )
+    result = ingest(str(big), "--db", str(db))
+    assert result.exit_code == 1, result.output
+    message = " ".join(result.stderr.split())
+    assert f"the disk is full while writing {small_disk}" in message and "big.jsonl" not in message, message
+    assert store_counts(db)[0] == before[0]

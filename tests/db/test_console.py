@@ -69,9 +69,17 @@ def _wrapped(error: BaseException) -> BaseException:
         (RuntimeError("Query interrupted"), 130, "interrupted; finished work is kept"),
         (duckdb.InterruptException("INTERRUPT Error: Interrupted!"), 130, "interrupted; finished work is kept"),
         # A full disk is exit 1 and says so, however it surfaced (issue 26 item 11).
-        (OSError(errno.ENOSPC, "No space left on device", "/d/out.jsonl"), 1, "the disk is full while writing /d/out.jsonl"),
+        (
+            OSError(errno.ENOSPC, "No space left on device", "/d/out.jsonl"),
+            1,
+            "the disk is full while writing /d/out.jsonl",
+        ),
         (OSError(errno.EDQUOT, "Disk quota exceeded"), 1, "the disk is full (Disk quota exceeded)"),
-        (duckdb.IOException('IO Error: Could not write file "/d/s.wal": No space left on device'), 1, "writing /d/s.wal"),
+        (
+            duckdb.IOException('IO Error: Could not write file "/d/s.wal": No space left on device'),
+            1,
+            "writing /d/s.wal",
+        ),
         (_wrapped(BadInput("could not read the file", file="in.jsonl")), 1, "the disk is full while writing /d/x"),
     ],
 )
