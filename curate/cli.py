@@ -357,7 +357,7 @@ def verify(
     strict_form: bool = typer.Option(
         False,
         "--strict-form",
-        help="Count a correct but unsimplified answer as incorrect (verifier sympy/4+strict-form).",
+        help="Count a correct but unsimplified answer as incorrect (verifier sympy/5+strict-form).",
     ),
     model: Optional[str] = typer.Option(None, "--model", help="Only samples of this model."),
     reverify: bool = typer.Option(False, "--reverify", help="Recompute verdicts that exist for this verifier version."),

@@ -3,7 +3,7 @@
 Inputs: `samples` (reasoning + content joined with `curate.traces.full_response`, and the
 finish reason: a response cut off at the token limit has no final answer), `problems.gold_answer`
 and `problems.question` (the verifier reads order words, options and rounding from it).
-Outputs: one `verdicts` row per sample and verifier name ("sympy/4", or "sympy/4+strict-form"
+Outputs: one `verdicts` row per sample and verifier name ("sympy/5", or "sympy/5+strict-form"
 with --strict-form) with the `content_hash` of what was verified (the sample row's stored
 `samples.content_hash`, db.store.CONTENT_HASH_SQL), one `runs`
 row (kind "verify") with the counts. Samples whose problem has no gold answer are skipped and
@@ -44,7 +44,7 @@ from db.console import progress_bar
 BATCH_SIZE = 500
 VERDICTS = ("correct", "incorrect", "unparseable", "no_answer", "timeout")
 STEP_COUNTS = ("steps_checked", "claims", "wrong_steps")
-# Verifier names of older versions with the same strictness: 'sympy/1' to 'sympy/3' for 'sympy/4'.
+# Verifier names of older versions with the same strictness: 'sympy/1' to 'sympy/4' for 'sympy/5'.
 _OLDER_SQL = (
     "v.verifier LIKE 'sympy/%' AND v.verifier <> ? AND (v.verifier LIKE '%+strict-form') = ? "
     "AND TRY_CAST(regexp_extract(v.verifier, '^sympy/([0-9]+)', 1) AS INTEGER) < ?"

@@ -3,7 +3,9 @@
 Contract: `Verifier(workers, timeout, strict_form, last_number)` turns (response, gold[,
 question[, finish_reason]]) tuples into `Verdict`s, in order (`verdicts`), and answers
 answer-vs-answer questions (`equivalent`). A response cut off at the token limit (finish reason
-"length") has no final answer: `no_answer`, never a fallback value. The question, when given,
+"length") has no final answer: `no_answer`, never a fallback value; so has one without a finish
+reason (imported) that repeats one block to its end, as a token limit cuts a loop
+(curate/verify/loops.py; a finish reason "stop" means the model ended on its own). The question, when given,
 decides how a bare list is read (ordered or a set), maps option letters to option values both
 ways, accepts the value rounded as asked, and feeds "as a common fraction" to the form check
 (curate/verify/question.py); without a question nothing of this runs.
@@ -23,13 +25,15 @@ from typing import Callable, Iterable
 from curate.verify.equivalence import Outcome, choice_letter, is_text_answer, parsed_value, quick_compare
 from curate.verify.extract import Extraction, bold_words, extract, gold_answer_text, letter_answer
 from curate.verify.form import check_form
+from curate.verify.loops import looks_cut_off_by_looping
 from curate.verify.parse import ParseError
 from curate.verify.question import NO_QUESTION, Reading, reading
 from curate.verify.workers import WorkerPool
 
 # sympy/3: decimal commas, sums, matrix products and "what percent" change verdicts sympy/2 stored.
 # sympy/4: bold words answer a words gold; an unasked decimal approximation is not in form.
-VERIFIER_VERSION = "sympy/4"
+# sympy/5: a trace without a finish reason that loops to its end is no_answer (curate/verify/loops.py).
+VERIFIER_VERSION = "sympy/5"
 STRICT_SUFFIX = "+strict-form"
 CACHE_LIMIT = 200_000
 
@@ -117,8 +121,11 @@ class Verifier:
             begun = time.perf_counter()
             asked = reading(question) if question else NO_QUESTION
             gold_text = gold_answer_text(gold or "")
+            looping = looks_cut_off_by_looping(response) if finish_reason is None else None
             if finish_reason == "length":
                 found = Extraction(None, None, "cut off at the token limit (finish reason length): no final answer")
+            elif looping:
+                found = Extraction(None, None, looping)
             else:
                 found = _fit_to_question(extract(response, last_number=self.last_number), response, gold_text, asked)
             extractions.append(found)

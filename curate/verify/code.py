@@ -23,7 +23,7 @@ It is completed the way the official harnesses do:
 Every test runs even after one fails, so the reason says how many passed ("3/7 tests passed:
 AssertionError at test 4: assert ..."). Verdicts: correct (all passed, marker seen),
 incorrect, unparseable (a block that is not Python), no_answer (no program, or cut off at the
-token limit), timeout (wall or CPU limit), error (a problem without tests, a sandbox failure).
+token limit: finish reason "length", or none and a loop to the end, curate/verify/loops.py), timeout (wall or CPU limit), error (a problem without tests, a sandbox failure).
 Identical programs for one problem run once per call.
 """
 
@@ -40,9 +40,11 @@ from typing import Sequence
 from curate.traces import final_text
 from curate.verify.checker import Verdict
 from curate.verify.domains import CheckerOptions
+from curate.verify.loops import looks_cut_off_by_looping
 from curate.verify.sandbox import Job, Limits, Run, Sandbox
 
-CODE_VERSION = "code/1"
+# code/2: a response without a finish reason that loops to its end is no_answer (curate/verify/loops.py).
+CODE_VERSION = "code/2"
 _FENCE = re.compile(r"```[ \t]*([\w+.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _PYTHON_TAGS = {"python", "py", "python3", "py3"}
 _DEFINITION = re.compile(r"^\s*(?:async\s+def|def|class)\s", re.MULTILINE)
@@ -62,6 +64,9 @@ def extract_program(response: str | None, finish_reason: str | None = None) -> t
         return None, None, "cut off at the token limit (finish reason length): no final answer"
     if response is None or not response.strip():
         return None, None, "empty response"
+    looping = looks_cut_off_by_looping(response) if finish_reason is None else None
+    if looping:
+        return None, None, looping
     text, why = final_text(response)
     if text is None:
         return None, None, why

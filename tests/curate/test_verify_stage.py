@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from curate.cli import app
 from curate.stages import run_stage
+from curate.verify import VERIFIER_VERSION
 from curate.verify_stage import VerifyConfig
 from db import open_store
 
@@ -40,7 +41,7 @@ def _fill(db_path) -> None:
         store.insert_rows("samples", samples)
 
 
-def _verdicts(db_path, verifier="sympy/4") -> dict[str, dict]:
+def _verdicts(db_path, verifier=VERIFIER_VERSION) -> dict[str, dict]:
     with open_store(db_path, read_only=True) as store:
         frame = store.query("SELECT * FROM verdicts WHERE verifier = ? ORDER BY sample_id", [verifier])
     return {row["sample_id"]: row for row in frame.iter_rows(named=True)}
@@ -80,7 +81,7 @@ def test_strict_form_writes_its_own_verifier_rows(db_path):
     _fill(db_path)
     result = runner.invoke(app, ["verify", "--db", str(db_path), "--workers", "1", "--strict-form", "--model", "r1"])
     assert result.exit_code == 0, result.output
-    rows = _verdicts(db_path, "sympy/4+strict-form")
+    rows = _verdicts(db_path, VERIFIER_VERSION + "+strict-form")
     assert rows["c"]["verdict"] == "incorrect" and "not simplified" in rows["c"]["reason"]
     assert rows["a"]["verdict"] == "correct" and "d" not in rows
     assert _verdicts(db_path) == {}
@@ -170,13 +171,13 @@ def test_older_version_verdicts_are_kept_until_reverify_older_and_marked_in_verd
     assert counts["verified"] == 2 and counts["older_version"] == 2  # c, d verified; a, b kept
     current = _current(db_path)
     assert current["b"]["verifier"] == "sympy/2" and current["b"]["older_version"] is True
-    assert current["c"]["verifier_version"] == 4 and current["c"]["older_version"] is False
+    assert current["c"]["verifier_version"] == int(VERIFIER_VERSION.split("/")[1]) and current["c"]["older_version"] is False
     result = runner.invoke(app, ["verify", "--db", str(db_path), "--workers", "1"])
     assert result.exit_code == 0 and "--reverify-older" in result.output
     result = runner.invoke(app, ["verify", "--db", str(db_path), "--workers", "1", "--reverify-older"])
     assert result.exit_code == 0, result.output
     current = _current(db_path)
-    assert current["b"]["verifier"] == "sympy/4" and current["b"]["verdict"] == "no_answer"
+    assert current["b"]["verifier"] == VERIFIER_VERSION and current["b"]["verdict"] == "no_answer"
     assert not any(row["older_version"] for row in current.values())
     assert len(_verdicts(db_path, "sympy/1")) == 1 and len(_verdicts(db_path, "sympy/2")) == 1  # old rows stay
 

@@ -23,7 +23,7 @@ def test_check_reports_answer_source_reason_and_form():
     assert isinstance(verdict, Verdict)
     assert (verdict.verdict, verdict.answer, verdict.answer_source) == ("correct", "\\frac{6}{8}", "boxed")
     assert verdict.form_ok is False and "lowest terms" in verdict.form_reason
-    assert VERIFIER_VERSION == "sympy/4"
+    assert VERIFIER_VERSION == "sympy/5"
 
 
 def test_strict_form_turns_an_unsimplified_correct_answer_into_incorrect():
