@@ -171,7 +171,10 @@ def test_older_version_verdicts_are_kept_until_reverify_older_and_marked_in_verd
     assert counts["verified"] == 2 and counts["older_version"] == 2  # c, d verified; a, b kept
     current = _current(db_path)
     assert current["b"]["verifier"] == "sympy/2" and current["b"]["older_version"] is True
-    assert current["c"]["verifier_version"] == int(VERIFIER_VERSION.split("/")[1]) and current["c"]["older_version"] is False
+    assert (
+        current["c"]["verifier_version"] == int(VERIFIER_VERSION.split("/")[1])
+        and current["c"]["older_version"] is False
+    )
     result = runner.invoke(app, ["verify", "--db", str(db_path), "--workers", "1"])
     assert result.exit_code == 0 and "--reverify-older" in result.output
     result = runner.invoke(app, ["verify", "--db", str(db_path), "--workers", "1", "--reverify-older"])
