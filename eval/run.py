@@ -59,7 +59,7 @@ import polars as pl
 from curate.prompts import load_template, render_prompt
 from curate.traces import full_response, split_think
 from db import BadInput, is_interrupt
-from db.console import stderr
+from db.console import note, stderr
 from db.redact import redact_config
 from db.store import Store
 from eval.metrics import Estimate, maj_at_k, pass_at_1, word_count
@@ -693,7 +693,7 @@ def run(store: Store, config: EvalConfig, backend: Backend | None = None) -> Eva
         todo = sum(len(j.sample_indices) for _, jobs in plans for j in jobs)
         if todo and backend is None:
             if config.progress:
-                stderr.print(f"loading {config.model} ({config.backend} backend)")
+                note(f"loading {config.model} ({config.backend} backend)")
             backend = make_backend(config)
         results = []
         try:
@@ -704,7 +704,7 @@ def run(store: Store, config: EvalConfig, backend: Backend | None = None) -> Eva
                 wanted = sum(len(j.sample_indices) for j in jobs)
                 if jobs:
                     if config.progress:
-                        stderr.print(f"{sub.eval_run_id}: {wanted} sample(s) to generate on {len(jobs)} problem(s)")
+                        note(f"{sub.eval_run_id}: {wanted} sample(s) to generate on {len(jobs)} problem(s)")
                     result.errors = backend.generate(jobs, seed=sub.seed, config=config, sink=writer)
                 result.generated = writer.written
                 result.missing = wanted - writer.written
