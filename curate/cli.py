@@ -188,7 +188,7 @@ def sql(
 
 @app.command()
 def stats(db: Optional[Path] = DbOption, wait: Optional[float] = WaitOption) -> None:
-    """Counts: problems per source and split, samples per model and status, verdicts per model."""
+    """Counts: problems per source and split, problems and samples per domain, samples per model and status, verdicts."""
     from curate.query import print_stats
 
     _set_wait(wait)
