@@ -73,6 +73,7 @@ from curate.sources import (
     SECTION_FIELDS,
     SOLUTION_FIELD,
     SPIDER_FIELDS,
+    SPIDER_MARK_FIELDS,
     TASK_ID_FIELD,
     YEAR_FIELDS,
     check_readable,
@@ -245,7 +246,7 @@ def detect_domain(records: list[tuple[int, dict]]) -> str:
     """The domain the first records' fields mark: Spider is sql, HumanEval and MBPP are code, an
     options list is choice, anything else math."""
     keys = _keys(records)
-    if {"db_id", "query"} <= keys:
+    if set(SPIDER_MARK_FIELDS) <= keys:
         return "sql"
     if set(HUMANEVAL_FIELDS) <= keys or set(MBPP_FIELDS) <= keys:
         return "code"
@@ -269,9 +270,10 @@ def _require_fields(path: Path, records: list[tuple[int, dict]], fields: tuple[s
                 raise BadInput(f"{what}; this record has no {name!r}", file=str(path), line=line, field=name)
 
 
-def _text_field(path: Path, line: int, record: dict, name: str, *, allow_empty: bool = False) -> str:
+def _text_field(path: Path, line: int, record: dict, name: str) -> str:
+    """The record's non-empty text in field `name`; BadInput naming the line and field otherwise."""
     value = record.get(name)
-    if isinstance(value, str) and (allow_empty or value.strip()):
+    if isinstance(value, str) and value.strip():
         return value
     what = (
         "missing" if value is None else ("empty" if isinstance(value, str) else f"a {type(value).__name__}, not text")

@@ -56,6 +56,7 @@ MBPP_FIELDS = ("text", "test_list")  # gold: code
 MBPP_SOLUTION_FIELD = "code"
 TASK_ID_FIELD = "task_id"  # HumanEval's and MBPP's id
 SPIDER_FIELDS = ("db_id", "question", "query")  # gold: query
+SPIDER_MARK_FIELDS = ("db_id", "query")  # a question field alone says nothing; these two say Spider
 OPTION_FIELDS = ("options", "choices")  # a list of options: a multiple-choice problem
 ANSWER_INDEX_FIELD = "answer_index"  # MMLU-Pro / GPQA: the gold option's 0-based index beside its letter
 

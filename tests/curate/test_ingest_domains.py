@@ -108,6 +108,35 @@ def test_forced_code_domain_gives_what_detection_gives(db_path: Path, tmp_path: 
     assert again.exit_code == 0 and "added 0, unchanged 164, changed 0" in again.stdout
 
 
+def test_the_code_checker_passes_the_stored_gold_against_the_stored_meta(db_path: Path):
+    from curate.verify.code import CodeChecker
+    from curate.verify.domains import Task
+    from curate.verify.sandbox import SandboxUnavailable
+
+    assert ingest(str(HUMANEVAL), "--db", str(db_path)).exit_code == 0
+    assert ingest(str(MBPP), "--db", str(db_path)).exit_code == 0
+    stored = list(problems(db_path).values())
+    wrong_references = {"code/mbpp:Mbpp/164", "code/mbpp:Mbpp/295"}  # their own tests reject them (SOURCES.md)
+    sample = [row for row in stored[::30] if row["problem_id"] not in wrong_references]
+    items = [
+        (
+            Task(row["problem_id"], row["question"], row["gold_answer"], json.loads(row["meta"]), row["domain"]),
+            f"```python\n{row['gold_answer']}\n```",
+            "stop",
+        )
+        for row in sample
+    ]
+    checker = CodeChecker()
+    try:
+        verdicts = checker.check_many(items, workers=1, timeout=10)
+    except SandboxUnavailable as error:
+        pytest.skip(f"no isolation on this machine: {error}")
+    finally:
+        checker.close()
+    assert {row["source"] for row in sample} == {"code/humaneval", "code/mbpp"}
+    assert [v.verdict for v in verdicts] == ["correct"] * len(sample), [v.reason for v in verdicts]
+
+
 # ---- sql: Spider with its databases ----------------------------------------------------------
 
 
