@@ -376,6 +376,9 @@ class SqlReader:
 
     def __init__(self, path: Path, records: list[tuple[int, dict]], options: IngestConfig):
         _refuse_field_flags(options, "sql")
+        self.path, self.require_gold = path, not options.allow_no_gold
+        needed = SPIDER_FIELDS if self.require_gold else SPIDER_FIELDS[:2]
+        _require_fields(path, records, needed, f"SQL problems are Spider records ({', '.join(SPIDER_FIELDS)})")
         if options.databases is None:
             raise BadInput(
                 "Spider-style records (db_id, question, query) are SQL problems: pass --databases DIR, "
@@ -387,9 +390,6 @@ class SqlReader:
         if not self.databases.is_dir():
             raise BadInput("no such folder", file=str(self.databases), field="--databases")
         keys = _keys(records)
-        self.path, self.require_gold = path, not options.allow_no_gold
-        needed = SPIDER_FIELDS if self.require_gold else SPIDER_FIELDS[:2]
-        _require_fields(path, records, needed, f"SQL problems are Spider records ({', '.join(SPIDER_FIELDS)})")
         self.id_field, self.question_field = options.id_field or first_present(keys, ID_FIELDS), "question"
         self.section, self.year, self.difficulty = _plain_fields(keys, options)
         self._schemas: dict[str, tuple[Path, str, str]] = {}

@@ -359,6 +359,14 @@ def bad_cases(tmp_path: Path) -> dict[str, tuple[Path, list[str], list[str]]]:
         ["--databases", str(SPIDER_DATABASES)],
         ["p.jsonl:1", "field 'db_id'"],
     )
+    cases["sql_forced_on_math"] = (math, ["--domain", "sql"], ["math.jsonl:1", "field 'db_id'", "Spider"])
+    (tmp_path / "dbs" / "notes").mkdir(parents=True)
+    (tmp_path / "dbs" / "notes" / "notes.sqlite").write_text("not a database\n")
+    cases["sql_database_not_sqlite"] = (
+        write_jsonl(tmp_path / "n.json", [{"db_id": "notes", "question": "q?", "query": "SELECT 1"}]),
+        ["--databases", str(tmp_path / "dbs")],
+        ["n.json:1", "field 'db_id'", "not a database"],
+    )
     cases["unknown_domain"] = (math, ["--domain", "chemistry"], ["field '--domain'", "chemistry", "choice"])
     cases["databases_for_math"] = (math, ["--databases", str(SPIDER_DATABASES)], ["field '--databases'"])
     cases["question_field_for_code"] = (
@@ -406,6 +414,8 @@ BAD_CASES = [
     "mbpp_empty_test_list",
     "sql_forced_without_query",
     "sql_db_id_is_a_path",
+    "sql_forced_on_math",
+    "sql_database_not_sqlite",
     "unknown_domain",
     "databases_for_math",
     "question_field_for_code",
