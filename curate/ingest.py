@@ -454,7 +454,8 @@ class ChoiceReader:
         raw = record.get(self.option_field) if self.option_field else None
         if raw is not None:
             options = self._options(line, raw)
-            question = choice_question(question, options)
+            if lettered_options(question) != options:  # a question that lists its options already keeps them once
+                question = choice_question(question, options)
         else:
             options = lettered_options(question)
             if not options:

@@ -243,9 +243,16 @@ def test_lettered_lines_stay_math_unless_choice_is_asked_for(db_path: Path, tmp_
     assert row["domain"] == "math" and row["gold_answer"] == "2"
 
 
-def test_own_letters_in_options_are_not_doubled():
+def test_lettered_options_are_the_lines_from_a_on():
     assert lettered_options("Q\nA. x\nB. y\n") == ["x", "y"]
     assert lettered_options("A. only one") == []
+
+
+def test_options_the_question_lists_already_are_not_listed_twice(db_path: Path, tmp_path: Path):
+    path = write_jsonl(tmp_path / "q.jsonl", [{"question": "Pick\nA. x\nB. y", "options": ["x", "y"], "answer": "A"}])
+    assert ingest(str(path), "--db", str(db_path)).exit_code == 0
+    (row,) = problems(db_path).values()
+    assert row["question"] == "Pick\nA. x\nB. y" and row["domain"] == "choice"
 
 
 def test_aqua_style_options_keep_one_letter(db_path: Path, tmp_path: Path):
