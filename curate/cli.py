@@ -62,7 +62,9 @@ def ingest(
     id_field: Optional[str] = typer.Option(None, "--id-field", help="Field holding the problem's id in its source."),
     section_field: Optional[str] = typer.Option(None, "--section-field", help="Field holding a section name."),
     year_field: Optional[str] = typer.Option(None, "--year-field", help="Field holding the year."),
-    update: bool = typer.Option(False, "--update", help="Overwrite stored problems whose gold answer changed."),
+    update: bool = typer.Option(
+        False, "--update", help="Overwrite stored problems whose gold answer (or tests, database, options) changed."
+    ),
     no_gold: bool = typer.Option(
         False, "--no-gold", help="Accept problems without a gold answer (consensus curation)."
     ),
