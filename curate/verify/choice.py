@@ -53,8 +53,8 @@ OPTION_TEXT_CHARS = 60
 
 # "the answer is (C)", "Answer: C", "the correct option is C", "I choose C": the rest is the reading.
 _PHRASE = re.compile(
-    r"(?:\b(?:final|correct|right|best)\s+(?:answer|option|choice)s?\b|\banswer\b|\b(?:option|choice)\b(?=\s+(?:is|would be|must be)\b))"
-    r"(?:[ \t]+(?:is|would be|must be|should be|will be|seems to be|here is))?[ \t]*(?:[:：=]|\bis\b)?"
+    r"(?:\b(?:final|correct|right|best)\s+(?:answer|option|choice)s?\b|\banswers?\b|\b(?:option|choice)\b(?=\s+(?:is|would be|must be)\b))"
+    r"(?:[ \t]+(?:is|are|would be|must be|should be|will be|seems to be|here is))?[ \t]*(?:[:：=]|\bis\b)?"
     r"|\bI(?:'ll| will| would)?[ \t]+(?:choose|pick|select|go with)\b",
     re.IGNORECASE,
 )
@@ -116,8 +116,17 @@ def options_of(question: str | None, meta: dict | None) -> list[str]:
     for letter in LETTERS:
         if letter not in found:
             break
-        options.append(found[letter])
+        options.append(_tidy(found[letter]))
     return options
+
+
+def _tidy(option: str) -> str:
+    """An option as read from "\\textbf{(A)}\\ 3 \\qquad": without the TeX spacing around it and
+    the "$" that closed the line's math."""
+    option = re.sub(r"^(?:\\[ ,;!]|~)+", "", option.strip()).strip()
+    if option.endswith("$") and option.count("$") % 2:
+        option = option[:-1].strip()
+    return option
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -217,8 +226,10 @@ def named_letters(span: str, options: Sequence[str] = (), trailing: bool = True)
         return [found.group(1).upper()] if found else []
     rest = span[_LEADING_LETTER.match(span).end() if _LEADING_LETTER.match(span) else 3 :]
     index = LETTERS.index(first)
-    if index < len(options) and normalize_text(rest.strip(" .:)")).startswith(normalize_text(options[index])):
-        return [first]  # "(D) A and B": the letters are the option's own text
+    own = options[index].strip() if index < len(options) else ""
+    written = rest.lstrip(" .:)")
+    if own and written.lower().startswith(own.lower()):
+        rest = written[len(own) :]  # "(D) A and B": the option's own text names no other option
     letters = [first]
     for match in _SECOND_LETTER.finditer(rest):
         letter, after = match.group(1), rest[match.end() :]
@@ -239,8 +250,8 @@ def _spans(text: str) -> list[tuple[str, str]]:
         spans.append((found.answer, "boxed" if found.source == "boxed" else found.source or "boxed"))
     for match in reversed(list(_PHRASE.finditer(tail))):
         line = tail[match.end() :].split("\n", 1)[0]
-        if not line.strip() and match.end() < len(tail):
-            rest = tail[match.end() :].lstrip("\n")
+        if not line.strip(" \t*_") and match.end() < len(tail):
+            rest = tail[match.end() :].lstrip(" \t*_\n")
             line = rest.split("\n", 1)[0]  # "**Answer:**\n\nC"
         sentence = re.split(r"(?<![A-Z(])\.(?:\s|$)", line, maxsplit=1)[0]
         spans.append((sentence, "final_answer_phrase"))
@@ -293,7 +304,9 @@ class ChoiceChecker:
         letters, source, written, timed_out = self._read(text, options, verifier)
         if not letters:
             if timed_out:
-                return verdict("timeout", f"comparing the answer with the options ran past {verifier.timeout:g} s", written)
+                return verdict(
+                    "timeout", f"comparing the answer with the options ran past {verifier.timeout:g} s", written
+                )
             shown = f' "{_short(written)}"' if written else ""
             return verdict("no_answer", f"the final answer{shown} names no option{_range(options)}", written)
         answer = ", ".join(letters)
