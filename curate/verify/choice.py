@@ -18,7 +18,9 @@ The answer is read from the final text (after the last `</think>`; the reasoning
 2. the last answer phrase: "the answer is (C)", "Answer: C", "the correct option is C",
    "I choose C" (the rest of its line);
 3. the last bold run: "**C**", "**(C) 14**", "**14**";
-4. a letter that opens the final text ("C. Because ..."), or a final text that is an option.
+4. a single line that restates one option, letter and text ("B. <option B's text>"); several
+   such lines are a restated list of options, not an answer;
+5. a letter that opens the final text ("C. Because ..."), or a final text that is an option.
 Each reading is a letter ("(C)", "C)", "C: 14", "option C", "14 (C)") or an option's text,
 compared after normalisation or, for numbers and expressions, by value with the math
 verifier's equivalence ("0.5" is the option "\\frac{1}{2}"). "A" and "I" followed by a word
@@ -70,6 +72,7 @@ _SECOND_LETTER = re.compile(r"(?:,|/|&|\bor\b|\band\b)\s*(?:(?:option|choice)\s+
 _SECOND_KEEP = {"are", "both", "together"}
 _TRAILING_LETTER = re.compile(r"(?:\(\s*(?:option|choice)?\s*|\b(?:option|choice)\s+)\(?([A-Z])\)?\s*\)?\s*\.?$", re.I)
 _MATHQA_OPTION = re.compile(r"(?:^|,)\s*([a-z])\s*\)\s*")
+_LABELLED_LINE = re.compile(r"^[ \t>*-]*\(?([A-Z])[.):][ \t]+(.+?)[ \t]*$", re.MULTILINE)
 _OWN_LABEL = re.compile(r"^\s*\(?([A-Za-z])\s*[).:]\s*")
 
 
@@ -241,7 +244,7 @@ def named_letters(span: str, options: Sequence[str] = (), trailing: bool = True)
     return letters
 
 
-def _spans(text: str) -> list[tuple[str, str]]:
+def _spans(text: str, options: Sequence[str]) -> list[tuple[str, str]]:
     """(reading, source) candidates of a final text, best first (module doc)."""
     tail = text[-TAIL_CHARS:]
     spans: list[tuple[str, str]] = []
@@ -258,6 +261,14 @@ def _spans(text: str) -> list[tuple[str, str]]:
     for match in reversed(list(_BOLD.finditer(tail))):
         if not match.group(1).strip().endswith(":"):  # "**Option A:**" is a heading
             spans.append((match.group(1), "bold"))
+    restated = {
+        match.group(1)
+        for match in _LABELLED_LINE.finditer(tail)
+        if LETTERS.index(match.group(1)) < len(options)
+        and _same_text(match.group(2), options[LETTERS.index(match.group(1))])
+    }
+    if len(restated) == 1:  # "The best course of action would be:\n\nB. <option B>"; a restated list is no answer
+        spans.append((restated.pop(), "option_line"))
     first_line = text.strip().split("\n", 1)[0]
     spans.append((first_line, "choice"))
     spans.append((text.strip(), "option_text"))
@@ -326,7 +337,7 @@ class ChoiceChecker:
         """(letters named, source, the reading as written, a comparison timed out)."""
         first_written, timed_out = None, False
         last = LETTERS[max(len(options) - 1, LETTERS.index(ANSWER_LAST_LETTER))]
-        for span, source in _spans(text):
+        for span, source in _spans(text, options):
             if not span.strip():
                 continue
             cleaned = _clean(span, lead_words=source != "choice")

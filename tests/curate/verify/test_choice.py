@@ -134,12 +134,20 @@ def test_a_gold_outside_the_options_is_an_error_naming_it(checker):
         ("(C)", "choice"),
         ("14", "option_text"),
         ("The answer is 14 (option C).", "final_answer_phrase"),
+        ("The answer is **(C) 14**.", "final_answer_phrase"),
+        ("So, the correct option is:\nC. 14\n\nThe sum is 14.", "final_answer_phrase"),
+        ("The best course of action would be:\n\nC. 14\n\nThis keeps the sum right.", "option_line"),
     ],
 )
 def test_a_letter_or_an_options_text_is_read_from_the_final_answer(checker, response, source):
     got = verdict_of(checker, response)
     assert (got.verdict, got.answer, got.answer_source) == ("correct", "C", source), got.reason
     assert got.reason == 'answered C ("14"), the gold'
+
+
+def test_a_restated_list_of_options_is_no_answer(checker):
+    listed = "The options are:\nA. 12\nB. 13\nC. 14\nD. 15\n\nI cannot decide."
+    assert verdict_of(checker, listed).verdict == "no_answer"
 
 
 def test_an_options_value_is_read_with_the_math_verifiers_equivalence(checker):
