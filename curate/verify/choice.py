@@ -127,6 +127,7 @@ def _tidy(option: str) -> str:
     """An option as read from "\\textbf{(A)}\\ 3 \\qquad": without the TeX spacing around it and
     the "$" that closed the line's math."""
     option = re.sub(r"^(?:\\[ ,;!]|~)+", "", option.strip()).strip()
+    option = re.sub(r"\s*\$\s*\$$", "", option)  # "7$ $\\textbf{(D)}": the math closed and reopened
     if option.endswith("$") and option.count("$") % 2:
         option = option[:-1].strip()
     return option

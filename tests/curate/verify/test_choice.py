@@ -57,6 +57,7 @@ def test_the_registry_gives_the_choice_checker():
         ("Which?\nA) red\nB) blue", {}, ["red", "blue"]),
         ("Which?\n- A) red\n- B) blue", {}, ["red", "blue"]),
         ("Which is largest? $\\textbf{(A)}\\ 3 \\qquad \\textbf{(B)}\\ 5$", {}, ["3", "5"]),
+        ("Which? $\\textbf{(A)}\\ x = 7$ $\\textbf{(B)}\\ x = 8$", {}, ["x = 7", "x = 8"]),
         ("Which?\nA. red\nC. green", {}, []),  # lines without both A and B are not options
         ("A rectangle ABCD has AB = 3.", {}, []),
         ("Only (A) is labelled.", {}, []),
