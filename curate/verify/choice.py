@@ -201,18 +201,18 @@ def _equal_options(value: str, options: list[str], verifier: Verifier) -> tuple[
 
 
 # -- reading the answer -----------------------------------------------------------------------
-def _letter_token(text: str) -> str | None:
-    """The letter that opens `text` ("C", "(C) 14", "C: 14", "c)"), or None; "A plane" and
-    "I think" open with an article and a pronoun."""
+def _letter_token(text: str) -> tuple[str, int] | None:
+    """(the letter that opens `text`, where it ends) for "C", "(C) 14", "C: 14", "c)", or None;
+    "A plane" and "I think" open with an article and a pronoun."""
     match = _LEADING_LETTER.match(text)
     if match is None:
         lower = _LOWER_LETTER.match(text)
-        return (lower.group(1) or lower.group(2)).upper() if lower else None
+        return ((lower.group(1) or lower.group(2)).upper(), lower.end()) if lower else None
     letter = match.group(1)
     word = _FOLLOWING_WORD.match(text[match.end() :])
     if letter in "AI" and word and word.group(1) not in _LETTER_VERBS:
         return None
-    return letter
+    return letter, match.end()
 
 
 def _clean(span: str, lead_words: bool = True) -> str:
@@ -224,11 +224,11 @@ def _clean(span: str, lead_words: bool = True) -> str:
 def named_letters(span: str, options: Sequence[str] = (), trailing: bool = True) -> list[str]:
     """The letters a reading names: one ("(C) 14"), several ("A or C", "B, D"), or none;
     `trailing` also reads a letter that ends it ("14 (option C)")."""
-    first = _letter_token(span)
-    if first is None:
+    token = _letter_token(span)
+    if token is None:
         found = _TRAILING_LETTER.search(span) if trailing else None
         return [found.group(1).upper()] if found else []
-    rest = span[_LEADING_LETTER.match(span).end() if _LEADING_LETTER.match(span) else 3 :]
+    first, rest = token[0], span[token[1] :]
     index = LETTERS.index(first)
     own = options[index].strip() if index < len(options) else ""
     written = rest.lstrip(" .:)")
@@ -320,7 +320,7 @@ class ChoiceChecker:
                     "timeout", f"comparing the answer with the options ran past {verifier.timeout:g} s", written
                 )
             shown = f' "{_short(written)}"' if written else ""
-            return verdict("no_answer", f"the final answer{shown} names no option{_range(options)}", written)
+            return verdict("no_answer", f"the final answer{shown} names no option{_range(options)}")
         answer = ", ".join(letters)
         if len(letters) > 1:
             return verdict("incorrect", f"two different options: {answer}", answer, source)
