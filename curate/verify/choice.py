@@ -52,6 +52,8 @@ LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 QUESTION_LAST_LETTER = "P"  # lettered options read from a question: A..P (MMLU-Pro has ten)
 ANSWER_LAST_LETTER = "J"  # a letter up to J is read as a choice even where there are fewer options
 OPTION_TEXT_CHARS = 60
+SPAN_CHARS = 500  # a reading longer than this is prose, not an answer (and costs time to normalise)
+PHRASES_TRIED = 16  # the last answer phrases that are read; earlier ones are the reasoning of the final text
 
 # "the answer is (C)", "Answer: C", "the correct option is C", "I choose C": the rest is the reading.
 _PHRASE = re.compile(
@@ -252,7 +254,7 @@ def _spans(text: str, options: Sequence[str]) -> list[tuple[str, str]]:
     found = extract(text, last_number=False)
     if found.boxes and found.answer is not None:
         spans.append((found.answer, "boxed" if found.source == "boxed" else found.source or "boxed"))
-    for match in reversed(list(_PHRASE.finditer(tail))):
+    for match in list(_PHRASE.finditer(tail))[-PHRASES_TRIED:][::-1]:
         line = tail[match.end() :].split("\n", 1)[0]
         if not line.strip(" \t*_") and match.end() < len(tail):
             rest = tail[match.end() :].lstrip(" \t*_\n")
@@ -270,9 +272,10 @@ def _spans(text: str, options: Sequence[str]) -> list[tuple[str, str]]:
     }
     if len(restated) == 1:  # "The best course of action would be:\n\nB. <option B>"; a restated list is no answer
         spans.append((restated.pop(), "option_line"))
-    first_line = text.strip().split("\n", 1)[0]
-    spans.append((first_line, "choice"))
-    spans.append((text.strip(), "option_text"))
+    whole = text.strip()
+    spans.append((whole[:SPAN_CHARS].split("\n", 1)[0], "choice"))
+    if len(whole) <= SPAN_CHARS and "\n" not in whole:
+        spans.append((whole, "option_text"))
     return spans
 
 
@@ -339,6 +342,7 @@ class ChoiceChecker:
         first_written, timed_out = None, False
         last = LETTERS[max(len(options) - 1, LETTERS.index(ANSWER_LAST_LETTER))]
         for span, source in _spans(text, options):
+            span = span[:SPAN_CHARS]
             if not span.strip():
                 continue
             cleaned = _clean(span, lead_words=source != "choice")
@@ -347,7 +351,7 @@ class ChoiceChecker:
                 letters = [letter for letter in named if letter <= last]
                 if letters:
                     return letters, source, cleaned, False
-            if not options or not cleaned or (source == "option_text" and "\n" in cleaned):
+            if not options or not cleaned:
                 continue
             if source in ("boxed", "final_answer_phrase") and first_written is None:
                 first_written = cleaned

@@ -253,6 +253,19 @@ def test_no_letter_and_no_option_is_no_answer(checker, response, reason):
     assert got.verdict == "no_answer" and reason in got.reason, got.reason
 
 
+@pytest.mark.parametrize(
+    "response, verdict",
+    [
+        ("x " * 500_000, "no_answer"),  # one 1 MB line: read as prose, not compared with every option
+        ("A" * 1_000_000, "no_answer"),
+        ("the answer is " * 50_000, "no_answer"),
+        ("(A) " * 200_000 + "The answer is C", "correct"),
+    ],
+)
+def test_a_huge_response_is_read_like_a_short_one(checker, response, verdict):
+    assert verdict_of(checker, response).verdict == verdict
+
+
 def test_a_and_i_are_letters_where_they_name_options(checker):
     meta = {"options": [str(n) for n in range(10, 20)]}
     assert verdict_of(checker, "The answer is (I).", gold="I", question="?", meta=meta).verdict == "correct"
