@@ -16,7 +16,7 @@ The answer is read from the final text (after the last `</think>`; the reasoning
 "maybe A... no", is never read), first reading that names an option wins:
 1. the last `\\boxed{}` (adjacent boxes are one answer, curate/verify/extract.py);
 2. the last answer phrase: "the answer is (C)", "Answer: C", "the correct option is C",
-   "I choose C" (the rest of its line);
+   "I choose C" (the rest of its line), else the last "option (C) is correct" / "C is the best";
 3. the last bold run: "**C**", "**(C) 14**", "**14**";
 4. a single line that restates one option, letter and text ("B. <option B's text>"); several
    such lines are a restated list of options, not an answer;
@@ -58,9 +58,14 @@ PHRASES_TRIED = 16  # the last answer phrases that are read; earlier ones are th
 # "the answer is (C)", "Answer: C", "the correct option is C", "I choose C": the rest is the reading.
 _PHRASE = re.compile(
     r"(?:\b(?:final|correct|right|best)\s+(?:answer|option|choice)s?\b|\banswers?\b|\b(?:option|choice)\b(?=\s+(?:is|would be|must be)\b))"
-    r"(?:[ \t]+(?:is|are|would be|must be|should be|will be|seems to be|here is))?[ \t]*(?:[:：=]|\bis\b)?"
+    r"(?:[ \t]+(?:is|are|would be|must be|should be|will be|seems to be|here is))?[ \t]*(?:[:：=\-–—]|\bis\b)?"
     r"|\bI(?:'ll| will| would)?[ \t]+(?:choose|pick|select|go with)\b",
     re.IGNORECASE,
+)
+# "option (C) is correct", "C is the right answer": the letter before the verb is the reading.
+_LETTER_IS_CORRECT = re.compile(
+    r"(?<![A-Za-z0-9])((?:(?i:option|choice)\s+)?\(?[A-Z]\)?)\s+is\s+(?:the\s+)?(?:correct|right|best)\b"
+    r"(?!\s+(?:in|about|for|that|to|because)\b)"
 )
 _BOLD = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")
 _LEAD_WORDS = re.compile(r"^(?:(?:either|both|options?|choices?|letter|is|:)\s*)+", re.IGNORECASE)
@@ -261,6 +266,8 @@ def _spans(text: str, options: Sequence[str]) -> list[tuple[str, str]]:
             line = rest.split("\n", 1)[0]  # "**Answer:**\n\nC"
         sentence = re.split(r"(?<![A-Z(])\.(?:\s|$)", line, maxsplit=1)[0]
         spans.append((sentence, "final_answer_phrase"))
+    for match in list(_LETTER_IS_CORRECT.finditer(tail))[-PHRASES_TRIED:][::-1]:
+        spans.append((match.group(1), "final_answer_phrase"))
     for match in reversed(list(_BOLD.finditer(tail))):
         if not match.group(1).strip().endswith(":"):  # "**Option A:**" is a heading
             spans.append((match.group(1), "bold"))

@@ -136,6 +136,10 @@ def test_a_gold_outside_the_options_is_an_error_naming_it(checker):
         ("14", "option_text"),
         ("The answer is 14 (option C).", "final_answer_phrase"),
         ("The answer is **(C) 14**.", "final_answer_phrase"),
+        ("Answer — C", "final_answer_phrase"),
+        ("Hence, option (C) is correct.", "final_answer_phrase"),
+        ("Checking each: A is wrong and B is wrong. C is the best answer.", "final_answer_phrase"),
+        ("**Final Answer**\n\\[\n\\boxed{C}\n\\]", "boxed"),
         ("So, the correct option is:\nC. 14\n\nThe sum is 14.", "final_answer_phrase"),
         ("The best course of action would be:\n\nC. 14\n\nThis keeps the sum right.", "option_line"),
     ],
@@ -144,6 +148,11 @@ def test_a_letter_or_an_options_text_is_read_from_the_final_answer(checker, resp
     got = verdict_of(checker, response)
     assert (got.verdict, got.answer, got.answer_source) == ("correct", "C", source), got.reason
     assert got.reason == 'answered C ("14"), the gold'
+
+
+def test_a_letter_said_to_be_correct_in_part_is_no_answer(checker):
+    assert verdict_of(checker, "Option A is correct in stating that 7 is odd.").verdict == "no_answer"
+    assert verdict_of(checker, "Option D is incorrect. So, C.").verdict == "no_answer"
 
 
 def test_a_restated_list_of_options_is_no_answer(checker):
