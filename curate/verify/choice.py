@@ -57,7 +57,7 @@ PHRASES_TRIED = 16  # the last answer phrases that are read; earlier ones are th
 
 # "the answer is (C)", "Answer: C", "the correct option is C", "I choose C": the rest is the reading.
 _PHRASE = re.compile(
-    r"(?:\b(?:final|correct|right|best)\s+(?:answer|option|choice)s?\b|\banswers?\b|\b(?:option|choice)\b(?=\s+(?:is|would be|must be)\b))"
+    r"(?:\b(?:final|correct|right|best)\s+(?:answer|option|choice|statement|one|letter)s?\b|\banswers?\b|\b(?:option|choice)\b(?=\s+(?:is|would be|must be)\b))"
     r"(?:[ \t]+(?:is|are|would be|must be|should be|will be|seems to be|here is))?[ \t]*(?:[:：=\-–—]|\bis\b)?"
     r"|\bI(?:'ll| will| would)?[ \t]+(?:choose|pick|select|go with)\b",
     re.IGNORECASE,

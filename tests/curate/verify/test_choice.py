@@ -137,6 +137,8 @@ def test_a_gold_outside_the_options_is_an_error_naming_it(checker):
         ("The answer is 14 (option C).", "final_answer_phrase"),
         ("The answer is **(C) 14**.", "final_answer_phrase"),
         ("Answer — C", "final_answer_phrase"),
+        ("Therefore, the correct statement is (C).", "final_answer_phrase"),
+        ("So the right one is C.", "final_answer_phrase"),
         ("Hence, option (C) is correct.", "final_answer_phrase"),
         ("Checking each: A is wrong and B is wrong. C is the best answer.", "final_answer_phrase"),
         ("**Final Answer**\n\\[\n\\boxed{C}\n\\]", "boxed"),
