@@ -110,6 +110,38 @@ def votes_apply(domains: Sequence[str | None]) -> bool:
     return all((domain or "math") in VOTING_DOMAINS for domain in domains)
 
 
+@dataclass(frozen=True)
+class Accuracy:
+    """What a table shows of a set of problems' samples (a run, or one domain of it)."""
+
+    problems: int
+    samples: int
+    per_problem: int  # the fewest samples any problem has: the largest k pass@k is defined for
+    pass_at_1: Estimate
+    pass_at_k: dict[int, float]  # k = 1..per_problem
+    maj_at_k: float | None  # None where a domain's answers cannot vote (VOTING_DOMAINS)
+
+    @property
+    def pass_at_n(self) -> float:
+        """pass@k at k = samples per problem (NaN without samples)."""
+        return self.pass_at_k.get(self.per_problem, math.nan)
+
+
+def accuracy(votes_per_problem: Sequence[Sequence[tuple[str | None, bool]]], domains: Sequence[str | None]) -> Accuracy:
+    """pass@1, pass@k (k = 1..n) and maj@k of problems given as (answer_key, correct) per sample,
+    with each problem's domain (maj@k only when every domain votes)."""
+    rows = [row for row in votes_per_problem if len(row)]
+    outcomes = [[correct for _key, correct in row] for row in rows]
+    return Accuracy(
+        problems=len(rows),
+        samples=sum(map(len, rows)),
+        per_problem=min(map(len, rows), default=0),
+        pass_at_1=pass_at_1(outcomes),
+        pass_at_k=pass_at_k_curve(outcomes),
+        maj_at_k=maj_at_k(rows) if rows and votes_apply(domains) else None,
+    )
+
+
 def majority_correct(votes: Sequence[tuple[str | None, bool]], k: int | None = None) -> bool:
     """Whether the majority answer among the first k samples is correct (see the module doc)."""
     considered = list(votes if k is None else votes[:k])
