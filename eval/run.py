@@ -308,10 +308,31 @@ def load_problems(store: Store, config: EvalConfig) -> pl.DataFrame:
     )
     if without_gold.height:
         stderr.print(f"{without_gold.height} problem(s) without a gold answer are left out")
-    frame = frame.join(without_gold.select("problem_id"), on="problem_id", how="anti").sort("problem_id")
+    without_tests = untestable_code(frame)
+    if without_tests:
+        stderr.print(f"{len(without_tests)} code problem(s) without tests are left out (e.g. {without_tests[0]})")
+    frame = frame.join(without_gold.select("problem_id"), on="problem_id", how="anti")
+    frame = frame.filter(~pl.col("problem_id").is_in(without_tests)).sort("problem_id")
     if frame.height == 0:
-        raise BadInput("none of the selected problems has a gold answer", field="--problems")
+        raise BadInput("none of the selected problems has a gold answer (or, for code, tests)", field="--problems")
     return frame.head(config.limit) if config.limit is not None else frame
+
+
+def untestable_code(problems: pl.DataFrame) -> list[str]:
+    """problem_ids of code problems whose meta gives the code checker no tests to run (its own rule,
+    curate.verify.code.tests_for): every answer would be an error, so they are not evaluated."""
+    code = problems.filter(pl.col("domain") == "code")
+    if code.height == 0:
+        return []
+    from curate.verify.code import tests_for
+
+    missing = []
+    for problem_id, meta in code.select("problem_id", "meta").iter_rows():
+        try:
+            tests_for(json.loads(meta) if meta else {})
+        except (ValueError, SyntaxError, KeyError, TypeError):  # ProblemError is a ValueError
+            missing.append(problem_id)
+    return missing
 
 
 def tasks_of(problems: pl.DataFrame) -> dict:

@@ -212,3 +212,26 @@ def test_an_unknown_domain_exits_2_naming_the_problem(db_path: Path, server, eva
     assert code == 2
     assert "x:1" in err and "physics" in err and "math, code" in err
     assert server.requests == []
+
+
+def test_code_problems_without_tests_are_left_out(db_path: Path, code_server, sandbox_isolates, evaluate) -> None:
+    untested = {"problem_id": "humaneval:bare", "question": "Write has_close_elements.", "meta": {"prompt": "x"}}
+    add_problems(db_path, [code_problem("HumanEval/2"), untested])
+    code, out, err = evaluate("run", "--name", "he", "--base-url", code_server.url, *FLAGS, "--samples", "4")
+    assert code == 0, err
+    assert "1 code problem(s) without tests are left out (e.g. humaneval:bare)" in err
+    assert stored(db_path, "SELECT DISTINCT problem_id FROM eval_samples")["problem_id"].to_list() == [
+        "humaneval:HumanEval/2"
+    ]
+
+
+def test_a_refused_checker_leaves_an_ingested_file_out_of_the_store(
+    db_path: Path, server, problems_file: Path, evaluate, monkeypatch
+) -> None:
+    monkeypatch.setitem(CHECKERS, "math", "curate.verify.checker_not_installed:MathChecker")
+    code, _out, err = evaluate(
+        "run", "--name", "toy", "--base-url", server.url, *FLAGS[:4], "--problems", str(problems_file)
+    )
+    assert code == 2 and "math checker" in err
+    assert stored(db_path, "SELECT count(*) AS n FROM problems")["n"][0] == 0
+    assert server.requests == []

@@ -9,6 +9,7 @@ from fractions import Fraction
 import pytest
 
 from eval.metrics import (
+    accuracy,
     maj_at_k,
     majority_correct,
     mcnemar,
@@ -116,6 +117,22 @@ def test_majority_voting_applies_to_math_and_choice_only() -> None:
     assert votes_apply(["math", "choice", None])
     assert not votes_apply(["math", "code"])
     assert not votes_apply(["sql"])
+
+
+def test_accuracy_of_a_code_and_a_math_set() -> None:
+    # (key, correct) per sample; OUTCOMES' three problems, keys "r" when right, "w" when wrong
+    votes = [[("r" if ok else "w", ok) for ok in row] for row in OUTCOMES]
+    math_set = accuracy(votes, ["math"] * 3)
+    assert (math_set.problems, math_set.samples, math_set.per_problem) == (3, 12, 4)
+    assert math_set.pass_at_1.mean == pytest.approx(0.5)
+    assert math_set.pass_at_k[2] == pytest.approx((1 + 5 / 6) / 3) and math_set.pass_at_n == pytest.approx(2 / 3)
+    # maj@4: problem 1 votes r; problem 2 ties 2-2, r seen first; problem 3 w -> 2/3
+    assert math_set.maj_at_k == pytest.approx(2 / 3)
+    code_set = accuracy([[(None, ok) for ok in row] for row in OUTCOMES], ["code"] * 3)
+    assert code_set.pass_at_k == math_set.pass_at_k and code_set.maj_at_k is None
+    assert accuracy(votes, ["math", "code", "math"]).maj_at_k is None
+    empty = accuracy([], [])
+    assert empty.problems == 0 and empty.pass_at_k == {} and math.isnan(empty.pass_at_n)
 
 
 def test_majority_vote_ties_go_to_the_answer_seen_first() -> None:
