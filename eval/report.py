@@ -1,7 +1,7 @@
 """`evaluate report` and `evaluate compare`: tables and plots from stored eval runs.
 
 Contract
-- Inputs: `eval_runs`, `eval_samples`, `problems` (section, year, source, difficulty) and, when
+- Inputs: `eval_runs`, `eval_samples`, `problems` (domain, section, year, source, difficulty) and, when
   present, `train_metrics`. Nothing is written to the store. Commands:
   `evaluate report [RUN ...] [--out DIR]`, `evaluate compare A B`.
 - A RUN names an eval run (`stud/seed-1`), a run group (the `--name` of `evaluate run`:
@@ -13,11 +13,17 @@ Contract
      evaluated from two folders is one column), cells "mean ± std (runs)" of the runs'
      pass@1 across seeds or training runs; a single run shows its standard error instead
      ("± SE"). Length-study runs are left out of it.
-  2. every run: problems, samples per problem, pass@1 ± SE, maj@k and pass@k (k = samples),
-     mean words and tokens per response.
-  3. per section, year, source and difficulty (each one that has more than one value): pass@1
-     per label, averaged over the label's runs.
-  4. the length study: per label and level, the word budget, pass@1 (mean ± std over seeds)
+  2. every run: its domain, problems, samples per problem, pass@1 ± SE, pass@k (k = samples
+     per problem) and maj@k, mean words and tokens per response; a run that mixes domains
+     (domain "mixed") is followed by one row per domain. maj@k is "-" wherever a code or SQL
+     problem is counted: a program or a query has no canonical answer to vote on
+     (eval.metrics.VOTING_DOMAINS).
+  3. pass@k for k = 1, 2, 4, ... and n per run (and domain) when runs have several samples per
+     problem: the unbiased estimator of Chen et al. (2021), 1 - C(n-c, k)/C(n, k) per problem,
+     averaged over problems (eval/metrics.py).
+  4. per domain, section, year, source and difficulty (each one that has more than one value):
+     pass@1 per label, averaged over the label's runs.
+  5. the length study: per label and level, the word budget, pass@1 (mean ± std over seeds)
      and the mean words and tokens of the responses; then pass@1 per section and level.
   With `--out`, PNG plots (matplotlib, Agg), accuracy axes always 0-100 %: pass@1 per run with
   standard-error bars (accuracy.png); accuracy against mean words per level with error bars

@@ -4,17 +4,33 @@ Contract
 - Inputs: problems with a gold answer, by split (`--problems test [--source S]`: rows of the
   `problems` table) or by file (`--problems FILE`: ingested into `problems` first with
   `curate.ingest`, then exactly that file's problems are evaluated); first `--limit N` by
-  problem_id. A model behind any OpenAI-compatible endpoint (`--base-url URL --model NAME`:
-  vLLM, DeepSeek's API, ...) or a local transformers model (`--model PATH_OR_ID|tiny`
-  [`--adapter DIR`], through `curate.local_generation.LocalGenerator`).
+  problem_id. Any domain (problems.domain: math, code, sql, choice): code problems need no gold
+  answer but tests in their meta (HumanEval's `test`/`entry_point`, MBPP's `test_list`);
+  problems without what their checker needs are left out, and said so. A model behind any
+  OpenAI-compatible endpoint (`--base-url URL --model NAME`: vLLM, DeepSeek's API, ...) or a
+  local transformers model (`--model PATH_OR_ID|tiny` [`--adapter DIR`], through
+  `curate.local_generation.LocalGenerator`).
 - Prompt: `render_prompt(question, load_template(--prompt-template))`, the template training
-  used, sent as one user turn. The length study (`--length-levels N`, `--word-budgets`) adds
-  one sentence asking for at most B words (`LENGTH_INSTRUCTION`), one level per budget.
+  used, sent as one user turn (one template for every domain: give code problems one that asks
+  for a Python block). The length study (`--length-levels N`, `--word-budgets`) adds one
+  sentence asking for at most B words (`LENGTH_INSTRUCTION`), one level per budget.
+- Verification: each sample by its problem's domain checker (`curate.verify.domains.make_checker`,
+  one per domain for the whole invocation): math by the project verifier exactly as `curate
+  verify` does (`--strict-form` also requires the competition's simplified answer form), code by
+  running the program with its tests in the sandbox (curate/verify/code.py), sql and choice by
+  their checkers. Before anything is generated, every domain among the problems gets its checker:
+  exit 2 naming the domain when its checker module is missing, or naming the problem for an
+  unknown domain; for code the sandbox is started and checks one known-right program, and where
+  it cannot isolate programs (`SandboxUnavailable`) the run exits 2 unless `--unsafe-local`
+  (programs then run with the user's network and files). These checks and the file's ingest
+  share one transaction, so a refusal leaves the store as it was.
 - Outputs: one `eval_runs` row per (seed, length level) and one `eval_samples` row per
-  (problem, sample index) with the verdict of the project verifier (`curate.verify.check_many`;
-  `--strict-form` also requires the competition's simplified answer form), the answer's
-  canonical key (for majority voting), words and tokens of the response. A `runs` row (kind
-  "eval") records the invocation. Command: `evaluate run --name RUN ...`.
+  (problem, sample index) with the checker's verdict and its reason ("3/7 tests passed: ..."),
+  the answer (for code, the program), the answer's key for majority voting (the verifier's
+  canonical answer for math, the option for choice, NULL for code and SQL), words and tokens of
+  the response. A `runs` row (kind "eval") records the invocation. Command: `evaluate run --name
+  RUN ...`. The result per run holds pass@1 ± SE, pass@k for k = 1..n and maj@k (math and choice
+  only), overall and per domain when the run mixes domains (`eval.metrics.accuracy`).
 - Run names: one seed and no length study: the run is RUN. Several seeds: one run per seed,
   RUN/seed-S. Length study: RUN/len-L (RUN/seed-S/len-L with several seeds). All share
   `run_group` = RUN and the `--label` (base / student / teacher, ...) the report groups by.
@@ -36,7 +52,9 @@ Contract
   another 4xx fails that problem's request at once. Samples still failing after the retries
   are left missing and counted; rerun to fill them in.
 
-Caveats: finished samples are committed as they arrive so a crash or Ctrl-C keeps them; the
+Caveats: the checkers (and for code the sandbox) are opened for every selected problem's domain
+even when a rerun has nothing left to generate, so a code run is not resumed, or re-summarised,
+on a machine without isolation unless `--unsafe-local` is given. Finished samples are committed as they arrive so a crash or Ctrl-C keeps them; the
 eval run stays in status "running" (or "failed", or "interrupted" after a Ctrl-C) until a rerun
 completes it. With `n` > 1 an
 API reports one usage total, so `completion_tokens` is NULL for those samples; `length_tokens`
@@ -513,7 +531,7 @@ def probe_sandbox(checker, config: EvalConfig) -> None:
     probe = Task("sandbox-probe", meta=SANDBOX_PROBE_META, domain="code")
     try:
         [verdict] = checker.check_many(
-            [(probe, SANDBOX_PROBE_RESPONSE, "stop")], workers=1, timeout=max(config.verify_timeout_s, 5.0)
+            [(probe, SANDBOX_PROBE_RESPONSE, "stop")], workers=1, timeout=config.verify_timeout_s
         )
     except SandboxUnavailable as error:
         raise BadInput(
