@@ -54,10 +54,10 @@ Contract
 
 Caveats: the checkers (and for code the sandbox) are opened for every selected problem's domain
 even when a rerun has nothing left to generate, so a code run is not resumed, or re-summarised,
-on a machine without isolation unless `--unsafe-local` is given. Finished samples are committed as they arrive so a crash or Ctrl-C keeps them; the
-eval run stays in status "running" (or "failed", or "interrupted" after a Ctrl-C) until a rerun
-completes it. With `n` > 1 an
-API reports one usage total, so `completion_tokens` is NULL for those samples; `length_tokens`
+on a machine without isolation unless `--unsafe-local` is given. Finished samples are committed
+as they arrive so a crash or Ctrl-C keeps them; the eval run stays in status "running" (or
+"failed", or "interrupted" after a Ctrl-C) until a rerun completes it. With `n` > 1 an API
+reports one usage total, so `completion_tokens` is NULL for those samples; `length_tokens`
 (the response counted with Qwen2.5's tokenizer, `curate.tokens`) is filled for every sample and
 is what the report uses.
 """
@@ -570,13 +570,8 @@ class SampleWriter:
     def __init__(self, store: Store, eval_run_id: str, tasks: dict, checkers: dict, config: EvalConfig):
         from curate.tokens import token_counter
 
-        self.store, self.eval_run_id, self.tasks, self.checkers, self.config = (
-            store,
-            eval_run_id,
-            tasks,
-            checkers,
-            config,
-        )
+        self.store, self.eval_run_id, self.config = store, eval_run_id, config
+        self.tasks, self.checkers = tasks, checkers  # problem_id -> Task; domain -> its checker
         self.tokens = _shared_token_counter(token_counter)
         self.written = 0
 
