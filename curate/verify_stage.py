@@ -1,30 +1,46 @@
-"""`curate verify`: a verdict for every sample that has none for its current content.
+"""`curate verify`: a verdict for every sample that has none for its current content, from the
+checker of its problem's domain.
 
 Inputs: `samples` (reasoning + content joined with `curate.traces.full_response`, and the
-finish reason: a response cut off at the token limit has no final answer), `problems.gold_answer`
-and `problems.question` (the verifier reads order words, options and rounding from it).
-Outputs: one `verdicts` row per sample and verifier name ("sympy/4", or "sympy/4+strict-form"
-with --strict-form) with the `content_hash` of what was verified (the sample row's stored
-`samples.content_hash`, db.store.CONTENT_HASH_SQL), one `runs`
-row (kind "verify") with the counts. Samples whose problem has no gold answer are skipped and
-counted.
+finish reason: a response cut off at the token limit has no final answer), `problems.domain`
+(which checker: curate/verify/domains.py's CHECKERS), `problems.gold_answer`,
+`problems.question` (the SymPy verifier reads order words, options and rounding from it) and,
+for a domain other than math, `problems.meta` (HumanEval's `test`, MBPP's `test_list`, a
+database, options), given to the checker as a `Task`.
+Outputs: one `verdicts` row per sample and checker version (`verdicts.verifier`: "sympy/4", or
+"sympy/4+strict-form" with --strict-form; "code/1", "sql/1", "choice/1") with the
+`content_hash` of what was verified (the sample row's stored `samples.content_hash`,
+db.store.CONTENT_HASH_SQL, which covers a non-math problem's meta), one `runs` row (kind
+"verify") with the counts per verdict (correct, incorrect, unparseable, no_answer, timeout,
+error). Skipped and counted: math, sql and choice samples whose problem has no gold answer
+(`skipped_no_gold`), code samples whose problem has no tests (`skipped_no_tests`).
 
-Pending: a sample with no verdict of this verifier for its current content (new, regenerated,
-or its gold or question changed). A sample whose only verdict comes from an older verifier
-version (e.g. "sympy/1") is re-verified only with --reverify-older; the counts say how many such
-samples remain (`older_version`), and `verdict_current` marks their rows `older_version`.
+Domains: one checker per domain for the whole run (make_checker with CheckerOptions from
+--strict-form and --unsafe-local), closed at the end; the other domains run before math, whose
+samples are usually most. A domain whose checker module is not installed (or an unknown domain)
+stops verify with BadInput (exit 2) naming it, before anything runs, only when samples of it are
+pending (any with no verdict for their current content). Code runs in the sandbox
+(curate/verify/sandbox.py); where it cannot isolate (SandboxUnavailable on the first check)
+verify stops with BadInput saying which isolation is missing and that --unsafe-local runs the
+untrusted programs without it; the batches committed before stay, the run is marked failed.
+
+Pending: a sample with no verdict of its domain checker's version for its current content (new,
+regenerated, or its gold, question or meta changed). A sample whose only verdict comes from an
+older version of the same family (e.g. "sympy/1" for "sympy/4", "code/0" for "code/1") is
+re-verified only with --reverify-older; the counts say how many such samples remain
+(`older_version`), and `verdict_current` (migration 022) marks their rows `older_version`.
 
 Resumable: samples are verified in batches of BATCH_SIZE, each batch written and committed in
 its own transaction, so an interrupted run keeps the finished batches and the next run starts
-where it stopped. --reverify recomputes (and replaces) existing verdicts of this verifier.
+where it stopped. --reverify recomputes (and replaces) existing verdicts of these versions.
 
 --steps also checks the steps of every sample (curate.verify.check_steps, checker "steps/N"),
 whatever its verdict and whether or not its problem has a gold answer: one `step_check_samples`
 row per sample and one `step_checks` row per claim (curate/step_checks.py), with the content
 hash read. Pending, batches and resumption as for verdicts; --reverify rechecks too. Without
 --steps nothing of this runs, so plain verify keeps its speed.
-Command: `curate verify [--db PATH] [--workers W] [--timeout S] [--strict-form] [--model M]
-[--reverify] [--reverify-older] [--limit N] [--steps]`.
+Command: `curate verify [--db PATH] [--workers W] [--timeout S] [--strict-form] [--unsafe-local]
+[--model M] [--reverify] [--reverify-older] [--limit N] [--steps]`.
 """
 
 from __future__ import annotations

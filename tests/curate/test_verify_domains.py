@@ -344,3 +344,10 @@ def verdict_scans(nodes: list[dict]):
         if node["name"] == "SEQ_SCAN" and str(node["extra_info"].get("Table", "")).endswith(".verdicts"):
             yield node
         yield from verdict_scans(node.get("children", []))
+
+
+def test_curate_run_takes_unsafe_local_in_its_verify_table(tmp_path):
+    from curate.pipeline import parse_config
+
+    config = parse_config({"verify": {"unsafe_local": True, "workers": 1}}, source="run.toml", run_dir=tmp_path)
+    assert config.stages["verify"]["unsafe_local"] is True
