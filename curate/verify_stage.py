@@ -165,23 +165,26 @@ def _domains(store) -> list[str]:
     return known + sorted(found - set(CHECKERS)) + (["math"] if "math" in found else [])
 
 
-def _checkers(store, config: VerifyConfig, closing: ExitStack) -> dict[str, tuple[DomainChecker, Pending]]:
-    """One checker and its pending samples per domain that has samples to check; BadInput for a
-    domain with pending samples and no checker."""
+def _checkers(store, config: VerifyConfig, closing: ExitStack) -> dict[str, tuple[DomainChecker | None, Pending]]:
+    """The checker and pending samples of each domain (None: no checker, and nothing pending, its
+    skipped samples still counted); BadInput for a domain with pending samples and no checker."""
     options = CheckerOptions(strict_form=config.strict_form, unsafe_local=config.unsafe_local)
-    found = {}
+    found: dict[str, tuple[DomainChecker | None, Pending]] = {}
     for domain in _domains(store):
         try:
             checker = make_checker(domain, options)
         except (ImportError, ValueError) as error:
             pending = _pending(store, domain, None, config.model, config.reverify, config.reverify_older)
             if pending.ids:
-                what = "installed" if isinstance(error, ImportError) else f"known ({', '.join(CHECKERS)})"
+                why = (
+                    f"no checker for domain {domain!r} is installed ({error})"
+                    if isinstance(error, ImportError)
+                    else error
+                )
                 raise BadInput(
-                    f"{len(pending.ids)} samples of domain {domain!r} are pending, but no checker for domain "
-                    f"{domain!r} is {what}: {error}",
-                    field="problems.domain",
+                    f"{len(pending.ids)} samples of domain {domain!r} are pending, but {why}", field="problems.domain"
                 ) from error
+            found[domain] = (None, pending)
             continue
         closing.callback(checker.close)
         pending = _pending(store, domain, checker.version, config.model, config.reverify, config.reverify_older)
@@ -213,7 +216,7 @@ def run(store: Store, config: VerifyConfig) -> VerifyResult:
             left = None if left is None else left - len(work[domain])
         stored = {
             "verifier": verifier_name(config.strict_form),
-            "verifiers": {domain: checker.version for domain, (checker, _) in checkers.items()},
+            "verifiers": {domain: checker.version for domain, (checker, _) in checkers.items() if checker},
             "workers": config.workers,
             "timeout": config.timeout,
             "strict_form": config.strict_form,
@@ -231,9 +234,9 @@ def run(store: Store, config: VerifyConfig) -> VerifyResult:
         ):
             record.counts_of = lambda: dict(counts)
             for domain, ids in work.items():
-                if not ids and domain != "math":  # math keeps its bar, as before domains
-                    continue
                 checker = checkers[domain][0]
+                if checker is None or (not ids and domain != "math"):  # math keeps its bar, as before domains
+                    continue
                 task = progress.add_task("verify" if domain == "math" else f"verify {domain}", total=len(ids))
                 for start in range(0, len(ids), BATCH_SIZE):
                     batch = ids[start : start + BATCH_SIZE]

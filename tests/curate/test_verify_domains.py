@@ -226,16 +226,20 @@ def test_a_domain_without_a_checker_module_fails_only_when_it_has_pending_sample
             "problems",
             [
                 _problem("m1", "math", None, "1+1?", "2"),
+                _problem("q0", "sql", {"db_id": "concert"}, "How many stadiums?", None),
                 _problem("q1", "sql", {"db_id": "concert"}, "How many singers?", "SELECT count(*) FROM singer"),
             ],
         )
-        store.insert_rows("samples", [_sample("math-right", "m1", "\\boxed{2}")])
-    assert verify(db_path).exit_code == 0  # an sql problem without samples: nothing for its checker
+        store.insert_rows("samples", [_sample("math-right", "m1", "\\boxed{2}"), _sample("sql-0", "q0", "SELECT 1")])
+    # q1 has no samples, q0 no gold: nothing for the sql checker to do, and the skip is counted.
+    assert verify(db_path).exit_code == 0
+    assert last_run(db_path)["counts"]["skipped_no_gold"] == 1
     with open_store(db_path) as store:
         store.insert_rows("samples", [_sample("sql-1", "q1", "```sql\nSELECT count(*) FROM singer\n```")])
     result = verify(db_path)
     assert result.exit_code == 2, result.output
-    assert "no checker for domain 'sql' is installed" in " ".join(result.output.split())
+    message = " ".join(result.output.split())
+    assert "1 samples of domain 'sql' are pending" in message and "no checker for domain 'sql' is installed" in message
     assert set(verdicts(db_path)) == {"math-right"}  # nothing else was checked
 
 
