@@ -264,9 +264,9 @@ def _checked_batch(store, config, checker, batch, run_id, counts, advance) -> No
         if not isinstance(error, SandboxUnavailable):
             raise
         raise BadInput(
-            f"{checker.domain} samples are pending and the sandbox cannot isolate their programs: {error}. "
-            "--unsafe-local runs the untrusted programs without isolation, with your user's rights "
-            "(docs/SANDBOX.md)",
+            f"{checker.domain} samples are pending and the sandbox cannot isolate their programs: {error}; "
+            "with --unsafe-local they run without isolation, with your user's rights over the files and the "
+            "network (docs/SANDBOX.md)",
             field="--unsafe-local",
         ) from error
 
