@@ -103,10 +103,13 @@ def _pending(
     skip_count, skip_sql = _SKIPS.get(domain, _NO_GOLD)
     # The sample rows carry their hash (samples.content_hash), so no text is read here.
     current = "EXISTS (SELECT 1 FROM verdicts v WHERE v.sample_id = h.sample_id AND v.content_hash = h.hash AND "
+    numbered = _VERSION.match(version or "")
     if version is None:
         current, older, params = current + "v.verifier NOT LIKE 'judge:%')", "FALSE", []
+    elif numbered is None:  # a version without a number has no older ones
+        current, older, params = current + "v.verifier = ?)", "FALSE", [version]
     else:
-        family, number = _VERSION.match(version).groups()
+        family, number = numbered.groups()
         current += "v.verifier = ?)"
         older = (
             f"EXISTS (SELECT 1 FROM verdicts v WHERE v.sample_id = h.sample_id AND {_OLDER_SQL} "
