@@ -365,14 +365,24 @@ def merge(
 @app.command()
 def verify(
     db: Optional[Path] = DbOption,
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="SymPy worker processes (default: all cores)."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", "-w", help="Worker processes: SymPy, sandbox (default: all cores)."
+    ),
     timeout: float = typer.Option(
-        5.0, "--timeout", help="Seconds per comparison before its worker is killed (verdict timeout)."
+        5.0,
+        "--timeout",
+        help="Seconds per check (a comparison, a program's tests) before it is stopped (verdict timeout).",
     ),
     strict_form: bool = typer.Option(
         False,
         "--strict-form",
         help="Count a correct but unsimplified answer as incorrect (verifier sympy/4+strict-form).",
+    ),
+    unsafe_local: bool = typer.Option(
+        False,
+        "--unsafe-local",
+        help="Code problems: run the programs without isolation where the sandbox has none (untrusted code "
+        "with your user's rights; docs/SANDBOX.md).",
     ),
     model: Optional[str] = typer.Option(None, "--model", help="Only samples of this model."),
     reverify: bool = typer.Option(False, "--reverify", help="Recompute verdicts that exist for this verifier version."),
@@ -384,7 +394,8 @@ def verify(
         False, "--steps", help="Also check every sample's steps (table step_checks, checker steps/N)."
     ),
 ) -> None:
-    """Verify every sample's final answer against its problem's gold answer (resumable)."""
+    """Verify every sample's answer with its problem's domain checker: math against the gold answer,
+    code by running its tests in the sandbox (resumable)."""
     from rich.table import Table
 
     from curate.stages import run_stage
@@ -395,6 +406,7 @@ def verify(
         workers=workers,
         timeout=timeout,
         strict_form=strict_form,
+        unsafe_local=unsafe_local,
         limit=limit,
         model=model,
         reverify=reverify,
