@@ -62,7 +62,9 @@ def ingest(
     id_field: Optional[str] = typer.Option(None, "--id-field", help="Field holding the problem's id in its source."),
     section_field: Optional[str] = typer.Option(None, "--section-field", help="Field holding a section name."),
     year_field: Optional[str] = typer.Option(None, "--year-field", help="Field holding the year."),
-    update: bool = typer.Option(False, "--update", help="Overwrite stored problems whose gold answer changed."),
+    update: bool = typer.Option(
+        False, "--update", help="Overwrite stored problems whose gold answer (or tests, database, options) changed."
+    ),
     no_gold: bool = typer.Option(
         False, "--no-gold", help="Accept problems without a gold answer (consensus curation)."
     ),
@@ -71,8 +73,17 @@ def ingest(
         "--on-duplicate",
         help="A repeated id whose question or gold differs: error (exit 2) or first (keep the first).",
     ),
+    domain: str = typer.Option(
+        "auto", "--domain", help="auto (from the fields), math, code (HumanEval, MBPP), sql (Spider) or choice."
+    ),
+    databases: Optional[Path] = typer.Option(
+        None,
+        "--databases",
+        help="SQL problems: the folder holding DB_ID/DB_ID.sqlite (or .duckdb).",
+        show_default=False,
+    ),
 ) -> None:
-    """Load problems with gold answers; fields are detected for the common public sets."""
+    """Load problems with gold answers; fields and domain are detected for the common public sets."""
     from curate.ingest import IngestConfig, report_ingest
     from curate.stages import run_stage
     from db.console import stdout
@@ -90,11 +101,15 @@ def ingest(
         update=update,
         allow_no_gold=no_gold,
         on_duplicate=on_duplicate,
+        domain=domain,
+        databases=databases,
     )
     result = run_stage("ingest", db, config)
     report_ingest(result, update)
     stdout.print(
-        f"{result.source}: {result.rows} rows; added {result.added}, unchanged {result.unchanged}, "
+        f"{result.source}: {result.rows} rows"
+        + (f" of {result.domain} problems" if result.domain != "math" else "")
+        + f"; added {result.added}, unchanged {result.unchanged}, "
         f"changed {result.changed}"
         + (f" (updated {result.updated})" if update else "")
         + (f", duplicates skipped {result.duplicates}" if result.duplicates else ""),
@@ -175,7 +190,7 @@ def sql(
 
 @app.command()
 def stats(db: Optional[Path] = DbOption, wait: Optional[float] = WaitOption) -> None:
-    """Counts: problems per source and split, samples per model and status, verdicts per model."""
+    """Counts: problems per source and split, problems and samples per domain, samples per model and status, verdicts."""
     from curate.query import print_stats
 
     _set_wait(wait)
@@ -350,14 +365,24 @@ def merge(
 @app.command()
 def verify(
     db: Optional[Path] = DbOption,
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="SymPy worker processes (default: all cores)."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", "-w", help="Worker processes: SymPy, sandbox (default: all cores)."
+    ),
     timeout: float = typer.Option(
-        5.0, "--timeout", help="Seconds per comparison before its worker is killed (verdict timeout)."
+        5.0,
+        "--timeout",
+        help="Seconds per check (a comparison, a program's tests) before it is stopped (verdict timeout).",
     ),
     strict_form: bool = typer.Option(
         False,
         "--strict-form",
         help="Count a correct but unsimplified answer as incorrect (verifier sympy/5+strict-form).",
+    ),
+    unsafe_local: bool = typer.Option(
+        False,
+        "--unsafe-local",
+        help="Code problems: run the programs without isolation where the sandbox has none (untrusted code "
+        "with your user's rights; docs/SANDBOX.md).",
     ),
     model: Optional[str] = typer.Option(None, "--model", help="Only samples of this model."),
     reverify: bool = typer.Option(False, "--reverify", help="Recompute verdicts that exist for this verifier version."),
@@ -369,7 +394,8 @@ def verify(
         False, "--steps", help="Also check every sample's steps (table step_checks, checker steps/N)."
     ),
 ) -> None:
-    """Verify every sample's final answer against its problem's gold answer (resumable)."""
+    """Verify every sample's answer with its problem's domain checker: math against the gold answer,
+    code by running its tests in the sandbox (resumable)."""
     from rich.table import Table
 
     from curate.stages import run_stage
@@ -380,6 +406,7 @@ def verify(
         workers=workers,
         timeout=timeout,
         strict_form=strict_form,
+        unsafe_local=unsafe_local,
         limit=limit,
         model=model,
         reverify=reverify,

@@ -55,7 +55,7 @@ from rich.table import Table
 from curate.demo_teacher import GEN_MAX_TOKENS
 from curate.pipeline import PipelineConfig, parse_config, run_pipeline
 from db import BadInput, open_store
-from db.console import stderr, stdout
+from db.console import stderr, stdout, transient_progress
 
 SOURCE = "digit-sum"
 TEACHER = "demo-teacher"
@@ -283,17 +283,14 @@ def run_arms(config: PipelineConfig, arms: tuple[Arm, ...]) -> list[Row]:
         )
         stderr.print(f"== {name}: train on {exported.n_train} examples")
         adapter_dir = config.run_dir / f"adapter-{name}"
-        train_sft(exported.out, "tiny", adapter_dir, load_config(None, **TRAIN), db=config.db, progress=False)
+        with transient_progress(f"{name}: train"):
+            train_sft(exported.out, "tiny", adapter_dir, load_config(None, **TRAIN), db=config.db)
         stderr.print(f"== {name}: evaluate")
-        with open_store(config.db) as store:
+        with open_store(config.db) as store, transient_progress(f"{name}: evaluate"):
             run_eval(
                 store,
                 EvalConfig(
-                    name=f"student-{name}",
-                    label=f"student-{name}",
-                    adapter=str(adapter_dir / "adapter"),
-                    progress=False,
-                    **EVAL,
+                    name=f"student-{name}", label=f"student-{name}", adapter=str(adapter_dir / "adapter"), **EVAL
                 ),
             )
         rows.append(Row(arm.trained_on, f"student-{name}"))

@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from contextlib import nullcontext
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from importlib import resources
 from pathlib import Path
@@ -47,8 +48,9 @@ from typing import Any, Callable
 from curate.stages import STAGES as COMMANDS, run_stage
 from db import BadInput, open_store, stage_store
 from db.config_file import read_toml
+from rich.markup import escape
 from db.store import recorded_run
-from db.console import stderr
+from db.console import stderr, transient_progress
 
 STAGE_RUN_KIND = "pipeline-stage"
 BUNDLED_PREFIX = "bundled:"
@@ -72,7 +74,7 @@ class StageContext:
 
     config: PipelineConfig
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    brief: bool = False  # one line per stage: no progress bars, no per-stage tables
+    brief: bool = False  # one line per stage, no per-stage tables; bars only while a stage runs on a terminal
 
     @property
     def db(self) -> Path:
@@ -241,7 +243,7 @@ def _with_base_urls(table: dict) -> dict:
 def run_generate(context: StageContext, table: dict) -> dict:
     from curate.generate import GenerateConfig, print_summary
 
-    summary = run_stage("generate", context.db, GenerateConfig(**_with_base_urls(table), progress=not context.brief))
+    summary = run_stage("generate", context.db, GenerateConfig(**_with_base_urls(table), progress=True))
     if not context.brief:
         print_summary(summary)
     if summary.status != "ok":
@@ -270,7 +272,7 @@ def run_import(context: StageContext, table: dict) -> dict:
 def run_verify(context: StageContext, table: dict) -> dict:
     from curate.verify_stage import VerifyConfig
 
-    return _jsonable(run_stage("verify", context.db, VerifyConfig(**table, progress=not context.brief)).counts)
+    return _jsonable(run_stage("verify", context.db, VerifyConfig(**table, progress=True)).counts)
 
 
 def run_judge(context: StageContext, table: dict) -> dict:
@@ -371,7 +373,7 @@ def run_train(context: StageContext, table: dict) -> dict:
         out,
         load_config(None, **knobs),
         db=context.db,
-        progress=not context.brief,
+        progress=True,
         **given,
     )
     if not context.brief:
@@ -430,7 +432,7 @@ def run_eval_stage(context: StageContext, table: dict) -> dict:
             if key in values:
                 values[key] = tuple(values[key])
         with stage_store(context.db) as store:
-            results = run_eval(store, EvalConfig(**values, progress=not context.brief)).runs
+            results = run_eval(store, EvalConfig(**values, progress=True)).runs
         missing = sum(result.missing for result in results)
         if missing:
             raise RuntimeError(
@@ -559,7 +561,8 @@ def run_pipeline(config: PipelineConfig, *, from_stage: str | None = None, brief
     """Run the configured stages in order, skipping those already done with the same config.
 
     `brief`: one line per stage (its name, then its wall time and counts when it ends) instead of
-    each stage's own progress bars and tables.
+    each stage's own tables; on a terminal the stage's bars show while it runs and are removed
+    when it ends (db.console.transient_progress).
     """
     if from_stage is not None and from_stage not in config.stages:
         raise BadInput(f"not a stage of this config ({', '.join(config.stages)})", field="--from")
@@ -578,16 +581,23 @@ def run_pipeline(config: PipelineConfig, *, from_stage: str | None = None, brief
             results.append(StageResult(name, "skipped", 0.0, 0.0, done))
             stderr.print(f"[dim]== {name}: done earlier with this config, skipped[/]")
             continue
-        stderr.print(f"[bold]== {name:<9}[/]" if brief else f"[bold]== {name}[/]", end=" " if brief else "\n")
+        # Brief on a terminal: the stage's bars and a spinner while it runs, its one line when it ends.
+        live = brief and stderr.is_terminal
+        if not live:
+            stderr.print(f"[bold]== {name:<9}[/]" if brief else f"[bold]== {name}[/]", end=" " if brief else "\n")
         stage_config = {"stage": name, "fingerprint": stage_fingerprint, "table": table}
-        with recorded_run(config.db, STAGE_RUN_KIND, stage_config) as record:
+        with (
+            recorded_run(config.db, STAGE_RUN_KIND, stage_config) as record,
+            transient_progress(name) if brief else nullcontext(),
+        ):
             started, started_cpu = time.perf_counter(), time.process_time()
             outputs = record.counts = _jsonable(STAGES[name].run(context, table))
             seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - started_cpu
         context.outputs[name] = outputs
         results.append(StageResult(name, "ran", seconds, cpu_seconds, outputs))
         if brief:
-            stderr.print(f"{seconds:.0f} s  {brief_counts(name, outputs)}", highlight=False, soft_wrap=True)
+            line = f"{seconds:.0f} s  {brief_counts(name, outputs)}"
+            stderr.print(f"[bold]== {name:<9}[/] {escape(line)}" if live else line, highlight=False, soft_wrap=True)
     return results
 
 

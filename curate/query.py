@@ -1,7 +1,8 @@
 """`curate sql` and `curate stats`: read-only views of the store.
 
 Inputs: the store. Outputs: tables on stdout (rich table, CSV or JSON). Tables touched: none
-written. Commands: `curate sql "SELECT ..." [--format table|csv|json]`, `curate stats`.
+written. Commands: `curate sql "SELECT ..." [--format table|csv|json]`, `curate stats` (problems per
+source and split, problems and samples per domain, samples, verdicts, steps, reviews, selections).
 The store is opened read-only, so these work beside any other reader.
 """
 
@@ -82,6 +83,10 @@ def run_sql(
 STATS_QUERIES = {
     "problems": "SELECT source, coalesce(split, '-') AS split, count(*) AS problems, "
     "count(gold_answer) AS with_gold FROM problems GROUP BY ALL ORDER BY ALL",
+    # Problems and their samples by domain (problems.domain picks the checker: math, code, sql, choice).
+    "domains": "SELECT p.domain, count(*) AS problems, coalesce(sum(s.n), 0) AS samples FROM problems p "
+    "LEFT JOIN (SELECT problem_id, count(*) AS n FROM samples GROUP BY problem_id) s USING (problem_id) "
+    "GROUP BY ALL ORDER BY ALL",
     "samples": "SELECT model, status, count(*) AS samples, "
     "round(sum(coalesce(cost_usd, 0)), 4) AS cost_usd FROM samples GROUP BY ALL ORDER BY ALL",
     "verdicts": "SELECT s.model, v.verifier, v.verdict, count(*) AS n FROM verdicts v "

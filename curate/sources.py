@@ -10,7 +10,8 @@ Used by `curate ingest` (problems), `curate import-samples` (traces), `curate de
   (JSONL, CSV) or record number (JSON, Parquet); malformed input raises `BadInput` naming
   file and line before anything is written.
 - Field names: the candidates of the public sets' conventions, most specific first
-  (`ID_FIELDS`, `QUESTION_FIELDS`, `ANSWER_FIELDS`, ...); `first_present` picks one.
+  (`ID_FIELDS`, `QUESTION_FIELDS`, `ANSWER_FIELDS`, ...); `first_present` picks one. The fields
+  that mark a code (HumanEval, MBPP), SQL (Spider) or multiple-choice file are here too.
 - Normalisation and identity: `normalise_question` (lowercase, whitespace collapsed),
   `question_hash`, `make_problem_id` ("{source}:{id}", or "{source}:q" + hash of the question),
   `default_source` ("folder/stem"), `gold_value` / `gold_text` (gold answers as text: GSM8K's
@@ -47,6 +48,17 @@ CONTEXT_FIELD = "context"
 SECTION_FIELDS = ("section",)
 YEAR_FIELDS = ("year",)
 DIFFICULTY_FIELDS = ("difficulty", "level")
+
+# The fields that mark a file of another domain than math, in its set's own names (curate ingest).
+HUMANEVAL_FIELDS = ("prompt", "test", "entry_point")  # gold: prompt + canonical_solution
+HUMANEVAL_SOLUTION_FIELD = "canonical_solution"
+MBPP_FIELDS = ("text", "test_list")  # gold: code
+MBPP_SOLUTION_FIELD = "code"
+TASK_ID_FIELD = "task_id"  # HumanEval's and MBPP's id
+SPIDER_FIELDS = ("db_id", "question", "query")  # gold: query
+SPIDER_MARK_FIELDS = ("db_id", "query")  # a question field alone says nothing; these two say Spider
+OPTION_FIELDS = ("options", "choices")  # a list of options: a multiple-choice problem
+ANSWER_INDEX_FIELD = "answer_index"  # MMLU-Pro / GPQA: the gold option's 0-based index beside its letter
 
 SNIFF_BYTES = 8192  # bytes looked at to tell text from binary
 GSM8K_MARK = "####"

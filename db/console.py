@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
+from typing import Iterator
 
 import duckdb
 import typer
@@ -25,6 +27,8 @@ from db.redact import redact_text
 
 stderr = Console(stderr=True)
 stdout = Console()
+_transient = False  # inside transient_progress(): bars show only on a terminal and vanish when done
+_spinner = None  # transient_progress()'s status spinner on a terminal, which note() updates
 
 DbOption = typer.Option(None, "--db", help="Store path (default: $CURATE_DB or ./traces.duckdb).", show_default=False)
 
@@ -94,7 +98,8 @@ def progress_bar(
     Columns: the task's description in bold, the bar, done/total, elapsed time (`elapsed`), then
     one text column per `fields` template (e.g. "loss {task.fields[loss]}"), then the estimated
     time left (`eta`). Disabled (`enabled=False`, e.g. --no-progress) it draws nothing; it is
-    not transient, so the last state stays on screen. Start it with `with` or `.start()`.
+    not transient, so the last state stays on screen, except inside `transient_progress()`.
+    Start it with `with` or `.start()`.
     """
     columns = [TextColumn("[bold]{task.description}[/]"), BarColumn(), MofNCompleteColumn()]
     if elapsed:
@@ -102,7 +107,34 @@ def progress_bar(
     columns.extend(TextColumn(template) for template in fields)
     if eta:
         columns.extend([TextColumn("eta"), TimeRemainingColumn()])
-    return Progress(*columns, console=stderr, disable=not enabled, transient=False, auto_refresh=auto_refresh)
+    disable = not enabled or (_transient and not stderr.is_terminal)
+    return Progress(*columns, console=stderr, disable=disable, transient=_transient, auto_refresh=auto_refresh)
+
+
+@contextmanager
+def transient_progress(status: str | None = None) -> Iterator[None]:
+    """Bars started inside show only on a terminal and are removed when their work ends, under a
+    spinner saying `status`: a one-line-per-stage run (curate run --brief, curate demo) keeps its
+    lines, yet a long stage is not silent while it works."""
+    global _transient, _spinner
+    before, _transient = (_transient, _spinner), True
+    try:
+        if status is not None and stderr.is_terminal:
+            with stderr.status(status) as _spinner:
+                yield
+        else:
+            yield
+    finally:
+        _transient, _spinner = before
+
+
+def note(text: str) -> None:
+    """A passing status line (what loads, what is left to do): printed on stderr, except inside
+    transient_progress(), where it becomes the spinner's text (and nothing off a terminal)."""
+    if not _transient:
+        stderr.print(text, highlight=False, soft_wrap=True)
+    elif _spinner is not None:
+        _spinner.update(escape(text))
 
 
 def run_app(app: typer.Typer, argv: list[str] | None = None) -> None:

@@ -93,9 +93,15 @@ def run(
         None, "--device", help="cpu, cuda, cuda:1 (local; default cuda when present)."
     ),
     verify_workers: Optional[int] = typer.Option(None, "--verify-workers", help="Verifier worker processes."),
+    unsafe_local: bool = typer.Option(
+        False,
+        "--unsafe-local",
+        help="Code problems: run the programs without isolation where the sandbox cannot isolate them "
+        "(network and files are yours; only on a machine you can lose).",
+    ),
     db: Optional[Path] = DbOption,
 ) -> None:
-    """Sample a model on a problem set, verify each sample and store it (resumable)."""
+    """Sample a model on a problem set, verify each sample with its domain's checker and store it (resumable)."""
     from db import stage_store
     from eval.run import DEFAULT_WORD_BUDGETS, EvalConfig, run as run_eval
 
@@ -129,37 +135,44 @@ def run(
         device=device,
         local_engine=local_engine,
         verify_workers=verify_workers,
+        unsafe_local=unsafe_local,
     )
     with stage_store(db) as store:
         results = run_eval(store, config).runs
-    from eval.report import markdown_table, percent
-
-    rows = [
-        [
-            r.eval_run_id,
-            str(r.problems),
-            str(r.samples),
-            "-" if r.pass_at_1 is None else f"{percent(r.pass_at_1.mean)} ± {percent(r.pass_at_1.spread)}",
-            percent(r.maj_at_k),
-            "-" if r.mean_words is None else f"{r.mean_words:.1f}",
-            "-" if r.mean_tokens is None else f"{r.mean_tokens:.1f}",
-            str(r.generated),
-            str(r.missing),
-        ]
-        for r in results
-    ]
-    stdout.print(
-        markdown_table(
-            ["run", "problems", "samples", "pass@1 % ± SE", "maj@k %", "words", "tokens", "new", "missing"], rows
-        ),
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
+    stdout.print(results_table(results), markup=False, highlight=False, soft_wrap=True)
     missing = sum(r.missing for r in results)
     if missing:
         stderr.print(f"{missing} sample(s) failed after their retries; rerun the same command to fill them in")
         raise typer.Exit(1)
+
+
+def results_table(results) -> str:
+    """One row per eval run (its domain, or "mixed" followed by a row per domain); maj@k "-" for code and SQL."""
+    from eval.report import markdown_table, percent
+
+    def cells(accuracy) -> list[str]:
+        return [
+            str(accuracy.problems),
+            str(accuracy.samples),
+            str(accuracy.per_problem),
+            f"{percent(accuracy.pass_at_1.mean)} ± {percent(accuracy.pass_at_1.spread)}",
+            percent(accuracy.pass_at_n),
+            percent(accuracy.maj_at_k),
+        ]
+
+    rows = []
+    for r in results:
+        if r.accuracy is None:
+            rows.append([r.eval_run_id, "-", "0", "0", "-", "-", "-", "-", "-", "-", str(r.generated), str(r.missing)])
+            continue
+        domain = r.domains[0] if len(r.domains) == 1 else "mixed"
+        words = "-" if r.mean_words is None else f"{r.mean_words:.1f}"
+        tokens = "-" if r.mean_tokens is None else f"{r.mean_tokens:.1f}"
+        rows.append([r.eval_run_id, domain, *cells(r.accuracy), words, tokens, str(r.generated), str(r.missing)])
+        for name, accuracy in r.by_domain.items():
+            rows.append([r.eval_run_id, name, *cells(accuracy), "-", "-", "-", "-"])
+    header = ["run", "domain", "problems", "samples", "k", "pass@1 % ± SE", "pass@k %", "maj@k %"]
+    return markdown_table([*header, "words", "tokens", "new", "missing"], rows)
 
 
 @app.command()

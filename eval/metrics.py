@@ -9,10 +9,16 @@ Conventions
   all samples when every problem has the same number), with the standard error of that mean
   across problems (sample standard deviation of the per-problem shares / sqrt(problems)).
 - pass@k is the unbiased estimator of Chen et al. (2021): per problem with n samples of which c
-  are correct, 1 - C(n-c, k) / C(n, k), averaged over problems; it needs n >= k.
+  are correct, 1 - C(n-c, k) / C(n, k), averaged over problems; it needs n >= k. The ratio is
+  computed as the product prod_{i=n-c+1}^{n} (1 - k/i), which neither overflows nor loses the
+  small differences that subtracting two huge binomials would. It applies to every domain
+  (a sample is right or wrong whatever the checker); `pass_at_k_curve` gives k = 1..n.
 - maj@k votes among the first k samples' answer keys (samples without an answer do not vote);
   the most frequent key wins, ties go to the key reached first in sample order; the problem
-  counts as solved when the winning key's samples are correct. No votes: not solved.
+  counts as solved when the winning key's samples are correct. No votes: not solved. It is
+  defined for the domains whose answers have a canonical key (VOTING_DOMAINS: math, choice);
+  a program or a query has none (two right programs rarely match as text), so code and SQL
+  get no maj@k.
 - McNemar's test compares two runs' per-problem solved/unsolved outcomes: always the exact
   two-sided binomial p-value on the discordant problems (cheap at any eval size: one sum of
   binomial coefficients), so the p-value does not jump where an approximation would take over.
@@ -28,6 +34,9 @@ from fractions import Fraction
 from typing import Sequence
 
 import numpy as np
+
+# Domains whose answers compare by a canonical key, so that samples can vote (module doc).
+VOTING_DOMAINS = frozenset({"math", "choice"})
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,57 @@ def pass_at_k(outcomes: Sequence[Sequence[bool]], k: int) -> float:
     """Unbiased pass@k averaged over problems (every problem needs at least k samples)."""
     values = [pass_at_k_problem(len(row), sum(map(bool, row)), k) for row in outcomes if len(row)]
     return sum(values) / len(values) if values else math.nan
+
+
+def pass_at_k_curve(outcomes: Sequence[Sequence[bool]]) -> dict[int, float]:
+    """pass@k for every k from 1 to the fewest samples any problem has ({} without samples)."""
+    rows = [row for row in outcomes if len(row)]
+    if not rows:
+        return {}
+    return {k: pass_at_k(rows, k) for k in range(1, min(len(row) for row in rows) + 1)}
+
+
+def shown_ks(n: int) -> list[int]:
+    """The k a table shows out of 1..n: the powers of two below n, and n itself."""
+    ks = [1 << i for i in range(n.bit_length()) if 1 << i < n]
+    return ks + [n] if n >= 1 else []
+
+
+def votes_apply(domains: Sequence[str | None]) -> bool:
+    """Whether maj@k means something for problems of these domains (all of them can vote; None is math)."""
+    return all((domain or "math") in VOTING_DOMAINS for domain in domains)
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """What a table shows of a set of problems' samples (a run, or one domain of it)."""
+
+    problems: int
+    samples: int
+    per_problem: int  # the fewest samples any problem has: the largest k pass@k is defined for
+    pass_at_1: Estimate
+    pass_at_k: dict[int, float]  # k = 1..per_problem
+    maj_at_k: float | None  # None where a domain's answers cannot vote (VOTING_DOMAINS)
+
+    @property
+    def pass_at_n(self) -> float:
+        """pass@k at k = samples per problem (NaN without samples)."""
+        return self.pass_at_k.get(self.per_problem, math.nan)
+
+
+def accuracy(votes_per_problem: Sequence[Sequence[tuple[str | None, bool]]], domains: Sequence[str | None]) -> Accuracy:
+    """pass@1, pass@k (k = 1..n) and maj@k of problems given as (answer_key, correct) per sample,
+    with each problem's domain (maj@k only when every domain votes)."""
+    rows = [row for row in votes_per_problem if len(row)]
+    outcomes = [[correct for _key, correct in row] for row in rows]
+    return Accuracy(
+        problems=len(rows),
+        samples=sum(map(len, rows)),
+        per_problem=min(map(len, rows), default=0),
+        pass_at_1=pass_at_1(outcomes),
+        pass_at_k=pass_at_k_curve(outcomes),
+        maj_at_k=maj_at_k(rows) if rows and votes_apply(domains) else None,
+    )
 
 
 def majority_correct(votes: Sequence[tuple[str | None, bool]], k: int | None = None) -> bool:

@@ -1,7 +1,7 @@
 """`evaluate report` and `evaluate compare`: tables and plots from stored eval runs.
 
 Contract
-- Inputs: `eval_runs`, `eval_samples`, `problems` (section, year, source, difficulty) and, when
+- Inputs: `eval_runs`, `eval_samples`, `problems` (domain, section, year, source, difficulty) and, when
   present, `train_metrics`. Nothing is written to the store. Commands:
   `evaluate report [RUN ...] [--out DIR]`, `evaluate compare A B`.
 - A RUN names an eval run (`stud/seed-1`), a run group (the `--name` of `evaluate run`:
@@ -13,11 +13,17 @@ Contract
      evaluated from two folders is one column), cells "mean ± std (runs)" of the runs'
      pass@1 across seeds or training runs; a single run shows its standard error instead
      ("± SE"). Length-study runs are left out of it.
-  2. every run: problems, samples per problem, pass@1 ± SE, maj@k and pass@k (k = samples),
-     mean words and tokens per response.
-  3. per section, year, source and difficulty (each one that has more than one value): pass@1
-     per label, averaged over the label's runs.
-  4. the length study: per label and level, the word budget, pass@1 (mean ± std over seeds)
+  2. every run: its domain, problems, samples per problem, pass@1 ± SE, pass@k (k = samples
+     per problem) and maj@k, mean words and tokens per response; a run that mixes domains
+     (domain "mixed") is followed by one row per domain. maj@k is "-" wherever a code or SQL
+     problem is counted: a program or a query has no canonical answer to vote on
+     (eval.metrics.VOTING_DOMAINS).
+  3. pass@k for k = 1, 2, 4, ... and n per run (and domain) when runs have several samples per
+     problem: the unbiased estimator of Chen et al. (2021), 1 - C(n-c, k)/C(n, k) per problem,
+     averaged over problems (eval/metrics.py).
+  4. per domain, section, year, source and difficulty (each one that has more than one value):
+     pass@1 per label, averaged over the label's runs.
+  5. the length study: per label and level, the word budget, pass@1 (mean ± std over seeds)
      and the mean words and tokens of the responses; then pass@1 per section and level.
   With `--out`, PNG plots (matplotlib, Agg), accuracy axes always 0-100 %: pass@1 per run with
   standard-error bars (accuracy.png); accuracy against mean words per level with error bars
@@ -33,7 +39,7 @@ Contract
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -41,18 +47,20 @@ import polars as pl
 from db import BadInput, open_store
 from db.store import Store
 from eval.metrics import (
+    Accuracy,
     McNemar,
     PairedDifference,
-    maj_at_k,
+    accuracy,
     mcnemar,
     mean_and_std,
     paired_bootstrap,
-    pass_at_1,
     pass_at_1_by,
-    pass_at_k,
+    shown_ks,
 )
 
-BREAKDOWNS = ("section", "year", "source", "difficulty")
+BREAKDOWNS = ("domain", "section", "year", "source", "difficulty")
+# A sample's domain is its problem's (problems.domain); a sample whose problem is gone counts as math.
+SAMPLE_DOMAIN = "coalesce(p.domain, 'math')"
 
 
 # ---- loading -------------------------------------------------------------------------------
@@ -85,11 +93,26 @@ def load_samples(store: Store, run_ids: list[str]) -> pl.DataFrame:
     """The runs' samples with the problems' grouping columns."""
     return store.query(
         "SELECT s.eval_run_id, s.problem_id, s.sample_index, s.correct, s.answer_key, s.words, s.length_tokens, "
-        "s.finish_reason, "
+        f"s.finish_reason, {SAMPLE_DOMAIN} AS domain, "
         "p.section, p.year, p.source, p.difficulty FROM eval_samples s LEFT JOIN problems p USING (problem_id) "
         "WHERE list_contains(?, s.eval_run_id) ORDER BY s.eval_run_id, s.problem_id, s.sample_index",
         [run_ids],
     )
+
+
+def frame_accuracy(frame: pl.DataFrame) -> Accuracy:
+    """eval.metrics.accuracy of samples (problem_id, correct, answer_key, domain; ordered by sample)."""
+    grouped = frame.group_by("problem_id", maintain_order=True).agg("correct", "answer_key", pl.col("domain").first())
+    votes = [list(zip(keys, oks)) for keys, oks in grouped.select("answer_key", "correct").iter_rows()]
+    return accuracy(votes, grouped["domain"].to_list())
+
+
+def domain_accuracies(frame: pl.DataFrame) -> dict[str, Accuracy]:
+    """frame_accuracy per domain, in domain order, when the samples mix domains ({} when they do not)."""
+    domains = sorted(frame["domain"].unique().to_list())
+    if len(domains) < 2:
+        return {}
+    return {domain: frame_accuracy(frame.filter(pl.col("domain") == domain)) for domain in domains}
 
 
 @dataclass(frozen=True)
@@ -104,44 +127,54 @@ class RunStats:
     samples_per_problem: int
     pass_at_1: float
     standard_error: float
-    maj_at_k: float
-    pass_at_k: float
+    maj_at_k: float | None  # None for code and SQL problems (no canonical answer to vote on)
+    pass_at_k: float  # at k = samples_per_problem
     mean_words: float
     mean_tokens: float
     max_tokens: int | None = None  # the run's token limit per answer
     cut_off: float = 0.0  # share of samples that hit it (finish reason length)
+    domain: str = "math"  # the run's domain, "mixed" when it has several (then `by_domain` has each)
+    pass_at_ks: dict[int, float] = field(default_factory=dict)  # k = 1..samples_per_problem
+    by_domain: tuple["RunStats", ...] = ()
+
+
+def _stats(run: dict, frame: pl.DataFrame, domain: str, by_domain: tuple = ()) -> RunStats:
+    measured = frame_accuracy(frame)
+    return RunStats(
+        eval_run_id=run["eval_run_id"],
+        label=run["label"],
+        problems_spec=run["problem_set"] or problem_set_name(run["problems"]),
+        seed=run["seed"],
+        length_level=run["length_level"],
+        word_budget=run["word_budget"],
+        problems=measured.problems,
+        samples_per_problem=measured.per_problem,
+        pass_at_1=measured.pass_at_1.mean,
+        standard_error=measured.pass_at_1.spread,
+        maj_at_k=measured.maj_at_k,
+        pass_at_k=measured.pass_at_n,
+        mean_words=frame["words"].mean(),
+        mean_tokens=frame["length_tokens"].mean(),
+        max_tokens=run.get("max_tokens"),
+        cut_off=(frame["finish_reason"] == "length").mean() or 0.0,
+        domain=domain,
+        pass_at_ks=measured.pass_at_k,
+        by_domain=by_domain,
+    )
 
 
 def run_stats(runs: pl.DataFrame, samples: pl.DataFrame) -> list[RunStats]:
+    """One RunStats per run with samples; a run that mixes domains also has one per domain in `by_domain`."""
     stats = []
     for run in runs.iter_rows(named=True):
         frame = samples.filter(pl.col("eval_run_id") == run["eval_run_id"])
         if frame.height == 0:
             continue
-        grouped = frame.group_by("problem_id", maintain_order=True).agg("correct", "answer_key")
-        outcomes = grouped["correct"].to_list()
-        per_problem = min(len(row) for row in outcomes)
-        estimate = pass_at_1(outcomes)
-        stats.append(
-            RunStats(
-                eval_run_id=run["eval_run_id"],
-                label=run["label"],
-                problems_spec=run["problem_set"] or problem_set_name(run["problems"]),
-                seed=run["seed"],
-                length_level=run["length_level"],
-                word_budget=run["word_budget"],
-                problems=grouped.height,
-                samples_per_problem=per_problem,
-                pass_at_1=estimate.mean,
-                standard_error=estimate.spread,
-                maj_at_k=maj_at_k([list(zip(k, c)) for k, c in grouped.select("answer_key", "correct").iter_rows()]),
-                pass_at_k=pass_at_k(outcomes, per_problem),
-                mean_words=frame["words"].mean(),
-                mean_tokens=frame["length_tokens"].mean(),
-                max_tokens=run.get("max_tokens"),
-                cut_off=(frame["finish_reason"] == "length").mean() or 0.0,
-            )
-        )
+        domains = sorted(frame["domain"].unique().to_list())
+        by_domain = ()
+        if len(domains) > 1:
+            by_domain = tuple(_stats(run, frame.filter(pl.col("domain") == d), d) for d in domains)
+        stats.append(_stats(run, frame, domains[0] if len(domains) == 1 else "mixed", by_domain))
     return stats
 
 
@@ -197,26 +230,44 @@ def main_table(stats: list[RunStats]) -> str:
 
 
 def runs_table(stats: list[RunStats]) -> str:
+    """Every run, and under a run that mixes domains one row per domain."""
+    rows = []
+    for run in stats:
+        for s in (run, *run.by_domain):
+            rows.append(
+                [
+                    s.eval_run_id,
+                    s.domain,
+                    s.label,
+                    s.problems_spec,
+                    "-" if s.seed is None else str(s.seed),
+                    str(s.problems),
+                    str(s.samples_per_problem),
+                    f"{percent(s.pass_at_1)} ± {percent(s.standard_error)}",
+                    percent(s.pass_at_k),
+                    percent(s.maj_at_k),
+                    _number(s.mean_words),
+                    _number(s.mean_tokens),
+                    "-" if s.max_tokens is None else f"{s.max_tokens:,}",
+                    percent(s.cut_off),
+                ]
+            )
+    header = ["run", "domain", "label", "problems", "seed", "n", "k", "pass@1 % ± SE", "pass@k %", "maj@k %"]
+    return markdown_table([*header, "words", "tokens", "token limit", "cut off %"], rows)
+
+
+def pass_at_k_table(stats: list[RunStats]) -> str:
+    """pass@k % for k = 1, 2, 4, ... and n per run (and domain): empty when no run has two samples per problem."""
+    n = max((s.samples_per_problem for s in stats), default=0)
+    if n < 2:
+        return ""
+    ks = shown_ks(n)
     rows = [
-        [
-            s.eval_run_id,
-            s.label,
-            s.problems_spec,
-            "-" if s.seed is None else str(s.seed),
-            str(s.problems),
-            str(s.samples_per_problem),
-            f"{percent(s.pass_at_1)} ± {percent(s.standard_error)}",
-            percent(s.maj_at_k),
-            percent(s.pass_at_k),
-            _number(s.mean_words),
-            _number(s.mean_tokens),
-            "-" if s.max_tokens is None else f"{s.max_tokens:,}",
-            percent(s.cut_off),
-        ]
-        for s in stats
+        [s.eval_run_id, s.domain, str(s.samples_per_problem)] + [percent(s.pass_at_ks.get(k)) for k in ks]
+        for run in stats
+        for s in (run, *run.by_domain)
     ]
-    header = ["run", "label", "problems", "seed", "n", "k", "pass@1 % ± SE", "maj@k %", "pass@k %", "words", "tokens"]
-    return markdown_table([*header, "token limit", "cut off %"], rows)
+    return markdown_table(["run", "domain", "k"] + [f"pass@{k} %" for k in ks], rows)
 
 
 def breakdown_tables(runs: pl.DataFrame, samples: pl.DataFrame) -> dict[str, str]:
@@ -496,9 +547,14 @@ def build_report(db: str | Path | None, names: list[str] | None = None, out: Pat
         parts += ["## Accuracy (pass@1 %, mean ± std over runs)", "", table, ""]
     parts += ["## Runs", "", runs_table(stats), ""]
     parts += [
-        "An answer cut at its run's token limit (cut off %) has no final answer and counts as wrong.",
+        "An answer cut at its run's token limit (cut off %) has no final answer and counts as wrong. "
+        'pass@k is the unbiased estimate at k = samples per problem; maj@k is "-" for code and SQL, '
+        "whose answers have no canonical form to vote on.",
         "",
     ]
+    by_k = pass_at_k_table(stats)
+    if by_k:
+        parts += ["## pass@k (unbiased estimator, Chen et al. 2021)", "", by_k, ""]
     for column, breakdown in breakdown_tables(runs, samples).items():
         parts += [f"## Per {column}", "", breakdown, ""]
     levels = length_levels(stats)

@@ -4,17 +4,33 @@ Contract
 - Inputs: problems with a gold answer, by split (`--problems test [--source S]`: rows of the
   `problems` table) or by file (`--problems FILE`: ingested into `problems` first with
   `curate.ingest`, then exactly that file's problems are evaluated); first `--limit N` by
-  problem_id. A model behind any OpenAI-compatible endpoint (`--base-url URL --model NAME`:
-  vLLM, DeepSeek's API, ...) or a local transformers model (`--model PATH_OR_ID|tiny`
-  [`--adapter DIR`], through `curate.local_generation.LocalGenerator`).
+  problem_id. Any domain (problems.domain: math, code, sql, choice): code problems need no gold
+  answer but tests in their meta (HumanEval's `test`/`entry_point`, MBPP's `test_list`);
+  problems without what their checker needs are left out, and said so. A model behind any
+  OpenAI-compatible endpoint (`--base-url URL --model NAME`: vLLM, DeepSeek's API, ...) or a
+  local transformers model (`--model PATH_OR_ID|tiny` [`--adapter DIR`], through
+  `curate.local_generation.LocalGenerator`).
 - Prompt: `render_prompt(question, load_template(--prompt-template))`, the template training
-  used, sent as one user turn. The length study (`--length-levels N`, `--word-budgets`) adds
-  one sentence asking for at most B words (`LENGTH_INSTRUCTION`), one level per budget.
+  used, sent as one user turn (one template for every domain: give code problems one that asks
+  for a Python block). The length study (`--length-levels N`, `--word-budgets`) adds one
+  sentence asking for at most B words (`LENGTH_INSTRUCTION`), one level per budget.
+- Verification: each sample by its problem's domain checker (`curate.verify.domains.make_checker`,
+  one per domain for the whole invocation): math by the project verifier exactly as `curate
+  verify` does (`--strict-form` also requires the competition's simplified answer form), code by
+  running the program with its tests in the sandbox (curate/verify/code.py), sql and choice by
+  their checkers. Before anything is generated, every domain among the problems gets its checker:
+  exit 2 naming the domain when its checker module is missing, or naming the problem for an
+  unknown domain; for code the sandbox is started and checks one known-right program, and where
+  it cannot isolate programs (`SandboxUnavailable`) the run exits 2 unless `--unsafe-local`
+  (programs then run with the user's network and files). These checks and the file's ingest
+  share one transaction, so a refusal leaves the store as it was.
 - Outputs: one `eval_runs` row per (seed, length level) and one `eval_samples` row per
-  (problem, sample index) with the verdict of the project verifier (`curate.verify.check_many`;
-  `--strict-form` also requires the competition's simplified answer form), the answer's
-  canonical key (for majority voting), words and tokens of the response. A `runs` row (kind
-  "eval") records the invocation. Command: `evaluate run --name RUN ...`.
+  (problem, sample index) with the checker's verdict and its reason ("3/7 tests passed: ..."),
+  the answer (for code, the program), the answer's key for majority voting (the verifier's
+  canonical answer for math, the option for choice, NULL for code and SQL), words and tokens of
+  the response. A `runs` row (kind "eval") records the invocation. Command: `evaluate run --name
+  RUN ...`. The result per run holds pass@1 ± SE, pass@k for k = 1..n and maj@k (math and choice
+  only), overall and per domain when the run mixes domains (`eval.metrics.accuracy`).
 - Run names: one seed and no length study: the run is RUN. Several seeds: one run per seed,
   RUN/seed-S. Length study: RUN/len-L (RUN/seed-S/len-L with several seeds). All share
   `run_group` = RUN and the `--label` (base / student / teacher, ...) the report groups by.
@@ -36,10 +52,12 @@ Contract
   another 4xx fails that problem's request at once. Samples still failing after the retries
   are left missing and counted; rerun to fill them in.
 
-Caveats: finished samples are committed as they arrive so a crash or Ctrl-C keeps them; the
-eval run stays in status "running" (or "failed", or "interrupted" after a Ctrl-C) until a rerun
-completes it. With `n` > 1 an
-API reports one usage total, so `completion_tokens` is NULL for those samples; `length_tokens`
+Caveats: the checkers (and for code the sandbox) are opened for every selected problem's domain
+even when a rerun has nothing left to generate, so a code run is not resumed, or re-summarised,
+on a machine without isolation unless `--unsafe-local` is given. Finished samples are committed
+as they arrive so a crash or Ctrl-C keeps them; the eval run stays in status "running" (or
+"failed", or "interrupted" after a Ctrl-C) until a rerun completes it. With `n` > 1 an API
+reports one usage total, so `completion_tokens` is NULL for those samples; `length_tokens`
 (the response counted with Qwen2.5's tokenizer, `curate.tokens`) is filled for every sample and
 is what the report uses.
 """
@@ -59,10 +77,10 @@ import polars as pl
 from curate.prompts import load_template, render_prompt
 from curate.traces import full_response, split_think
 from db import BadInput, is_interrupt
-from db.console import stderr
+from db.console import note, stderr
 from db.redact import redact_config
 from db.store import Store
-from eval.metrics import Estimate, maj_at_k, pass_at_1, word_count
+from eval.metrics import VOTING_DOMAINS, Accuracy, Estimate, word_count
 
 DEFAULT_WORD_BUDGETS = (400, 250, 150, 100, 60, 30)
 LENGTH_INSTRUCTION = "Keep your whole response, reasoning included, under {words} words."
@@ -126,6 +144,7 @@ class EvalConfig:
     # verifier
     verify_workers: int | None = None
     verify_timeout_s: float = 5.0
+    unsafe_local: bool = False  # code: run programs without isolation where the sandbox cannot isolate
     progress: bool = True
 
     @property
@@ -181,10 +200,13 @@ class EvalRunResult:
     generated: int = 0
     missing: int = 0
     pass_at_1: Estimate | None = None
-    maj_at_k: float | None = None
+    maj_at_k: float | None = None  # None for code and SQL (no canonical answer to vote on)
     mean_words: float | None = None
     mean_tokens: float | None = None
     errors: list[str] = field(default_factory=list)
+    accuracy: Accuracy | None = None  # pass@1, pass@k for k = 1..n, maj@k of the whole run
+    domains: list[str] = field(default_factory=list)
+    by_domain: dict[str, Accuracy] = field(default_factory=dict)  # only when the run mixes domains
 
 
 @dataclass
@@ -273,13 +295,16 @@ def _looks_like_file(spec: str) -> bool:
     return Path(spec).suffix.lower() in FILE_SUFFIXES or os.sep in spec
 
 
+PROBLEM_COLUMNS = "problem_id, question, gold_answer, coalesce(domain, 'math') AS domain, CAST(meta AS VARCHAR) AS meta"
+# Code problems are judged by the tests in their meta; every other domain compares with the gold answer.
+JUDGED_BY_TESTS = ("code",)
+
+
 def load_problems(store: Store, config: EvalConfig) -> pl.DataFrame:
-    """problem_id, question, gold_answer of the problems to evaluate, ordered by problem_id."""
+    """problem_id, question, gold_answer, domain, meta of the problems to evaluate, ordered by problem_id."""
     if Path(config.problems).is_file():
         ids = ingest_problem_file(store, Path(config.problems), config.source)
-        frame = store.query(
-            "SELECT problem_id, question, gold_answer FROM problems WHERE list_contains(?, problem_id)", [ids]
-        )
+        frame = store.query(f"SELECT {PROBLEM_COLUMNS} FROM problems WHERE list_contains(?, problem_id)", [ids])
     elif _looks_like_file(config.problems):
         raise BadInput("no such problems file", file=config.problems, field="--problems")
     else:
@@ -287,7 +312,7 @@ def load_problems(store: Store, config: EvalConfig) -> pl.DataFrame:
         if config.source:
             where.append("source = ?")
             args.append(config.source)
-        frame = store.query(f"SELECT problem_id, question, gold_answer FROM problems WHERE {' AND '.join(where)}", args)
+        frame = store.query(f"SELECT {PROBLEM_COLUMNS} FROM problems WHERE {' AND '.join(where)}", args)
         if frame.height == 0:
             raise BadInput(
                 f"no problems in split {config.problems!r}"
@@ -295,13 +320,53 @@ def load_problems(store: Store, config: EvalConfig) -> pl.DataFrame:
                 + "; ingest them with `curate ingest FILE --split ...` or pass a FILE",
                 field="--problems",
             )
-    without_gold = frame.filter(pl.col("gold_answer").is_null() | (pl.col("gold_answer").str.strip_chars() == ""))
+    without_gold = frame.filter(
+        ~pl.col("domain").is_in(JUDGED_BY_TESTS)
+        & (pl.col("gold_answer").is_null() | (pl.col("gold_answer").str.strip_chars() == ""))
+    )
     if without_gold.height:
         stderr.print(f"{without_gold.height} problem(s) without a gold answer are left out")
-    frame = frame.join(without_gold.select("problem_id"), on="problem_id", how="anti").sort("problem_id")
+    without_tests = untestable_code(frame)
+    if without_tests:
+        stderr.print(f"{len(without_tests)} code problem(s) without tests are left out (e.g. {without_tests[0]})")
+    frame = frame.join(without_gold.select("problem_id"), on="problem_id", how="anti")
+    frame = frame.filter(~pl.col("problem_id").is_in(without_tests)).sort("problem_id")
     if frame.height == 0:
-        raise BadInput("none of the selected problems has a gold answer", field="--problems")
+        raise BadInput("none of the selected problems has a gold answer (or, for code, tests)", field="--problems")
     return frame.head(config.limit) if config.limit is not None else frame
+
+
+def untestable_code(problems: pl.DataFrame) -> list[str]:
+    """problem_ids of code problems whose meta gives the code checker no tests to run (its own rule,
+    curate.verify.code.tests_for): every answer would be an error, so they are not evaluated."""
+    code = problems.filter(pl.col("domain") == "code")
+    if code.height == 0:
+        return []
+    from curate.verify.code import tests_for
+
+    missing = []
+    for problem_id, meta in code.select("problem_id", "meta").iter_rows():
+        try:
+            tests_for(json.loads(meta) if meta else {})
+        except (ValueError, SyntaxError, KeyError, TypeError):  # ProblemError is a ValueError
+            missing.append(problem_id)
+    return missing
+
+
+def tasks_of(problems: pl.DataFrame) -> dict:
+    """problem_id -> curate.verify.domains.Task, what a domain checker reads of a problem."""
+    from curate.verify.domains import Task
+
+    return {
+        row["problem_id"]: Task(
+            row["problem_id"],
+            question=row["question"],
+            gold_answer=row["gold_answer"],
+            meta=json.loads(row["meta"]) if row["meta"] else {},
+            domain=row["domain"],
+        )
+        for row in problems.iter_rows(named=True)
+    }
 
 
 def ingest_problem_file(store: Store, path: Path, source: str | None) -> list[str]:
@@ -418,33 +483,121 @@ def plan_jobs(store: Store, sub: SubRun, problems: pl.DataFrame, samples: int, t
 
 # ---- verification and writes ---------------------------------------------------------------
 
+# One program every working sandbox passes: checked before anything is generated for code problems.
+SANDBOX_PROBE_META = {"test_list": ["assert sandbox_probe() == 1"]}
+SANDBOX_PROBE_RESPONSE = "```python\ndef sandbox_probe():\n    return 1\n```"
+
+
+def open_checkers(config: EvalConfig, problems: pl.DataFrame) -> dict:
+    """domain -> its checker (curate.verify.domains.make_checker) for every domain among `problems`.
+
+    Refused (BadInput) before any sample is generated: a domain without a checker here (a
+    missing checker module), and code problems where the sandbox cannot isolate programs and
+    `--unsafe-local` was not given; the code checker's sandbox is started and tried on one
+    program, so a sandbox that cannot run programs is found now, not after generation.
+    """
+    from curate.verify.domains import DOMAINS, CheckerOptions, make_checker
+
+    options = CheckerOptions(strict_form=config.strict_form, unsafe_local=config.unsafe_local)
+    checkers: dict = {}
+    try:
+        for domain in sorted(problems["domain"].unique().to_list()):
+            if domain not in DOMAINS:
+                example = problems.filter(pl.col("domain") == domain)["problem_id"][0]
+                raise BadInput(
+                    f"problem {example} has domain {domain!r}; known domains: {', '.join(DOMAINS)}", field="domain"
+                )
+            try:
+                checkers[domain] = make_checker(domain, options)
+            except ImportError as error:
+                raise BadInput(
+                    f"the problems include {domain} problems, and the {domain} checker cannot be loaded here "
+                    f"({error}); leave them out with --source or install a version that has it",
+                    field="--problems",
+                ) from None
+            if domain == "code":
+                probe_sandbox(checkers[domain], config)
+    except BaseException:
+        close_checkers(checkers)
+        raise
+    return checkers
+
+
+def probe_sandbox(checker, config: EvalConfig) -> None:
+    """Start the code checker's sandbox and check one right program (BadInput when it cannot)."""
+    from curate.verify.domains import Task
+    from curate.verify.sandbox import SandboxUnavailable
+
+    probe = Task("sandbox-probe", meta=SANDBOX_PROBE_META, domain="code")
+    try:
+        [verdict] = checker.check_many(
+            [(probe, SANDBOX_PROBE_RESPONSE, "stop")], workers=1, timeout=config.verify_timeout_s
+        )
+    except SandboxUnavailable as error:
+        raise BadInput(
+            f"the problems include code problems, whose programs run only in the sandbox: {error}",
+            field="--unsafe-local",
+        ) from None
+    if verdict.verdict != "correct":
+        raise BadInput(
+            f"the sandbox fails a program that passes its test ({verdict.verdict}: {verdict.reason}); "
+            "code problems cannot be checked here",
+            field="--problems",
+        )
+
+
+def close_checkers(checkers: dict) -> None:
+    for checker in checkers.values():
+        checker.close()
+
+
+def answer_key(domain: str, answer: str | None) -> str | None:
+    """The key samples vote with for maj@k: the verifier's canonical answer for math, the option for
+    choice; None for code and SQL, whose answers have no canonical form."""
+    if answer is None or domain not in VOTING_DOMAINS:
+        return None
+    if domain == "math":
+        from curate.verify import canonical_key
+
+        return _answer_key(canonical_key, answer)
+    return answer.strip()
+
 
 class SampleWriter:
-    """Verifies finished samples and commits them, one transaction per batch."""
+    """Verifies finished samples with their problems' domain checkers and commits them, one
+    transaction per batch."""
 
-    def __init__(self, store: Store, eval_run_id: str, golds: dict[str, str], config: EvalConfig):
+    def __init__(self, store: Store, eval_run_id: str, tasks: dict, checkers: dict, config: EvalConfig):
         from curate.tokens import token_counter
 
-        self.store, self.eval_run_id, self.golds, self.config = store, eval_run_id, golds, config
-        self.questions: dict[str, str] = {}  # the verifier reads order words, options and rounding from them
+        self.store, self.eval_run_id, self.config = store, eval_run_id, config
+        self.tasks, self.checkers = tasks, checkers  # problem_id -> Task; domain -> its checker
         self.tokens = _shared_token_counter(token_counter)
         self.written = 0
+
+    def verdicts(self, batch: list[Generated], responses: list[str]) -> list:
+        """Each sample's verdict from its problem's domain checker, in batch order."""
+        by_domain: dict[str, list[int]] = {}
+        for i, g in enumerate(batch):
+            by_domain.setdefault(self.tasks[g.problem_id].domain, []).append(i)
+        out: list = [None] * len(batch)
+        for domain, indices in by_domain.items():
+            # math keeps the verifier's own default (every core); the sandbox needs a number
+            workers = self.config.verify_workers if domain == "math" else self.config.verify_workers or os.cpu_count()
+            checked = self.checkers[domain].check_many(
+                [(self.tasks[batch[i].problem_id], responses[i], batch[i].finish_reason) for i in indices],
+                workers=workers,
+                timeout=self.config.verify_timeout_s,
+            )
+            for i, verdict in zip(indices, checked):
+                out[i] = verdict
+        return out
 
     def __call__(self, batch: list[Generated]) -> None:
         if not batch:
             return
-        from curate.verify import canonical_key, check_many
-
         responses = [full_response(g.reasoning, g.content) for g in batch]
-        verdicts = check_many(
-            [
-                (r, self.golds[g.problem_id], self.questions.get(g.problem_id), g.finish_reason)
-                for r, g in zip(responses, batch)
-            ],
-            workers=self.config.verify_workers,
-            timeout=self.config.verify_timeout_s,
-            strict_form=self.config.strict_form,
-        )
+        verdicts = self.verdicts(batch, responses)
         texts = ["\n".join(t for t in (g.reasoning, g.content) if t) for g in batch]
         lengths = self.tokens.count(texts)
         rows = []
@@ -465,7 +618,7 @@ class SampleWriter:
                     "length_tokens": length,
                     "answer": v.answer,
                     "answer_source": v.answer_source,
-                    "answer_key": _answer_key(canonical_key, v.answer),
+                    "answer_key": answer_key(self.tasks[g.problem_id].domain, v.answer),
                     "verdict": v.verdict,
                     "reason": v.reason,
                     "form_ok": v.form_ok,
@@ -655,32 +808,48 @@ def make_backend(config: EvalConfig) -> Backend:
 
 
 def summarize(store: Store, result: EvalRunResult) -> EvalRunResult:
-    """Fill a EvalRunResult's metrics from the stored samples of its run."""
+    """Fill a EvalRunResult's metrics from the stored samples of its run (per domain when it mixes them)."""
+    from eval.report import SAMPLE_DOMAIN, domain_accuracies, frame_accuracy
+
     frame = store.query(
-        "SELECT problem_id, sample_index, correct, answer_key, words, length_tokens FROM eval_samples "
-        "WHERE eval_run_id = ? ORDER BY problem_id, sample_index",
+        "SELECT s.problem_id, s.sample_index, s.correct, s.answer_key, s.words, s.length_tokens, "
+        f"{SAMPLE_DOMAIN} AS domain FROM eval_samples s LEFT JOIN problems p USING (problem_id) "
+        "WHERE s.eval_run_id = ? ORDER BY s.problem_id, s.sample_index",
         [result.eval_run_id],
     )
     if frame.height == 0:
         return result
-    grouped = frame.group_by("problem_id", maintain_order=True).agg("correct", "answer_key")
-    result.problems, result.samples = grouped.height, frame.height
-    result.pass_at_1 = pass_at_1(grouped["correct"].to_list())
-    result.maj_at_k = maj_at_k(
-        [list(zip(keys, oks)) for keys, oks in grouped.select("answer_key", "correct").iter_rows()]
-    )
+    result.accuracy = frame_accuracy(frame)
+    result.problems, result.samples = result.accuracy.problems, result.accuracy.samples
+    result.pass_at_1, result.maj_at_k = result.accuracy.pass_at_1, result.accuracy.maj_at_k
+    result.domains = sorted(frame["domain"].unique().to_list())
+    result.by_domain = domain_accuracies(frame)
     result.mean_words = frame["words"].mean()
     result.mean_tokens = frame["length_tokens"].mean()
     return result
 
 
 def run(store: Store, config: EvalConfig, backend: Backend | None = None) -> EvalResult:
-    """Run (or resume) every eval run of `config`; a run with samples missing leaves the invocation incomplete."""
+    """Run (or resume) every eval run of `config`; a run with samples missing leaves the invocation incomplete.
+
+    Problems are loaded (a file ingested) and every domain's checker opened in one transaction,
+    so a refused domain or sandbox leaves the store as it was and nothing is generated.
+    """
     validate(config)
     template = load_template(config.prompt_template)
     with store.transaction():
         problems = load_problems(store, config)
-    golds = dict(problems.select("problem_id", "gold_answer").iter_rows())
+        checkers = open_checkers(config, problems)
+    try:
+        return _run(store, config, backend, template, problems, checkers)
+    finally:
+        close_checkers(checkers)
+
+
+def _run(
+    store: Store, config: EvalConfig, backend: Backend | None, template: str, problems: pl.DataFrame, checkers: dict
+) -> EvalResult:
+    tasks = tasks_of(problems)
     runs = sub_runs(config)
     with store.run("eval", {k: v for k, v in asdict(config).items() if k != "progress"}) as record:
         run_id = record.run_id
@@ -693,18 +862,17 @@ def run(store: Store, config: EvalConfig, backend: Backend | None = None) -> Eva
         todo = sum(len(j.sample_indices) for _, jobs in plans for j in jobs)
         if todo and backend is None:
             if config.progress:
-                stderr.print(f"loading {config.model} ({config.backend} backend)")
+                note(f"loading {config.model} ({config.backend} backend)")
             backend = make_backend(config)
         results = []
         try:
             for sub, jobs in plans:
                 result = EvalRunResult(sub.eval_run_id, sub.seed, sub.length_level, sub.word_budget)
-                writer = SampleWriter(store, sub.eval_run_id, golds, config)
-                writer.questions = dict(problems.select("problem_id", "question").iter_rows())
+                writer = SampleWriter(store, sub.eval_run_id, tasks, checkers, config)
                 wanted = sum(len(j.sample_indices) for j in jobs)
                 if jobs:
                     if config.progress:
-                        stderr.print(f"{sub.eval_run_id}: {wanted} sample(s) to generate on {len(jobs)} problem(s)")
+                        note(f"{sub.eval_run_id}: {wanted} sample(s) to generate on {len(jobs)} problem(s)")
                     result.errors = backend.generate(jobs, seed=sub.seed, config=config, sink=writer)
                 result.generated = writer.written
                 result.missing = wanted - writer.written

@@ -321,7 +321,7 @@ def train_sft(
 
 
 def _say_counts(counts: dict, config: SFTConfig) -> None:
-    from db.console import stderr
+    from db.console import note, stderr
 
     for name in ("train", "val"):
         line = f"{name}: {counts[f'{name}_examples']} examples, {counts[f'{name}_kept']} kept"
@@ -331,7 +331,11 @@ def _say_counts(counts: dict, config: SFTConfig) -> None:
                 f"(longest {counts[f'{name}_longest_tokens']}): {counts[f'{name}_dropped']} dropped, "
                 f"{counts[f'{name}_truncated']} truncated (--overlong {config.overlong})"
             )
-        stderr.print(line, highlight=False, soft_wrap=True)
+        # Dropped or cut examples are always said; plain counts are a passing note.
+        if counts[f"{name}_overlong"]:
+            stderr.print(line, highlight=False, soft_wrap=True)
+        else:
+            note(line)
 
 
 # ---- one seed ---------------------------------------------------------------------------------
@@ -810,7 +814,7 @@ def _measured(timing: dict, env: Dist, graphs_before: int) -> dict:
 
 
 def _say_speed(measured: dict, speed: Speed) -> None:
-    from db.console import stderr
+    from db.console import note
 
     def fmt(value, unit: str, digits: int = 1) -> str:
         return "-" if value is None else f"{value:,.{digits}f}{unit}"
@@ -829,7 +833,7 @@ def _say_speed(measured: dict, speed: Speed) -> None:
         limit = getattr(dynamo_config, "recompile_limit", None) or getattr(dynamo_config, "cache_size_limit", 8)
         if measured["compiled_graphs"] >= limit:
             line += f" (dynamo's recompile limit is {limit}: later shapes may have run uncompiled)"
-    stderr.print(line, highlight=False, soft_wrap=True)
+    note(line)
 
 
 def _on(row: PackedRow, device: torch.device) -> tuple:

@@ -749,8 +749,6 @@ def _equations(g_lhs, g_rhs, a_lhs, a_rhs, backend) -> tuple[bool, str, bool]:
 
 # ---- entry points ----------------------------------------------------------------------------
 
-_CHOICE_GOLD = re.compile(r"^\s*\(?\s*([A-E])\s*\)?\s*$")
-_CHOICE_ANSWER = re.compile(r"^\s*\(?\s*([A-E])\s*(?:\)|$|[:.\s])")
 _CHOICE_PREFIX = re.compile(r"^\s*\(\s*[A-E]\s*\)\s*(?=\S)")
 _DECIMAL_COMMA = re.compile(r"^\s*(-?\d+),(\d+)\s*$")
 _TEXT_WRAPPER = re.compile(r"\\(?:text|textbf|mathrm|mbox|mathbf|textit)\s*\{([^{}]*)\}")
@@ -765,10 +763,22 @@ def unwrap_text(text: str) -> str:
     return normalize(text)
 
 
+@lru_cache(maxsize=64)
+def _choice_patterns(last: str) -> tuple[re.Pattern, re.Pattern]:
+    """(a gold that is only a letter, an answer that starts with one) for the letters A..last."""
+    letters = f"[A-{last}]"
+    return (
+        re.compile(rf"^\s*\(?\s*({letters})\s*\)?\s*$"),
+        re.compile(rf"^\s*\(?\s*({letters})\s*(?:\)|$|[:.\s])"),
+    )
+
+
 @lru_cache(maxsize=65536)
-def choice_letter(text: str, gold: bool) -> str | None:
+def choice_letter(text: str, gold: bool, last: str = "E") -> str | None:
+    """The choice letter (A..`last`) that `text` is (a gold: "C", "(C)", "\\text{(C)}") or
+    starts with (an answer: "(C) 12", "C. because")."""
     plain = unwrap_text(text)
-    match = (_CHOICE_GOLD if gold else _CHOICE_ANSWER).match(plain)
+    match = _choice_patterns(last)[0 if gold else 1].match(plain)
     return match.group(1) if match else None
 
 

@@ -3,7 +3,8 @@
 Contract: `reading(question) -> Reading` with
 - `context`: flags for `equivalence.compare` ("ordered", "set", "round=N", "percent"), "" when the question
   says nothing that changes the comparison (the common path: no extra work per pair);
-- `options`: {"A": "27", ...} when the question lists multiple-choice options (A)-(E);
+- `options`: {"A": "27", ...} when the question lists multiple-choice options (A)-(E)
+  (`lettered_options`, which the choice domain also reads, with more letters and line labels);
 - `common_fraction`: the question asks for a common fraction (feeds the form check);
 - `asked_marks`: the units and signs the question names (the form check accepts them);
 - `decimal_asked`: the question asks for a decimal or an estimate ("to the nearest tenth", "to two
@@ -43,10 +44,6 @@ _COMMON_FRACTION = re.compile(r"common fraction", re.IGNORECASE)
 _DECIMAL_ASKED = re.compile(
     r"decimal|significant (?:digits|figures)|\bapproximat|\bestimate|\bnearest\b|\bround", re.IGNORECASE
 )
-# "(A) 27", "\textbf{(A) } 27", "(A) $27$" up to the next option or the end of the line.
-_OPTION = re.compile(
-    r"\(\s*([A-E])\s*\)\s*\}?\s*(.+?)(?=\s*(?:\\q?quad|\\textbf\s*\{|\\text\s*\{|\\mathrm\s*\{)?\s*\(\s*[A-E]\s*\)|\n|$)"
-)
 
 
 @dataclass(frozen=True)
@@ -69,6 +66,40 @@ def _option_value(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=64)
+def _option_patterns(last: str) -> tuple[re.Pattern, re.Pattern]:
+    """For the letters A..last: (inline options, options on lines of their own)."""
+    letters = f"[A-{last}]"
+    # "(A) 27", "\textbf{(A) } 27", "(A) $27$" up to the next option or the end of the line.
+    inline = re.compile(
+        rf"\(\s*({letters})\s*\)\s*\}}?\s*(.+?)(?=\s*(?:\\q?quad|\\textbf\s*\{{|\\text\s*\{{|\\mathrm\s*\{{)?"
+        rf"\s*\(\s*{letters}\s*\)|\n|$)"
+    )
+    # "A. 27", "B) 27", "C: 27", "- D) 27", "**E.** 27": a letter label that starts its line.
+    line = re.compile(
+        rf"^[ \t]*(?:[-*\u2022][ \t]+)?(?:\*\*)?\(?({letters})[.):](?:\*\*)?[ \t]+(\S.*?)[ \t]*$", re.MULTILINE
+    )
+    return inline, line
+
+
+@lru_cache(maxsize=4096)
+def lettered_options(question: str, last: str = "E", lines: bool = False) -> dict[str, str]:
+    """{"A": "27", ...}: the options a question lists as "(A) 27 (B) 30", with the letters A..`last`;
+    with `lines`, also "A. 27" / "B) 30" labels at the start of their lines. Options (A) and (B)
+    must both be there (a lone "(A)" is a label in a figure, not a choice); a letter written
+    twice keeps its first text."""
+    inline, line = _option_patterns(last)
+    options: dict[str, str] = {}
+    if re.search(r"\(\s*A\s*\)", question) and re.search(r"\(\s*B\s*\)", question):
+        for match in inline.finditer(question):
+            options.setdefault(match.group(1), _option_value(match.group(2)))
+    if lines and not options:
+        found = {match.group(1): match.group(2) for match in reversed(list(line.finditer(question)))}
+        if "A" in found and "B" in found:
+            options = {letter: _option_value(found[letter]) for letter in sorted(found)}
+    return options
+
+
 @lru_cache(maxsize=4096)
 def reading(question: str | None) -> Reading:
     if not question:
@@ -83,13 +114,9 @@ def reading(question: str | None) -> Reading:
         flags.append(f"round={_PLACES[rounding.group(1).lower()]}")
     if _PERCENT.search(question):
         flags.append("percent")
-    options = {}
-    if re.search(r"\(\s*A\s*\)", question) and re.search(r"\(\s*B\s*\)", question):
-        for match in _OPTION.finditer(question):
-            options.setdefault(match.group(1), _option_value(match.group(2)))
     return Reading(
         ";".join(flags),
-        options,
+        lettered_options(question),
         bool(_COMMON_FRACTION.search(question)),
         _asked_marks(question),
         bool(_DECIMAL_ASKED.search(question)),

@@ -57,7 +57,7 @@ def test_local_run_stores_every_sample_and_resumes(
     # a random model answers nothing a verifier accepts
     assert set(rows["verdict"]) <= {"no_answer", "incorrect", "unparseable"}
     code, out, err = evaluate(*args)
-    assert code == 0 and "| local | 3 | 6 |" in out and "| 0 | 0 |" in out  # nothing new, nothing missing
+    assert code == 0 and "| local | math | 3 | 6 |" in out and "| 0 | 0 |" in out  # nothing new, nothing missing
 
 
 def test_local_run_with_adapter(db_path: Path, problems_file: Path, random_model_dir: Path, tmp_path: Path) -> None:

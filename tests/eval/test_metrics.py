@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+from fractions import Fraction
 
 import pytest
 
 from eval.metrics import (
+    accuracy,
     maj_at_k,
     majority_correct,
     mcnemar,
@@ -15,7 +18,10 @@ from eval.metrics import (
     pass_at_1,
     pass_at_1_by,
     pass_at_k,
+    pass_at_k_curve,
     pass_at_k_problem,
+    shown_ks,
+    votes_apply,
     word_count,
 )
 
@@ -58,6 +64,75 @@ def test_pass_at_k_unbiased_estimator_by_hand() -> None:
 def test_pass_at_k_needs_k_samples() -> None:
     with pytest.raises(ValueError, match="pass@5"):
         pass_at_k_problem(4, 1, 5)
+
+
+def brute_force_pass_at_k(n: int, c: int, k: int) -> Fraction:
+    """The share of the C(n, k) ways to pick k of the n samples (the first c right) that hold a right one."""
+    subsets = list(itertools.combinations(range(n), k))
+    return Fraction(sum(any(i < c for i in subset) for subset in subsets), len(subsets))
+
+
+def test_pass_at_k_equals_enumerating_every_subset() -> None:
+    for n in range(1, 9):
+        for c in range(n + 1):
+            for k in range(1, n + 1):
+                assert pass_at_k_problem(n, c, k) == pytest.approx(float(brute_force_pass_at_k(n, c, k)), abs=1e-12)
+
+
+def test_pass_at_k_stays_exact_where_the_binomials_overflow_a_float() -> None:
+    # C(2000, 1000) is about 10^600, past a float's range; the exact ratio needs integers.
+    for n, c, k in [(2000, 3, 1000), (2000, 1990, 5), (500, 1, 250), (10_000, 7, 1)]:
+        exact = 1 - Fraction(math.comb(n - c, k), math.comb(n, k))
+        assert pass_at_k_problem(n, c, k) == pytest.approx(float(exact), rel=1e-9)
+
+
+def test_pass_at_k_curve_by_hand() -> None:
+    # OUTCOMES: k=1 (1 + 1/2 + 0)/3 = 1/2; k=2 (1 + 5/6 + 0)/3; k=3: 2 right of 4, 1 - C(2,3)/C(4,3) = 1;
+    # k=4: any of the four, 1 -> (1 + 1 + 0)/3 for both
+    curve = pass_at_k_curve(OUTCOMES)
+    assert list(curve) == [1, 2, 3, 4]
+    assert curve[1] == pytest.approx(0.5)
+    assert curve[2] == pytest.approx((1 + 5 / 6) / 3)
+    assert curve[3] == pytest.approx(2 / 3) and curve[4] == pytest.approx(2 / 3)
+    # the curve stops at the fewest samples any problem has
+    assert list(pass_at_k_curve([[True, False, False], [False, True]])) == [1, 2]
+    assert pass_at_k_curve([]) == {}
+
+
+def test_pass_at_k_never_falls_as_k_grows() -> None:
+    rows = [[i % 3 == 0 for i in range(j, j + 10)] for j in range(5)] + [[False] * 10, [True] * 10]
+    values = list(pass_at_k_curve(rows).values())
+    assert values == sorted(values)
+
+
+def test_shown_ks_are_powers_of_two_and_n() -> None:
+    assert shown_ks(1) == [1]
+    assert shown_ks(4) == [1, 2, 4]
+    assert shown_ks(5) == [1, 2, 4, 5]
+    assert shown_ks(16) == [1, 2, 4, 8, 16]
+    assert shown_ks(0) == []
+
+
+def test_majority_voting_applies_to_math_and_choice_only() -> None:
+    assert votes_apply(["math", "choice", None])
+    assert not votes_apply(["math", "code"])
+    assert not votes_apply(["sql"])
+
+
+def test_accuracy_of_a_code_and_a_math_set() -> None:
+    # (key, correct) per sample; OUTCOMES' three problems, keys "r" when right, "w" when wrong
+    votes = [[("r" if ok else "w", ok) for ok in row] for row in OUTCOMES]
+    math_set = accuracy(votes, ["math"] * 3)
+    assert (math_set.problems, math_set.samples, math_set.per_problem) == (3, 12, 4)
+    assert math_set.pass_at_1.mean == pytest.approx(0.5)
+    assert math_set.pass_at_k[2] == pytest.approx((1 + 5 / 6) / 3) and math_set.pass_at_n == pytest.approx(2 / 3)
+    # maj@4: problem 1 votes r; problem 2 ties 2-2, r seen first; problem 3 w -> 2/3
+    assert math_set.maj_at_k == pytest.approx(2 / 3)
+    code_set = accuracy([[(None, ok) for ok in row] for row in OUTCOMES], ["code"] * 3)
+    assert code_set.pass_at_k == math_set.pass_at_k and code_set.maj_at_k is None
+    assert accuracy(votes, ["math", "code", "math"]).maj_at_k is None
+    empty = accuracy([], [])
+    assert empty.problems == 0 and empty.pass_at_k == {} and math.isnan(empty.pass_at_n)
 
 
 def test_majority_vote_ties_go_to_the_answer_seen_first() -> None:

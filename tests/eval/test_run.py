@@ -40,9 +40,10 @@ def test_pass_at_1_maj_and_pass_at_k_of_scripted_answers(db_path: Path, server, 
         "student",
     )
     assert code == 0, err
-    # pass@1 = (4/4 + 2/4 + 1/4) / 3 = 7/12; maj@4 = 1/3 (only Alpha's majority is right)
-    assert "| toy | 3 | 12 | 58.33 ±" in out
-    assert "| 33.33 |" in out
+    # pass@1 = (4/4 + 2/4 + 1/4) / 3 = 7/12; pass@4 = any of the four right: 3/3;
+    # maj@4 = 1/3 (only Alpha's majority is right)
+    assert "| toy | math | 3 | 12 | 4 | 58.33 ±" in out
+    assert "| 100.00 | 33.33 |" in out
     samples = stored(
         db_path,
         "SELECT problem_id, sample_index, verdict, correct, answer, reasoning, words "
