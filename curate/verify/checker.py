@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 from curate.verify.equivalence import Outcome, choice_letter, is_text_answer, parsed_value, quick_compare
 from curate.verify.extract import Extraction, bold_words, extract, gold_answer_text, letter_answer
 from curate.verify.form import check_form
-from curate.verify.loops import looks_cut_off_by_looping
+from curate.verify.loops import cut_off_reason
 from curate.verify.parse import ParseError
 from curate.verify.question import NO_QUESTION, Reading, reading
 from curate.verify.workers import WorkerPool
@@ -121,11 +121,9 @@ class Verifier:
             begun = time.perf_counter()
             asked = reading(question) if question else NO_QUESTION
             gold_text = gold_answer_text(gold or "")
-            looping = looks_cut_off_by_looping(response) if finish_reason is None else None
-            if finish_reason == "length":
-                found = Extraction(None, None, "cut off at the token limit (finish reason length): no final answer")
-            elif looping:
-                found = Extraction(None, None, looping)
+            cut_off = cut_off_reason(response, finish_reason)
+            if cut_off:
+                found = Extraction(None, None, cut_off)
             else:
                 found = _fit_to_question(extract(response, last_number=self.last_number), response, gold_text, asked)
             extractions.append(found)

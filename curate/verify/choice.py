@@ -28,7 +28,7 @@ are an article and a pronoun ("A plane", "I think"), not letters.
 Verdicts: correct / incorrect ('answered B ("12"), gold C ("14")'); incorrect for two different
 options in one reading ("A or C", "\\boxed{A}, \\boxed{C}": a hedge is not an answer) and for a
 letter outside the options; no_answer when cut off at the token limit (finish reason
-"length"), when no reading names an option, or without a final text; error when the problem
+"length", or none and a loop to the end: curate/verify/loops.py), when no reading names an option, or without a final text; error when the problem
 gives no options that its gold can be found among; timeout when a value comparison ran past
 `timeout` seconds.
 """
@@ -45,9 +45,11 @@ from curate.verify.checker import Verdict, Verifier
 from curate.verify.domains import CheckerOptions
 from curate.verify.equivalence import choice_letter, is_text_answer, normalize_text, unwrap_text
 from curate.verify.extract import TAIL_CHARS, extract
+from curate.verify.loops import cut_off_reason
 from curate.verify.question import lettered_options
 
-CHOICE_VERSION = "choice/1"
+# choice/2: a response without a finish reason that loops to its end is no_answer (curate/verify/loops.py).
+CHOICE_VERSION = "choice/2"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 QUESTION_LAST_LETTER = "P"  # lettered options read from a question: A..P (MMLU-Pro has ten)
 ANSWER_LAST_LETTER = "J"  # a letter up to J is read as a choice even where there are fewer options
@@ -316,8 +318,9 @@ class ChoiceChecker:
             gold = gold_letter(task.gold_answer, options, verifier)
         except ProblemError as error:
             return verdict("error", str(error))
-        if finish_reason == "length":
-            return verdict("no_answer", "cut off at the token limit (finish reason length): no final answer")
+        cut_off = cut_off_reason(response, finish_reason)
+        if cut_off:
+            return verdict("no_answer", cut_off)
         if response is None or not response.strip():
             return verdict("no_answer", "empty response")
         text, why = final_text(response)

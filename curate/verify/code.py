@@ -40,7 +40,7 @@ from typing import Sequence
 from curate.traces import final_text
 from curate.verify.checker import Verdict
 from curate.verify.domains import CheckerOptions
-from curate.verify.loops import looks_cut_off_by_looping
+from curate.verify.loops import cut_off_reason
 from curate.verify.sandbox import Job, Limits, Run, Sandbox
 
 # code/2: a response without a finish reason that loops to its end is no_answer (curate/verify/loops.py).
@@ -60,13 +60,11 @@ class ProblemError(ValueError):
 # -- the program ------------------------------------------------------------------------------
 def extract_program(response: str | None, finish_reason: str | None = None) -> tuple[str | None, str | None, str]:
     """(program text, source, reason): source is python_block | code_block | whole_answer."""
-    if finish_reason == "length":
-        return None, None, "cut off at the token limit (finish reason length): no final answer"
+    cut_off = cut_off_reason(response, finish_reason)
+    if cut_off:
+        return None, None, cut_off
     if response is None or not response.strip():
         return None, None, "empty response"
-    looping = looks_cut_off_by_looping(response) if finish_reason is None else None
-    if looping:
-        return None, None, looping
     text, why = final_text(response)
     if text is None:
         return None, None, why

@@ -1,10 +1,12 @@
-"""A trace that loops until the token limit cuts it, told from its text alone.
+"""Responses cut off at the token limit, and traces that loop until it cuts them, told from the text.
 
-Contract: `looks_cut_off_by_looping(text) -> str | None`: a reason when the end of `text` is one
-block of characters repeated at least MIN_REPEATS times (the last copy may stop part-way, as a
-token limit cuts it), covering at least MIN_LOOP_CHARS; else None. The checkers call it only when
-a sample has no finish reason (an imported trace): "stop" means the model ended on its own,
-"length" already means cut off. Such a trace's answer is the looped one, so it is `no_answer`.
+Contract: `cut_off_reason(response, finish_reason) -> str | None` is the checkers' one rule for
+a response with no final answer because it was cut off: finish reason "length", or no finish
+reason (an imported trace) and a loop to the end; "stop" means the model ended on its own.
+`looks_cut_off_by_looping(text) -> str | None`: a reason when the end of `text` is one block of
+characters repeated at least MIN_REPEATS times (the last copy may stop part-way, as a token
+limit cuts it), covering at least MIN_LOOP_CHARS; else None. Such a trace's answer is the looped
+one, so the checkers make it `no_answer`.
 
 Only exact repetition counts (a model stuck in a loop copies its own tokens), so lists, tables
 and "let me check" lines with other numbers are not loops. Linear time on any input, no regular
@@ -15,6 +17,7 @@ over the reversed text find the smallest block that repeats to the end.
 
 from __future__ import annotations
 
+LENGTH_REASON = "cut off at the token limit (finish reason length): no final answer"
 MIN_REPEATS = 3  # copies of the block, the part-way last one counted as a share
 MIN_LOOP_CHARS = 300  # the looped end at least this long: a final line written two or three times is no loop
 TAIL_CHARS = 64  # the end of the text, which a loop leaves one block earlier too
@@ -81,3 +84,11 @@ def looks_cut_off_by_looping(text: str | None) -> str | None:
     copies = _looped_length(body, period) / period
     shown = f"{copies:.1f}".removesuffix(".0")
     return f"repeats the same {period}-character block {shown} times until it stops: cut off by the token limit"
+
+
+def cut_off_reason(response: str | None, finish_reason: str | None) -> str | None:
+    """Why `response` has no final answer for being cut off, or None: finish reason "length", or
+    none (an imported trace) and a loop to its end; "stop" means the model ended on its own."""
+    if finish_reason == "length":
+        return LENGTH_REASON
+    return looks_cut_off_by_looping(response) if finish_reason is None else None

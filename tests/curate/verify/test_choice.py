@@ -37,7 +37,7 @@ def test_the_registry_gives_the_choice_checker():
     made = make_checker("choice")
     try:
         assert isinstance(made, ChoiceChecker) and made.domain == "choice" and made.version == CHOICE_VERSION
-        assert CHOICE_VERSION == "choice/1"
+        assert CHOICE_VERSION == "choice/2"
     finally:
         made.close()
 

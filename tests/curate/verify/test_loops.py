@@ -177,3 +177,19 @@ def test_curate_verify_of_an_imported_looped_trace_stores_no_answer(tmp_path: Pa
         )
     assert got["400" + records[0]["question"]].startswith("no_answer: repeats the same"), got
     assert got["400" + records[1]["question"]].startswith("correct"), got
+
+
+def test_a_looped_choice_answer_without_finish_reason_is_no_answer():
+    from curate.verify.choice import ChoiceChecker
+    from curate.verify.domains import Task
+
+    task = Task(problem_id="c", domain="choice", question="Which? (A) 300 (B) 400", gold_answer="B", meta={})
+    block = "So the sum is 400, which is option (B). Let me make sure of that once more.\n\n\\boxed{B}\n\n"
+    trace = OPENING + block * 5 + block[:33]
+    checker = ChoiceChecker()
+    try:
+        cut, stopped = checker.check_many([(task, trace, None), (task, trace, "stop")], workers=1, timeout=10.0)
+    finally:
+        checker.close()
+    assert cut.verdict == "no_answer" and cut.reason.startswith(f"repeats the same {len(block)}-character block")
+    assert stopped.verdict == "correct"
