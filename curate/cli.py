@@ -276,7 +276,7 @@ def generate(
         budget_usd=budget_usd,
         rpm=rpm,
         tpm=tpm,
-        prompt_templates=tuple(prompt_template or ()),
+        prompt_template=tuple(prompt_template) if prompt_template else None,
         price_in=price_in,
         price_out=price_out,
         price_file=str(price_file) if price_file else None,
@@ -603,7 +603,7 @@ def export(
         tokenizer=tokenizer,
         reviewed_only=reviewed_only,
         include_contaminated=include_contaminated,
-        prompt_templates=tuple(prompt_template or ()),
+        prompt_template=tuple(prompt_template) if prompt_template else None,
         overwrite=overwrite,
     )
     result = run_stage("export", db, config)

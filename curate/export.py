@@ -119,7 +119,8 @@ class ExportConfig:
     tokenizer: str | None = None
     reviewed_only: bool = False
     include_contaminated: bool = False
-    prompt_templates: tuple[str, ...] = ()  # FILE and DOMAIN=FILE specs (curate.prompts.load_templates)
+    # A FILE for every domain, or FILE and DOMAIN=FILE specs (curate.prompts.load_templates); None: the defaults.
+    prompt_template: str | tuple[str, ...] | None = None
     overwrite: bool = False  # write into a folder holding files that are not ours
 
 
@@ -144,7 +145,7 @@ def run(store: Store, config: ExportConfig) -> ExportResult:
     if out.exists() and not out.is_dir():
         raise BadInput("exists and is not a directory", file=str(out), field="--out")
     _check_out_folder(out, config.overwrite, store)
-    templates = load_templates(config.prompt_templates)
+    templates = load_templates(config.prompt_template)
     selection = _resolve_selection(store, config.selection)
     rows = store.query(ROWS_SQL, [selection["selection_id"]])
     kept, excluded = _apply_rules(rows, config)

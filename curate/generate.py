@@ -122,7 +122,8 @@ class GenerateConfig(EndpointConfig):
     budget_usd: float | None = None
     rpm: float | None = None
     tpm: float | None = None
-    prompt_templates: tuple[str, ...] = ()  # FILE and DOMAIN=FILE specs (curate.prompts.load_templates)
+    # A FILE for every domain, or FILE and DOMAIN=FILE specs (curate.prompts.load_templates); None: the defaults.
+    prompt_template: str | tuple[str, ...] | None = None
     batch_size: int = 16  # local backend
     local_engine: str = "batched"  # local backend: batched / continuous (curate.local_generation)
     progress: bool = True
@@ -624,7 +625,7 @@ def public_config(config: GenerateConfig) -> dict:
 
 def run(store: Store, config: GenerateConfig) -> GenerateResult:
     """Run teacher sampling; see the module docstring. Returns the run's summary."""
-    templates = load_templates(config.prompt_templates)
+    templates = load_templates(config.prompt_template)
     price = (
         Price(0.0, 0.0)
         if config.backend == "local"

@@ -177,6 +177,7 @@ def test_template_specs_that_clash_or_name_no_domain_are_bad_input(tmp_path):
         "sql": "{question} two",
         "choice": "{question} one",
     }
+    assert load_templates(str(one)) == dict.fromkeys(DOMAINS, "{question} one")  # a config file's string
     with pytest.raises(BadInput, match="two templates for every domain"):
         load_templates([str(one), str(two)])
     with pytest.raises(BadInput, match="two templates for domain code"):
