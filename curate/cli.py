@@ -29,6 +29,14 @@ WaitOption = typer.Option(
     help="Seconds to wait, with a countdown, for another process to release the store.",
     show_default=False,
 )
+# curate.prompts.load_templates reads the values (no import here, so --help stays fast).
+PromptTemplateOption = typer.Option(
+    None,
+    "--prompt-template",
+    help="Template file with {question}, for every domain; DOMAIN=FILE (math, code, sql, choice) for one "
+    "domain. Repeatable. Default: each domain's own (curate/prompts.py).",
+    show_default=False,
+)
 
 
 @app.callback()
@@ -227,7 +235,7 @@ def generate(
     ),
     rpm: Optional[float] = typer.Option(None, "--rpm", help="Requests per minute limit."),
     tpm: Optional[float] = typer.Option(None, "--tpm", help="Tokens per minute limit."),
-    prompt_template: Optional[Path] = typer.Option(None, "--prompt-template", help="Template file with {question}."),
+    prompt_template: Optional[list[str]] = PromptTemplateOption,
     price_in: Optional[float] = typer.Option(None, "--price-in", help="USD per million prompt tokens."),
     price_out: Optional[float] = typer.Option(None, "--price-out", help="USD per million completion tokens."),
     price_file: Optional[Path] = typer.Option(
@@ -268,7 +276,7 @@ def generate(
         budget_usd=budget_usd,
         rpm=rpm,
         tpm=tpm,
-        prompt_template=str(prompt_template) if prompt_template else None,
+        prompt_template=tuple(prompt_template) if prompt_template else None,
         price_in=price_in,
         price_out=price_out,
         price_file=str(price_file) if price_file else None,
@@ -584,7 +592,7 @@ def export(
     ),
     reviewed_only: bool = typer.Option(False, "--reviewed-only", help="Only samples a reviewer accepted."),
     include_contaminated: bool = typer.Option(False, "--include-contaminated", help="Keep problems decontam matched."),
-    prompt_template: Optional[Path] = typer.Option(None, "--prompt-template", help="Template file with {question}."),
+    prompt_template: Optional[list[str]] = PromptTemplateOption,
     overwrite: bool = typer.Option(
         False,
         "--overwrite",
@@ -607,7 +615,7 @@ def export(
         tokenizer=tokenizer,
         reviewed_only=reviewed_only,
         include_contaminated=include_contaminated,
-        prompt_template=str(prompt_template) if prompt_template else None,
+        prompt_template=tuple(prompt_template) if prompt_template else None,
         overwrite=overwrite,
     )
     result = run_stage("export", db, config)

@@ -5,15 +5,21 @@ verdicts, `review_current`, `contamination`, `problem_duplicates`. Outputs, in t
 `--out`: `train.jsonl` and `val.jsonl` (or `.parquet`), one example per row, and `README.md`
 (the dataset card); an `exports` row and a `runs` row of kind "export". Command:
 `curate export --out DIR [--format jsonl|parquet] [--selection ID] [--style think|solution]
-[--val-fraction F] [--seed S] [--tokenizer PATH] [--reviewed-only] [--include-contaminated]`.
+[--val-fraction F] [--seed S] [--tokenizer PATH] [--reviewed-only] [--include-contaminated]
+[--prompt-template FILE|DOMAIN=FILE]...`.
 
-Each row: `messages` = [{role: user, content: render_prompt(question)}, {role: assistant,
+Each row: `messages` = [{role: user, content: render_prompt(question, template of the problem's
+domain)}, {role: assistant,
 content: "<think>\\n{reasoning}\\n</think>\\n\\n{solution}"}] (style `solution`: the final
 solution only; a sample without separate reasoning has no think block in either style), the
 shape TRL's SFTTrainer and `datasets.load_dataset("json", ...)` read; then problem_id,
 sample_id, source, split (train/val), gold_answer, answer, corrected_answer, review, model,
 length_tokens (assistant turn; with `--tokenizer`, counted by it, and total_tokens for the whole
 rendered conversation), selection_id.
+
+Prompt: each domain's template (problems.domain; curate/prompts.py `load_templates`, the
+rule `curate generate` and evaluation use), named per domain in the card and in the exports
+row's config (`prompt_templates`).
 
 Rules: a sample a reviewer rejected is never exported; `--reviewed-only` keeps only accepted
 ones; a reviewer's corrected answer is kept in `corrected_answer`; problems with contamination
@@ -48,7 +54,7 @@ from typing import Any
 
 import polars as pl
 
-from curate.prompts import DEFAULT_TEMPLATE, load_template, render_prompt
+from curate.prompts import DOMAIN_TEMPLATES, load_templates, render_prompt, template_for
 from curate.traces import THINK_CLOSE, join_think
 from db.errors import BadInput, writing
 from db.store import Store, process_alive
@@ -64,7 +70,7 @@ STAGING_MARKER = ".curate-export-staging"  # inside a staging folder: its pid; p
 # the traces are read TEXT_BATCH at a time by rowid while the files are written, so an export
 # of 125,000 traces holds a batch of them, not every one several times (8.3 GB at 1M samples).
 ROWS_SQL = """
-SELECT se.selection_id, se.sample_id, se.problem_id, se.rank, p.source, p.question, p.gold_answer,
+SELECT se.selection_id, se.sample_id, se.problem_id, se.rank, p.source, p.domain, p.question, p.gold_answer,
        p.split AS problem_split, s.model, s.rowid AS row_id, sc.length_tokens,
        s.content IS NULL OR trim(s.content) = '' AS no_final_solution,
        coalesce(v.answer, sc.answer) AS answer,
@@ -113,7 +119,8 @@ class ExportConfig:
     tokenizer: str | None = None
     reviewed_only: bool = False
     include_contaminated: bool = False
-    prompt_template: str | None = None  # a template file; None: curate.prompts.DEFAULT_TEMPLATE
+    # A FILE for every domain, or FILE and DOMAIN=FILE specs (curate.prompts.load_templates); None: the defaults.
+    prompt_template: str | tuple[str, ...] | None = None
     overwrite: bool = False  # write into a folder holding files that are not ours
 
 
@@ -138,7 +145,7 @@ def run(store: Store, config: ExportConfig) -> ExportResult:
     if out.exists() and not out.is_dir():
         raise BadInput("exists and is not a directory", file=str(out), field="--out")
     _check_out_folder(out, config.overwrite, store)
-    template = load_template(config.prompt_template)
+    templates = load_templates(config.prompt_template)
     selection = _resolve_selection(store, config.selection)
     rows = store.query(ROWS_SQL, [selection["selection_id"]])
     kept, excluded = _apply_rules(rows, config)
@@ -148,6 +155,7 @@ def run(store: Store, config: ExportConfig) -> ExportResult:
             field="--selection",
         )
     kept = assign_split(kept, config.val_fraction, config.seed)
+    templates = {domain: template_for(domain, templates) for domain in sorted(set(kept["domain"].to_list()))}
     checker = TemplateCheck.load(config.tokenizer) if config.tokenizer is not None else None
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_dead_staging(out.parent)
@@ -155,13 +163,13 @@ def run(store: Store, config: ExportConfig) -> ExportResult:
     (staging / STAGING_MARKER).write_text(f"{os.getpid()}\n", encoding="utf-8")
     try:
         with store.memory_limit():
-            files, examples = _write_examples(staging, kept, config, store, template, checker)
-        card = dataset_card(examples, config, store, selection, excluded, template, files)
+            files, examples = _write_examples(staging, kept, config, store, templates, checker)
+        card = dataset_card(examples, config, store, selection, excluded, templates, files)
         with writing(staging / "README.md"):
             (staging / "README.md").write_text(card, encoding="utf-8")
         with store.run("export", {**asdict(config), "selection_id": selection["selection_id"]}) as record:
             _move_in(staging, out, files, config.overwrite)
-            return _record(store, record, out, files, examples, config, selection, excluded)
+            return _record(store, record, out, files, examples, config, selection, excluded, templates)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -175,6 +183,7 @@ def _record(
     config: ExportConfig,
     selection: dict,
     excluded: dict[str, int],
+    templates: dict[str, str],
 ) -> ExportResult:
     """The exports row of the files now in `out`, and the result."""
     manifest = "".join(f"{sha}  {name}\n" for name, sha in sorted(files.items()) if name != "README.md")
@@ -195,7 +204,9 @@ def _record(
                     "n_train": n_train,
                     "n_val": n_val,
                     "sha256": digest,
-                    "config": json.dumps({**asdict(config), "files": files, "excluded": excluded}),
+                    "config": json.dumps(
+                        {**asdict(config), "files": files, "excluded": excluded, "prompt_templates": templates}
+                    ),
                     "run_id": record.run_id,
                 }
             ],
@@ -251,13 +262,16 @@ def _describe(excluded: dict[str, int]) -> str:
     return ", ".join(f"{count} {label}" for label, count in excluded.items()) or "the selection is empty"
 
 
-def _build_examples(batch: pl.DataFrame, config: ExportConfig, template: str) -> pl.DataFrame:
+def _build_examples(batch: pl.DataFrame, config: ExportConfig, templates: dict[str, str]) -> pl.DataFrame:
     """The examples of a batch of kept rows with their traces, columns in EXAMPLE_COLUMNS order."""
     assistants = [
         join_think(reasoning, content) if config.style == "think" else content.strip()
         for reasoning, content in zip(batch["reasoning"].to_list(), batch["content"].to_list())
     ]
-    users = [render_prompt(question, template) for question in batch["question"].to_list()]
+    users = [
+        render_prompt(question, templates[domain])
+        for question, domain in zip(batch["question"].to_list(), batch["domain"].to_list())
+    ]
     messages = [
         [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
         for user, assistant in zip(users, assistants)
@@ -386,7 +400,12 @@ def _lost(rendered: str, assistant: str, eot: str) -> str | None:
 
 
 def _write_examples(
-    staging: Path, kept: pl.DataFrame, config: ExportConfig, store: Store, template: str, checker: TemplateCheck | None
+    staging: Path,
+    kept: pl.DataFrame,
+    config: ExportConfig,
+    store: Store,
+    templates: dict[str, str],
+    checker: TemplateCheck | None,
 ) -> tuple[dict[str, str], pl.DataFrame]:
     """Write the split files into `staging`, reading the traces TEXT_BATCH rows at a time; the
     files (name -> sha256) and every example without its messages (plus `has_think`), for the card."""
@@ -397,7 +416,7 @@ def _write_examples(
             batch = kept.slice(start, TEXT_BATCH)
             texts = store.query(TEXT_SQL, {"rows": batch["row_id"].to_list()})
             examples = _build_examples(
-                batch.join(texts, on="row_id", how="left", maintain_order="left"), config, template
+                batch.join(texts, on="row_id", how="left", maintain_order="left"), config, templates
             )
             if checker is not None:
                 examples = checker.check(examples)
@@ -572,7 +591,7 @@ def dataset_card(
     store: Store,
     selection: dict,
     excluded: dict[str, int],
-    template: str,
+    templates: dict[str, str],
     files: dict[str, str],
 ) -> str:
     """The README.md beside the export."""
@@ -623,7 +642,11 @@ def dataset_card(
         f"- export options: style `{config.style}`, val fraction {config.val_fraction}, seed {config.seed}, "
         f"reviewed only {config.reviewed_only}, include contaminated {config.include_contaminated}, "
         f"chat-template check {'with ' + repr(config.tokenizer) if config.tokenizer else 'not run (no --tokenizer)'}",
-        f"- prompt template: {'default' if template == DEFAULT_TEMPLATE else repr(template)}",
+        "- prompt template of each domain (`{question}` is the problem's question):",
+        *(
+            f"  - {domain}{' (the default)' if template == DOMAIN_TEMPLATES.get(domain) else ''}: {template!r}"
+            for domain, template in templates.items()
+        ),
         "",
         "## Counts",
         "",

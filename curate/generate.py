@@ -5,11 +5,16 @@ Contract
 - Inputs: `problems` (filtered by `--split`, `--source`, first `--limit` by problem_id).
   Outputs: one `samples` row per (problem, model, params, sample_index), a `runs` row per
   invocation. Command: `curate generate --model NAME [--base-url URL]... [--samples N] ...`.
-- Prompt: `render_prompt(question, load_template(path))`, sent as one user turn; the exact text
+- Prompt: `render_prompt(question, template_for(domain, templates))`, the template of the
+  problem's domain (problems.domain; curate/prompts.py: math asks for a boxed answer, code and
+  sql for the block the question names, choice for a boxed letter; `--prompt-template FILE`
+  replaces every domain's, `DOMAIN=FILE` one domain's), sent as one user turn; the exact text
   is stored with each sample.
 - Identity: `params_hash` hashes every parameter that changes the output (model, temperature,
-  top_p, max_tokens, prompt template text); `sample_id` hashes (problem_id, model, params_hash,
-  sample_index). The endpoint, concurrency, budget, rate limits and timeouts are not part of it:
+  top_p, max_tokens, the prompt template text of the problem's domain), so a run over several
+  domains writes one params_hash per domain (runs.config `params_hashes`), and a math problem's
+  is the one it had before templates were chosen by domain; `sample_id` hashes (problem_id,
+  model, params_hash, sample_index). The endpoint, concurrency, budget, rate limits and timeouts are not part of it:
   moving to another server or changing concurrency resumes the same samples.
 - Shards: `--shard K/N` keeps only the (problem, sample) pairs `in_shard` gives share K (a hash
   of problem_id and sample_index), so N machines with their own endpoints and stores cover
@@ -64,7 +69,7 @@ from curate.chat_client import (
     public_url,
 )
 from curate.pricing import Price, resolve_price
-from curate.prompts import load_template, render_prompt
+from curate.prompts import load_templates, render_prompt, template_for
 from curate.traces import split_think
 from curate.write_through import WriteThrough
 from db import BadInput, is_interrupt
@@ -117,7 +122,8 @@ class GenerateConfig(EndpointConfig):
     budget_usd: float | None = None
     rpm: float | None = None
     tpm: float | None = None
-    prompt_template: str | None = None  # a template file; None is curate.prompts.DEFAULT_TEMPLATE
+    # A FILE for every domain, or FILE and DOMAIN=FILE specs (curate.prompts.load_templates); None: the defaults.
+    prompt_template: str | tuple[str, ...] | None = None
     batch_size: int = 16  # local backend
     local_engine: str = "batched"  # local backend: batched / continuous (curate.local_generation)
     progress: bool = True
@@ -158,7 +164,7 @@ class GenerateResult:
 
 
 def generation_params(config: GenerateConfig, template: str) -> dict:
-    """Every parameter that changes the output; hashed into params_hash."""
+    """Every parameter that changes the output of a problem whose domain has `template`; hashed into params_hash."""
     return {
         "model": model_name(config),
         "temperature": config.temperature,
@@ -166,6 +172,26 @@ def generation_params(config: GenerateConfig, template: str) -> dict:
         "max_tokens": config.max_tokens,
         "prompt_template": template,
     }
+
+
+@dataclass(frozen=True)
+class DomainParams:
+    """A domain's template and the params_hash and stored `params` JSON of its problems' samples."""
+
+    template: str
+    digest: str
+    params_json: str
+
+
+def domain_params(config: GenerateConfig, templates: dict[str, str]) -> dict[str, DomainParams]:
+    """domain -> its DomainParams; samples store the template's sha256, not its text."""
+    result = {}
+    for domain, template in templates.items():
+        params = generation_params(config, template)
+        stored = {k: v for k, v in params.items() if k != "prompt_template"}
+        stored["prompt_template_sha256"] = hashlib.sha256(template.encode()).hexdigest()[:16]
+        result[domain] = DomainParams(template, params_hash(params), json.dumps(stored, sort_keys=True))
+    return result
 
 
 def params_hash(params: dict) -> str:
@@ -215,11 +241,12 @@ class Plan:
     """What a run must generate: the questions, the pending samples and how many were already done."""
 
     questions: dict[str, str]  # problem_id -> question
+    domains: dict[str, str]  # problem_id -> domain
     pending: list[tuple[str, int, str]]  # (problem_id, sample_index, sample_id)
     already_done: int
 
 
-def plan_samples(store: Store, config: GenerateConfig, digest: str) -> Plan:
+def plan_samples(store: Store, config: GenerateConfig, by_domain: dict[str, DomainParams]) -> Plan:
     """The samples this run must produce (of its shard): missing ones and earlier errors."""
     where, args = [], []
     if config.split:
@@ -228,19 +255,24 @@ def plan_samples(store: Store, config: GenerateConfig, digest: str) -> Plan:
     if config.source:
         where.append("source = ?")
         args.append(config.source)
-    sql = "SELECT problem_id, question FROM problems" + (" WHERE " + " AND ".join(where) if where else "")
+    sql = "SELECT problem_id, question, domain FROM problems" + (" WHERE " + " AND ".join(where) if where else "")
     sql += " ORDER BY problem_id" + (f" LIMIT {int(config.limit)}" if config.limit is not None else "")
     problems = store.query(sql, args or None)
+    domains = dict(zip(problems["problem_id"].to_list(), problems["domain"].to_list()))
+    for domain in sorted(set(domains.values()) - set(by_domain)):
+        template_for(domain, by_domain)  # names the domain no template is known for
     model = model_name(config)
     final = set(
         store.query(
-            "SELECT sample_id FROM samples WHERE model = ? AND params_hash = ? AND status IN ('ok', 'truncated', 'empty')",
-            [model, digest],
+            "SELECT sample_id FROM samples WHERE model = ? AND params_hash = ANY(?) "
+            "AND status IN ('ok', 'truncated', 'empty')",
+            [model, sorted({by_domain[domain].digest for domain in domains.values()})],
         )["sample_id"].to_list()
     )
     pending, done = [], 0
     shard = parse_shard(config.shard)
-    for problem_id in problems["problem_id"].to_list():
+    for problem_id, domain in domains.items():
+        digest = by_domain[domain].digest
         for index in range(config.samples):
             if not in_shard(problem_id, index, shard):
                 continue
@@ -249,7 +281,13 @@ def plan_samples(store: Store, config: GenerateConfig, digest: str) -> Plan:
                 done += 1
             else:
                 pending.append((problem_id, index, sid))
-    return Plan(dict(zip(problems["problem_id"].to_list(), problems["question"].to_list())), pending, done)
+    questions = dict(zip(problems["problem_id"].to_list(), problems["question"].to_list()))
+    return Plan(questions, domains, pending, done)
+
+
+def prompt_of(plan: Plan, by_domain: dict[str, DomainParams], problem_id: str) -> str:
+    """The prompt sent (and stored) for a problem: its question in its domain's template."""
+    return render_prompt(plan.questions[problem_id], by_domain[plan.domains[problem_id]].template)
 
 
 # -- progress --------------------------------------------------------------------------------
@@ -331,10 +369,8 @@ class Budget:
 
 
 def _row(
-    config: GenerateConfig,
     model: str,
-    digest: str,
-    params_json: str,
+    identity: DomainParams,
     run_id: str,
     problem_id: str,
     index: int,
@@ -347,9 +383,9 @@ def _row(
         "sample_id": sid,
         "problem_id": problem_id,
         "model": model,
-        "params_hash": digest,
+        "params_hash": identity.digest,
         "sample_index": index,
-        "params": params_json,
+        "params": identity.params_json,
         "prompt": prompt,
         "run_id": run_id,
         "cost_usd": outcome.cost_usd,
@@ -390,9 +426,7 @@ async def _run_api(
     store: Store,
     config: GenerateConfig,
     plan: Plan,
-    template: str,
-    digest: str,
-    params_json: str,
+    by_domain: dict[str, DomainParams],
     price: Price | None,
     summary: GenerateResult,
     api_key: str,
@@ -420,7 +454,7 @@ async def _run_api(
         for problem_id, index, sid in work:
             if rejected:
                 return
-            prompt = render_prompt(plan.questions[problem_id], template)
+            prompt = prompt_of(plan, by_domain, problem_id)
             if not budget.allows_another(len(prompt)):
                 summary.stop_reason = f"budget ${config.budget_usd:g} reached"
                 return
@@ -443,7 +477,8 @@ async def _run_api(
             finally:
                 budget.in_flight -= 1
                 display.in_flight -= 1
-            row = _row(config, model, digest, params_json, summary.run_id, problem_id, index, sid, prompt, outcome)
+            identity = by_domain[plan.domains[problem_id]]
+            row = _row(model, identity, summary.run_id, problem_id, index, sid, prompt, outcome)
             writer.add(row)
             _count(summary, row)
             if outcome.cost_usd is not None:
@@ -484,9 +519,7 @@ def _run_local(
     store: Store,
     config: GenerateConfig,
     plan: Plan,
-    template: str,
-    digest: str,
-    params_json: str,
+    by_domain: dict[str, DomainParams],
     summary: GenerateResult,
 ) -> None:
     from curate.chat_client import ChatReply
@@ -504,7 +537,7 @@ def _run_local(
     try:
         for start in range(0, len(plan.pending), config.batch_size):
             chunk = plan.pending[start : start + config.batch_size]
-            prompts = [render_prompt(plan.questions[problem_id], template) for problem_id, _, _ in chunk]
+            prompts = [prompt_of(plan, by_domain, problem_id) for problem_id, _, _ in chunk]
             # A seed fixed by the chunk's samples: rerunning the same chunk samples the same text.
             seed = int(chunk[0][2][:8], 16)
             completions = generator.generate(
@@ -527,10 +560,8 @@ def _run_local(
                     "local",
                 )
                 row = _row(
-                    config,
                     model,
-                    digest,
-                    params_json,
+                    by_domain[plan.domains[problem_id]],
                     summary.run_id,
                     problem_id,
                     index,
@@ -594,7 +625,7 @@ def public_config(config: GenerateConfig) -> dict:
 
 def run(store: Store, config: GenerateConfig) -> GenerateResult:
     """Run teacher sampling; see the module docstring. Returns the run's summary."""
-    template = load_template(config.prompt_template)
+    templates = load_templates(config.prompt_template)
     price = (
         Price(0.0, 0.0)
         if config.backend == "local"
@@ -607,13 +638,10 @@ def run(store: Store, config: GenerateConfig) -> GenerateResult:
     if config.backend == "openai":
         # Local OpenAI-compatible servers (vLLM, SGLang) accept any key; the client needs one.
         api_key = os.environ.get(config.api_key_env) or "not-set"
-    params = generation_params(config, template)
-    digest = params_hash(params)
-    stored_params = {k: v for k, v in params.items() if k != "prompt_template"}
-    stored_params["prompt_template_sha256"] = hashlib.sha256(template.encode()).hexdigest()[:16]
-    params_json = json.dumps(stored_params, sort_keys=True)
-    plan = plan_samples(store, config, digest)
-    with store.run("generate", {**public_config(config), "params_hash": digest}) as record:
+    by_domain = domain_params(config, templates)
+    plan = plan_samples(store, config, by_domain)
+    digests = {domain: by_domain[domain].digest for domain in sorted(set(plan.domains.values()))}
+    with store.run("generate", {**public_config(config), "params_hashes": digests}) as record:
         run_id = record.run_id
         summary = GenerateResult(
             run_id=run_id,
@@ -630,9 +658,9 @@ def run(store: Store, config: GenerateConfig) -> GenerateResult:
         store.execute(f"SET memory_limit = '{WRITE_MEMORY_LIMIT}'")
         try:
             if plan.pending and config.backend == "local":
-                _run_local(store, config, plan, template, digest, params_json, summary)
+                _run_local(store, config, plan, by_domain, summary)
             elif plan.pending:
-                asyncio.run(_run_api(store, config, plan, template, digest, params_json, price, summary, api_key))
+                asyncio.run(_run_api(store, config, plan, by_domain, price, summary, api_key))
         except BaseException as error:
             summary.elapsed_s = time.monotonic() - started
             if not is_interrupt(error):

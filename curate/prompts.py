@@ -1,9 +1,19 @@
-"""The one prompt template shared by generation, export, training and evaluation.
+"""The prompt templates shared by generation, export, training and evaluation, one per domain.
 
 A template is plain text with `{question}` where the problem goes (str.format, so literal
 braces are doubled: `\\boxed{{}}`). Teacher sampling, the exported SFT `user` turn and the
-evaluation prompt all go through `render_prompt`, so the student is evaluated on the prompt it
-was trained on.
+evaluation prompt all go through `render_prompt(question, template_for(domain, templates))`,
+so the student is evaluated on the prompt it was trained on.
+
+The template of each domain (problems.domain) is DOMAIN_TEMPLATES' unless the user gives one:
+- math: DEFAULT_TEMPLATE, the boxed-answer instruction (the math verifier reads the box);
+- code and sql: the question as ingest wrote it (it says already how to answer: one ```python
+  or ```sql block) and a line asking for reasoning, no box (a box around code is not code);
+- choice: the question and its lettered options, and the letter asked for in a box (the
+  choice checker reads a boxed letter first, curate/verify/choice.py).
+`load_templates(specs)` reads the user's `--prompt-template` values: `FILE` replaces the
+template of every domain, `DOMAIN=FILE` (e.g. `code=code.txt`) that domain's only, and wins
+over `FILE` for it.
 
 The questions of the other domains are written here too, once, at ingest (`curate ingest`
 stores them as `problems.question`): `humaneval_question` (the signature and docstring to
@@ -17,14 +27,26 @@ from __future__ import annotations
 import re
 import string
 from pathlib import Path
+from typing import Mapping, Sequence
 
 from db.errors import BadInput
 
 DEFAULT_TEMPLATE = "{question}\n\nPlease reason step by step, and put your final answer within \\boxed{{}}."
+# Code and SQL questions end with the answer's form ("Answer with ... in one ```sql code block").
+AS_ASKED_TEMPLATE = "{question}\n\nPlease reason step by step, then answer as asked above."
+CHOICE_TEMPLATE = "{question}\n\nPlease reason step by step, and put the letter of your answer within \\boxed{{}}."
+# domain (problems.domain; the domains of curate/verify/domains.py) -> its default template.
+DOMAIN_TEMPLATES: dict[str, str] = {
+    "math": DEFAULT_TEMPLATE,
+    "code": AS_ASKED_TEMPLATE,
+    "sql": AS_ASKED_TEMPLATE,
+    "choice": CHOICE_TEMPLATE,
+}
+TEMPLATE_FLAG = "--prompt-template"
 
 
 def load_template(path: str | Path | None) -> str:
-    """The template in `path`, or the default; a template without `{question}` is bad input."""
+    """The template in `path`, or the math default; a template without `{question}` is bad input."""
     if path is None:
         return DEFAULT_TEMPLATE
     try:
@@ -40,7 +62,51 @@ def load_template(path: str | Path | None) -> str:
     return text
 
 
+def load_templates(specs: str | Path | Sequence[str | Path] | None = None) -> dict[str, str]:
+    """The template of every domain: DOMAIN_TEMPLATES, then a `FILE` spec for all of them, then
+    each `DOMAIN=FILE` spec for its domain (module doc; a file whose name starts "code=" is
+    written "./code=..."). Two specs for the same domains are bad input."""
+    if specs is None:
+        specs = ()
+    elif isinstance(specs, (str, Path)):
+        specs = (specs,)
+    every: str | Path | None = None
+    one: dict[str, str | Path] = {}
+    for spec in specs:
+        domain, sep, path = str(spec).partition("=")
+        if sep and domain.isidentifier() and domain not in DOMAIN_TEMPLATES and not Path(spec).exists():
+            raise BadInput(
+                f"unknown domain {domain!r} in {spec}; use one of {', '.join(DOMAIN_TEMPLATES)}", field=TEMPLATE_FLAG
+            )
+        if sep and domain in DOMAIN_TEMPLATES:
+            if domain in one:
+                raise BadInput(f"two templates for domain {domain}: {one[domain]} and {path}", field=TEMPLATE_FLAG)
+            one[domain] = path
+        elif every is not None:
+            raise BadInput(
+                f"two templates for every domain: {every} and {spec}; name the domain of one (DOMAIN=FILE, "
+                f"DOMAIN one of {', '.join(DOMAIN_TEMPLATES)})",
+                field=TEMPLATE_FLAG,
+            )
+        else:
+            every = spec
+    templates = dict(DOMAIN_TEMPLATES)
+    if every is not None:
+        templates = dict.fromkeys(DOMAIN_TEMPLATES, load_template(every))
+    templates.update({domain: load_template(path) for domain, path in one.items()})
+    return templates
+
+
+def template_for(domain: str, templates: Mapping[str, str] | None = None) -> str:
+    """The template of `domain`: from `templates` (load_templates' result), else its default."""
+    chosen = DOMAIN_TEMPLATES if templates is None else templates
+    if domain not in chosen:
+        raise BadInput(f"no prompt template for domain {domain!r}; known: {', '.join(chosen)}", field="domain")
+    return chosen[domain]
+
+
 def render_prompt(question: str, template: str = DEFAULT_TEMPLATE) -> str:
+    """The prompt of `question`: `template` with the question (stripped) in place of `{question}`."""
     return template.format(question=question.strip())
 
 
