@@ -74,7 +74,7 @@ from typing import Callable, Protocol
 
 import polars as pl
 
-from curate.prompts import load_template, render_prompt
+from curate.prompts import load_templates, render_prompt, template_for
 from curate.traces import full_response, split_think
 from db import BadInput, is_interrupt
 from db.console import note, stderr
@@ -467,17 +467,28 @@ def ensure_run_row(
     )
 
 
-def plan_jobs(store: Store, sub: SubRun, problems: pl.DataFrame, samples: int, template: str) -> list[Job]:
-    """One job per problem listing the sample indices the run still lacks (this is what makes a rerun resume)."""
+def templates_used(templates: dict[str, str], problems: pl.DataFrame) -> str:
+    """The run's template as its fingerprint records it: the math template alone for math problems (as
+    before domains existed, so earlier runs resume), else each domain's template by name."""
+    domains = sorted(problems["domain"].unique().to_list())
+    if domains == ["math"]:
+        return templates["math"]
+    return json.dumps({domain: template_for(domain, templates) for domain in domains}, sort_keys=True)
+
+
+def plan_jobs(store: Store, sub: SubRun, problems: pl.DataFrame, samples: int, templates: dict[str, str]) -> list[Job]:
+    """One job per problem listing the sample indices the run still lacks (this is what makes a rerun resume);
+    each question in its domain's template."""
     done = store.query("SELECT problem_id, sample_index FROM eval_samples WHERE eval_run_id = ?", [sub.eval_run_id])
     have: dict[str, set[int]] = {}
     for problem_id, index in done.iter_rows():
         have.setdefault(problem_id, set()).add(index)
     jobs = []
-    for problem_id, question in problems.select("problem_id", "question").iter_rows():
+    for problem_id, question, domain in problems.select("problem_id", "question", "domain").iter_rows():
         missing = tuple(i for i in range(samples) if i not in have.get(problem_id, ()))
         if missing:
-            jobs.append(Job(problem_id, length_prompt(render_prompt(question, template), sub.word_budget), missing))
+            prompt = render_prompt(question, template_for(domain, templates))
+            jobs.append(Job(problem_id, length_prompt(prompt, sub.word_budget), missing))
     return jobs
 
 
@@ -836,18 +847,23 @@ def run(store: Store, config: EvalConfig, backend: Backend | None = None) -> Eva
     so a refused domain or sandbox leaves the store as it was and nothing is generated.
     """
     validate(config)
-    template = load_template(config.prompt_template)
+    templates = load_templates(config.prompt_template)
     with store.transaction():
         problems = load_problems(store, config)
         checkers = open_checkers(config, problems)
     try:
-        return _run(store, config, backend, template, problems, checkers)
+        return _run(store, config, backend, templates, problems, checkers)
     finally:
         close_checkers(checkers)
 
 
 def _run(
-    store: Store, config: EvalConfig, backend: Backend | None, template: str, problems: pl.DataFrame, checkers: dict
+    store: Store,
+    config: EvalConfig,
+    backend: Backend | None,
+    templates: dict[str, str],
+    problems: pl.DataFrame,
+    checkers: dict,
 ) -> EvalResult:
     tasks = tasks_of(problems)
     runs = sub_runs(config)
@@ -857,8 +873,8 @@ def _run(
         plans = []
         for sub in runs:
             with store.transaction():
-                ensure_run_row(store, config, sub, template, run_id, problem_set)
-            plans.append((sub, plan_jobs(store, sub, problems, config.samples, template)))
+                ensure_run_row(store, config, sub, templates_used(templates, problems), run_id, problem_set)
+            plans.append((sub, plan_jobs(store, sub, problems, config.samples, templates)))
         todo = sum(len(j.sample_indices) for _, jobs in plans for j in jobs)
         if todo and backend is None:
             if config.progress:
