@@ -66,9 +66,15 @@ _SQL_TAGS = {"sql", "sqlite", "sqlite3", "duckdb", "postgresql", "postgres", "my
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _DUCKDB_MAGIC = b"DUCK"  # at byte 8 of a DuckDB file
 _READ_KEYWORDS = {"SELECT", "WITH"}
+# First words of statements that are not queries (SQLite's and DuckDB's): refused, not unparseable.
+_OTHER_STATEMENTS = set(
+    "INSERT UPDATE DELETE REPLACE UPSERT MERGE TRUNCATE DROP CREATE ALTER ATTACH DETACH PRAGMA VACUUM REINDEX "
+    "ANALYZE BEGIN COMMIT END ROLLBACK SAVEPOINT RELEASE EXPLAIN SET RESET COPY INSTALL LOAD EXPORT IMPORT CALL "
+    "USE CHECKPOINT FORCE GRANT REVOKE PIVOT UNPIVOT SUMMARIZE DESCRIBE SHOW FROM TABLE VALUES PREPARE EXECUTE "
+    "DEALLOCATE COMMENT".split()
+)
 _SHOWN_CHARS = 120
 _PROGRESS_STEPS = 1000  # SQLite VM steps between deadline checks
-_FETCH_ROWS = 1000
 # Lexical pieces of SQL that can hide a keyword or a parenthesis: strings, quoted names, comments.
 _LEXEME = re.compile(
     r"'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?|`[^`]*`?|\[[^\]]*\]?|--[^\n]*|/\*.*?(?:\*/|\Z)|[()]|\w+",
@@ -240,13 +246,13 @@ def _size(value) -> int:
 
 
 def _fetch(cursor, columns: int) -> QueryRun:
+    """The rows, read one at a time so that no limit is passed by more than a row."""
     rows: list[tuple] = []
     size = 0
-    while chunk := cursor.fetchmany(_FETCH_ROWS):
-        for row in chunk:
-            plain = tuple(_plain(value) for value in row)
-            size += sum(_size(value) for value in plain)
-            rows.append(plain)
+    while (row := cursor.fetchone()) is not None:
+        plain = tuple(_plain(value) for value in row)
+        size += sum(_size(value) for value in plain)
+        rows.append(plain)
         if len(rows) > ROW_LIMIT:
             return QueryRun("too_large", f"more than {ROW_LIMIT:,} rows (the row limit)")
         if size > RESULT_BYTES_LIMIT:
@@ -254,12 +260,20 @@ def _fetch(cursor, columns: int) -> QueryRun:
     return QueryRun("ok", "", columns, rows)
 
 
-def _gate(query: str) -> str | None:
-    """Why `query` is refused before it reaches the engine, or None."""
+def _gate(query: str) -> QueryRun | None:
+    """The run of a query stopped before it reaches the engine (a statement that is not a query:
+    refused; no statement at all: invalid), or None. Other first words are the engine's to reject."""
     word = first_keyword(query)
-    if word not in _READ_KEYWORDS:
-        return f"only a single SELECT or WITH query runs; this one starts with {word or 'nothing'}"
+    if word in _OTHER_STATEMENTS:
+        return QueryRun("refused", f"only a single SELECT or WITH query runs; this one starts with {word}")
+    if word is None:
+        return QueryRun("invalid", "no SQL statement")
     return None
+
+
+def _message(error: BaseException) -> str:
+    """An engine's error message on one line (DuckDB's span several, with a caret under the spot)."""
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def _run_sqlite(path: str, query: str, timeout: float) -> QueryRun:
@@ -275,9 +289,9 @@ def _run_sqlite(path: str, query: str, timeout: float) -> QueryRun:
     except sqlite3.ProgrammingError as error:
         if "one statement" in str(error):
             return QueryRun("refused", "more than one statement")
-        return QueryRun("failed", f"SQLite: {error}")
+        return QueryRun("failed", f"SQLite: {_message(error)}")
     except (sqlite3.DatabaseError, MemoryError) as error:
-        message = str(error) or type(error).__name__
+        message = _message(error)
         if denied:
             return QueryRun("refused", f"not authorized: {', '.join(dict.fromkeys(denied))}")
         if message == "interrupted":
@@ -294,37 +308,37 @@ def _run_sqlite(path: str, query: str, timeout: float) -> QueryRun:
 def _run_duckdb(path: str, query: str) -> QueryRun:
     import duckdb
 
-    try:
-        statements = duckdb.extract_statements(query)
-    except duckdb.Error as error:
-        return QueryRun("invalid", f"DuckDB: {error}")
-    if len(statements) != 1:
-        return QueryRun("refused", "more than one statement")
-    if statements[0].type != duckdb.StatementType.SELECT:
-        return QueryRun("refused", f"only a single SELECT or WITH query runs; this one is {statements[0].type.name}")
     connection = open_duckdb(path)
     try:
+        # The connection's own parser: duckdb.extract_statements would start a default database without limits.
+        statements = connection.extract_statements(query)
+        if len(statements) != 1:
+            return QueryRun("refused", "more than one statement")
+        if statements[0].type != duckdb.StatementType.SELECT:
+            return QueryRun(
+                "refused", f"only a single SELECT or WITH query runs; this one is {statements[0].type.name}"
+            )
         cursor = connection.execute(query)
         return _fetch(cursor, len(cursor.description or ()))
     except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as error:
-        return QueryRun("invalid", f"DuckDB: {error}")
+        return QueryRun("invalid", f"DuckDB: {_message(error)}")
     except duckdb.PermissionException as error:
-        return QueryRun("refused", f"DuckDB: {error}")
+        return QueryRun("refused", f"DuckDB: {_message(error)}")
     except duckdb.OutOfMemoryException:
         return QueryRun("too_large", f"out of memory (DuckDB's {MEMORY_LIMIT_BYTES // 2 // 2**20} MiB limit)")
     except MemoryError:
         return QueryRun("too_large", f"out of memory (the {MEMORY_LIMIT_BYTES // 2**20} MiB limit)")
     except duckdb.Error as error:
-        return QueryRun("failed", f"DuckDB: {error}")
+        return QueryRun("failed", f"DuckDB: {_message(error)}")
     finally:
         connection.close()
 
 
 def run_query(path: str, kind: str, query: str, timeout: float) -> QueryRun:
     """Run one query read-only under the module's limits; never raises (runs inside a worker)."""
-    refused = _gate(query)
-    if refused is not None:
-        return QueryRun("refused", refused)
+    stopped = _gate(query)
+    if stopped is not None:
+        return stopped
     try:
         return _run_duckdb(path, query) if kind == "duckdb" else _run_sqlite(path, query, timeout)
     except MemoryError:
