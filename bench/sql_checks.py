@@ -41,8 +41,8 @@ import json, sys
 sys.path.insert(0, sys.argv[1])
 from curate.verify.sql import compare_results, orders_result, run_query
 job = json.load(sys.stdin)
-gold = run_query(job["database"], "sqlite", job["gold"], 10.0)
-answer = run_query(job["database"], "sqlite", job["answer"], 10.0)
+gold = run_query(job["database"], "sqlite", job["gold"], 10.0, cap_memory=True)
+answer = run_query(job["database"], "sqlite", job["answer"], 10.0, cap_memory=True)
 same = gold.status == answer.status == "ok" and compare_results(gold, answer, orders_result(job["gold"]))[0]
 print("correct" if same else "incorrect")
 """

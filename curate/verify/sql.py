@@ -24,8 +24,10 @@ calls), one query per task, under these limits:
   reaches the engine, and a refusal is verdict `incorrect`, reason "refused: ...";
 - time: SQLite stops itself at `timeout` seconds (a progress handler); a worker still busy a
   grace second later (DuckDB, or C code that never returns) is killed and replaced;
-- memory: each worker's address space is capped at MEMORY_LIMIT_BYTES over what it inherited;
-  SQLite values longer than VALUE_BYTES_LIMIT fail ("string or blob too big"); a result over
+- memory: each query's address space is capped at MEMORY_LIMIT_BYTES over what its worker maps
+  when it starts (DuckDB gets DUCKDB_RESERVE_BYTES more, address space its allocator and threads
+  reserve without using; its own `memory_limit` bounds what it uses), under a hard cap of
+  WORKER_MEMORY_BYTES over what the worker inherited, which SQL cannot raise; SQLite values longer than VALUE_BYTES_LIMIT fail ("string or blob too big"); a result over
   ROW_LIMIT rows or RESULT_BYTES_LIMIT bytes is not read to the end.
 
 Results are compared the way execution-accuracy evaluations do: the number of columns must
@@ -54,9 +56,12 @@ from typing import Sequence
 from curate.traces import fenced_blocks, final_text
 from curate.verify.checker import Verdict
 from curate.verify.domains import CheckerOptions
+from curate.verify.workers import mapped_bytes
 
 SQL_VERSION = "sql/1"
 MEMORY_LIMIT_BYTES = 512 * 1024**2
+DUCKDB_RESERVE_BYTES = 1024**3
+WORKER_MEMORY_BYTES = 2 * 1024**3
 ROW_LIMIT = 100_000
 RESULT_BYTES_LIMIT = 32 * 1024**2
 VALUE_BYTES_LIMIT = 8 * 1024**2
@@ -334,11 +339,27 @@ def _run_duckdb(path: str, query: str) -> QueryRun:
         connection.close()
 
 
-def run_query(path: str, kind: str, query: str, timeout: float) -> QueryRun:
-    """Run one query read-only under the module's limits; never raises (runs inside a worker)."""
+def _cap_memory(extra: int) -> None:
+    """Lower this process's soft address-space limit to `extra` bytes over what it maps now; the
+    hard limit stays, so a later query may have its own cap."""
+    try:
+        import resource
+
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        wanted = mapped_bytes() + extra
+        resource.setrlimit(resource.RLIMIT_AS, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
+    except (ImportError, ValueError, OSError):
+        pass  # not on Linux: the time and size limits still hold
+
+
+def run_query(path: str, kind: str, query: str, timeout: float, cap_memory: bool = False) -> QueryRun:
+    """Run one query read-only under the module's limits; never raises. `cap_memory` lowers this
+    process's address-space limit for the query (module doc): for workers, never the caller's process."""
     stopped = _gate(query)
     if stopped is not None:
         return stopped
+    if cap_memory:
+        _cap_memory(MEMORY_LIMIT_BYTES + (DUCKDB_RESERVE_BYTES if kind == "duckdb" else 0))
     try:
         return _run_duckdb(path, query) if kind == "duckdb" else _run_sqlite(path, query, timeout)
     except MemoryError:
@@ -456,7 +477,7 @@ class SQLChecker:
         from curate.verify.workers import WorkerPool
 
         if self._pool is None:
-            self._pool = WorkerPool(workers, timeout, run_query, memory_limit=MEMORY_LIMIT_BYTES, warm_up=False)
+            self._pool = WorkerPool(workers, timeout, run_query, memory_limit=WORKER_MEMORY_BYTES, warm_up=False)
         self._pool.size = max(self._pool.size, workers)
         self._pool.timeout = timeout + KILL_GRACE_S
         return self._pool
@@ -481,7 +502,7 @@ class SQLChecker:
                 continue
             gold_key, answer_key = (str(path), task.gold_answer), (str(path), answer)
             for key in (gold_key, answer_key):
-                jobs.setdefault(key, (key[0], kinds[path], key[1], timeout))
+                jobs.setdefault(key, (key[0], kinds[path], key[1], timeout, True))
             pending.append((i, answer, source, gold_key, answer_key, _ms(begun)))
         keys = list(jobs)
         runs = dict(zip(keys, self._pool_for(workers, timeout).run([jobs[key] for key in keys]))) if keys else {}

@@ -55,7 +55,7 @@ def _die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _mapped_bytes() -> int:
+def mapped_bytes() -> int:
     """This process's address space now (Linux /proc/self/statm), the base its limit adds to."""
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
@@ -67,7 +67,7 @@ def _worker_main(conn: Connection, compare, parent_pid: int, memory_limit: int) 
         import resource
 
         # On top of what the fork inherited: a parent that loaded torch and a model maps GBs already.
-        limit = _mapped_bytes() + memory_limit
+        limit = mapped_bytes() + memory_limit
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ImportError, ValueError, OSError):
         pass  # not on Linux, or a lower hard limit is already set
