@@ -203,13 +203,14 @@ def open_duckdb(path: str | Path):
 
 
 def schema_text(path: str | Path) -> str:
-    """The CREATE statements of the database's tables and views, in the order they were made,
-    one per paragraph: what a prompt shows of a database. Opens it read-only."""
+    """The CREATE statements of the database's tables and views (SQLite: in the order they were
+    made; DuckDB: by catalog id), one per paragraph: what a prompt shows of a database. Opens it
+    read-only; ValueError for a file that is neither SQLite nor DuckDB."""
     if database_kind(path) == "duckdb":
         connection = open_duckdb(path)
         query = (
-            "SELECT sql FROM (SELECT sql, database_oid, table_oid AS oid FROM duckdb_tables() WHERE NOT internal"
-            " UNION ALL SELECT sql, database_oid, view_oid FROM duckdb_views() WHERE NOT internal) ORDER BY oid"
+            "SELECT sql FROM (SELECT sql, table_oid AS oid FROM duckdb_tables() WHERE NOT internal"
+            " UNION ALL SELECT sql, view_oid FROM duckdb_views() WHERE NOT internal) ORDER BY oid"
         )
     else:
         connection = open_sqlite(path)
