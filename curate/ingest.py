@@ -397,7 +397,11 @@ class SqlReader:
     def database(self, line: int, db_id: str) -> tuple[Path, str, str]:
         """(absolute path, schema, dialect) of the record's database; BadInput naming the line."""
         if db_id not in self._schemas:
-            from curate.verify.sql_schema import SchemaError, dialect_of, schema_text
+            import sqlite3
+
+            import duckdb
+
+            from curate.verify.sql import database_kind, schema_text
 
             if Path(db_id).name != db_id or db_id in (".", ".."):
                 raise BadInput(
@@ -413,8 +417,9 @@ class SqlReader:
                     field="db_id",
                 )
             try:
-                self._schemas[db_id] = (found.resolve(), schema_text(found), dialect_of(found))
-            except SchemaError as error:
+                dialect = {"sqlite": "SQLite", "duckdb": "DuckDB"}[database_kind(found)]
+                self._schemas[db_id] = (found.resolve(), schema_text(found), dialect)
+            except (ValueError, OSError, sqlite3.Error, duckdb.Error) as error:
                 raise BadInput(str(error), file=str(self.path), line=line, field="db_id") from error
         return self._schemas[db_id]
 

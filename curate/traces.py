@@ -6,7 +6,8 @@ evaluation; import_samples.py repeats it in SQL, tested to agree); `join_think` 
 assistant turn the student trains on; `final_text` is the part a final answer is read from;
 `find_boxes` / `last_boxed` find `\\boxed{...}` / `\\fbox{...}` with balanced braces (the
 verifier, `curate ingest` for golds in solutions) and `BOXED_PATTERN` is the same rule as a
-regex for Polars (`curate score`).
+regex for Polars (`curate score`); `fenced_blocks` finds the ``` fenced code blocks the code
+and SQL checkers read their answers from.
 """
 
 from __future__ import annotations
@@ -171,3 +172,22 @@ def last_boxed(text: str) -> str | None:
     if not boxes or boxes[-1].content is None:
         return None  # no box, or the last one was cut off
     return unwrap_box(boxes[-1].content) or None
+
+
+# ---- fenced code blocks ----------------------------------------------------------------------
+
+_FENCE = re.compile(r"```[ \t]*([\w+.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Fence:
+    tag: str  # the block's language tag in lower case, "" when untagged
+    body: str
+    closed: bool  # False when the text ends inside the block (an answer cut off)
+
+
+def fenced_blocks(text: str) -> list[Fence]:
+    """The ``` fenced code blocks of `text`, in order."""
+    return [
+        Fence(match.group(1).lower(), match.group(2), match.group(0).endswith("```")) for match in _FENCE.finditer(text)
+    ]

@@ -37,7 +37,7 @@ import warnings
 from dataclasses import replace
 from typing import Sequence
 
-from curate.traces import final_text
+from curate.traces import fenced_blocks, final_text
 from curate.verify.checker import Verdict
 from curate.verify.domains import CheckerOptions
 from curate.verify.loops import cut_off_reason
@@ -45,7 +45,6 @@ from curate.verify.sandbox import Job, Limits, Run, Sandbox
 
 # code/2: a response without a finish reason that loops to its end is no_answer (curate/verify/loops.py).
 CODE_VERSION = "code/2"
-_FENCE = re.compile(r"```[ \t]*([\w+.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _PYTHON_TAGS = {"python", "py", "python3", "py3"}
 _DEFINITION = re.compile(r"^\s*(?:async\s+def|def|class)\s", re.MULTILINE)
 _REPORT = "_sandbox_report"
@@ -68,22 +67,20 @@ def extract_program(response: str | None, finish_reason: str | None = None) -> t
     text, why = final_text(response)
     if text is None:
         return None, None, why
-    blocks = [
-        (match.group(1).lower(), match.group(2), match.group(0).endswith("```")) for match in _FENCE.finditer(text)
-    ]
-    tagged = [block for block in blocks if block[0] in _PYTHON_TAGS]
-    untagged = [block for block in blocks if block[0] == ""]
+    blocks = fenced_blocks(text)
+    tagged = [block for block in blocks if block.tag in _PYTHON_TAGS]
+    untagged = [block for block in blocks if block.tag == ""]
     candidates = tagged or untagged
     # "Example usage:" blocks after the solution define nothing: the solution is the last that does.
-    defining = [block for block in candidates if _DEFINITION.search(block[1])]
+    defining = [block for block in candidates if _DEFINITION.search(block.body)]
     chosen = (defining or candidates or [None])[-1]
     if chosen is not None:
-        if not chosen[2]:
+        if not chosen.closed:
             return None, None, "the last code block never closes: the answer was cut off"
         source = "python_block" if tagged else "code_block"
-        return chosen[1], source, f"last {'python' if tagged else 'untagged'} code block after the reasoning"
+        return chosen.body, source, f"last {'python' if tagged else 'untagged'} code block after the reasoning"
     if blocks:
-        return None, None, f"no Python code block (only {', '.join(sorted({b[0] for b in blocks}))})"
+        return None, None, f"no Python code block (only {', '.join(sorted({b.tag for b in blocks}))})"
     return text, "whole_answer", "the whole final answer (no code block)"
 
 

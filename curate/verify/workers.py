@@ -1,15 +1,17 @@
 """Killable SymPy worker processes: every comparison is bounded in wall time.
 
-Contract: `WorkerPool(size, timeout, compare)` starts `size` processes (forked after SymPy is
-imported, so a replacement starts in milliseconds); `pool.run(tasks)` takes argument tuples of
-`compare` (default `symbolic.sympy_compare(gold, answer, context)`) and returns, in order,
-`(Outcome | None, elapsed_ms)` where None means the task ran past `timeout` seconds: its worker
-was killed with SIGKILL and replaced.
+Contract: `WorkerPool(size, timeout, compare, memory_limit=, warm_up=)` starts `size` processes
+(forked after SymPy is imported, so a replacement starts in milliseconds; `warm_up=False` forks
+without SymPy, for pools that never use it, such as the SQL checker's); `pool.run(tasks)` takes
+argument tuples of `compare` (default `symbolic.sympy_compare(gold, answer, context)`) and
+returns, in order, `(result | None, elapsed_ms)`: what `compare` returned (an `Outcome` for
+SymPy), or None when the task ran past `timeout` seconds (its worker was killed with SIGKILL and
+replaced) or its worker died.
 A signal alarm cannot do this: SymPy can hang inside C-level loops that never return to the
 interpreter, and alarms only work on the main thread.
 
-Each worker limits its own address space to 4 GiB more than it inherited from the fork (a
-parent that loaded torch maps GBs), so a runaway allocation fails inside the worker instead of
+Each worker limits its own address space to `memory_limit` (4 GiB by default) more than it
+inherited from the fork (a parent that loaded torch maps GBs), so a runaway allocation fails inside the worker instead of
 swapping the machine, and dies with its parent: the kernel sends it SIGKILL
 when the parent exits (PR_SET_PDEATHSIG, Linux), and a watchdog thread exits when the parent's
 pid changes (other systems, or a parent that died before the signal was armed). A worker stuck
@@ -53,19 +55,19 @@ def _die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _mapped_bytes() -> int:
+def mapped_bytes() -> int:
     """This process's address space now (Linux /proc/self/statm), the base its limit adds to."""
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _worker_main(conn: Connection, compare, parent_pid: int) -> None:
+def _worker_main(conn: Connection, compare, parent_pid: int, memory_limit: int) -> None:
     _die_with_parent(parent_pid)
     try:
         import resource
 
         # On top of what the fork inherited: a parent that loaded torch and a model maps GBs already.
-        limit = _mapped_bytes() + MEMORY_LIMIT_BYTES
+        limit = mapped_bytes() + memory_limit
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ImportError, ValueError, OSError):
         pass  # not on Linux, or a lower hard limit is already set
@@ -84,9 +86,7 @@ def _worker_main(conn: Connection, compare, parent_pid: int) -> None:
             outcome = Outcome("unparseable", "too large to evaluate (memory limit)")
         except Exception as error:  # a SymPy failure on one pair must not end the worker
             outcome = Outcome("unparseable", f"SymPy failed: {type(error).__name__}")
-        conn.send(
-            (task_id, outcome.status, outcome.reason, outcome.approximate, (time.perf_counter() - started) * 1000)
-        )
+        conn.send((task_id, outcome, (time.perf_counter() - started) * 1000))
 
 
 # Pairs that make SymPy import what it loads lazily (evalf, trig, logs, polynomials) in the
@@ -114,20 +114,22 @@ def _warm_up() -> None:
         _warmed = True
 
 
-def _context() -> mp.context.BaseContext:
-    """fork on Linux, with SymPy imported first so every worker (and every replacement of a
-    killed one) starts with it loaded, in milliseconds. forkserver and spawn would re-import the
-    caller's __main__ in each worker, which breaks scripts without a main guard."""
+def _context(warm_up: bool = True) -> mp.context.BaseContext:
+    """fork on Linux, with SymPy imported first (unless `warm_up` is False) so every worker (and
+    every replacement of a killed one) starts with it loaded, in milliseconds. forkserver and spawn
+    would re-import the caller's __main__ in each worker, which breaks scripts without a main guard."""
     if sys.platform.startswith("linux"):
-        _warm_up()
+        if warm_up:
+            _warm_up()
         return mp.get_context("fork")
     return mp.get_context("spawn")
 
 
 class _Worker:
-    def __init__(self, context: mp.context.BaseContext, compare):
+    def __init__(self, context: mp.context.BaseContext, compare, memory_limit: int):
         parent, child = context.Pipe(duplex=True)
-        self.process = context.Process(target=_worker_main, args=(child, compare, os.getpid()), daemon=True)
+        arguments = (child, compare, os.getpid(), memory_limit)
+        self.process = context.Process(target=_worker_main, args=arguments, daemon=True)
         self.process.start()
         child.close()
         self.conn = parent
@@ -152,21 +154,30 @@ class _Worker:
 
 
 class WorkerPool:
-    """A fixed number of SymPy worker processes with a hard per-pair timeout."""
+    """A fixed number of worker processes (SymPy by default) with a hard per-task timeout."""
 
-    def __init__(self, size: int | None = None, timeout: float = 5.0, compare=None):
+    def __init__(
+        self,
+        size: int | None = None,
+        timeout: float = 5.0,
+        compare=None,
+        *,
+        memory_limit: int = MEMORY_LIMIT_BYTES,
+        warm_up: bool = True,
+    ):
         self.size = max(1, size or os.cpu_count() or 1)
         self.timeout = timeout
-        self._context = _context()
+        self.memory_limit = memory_limit
+        self._context = _context(warm_up)
         self.compare = compare or _sympy_compare()  # (*task) -> Outcome, run inside the worker
         self._workers: list[_Worker] = []
 
     def _ensure_started(self) -> None:
         while len(self._workers) < self.size:
-            self._workers.append(_Worker(self._context, self.compare))
+            self._workers.append(_Worker(self._context, self.compare, self.memory_limit))
 
     def run(self, tasks: list[tuple], on_done=None) -> list[tuple[Outcome | None, float]]:
-        """Outcomes of `compare`'s argument tuples in order; None for a task that timed out.
+        """Results of `compare`'s argument tuples in order; None for a task that timed out.
 
         `on_done(count)` is called as results arrive (for progress bars)."""
         results: list[tuple[Outcome | None, float] | None] = [None] * len(tasks)
@@ -195,9 +206,9 @@ class WorkerPool:
             for conn in ready:
                 worker = busy.pop(conn)
                 try:
-                    task_id, status, reason, approximate, _ = conn.recv()
+                    task_id, outcome, _ = conn.recv()
                     wall_ms = (time.monotonic() - worker.started) * 1000  # includes the round trip
-                    results[task_id] = (Outcome(status, reason, approximate), wall_ms)
+                    results[task_id] = (outcome, wall_ms)
                 except (EOFError, OSError):
                     # The worker died (memory limit, crash): report it like a timeout.
                     results[worker.task] = (None, (time.monotonic() - worker.started) * 1000)
@@ -218,7 +229,7 @@ class WorkerPool:
 
     def _replace(self, worker: _Worker) -> _Worker:
         worker.kill()
-        fresh = _Worker(self._context, self.compare)
+        fresh = _Worker(self._context, self.compare, self.memory_limit)
         self._workers[self._workers.index(worker)] = fresh
         return fresh
 

@@ -372,7 +372,7 @@ def bad_cases(tmp_path: Path) -> dict[str, tuple[Path, list[str], list[str]]]:
     cases["sql_database_not_sqlite"] = (
         write_jsonl(tmp_path / "n.json", [{"db_id": "notes", "question": "q?", "query": "SELECT 1"}]),
         ["--databases", str(tmp_path / "dbs")],
-        ["n.json:1", "field 'db_id'", "not a database"],
+        ["n.json:1", "field 'db_id'", "neither a SQLite nor a DuckDB database"],
     )
     cases["unknown_domain"] = (math, ["--domain", "chemistry"], ["field '--domain'", "chemistry", "choice"])
     cases["databases_for_math"] = (math, ["--databases", str(SPIDER_DATABASES)], ["field '--databases'"])
