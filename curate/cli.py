@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from db.console import DbOption, ExitCodeGroup, run_app
+from db.console import DbOption, ExitCodeGroup, PromptTemplateOption, run_app
 
 app = typer.Typer(
     cls=ExitCodeGroup,  # bad input exits 2 however the app is invoked (CliRunner included)
@@ -30,13 +30,6 @@ WaitOption = typer.Option(
     show_default=False,
 )
 # curate.prompts.load_templates reads the values (no import here, so --help stays fast).
-PromptTemplateOption = typer.Option(
-    None,
-    "--prompt-template",
-    help="Template file with {question}, for every domain; DOMAIN=FILE (math, code, sql, choice) for one "
-    "domain. Repeatable. Default: each domain's own (curate/prompts.py).",
-    show_default=False,
-)
 
 
 @app.callback()

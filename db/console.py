@@ -31,6 +31,14 @@ _transient = False  # inside transient_progress(): bars show only on a terminal 
 _spinner = None  # transient_progress()'s status spinner on a terminal, which note() updates
 
 DbOption = typer.Option(None, "--db", help="Store path (default: $CURATE_DB or ./traces.duckdb).", show_default=False)
+# generate, export and evaluate run: the templates are read by curate.prompts.load_templates.
+PromptTemplateOption = typer.Option(
+    None,
+    "--prompt-template",
+    help="Template file with {question}, for every domain; DOMAIN=FILE (math, code, sql, choice) for one "
+    "domain. Repeatable. Default: each domain's own (curate/prompts.py).",
+    show_default=False,
+)
 
 # (error, exit code, what the one-line message starts with); the first matching row wins, except
 # that every error `is_interrupt` counts (a query DuckDB stopped on Ctrl-C) takes KeyboardInterrupt's

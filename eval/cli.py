@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from db import BadInput
-from db.console import DbOption, ExitCodeGroup, run_app, stderr, stdout
+from db.console import DbOption, ExitCodeGroup, PromptTemplateOption, run_app, stderr, stdout
 
 app = typer.Typer(
     cls=ExitCodeGroup,
@@ -59,9 +59,7 @@ def run(
     temperature: float = typer.Option(0.6, "--temperature"),
     top_p: float = typer.Option(0.95, "--top-p"),
     max_tokens: int = typer.Option(32768, "--max-tokens", help="Most new tokens per sample."),
-    prompt_template: Optional[Path] = typer.Option(
-        None, "--prompt-template", help="Template file with {question} (the one training used)."
-    ),
+    prompt_template: Optional[list[str]] = PromptTemplateOption,
     strict_form: bool = typer.Option(False, "--strict-form", help="Also require the simplified answer form."),
     limit: Optional[int] = typer.Option(None, "--limit", help="First N problems by problem_id."),
     length_levels: Optional[int] = typer.Option(
@@ -120,7 +118,7 @@ def run(
         temperature=temperature,
         top_p=top_p,
         max_tokens=max_tokens,
-        prompt_template=str(prompt_template) if prompt_template else None,
+        prompt_template=tuple(prompt_template) if prompt_template else None,
         strict_form=strict_form,
         limit=limit,
         length_levels=levels,

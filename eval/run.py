@@ -10,9 +10,8 @@ Contract
   OpenAI-compatible endpoint (`--base-url URL --model NAME`: vLLM, DeepSeek's API, ...) or a
   local transformers model (`--model PATH_OR_ID|tiny` [`--adapter DIR`], through
   `curate.local_generation.LocalGenerator`).
-- Prompt: `render_prompt(question, load_template(--prompt-template))`, the template training
-  used, sent as one user turn (one template for every domain: give code problems one that asks
-  for a Python block). The length study (`--length-levels N`, `--word-budgets`) adds one
+- Prompt: `render_prompt(question, template_for(domain, load_templates(--prompt-template)))`,
+  each domain's template (the one generate and training used), sent as one user turn. The length study (`--length-levels N`, `--word-budgets`) adds one
   sentence asking for at most B words (`LENGTH_INSTRUCTION`), one level per budget.
 - Verification: each sample by its problem's domain checker (`curate.verify.domains.make_checker`,
   one per domain for the whole invocation): math by the project verifier exactly as `curate
@@ -125,7 +124,7 @@ class EvalConfig:
     temperature: float = 0.6
     top_p: float = 0.95
     max_tokens: int = 32768
-    prompt_template: str | None = None
+    prompt_template: str | tuple[str, ...] | None = None  # curate.prompts.load_templates' specs
     strict_form: bool = False
     limit: int | None = None
     length_levels: int = 0
