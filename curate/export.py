@@ -65,7 +65,10 @@ STAGING_MARKER = ".curate-export-staging"  # inside a staging folder: its pid; p
 # of 125,000 traces holds a batch of them, not every one several times (8.3 GB at 1M samples).
 ROWS_SQL = """
 SELECT se.selection_id, se.sample_id, se.problem_id, se.rank, p.source, p.question, p.gold_answer,
-       p.split AS problem_split, s.model, s.rowid AS row_id, sc.length_tokens,
+       p.split AS problem_split, s.model, s.rowid AS row_id, sc.length_tokens, s.content_hash,
+       se.content_hash IS NOT NULL AND se.content_hash IS DISTINCT FROM s.content_hash AS selection_stale,
+       coalesce(st.state, 'unscored') <> 'current' AS score_stale,
+       vp.sample_id IS NOT NULL AS verdict_stale,
        s.content IS NULL OR trim(s.content) = '' AS no_final_solution,
        coalesce(v.answer, sc.answer) AS answer,
        r.decision AS review, r.corrected_answer,
@@ -75,6 +78,8 @@ FROM selections se
 JOIN samples s ON s.sample_id = se.sample_id
 JOIN problems p ON p.problem_id = se.problem_id
 LEFT JOIN scores sc ON sc.sample_id = se.sample_id
+LEFT JOIN score_state st ON st.sample_id = se.sample_id
+LEFT JOIN verdict_pending vp ON vp.sample_id = se.sample_id
 LEFT JOIN verdict_current v ON v.sample_id = se.sample_id
 LEFT JOIN review_current r ON r.sample_id = se.sample_id
 WHERE se.selection_id = ?
@@ -141,6 +146,7 @@ def run(store: Store, config: ExportConfig) -> ExportResult:
     template = load_template(config.prompt_template)
     selection = _resolve_selection(store, config.selection)
     rows = store.query(ROWS_SQL, [selection["selection_id"]])
+    refuse_stale(rows, selection)
     kept, excluded = _apply_rules(rows, config)
     if kept.height == 0:
         raise BadInput(
@@ -160,7 +166,7 @@ def run(store: Store, config: ExportConfig) -> ExportResult:
         (staging / "README.md").write_text(card, encoding="utf-8")
         with store.run("export", {**asdict(config), "selection_id": selection["selection_id"]}) as record:
             _move_in(staging, out, files, config.overwrite)
-            return _record(store, record, out, files, examples, config, selection, excluded)
+            return _record(store, record, out, files, examples, kept, config, selection, excluded)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -171,6 +177,7 @@ def _record(
     out: Path,
     files: dict[str, str],
     examples: pl.DataFrame,
+    kept: pl.DataFrame,
     config: ExportConfig,
     selection: dict,
     excluded: dict[str, int],
@@ -194,6 +201,7 @@ def _record(
                     "n_train": n_train,
                     "n_val": n_val,
                     "sha256": digest,
+                    "content_hash": derived_hash(kept),
                     "config": json.dumps({**asdict(config), "files": files, "excluded": excluded}),
                     "run_id": record.run_id,
                 }
@@ -202,6 +210,38 @@ def _record(
         )
     record.counts = {"train": n_train, "val": n_val, "excluded": excluded}
     return ExportResult(export_id, out, files, n_train, n_val, excluded)
+
+
+def derived_hash(kept: pl.DataFrame) -> str:
+    """exports.content_hash: md5 over the exported samples' (sample_id, content_hash), by sample_id."""
+    pairs = sorted(zip(kept["sample_id"].to_list(), kept["content_hash"].to_list()))
+    return hashlib.md5(
+        "".join(f"{sample_id}\x1f{content_hash}\n" for sample_id, content_hash in pairs).encode()
+    ).hexdigest()
+
+
+STALE_PARTS = {  # ROWS_SQL's staleness column -> what changed since which stage
+    "selection_stale": "selection made before the trace, gold answer or question changed",
+    "score_stale": "scores (clusters, agreement) computed before it or another trace of its problem changed",
+    "verdict_stale": "verdicts of earlier content only",
+}
+
+
+def refuse_stale(rows: pl.DataFrame, selection: dict) -> None:
+    """BadInput (exit 2, nothing written) when a selected trace's selection, score or verdict no
+    longer belongs to its current content (db/migrations/018): the stages to rerun are named."""
+    stale = rows.filter(pl.any_horizontal(*STALE_PARTS))
+    if stale.height == 0:
+        return
+    parts = "; ".join(
+        f"{int(stale[column].sum())} {what}" for column, what in STALE_PARTS.items() if stale[column].any()
+    )
+    first = ", ".join(stale["sample_id"].head(3).to_list())
+    raise BadInput(
+        f"{stale.height} selected trace(s) of selection {selection['selection_id']!r} changed since `curate select` "
+        f"ran ({parts}; e.g. {first}): rerun `curate verify`, `curate score` and `curate select`, then export again",
+        field="--selection",
+    )
 
 
 def _validate(config: ExportConfig) -> None:

@@ -5,11 +5,15 @@ Contract
 - Inputs: `verdict_current` (the newest SymPy verdict per sample) joined with `samples` and
   `problems`. It picks samples whose verdict is `unparseable` or `timeout` (with
   `--include-incorrect` also `incorrect`), whose problem has a gold answer and whose final
-  content is not empty, and that have no correct/incorrect verdict from this judge yet.
+  content is not empty, and that have no correct/incorrect verdict from this judge for their
+  current content yet (view `judge_current`, db/migrations/018): a verdict judged before the
+  sample was regenerated or its gold or question changed is pending, and is judged again.
 - Outputs: one `verdicts` row per judged sample with verifier "judge:MODEL", answer_source
   "judge", verdict correct / incorrect (unparseable when the reply has no verdict line), the
-  judge's extracted answer and its verdict line as the reason. The SymPy verdict stays beside it,
-  so both are visible (`verdict_current` ignores judge rows). A `runs` row per invocation.
+  judge's extracted answer, its verdict line as the reason, and `content_hash` (the sample's
+  `samples.content_hash` when it was judged); a rejudged sample's row replaces the old one. The
+  SymPy verdict stays beside it, so both are visible (`verdict_current` ignores judge rows;
+  readers of judge verdicts read `judge_current`). A `runs` row per invocation.
 - Command: `curate judge --model NAME [--base-url URL]... [--include-incorrect] [--limit K]`.
 - Requests go through `curate.chat_client` (same endpoints, retries and rate rules as
   `curate generate`); rows are written through as they arrive, so a rerun judges only the rest.
@@ -120,6 +124,7 @@ VERDICT_SCHEMA: dict[str, pl.DataType] = {
     "reason": pl.String,
     "elapsed_ms": pl.Float64,
     "run_id": pl.String,
+    "content_hash": pl.String,
 }
 
 
@@ -209,11 +214,11 @@ def verifier_name(model: str) -> str:
 
 
 def select_candidates(store: Store, config: JudgeConfig) -> pl.DataFrame:
-    """Samples to judge: sample_id, question, gold_answer, content."""
+    """Samples to judge: sample_id, content_hash, question, gold_answer, content."""
     verdicts = list(JUDGED_VERDICTS) + (["incorrect"] if config.include_incorrect else [])
     marks = ", ".join("?" for _ in verdicts)
     sql = f"""
-        SELECT s.sample_id, p.question, p.gold_answer, s.content
+        SELECT s.sample_id, s.content_hash, p.question, p.gold_answer, s.content
         FROM verdict_current v
         JOIN samples s USING (sample_id)
         JOIN problems p ON p.problem_id = s.problem_id
@@ -221,7 +226,7 @@ def select_candidates(store: Store, config: JudgeConfig) -> pl.DataFrame:
           AND p.gold_answer IS NOT NULL
           AND coalesce(trim(s.content), '') <> ''
           AND s.sample_id NOT IN (
-              SELECT sample_id FROM verdicts WHERE verifier = ? AND verdict IN ('correct', 'incorrect'))
+              SELECT sample_id FROM judge_current WHERE verifier = ? AND verdict IN ('correct', 'incorrect'))
         ORDER BY s.sample_id
     """
     if config.limit is not None:
@@ -300,6 +305,7 @@ def _answer_judgement(summary: JudgeResult, verifier: str) -> Callable[[dict, An
             "reason": reason,
             "elapsed_ms": reply.latency_s * 1000,
             "run_id": summary.run_id,
+            "content_hash": row["content_hash"],
         }
 
     return on_reply

@@ -92,6 +92,7 @@ class SelectResult:
     dropped: dict[str, int] = field(default_factory=dict)
     params: dict = field(default_factory=dict)
     passed_over: dict[str, int] = field(default_factory=dict)
+    pending: dict[str, int] = field(default_factory=dict)  # samples left out, not in `pool`, by reason
 
     def not_selected(self) -> list[tuple[str, str, int]]:
         """(step, reason, samples) of every scored sample not selected, filters first, largest first."""
@@ -130,8 +131,14 @@ def validate(config: SelectConfig) -> None:
         raise BadInput("--base-eval applies to the difficulty-weighted policy only", field="--base-eval")
 
 
+# Every sample, with `pending` naming why its derived rows cannot be read as current (null: they
+# can): unscored, score_stale (view score_state: the sample, its gold or question, or a sibling
+# changed since `curate score`), verdict_stale (view verdict_pending: verdicts of earlier content only).
 POOL_SQL = """
-SELECT s.sample_id, s.problem_id, s.model, s.status,
+SELECT s.sample_id, s.problem_id, s.model, s.status, s.content_hash,
+       CASE WHEN st.state = 'unscored' THEN 'unscored'
+            WHEN st.state <> 'current' THEN 'score_stale'
+            WHEN vp.sample_id IS NOT NULL THEN 'verdict_stale' END AS pending,
        sc.length_tokens, sc.think_closed, sc.boxed_count, sc.repetition_ratio, sc.language_mix_ratio,
        sc.is_majority, sc.pseudo_label, sc.correct,
        v.verdict, r.decision AS review,
@@ -139,7 +146,9 @@ SELECT s.sample_id, s.problem_id, s.model, s.status,
        d.problem_id IS NOT NULL AS is_duplicate,
        coalesce(f.wrong_unretracted, 0) AS wrong_steps
 FROM samples s
-JOIN scores sc ON sc.sample_id = s.sample_id
+JOIN score_state st ON st.sample_id = s.sample_id
+LEFT JOIN scores sc ON sc.sample_id = s.sample_id
+LEFT JOIN verdict_pending vp ON vp.sample_id = s.sample_id
 LEFT JOIN problem_scores ps ON ps.problem_id = s.problem_id
 LEFT JOIN verdict_current v ON v.sample_id = s.sample_id
 LEFT JOIN review_current r ON r.sample_id = s.sample_id
@@ -155,9 +164,13 @@ def run(store: Store, config: SelectConfig) -> SelectResult:
     selection_id = (
         config.name or f"{config.policy}-{hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]}"
     )
-    pool = store.query(POOL_SQL)
-    if pool.height == 0:
+    everything = store.query(POOL_SQL)
+    pending = dict(everything["pending"].drop_nulls().value_counts().sort("pending").iter_rows())
+    pool = everything.filter(pl.col("pending").is_null()).drop("pending")
+    if pending.get("unscored", 0) == everything.height:
         raise BadInput("no scored samples: run `curate score` first", field="scores")
+    if pool.height == 0:
+        raise BadInput(f"no current scores: {_describe_pending(pending)}", field="scores")
     with store.run("select", {**params, "selection_id": selection_id}) as record:
         run_id = record.run_id
         judged = apply_filters(pool, config)
@@ -172,6 +185,7 @@ def run(store: Store, config: SelectConfig) -> SelectResult:
             "sample_id",
             "problem_id",
             pl.col("rank").cast(pl.Int32),
+            "content_hash",
         )
         n_problems = selections["problem_id"].n_unique() if selections.height else 0
         with store.transaction():
@@ -196,10 +210,27 @@ def run(store: Store, config: SelectConfig) -> SelectResult:
             "problems": n_problems,
             "dropped": dropped,
             "passed_over": passed_over,
+            "pending": pending,
         }
     return SelectResult(
-        selection_id, config.policy, selections.height, n_problems, pool.height, dropped, params, passed_over
+        selection_id, config.policy, selections.height, n_problems, pool.height, dropped, params, passed_over, pending
     )
+
+
+def _describe_pending(pending: dict[str, int]) -> str:
+    """ "N samples pending (reason N, ...): rerun STAGES" for the counts of `SelectResult.pending`."""
+    reasons = ", ".join(f"{reason} {count}" for reason, count in pending.items())
+    # Only unscored samples: scoring them is enough; anything changed needs its verdicts first.
+    stages = "`curate score`" if set(pending) == {"unscored"} else "`curate verify` and `curate score`"
+    return (
+        f"{sum(pending.values())} samples pending ({reasons}: changed or added since `curate score` ran, or "
+        f"verified for earlier content): rerun {stages}, then `curate select` again"
+    )
+
+
+def pending_note(result: SelectResult) -> str | None:
+    """The stderr line about the samples left out as pending (None when there are none)."""
+    return f"left out: {_describe_pending(result.pending)}" if result.pending else None
 
 
 def apply_filters(pool: pl.DataFrame, config: SelectConfig) -> pl.DataFrame:

@@ -111,6 +111,7 @@ def test_a_changed_gold_makes_judge_verdicts_pending_and_judge_rejudges_them(cur
         with open_store(db, read_only=True) as store:
             assert queue_counts(store, "tester", "judge_verdict IS NOT NULL")["all"] == 0
 
+        ok("verify", "--db", db, "--workers", "1")  # the judge grades what the current SymPy verdict leaves open
         again = ok("judge", "--model", JUDGE, "--base-url", server.base_url, "--db", db)
         assert server.requests == 2 and "judging 1 samples" in again.output
     assert query(db, judged) == [("incorrect", True)]
@@ -136,7 +137,7 @@ def test_select_and_export_after_a_changed_gold_never_ship_the_old_verdicts(cura
 
     # select reads only current scores: the changed problem's samples are pending, counted.
     reselect = ok("select", "--policy", "shortest-correct", "--name", "pick", "--db", db)
-    assert "3 pending" in " ".join(reselect.output.split())
+    assert "3 samples pending" in " ".join(reselect.output.split())
     counts = json.loads(query(db, "SELECT counts FROM runs WHERE kind = 'select' ORDER BY started_at DESC")[0][0])
     assert counts["pending"] == {"score_stale": 3}
     assert query(db, "SELECT DISTINCT problem_id FROM selections WHERE selection_id = 'pick' ORDER BY 1") == [
@@ -150,7 +151,7 @@ def test_select_and_export_after_a_changed_gold_never_ship_the_old_verdicts(cura
     counts = json.loads(query(db, "SELECT counts FROM runs WHERE kind = 'score' ORDER BY started_at DESC")[0][0])
     assert counts["verdicts_pending"] == 3
     reselect = ok("select", "--policy", "shortest-correct", "--name", "pick", "--db", db)
-    assert "3 pending" in " ".join(reselect.output.split()) and "curate verify" in reselect.output
+    assert "3 samples pending" in " ".join(reselect.output.split()) and "curate verify" in reselect.output
 
     # The whole chain again: nothing of s:1 is correct now, so nothing of it is exported.
     ok("verify", "--db", db, "--workers", "1")
@@ -176,7 +177,7 @@ def test_a_regenerated_sample_makes_its_problems_scores_pending(curated: dict):
         store.execute("UPDATE samples SET content = 'The sum is $\\boxed{9}$.' WHERE sample_id = ?", [sample])
         store.rehash_samples("s.sample_id = ?", [sample])
     reselect = ok("select", "--policy", "shortest-correct", "--db", db)
-    assert "2 pending" in " ".join(reselect.output.split())
+    assert "2 samples pending" in " ".join(reselect.output.split())
 
 
 def test_curate_run_reruns_verify_to_export_after_a_changed_gold(curated: dict):
