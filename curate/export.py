@@ -67,7 +67,7 @@ ROWS_SQL = """
 SELECT se.selection_id, se.sample_id, se.problem_id, se.rank, p.source, p.question, p.gold_answer,
        p.split AS problem_split, s.model, s.rowid AS row_id, sc.length_tokens, s.content_hash,
        se.content_hash IS NOT NULL AND se.content_hash IS DISTINCT FROM s.content_hash AS selection_stale,
-       coalesce(st.state, 'unscored') <> 'current' AS score_stale,
+       coalesce(st.state IN ('sample_changed', 'problem_changed'), FALSE) AS score_stale,
        vp.sample_id IS NOT NULL AS verdict_stale,
        s.content IS NULL OR trim(s.content) = '' AS no_final_solution,
        coalesce(v.answer, sc.answer) AS answer,

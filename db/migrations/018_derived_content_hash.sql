@@ -63,3 +63,37 @@ UPDATE scores SET content_hash = s.content_hash FROM samples s WHERE s.sample_id
 UPDATE selections SET content_hash = s.content_hash FROM samples s WHERE s.sample_id = selections.sample_id;
 UPDATE problem_scores SET content_hash = pc.content_hash
 FROM problem_content pc WHERE pc.problem_id = problem_scores.problem_id;
+
+-- The user views read only current scores: a problem's majority answer and agreement (and the
+-- length best_trace orders by) are NULL while its scores are pending. Otherwise as in 015 and 001.
+CREATE OR REPLACE VIEW problem_stats AS
+SELECT
+    p.problem_id, p.source, p.split, p.section, p.year, p.gold_answer,
+    count(s.sample_id) AS n_samples,
+    count(*) FILTER (WHERE v.verdict = 'correct') AS n_correct,
+    CASE WHEN count(s.sample_id) > 0
+         THEN (count(*) FILTER (WHERE v.verdict = 'correct'))::DOUBLE / count(s.sample_id) END AS pass_rate,
+    max(sc.cluster_answer) FILTER (WHERE sc.is_majority) AS majority_answer,
+    max(sc.agreement) FILTER (WHERE sc.is_majority) AS agreement,
+    count(v.sample_id) AS n_verified,
+    CASE WHEN count(v.sample_id) > 0
+         THEN (count(*) FILTER (WHERE v.verdict = 'correct'))::DOUBLE / count(v.sample_id) END AS verified_pass_rate
+FROM problems p
+LEFT JOIN samples s ON s.problem_id = p.problem_id
+LEFT JOIN verdict_current v ON v.sample_id = s.sample_id
+LEFT JOIN score_state st ON st.sample_id = s.sample_id
+LEFT JOIN scores sc ON sc.sample_id = s.sample_id AND st.state = 'current'
+GROUP BY ALL;
+
+CREATE OR REPLACE VIEW best_trace AS
+SELECT * EXCLUDE (rn) FROM (
+    SELECT s.problem_id, s.sample_id, s.model, sc.length_tokens, v.answer,
+           row_number() OVER (PARTITION BY s.problem_id
+                              ORDER BY sc.length_tokens NULLS LAST, length(coalesce(s.reasoning, '') || coalesce(s.content, '')), s.sample_id) AS rn
+    FROM samples s
+    JOIN verdict_current v ON v.sample_id = s.sample_id AND v.verdict = 'correct'
+    LEFT JOIN score_state st ON st.sample_id = s.sample_id
+    LEFT JOIN scores sc ON sc.sample_id = s.sample_id AND st.state = 'current'
+    LEFT JOIN review_current r ON r.sample_id = s.sample_id
+    WHERE s.status = 'ok' AND coalesce(r.decision, '') <> 'reject'
+) WHERE rn = 1;

@@ -128,6 +128,8 @@ def test_select_and_export_after_a_changed_gold_never_ship_the_old_verdicts(cura
     assert {row["problem_id"] for row in exported(tmp / "first")} == {"s:1", "s:2", "s:3"}, first.output
 
     change_gold(curated, 1, "6")  # the traces of s:1 answer 5: now wrong
+    stats = "SELECT problem_id, majority_answer FROM problem_stats ORDER BY 1"
+    assert query(db, stats) == [("s:1", None), ("s:2", "8"), ("s:3", "7")]  # old clusters are not shown
 
     refused = curate("export", "--out", tmp / "second", "--val-fraction", "0", "--db", db)
     assert refused.exit_code == 2, refused.output
