@@ -1,9 +1,11 @@
 """Write a selection as a chat-format SFT dataset with a dataset card.
 
 Inputs: one selection (`--selection ID`, default the newest), its samples, problems, scores,
-verdicts, `review_current`, `contamination`, `problem_duplicates`. Outputs, in the directory
-`--out`: `train.jsonl` and `val.jsonl` (or `.parquet`), one example per row, and `README.md`
-(the dataset card); an `exports` row and a `runs` row of kind "export". Command:
+verdicts, `review_current`, `contamination`, `problem_duplicates`, the views `score_state` and
+`verdict_pending`. Outputs, in the directory `--out`: `train.jsonl` and `val.jsonl` (or
+`.parquet`), one example per row, and `README.md` (the dataset card); an `exports` row (with
+`content_hash`: md5 over the exported samples' ids and content hashes) and a `runs` row of kind
+"export". Command:
 `curate export --out DIR [--format jsonl|parquet] [--selection ID] [--style think|solution]
 [--val-fraction F] [--seed S] [--tokenizer PATH] [--reviewed-only] [--include-contaminated]`.
 
@@ -14,6 +16,13 @@ shape TRL's SFTTrainer and `datasets.load_dataset("json", ...)` read; then probl
 sample_id, source, split (train/val), gold_answer, answer, corrected_answer, review, model,
 length_tokens (assistant turn; with `--tokenizer`, counted by it, and total_tokens for the whole
 rendered conversation), selection_id.
+
+Never stale: when a selected trace changed since `curate select` ran (its `selections`
+content hash is not the sample's now: regenerated, or its gold or question changed), its scores
+are pending (`score_state`) or its verdicts all belong to earlier content (`verdict_pending`),
+the export is refused (BadInput, exit 2, nothing written) with the count and the stages to
+rerun (`curate verify`, `curate score`, `curate select`), so an answer that a changed gold made
+wrong is never shipped with its old verdict.
 
 Rules: a sample a reviewer rejected is never exported; `--reviewed-only` keeps only accepted
 ones; a reviewer's corrected answer is kept in `corrected_answer`; problems with contamination

@@ -151,6 +151,7 @@ class JudgeResult:
     )
     cost_usd: float | None = 0.0
     elapsed_s: float = 0.0
+    rejudged: int = 0  # candidates judged before: for earlier content, or without a verdict line
 
 
 def judge_prompt(question: str, gold: str, response: str) -> str:
@@ -214,11 +215,13 @@ def verifier_name(model: str) -> str:
 
 
 def select_candidates(store: Store, config: JudgeConfig) -> pl.DataFrame:
-    """Samples to judge: sample_id, content_hash, question, gold_answer, content."""
+    """Samples to judge: sample_id, content_hash, question, gold_answer, content, and `rejudged`:
+    the sample has a verdict of this judge for earlier content (or an unparseable one)."""
     verdicts = list(JUDGED_VERDICTS) + (["incorrect"] if config.include_incorrect else [])
     marks = ", ".join("?" for _ in verdicts)
     sql = f"""
-        SELECT s.sample_id, s.content_hash, p.question, p.gold_answer, s.content
+        SELECT s.sample_id, s.content_hash, p.question, p.gold_answer, s.content,
+               EXISTS (SELECT 1 FROM verdicts j WHERE j.sample_id = s.sample_id AND j.verifier = ?) AS rejudged
         FROM verdict_current v
         JOIN samples s USING (sample_id)
         JOIN problems p ON p.problem_id = s.problem_id
@@ -231,7 +234,7 @@ def select_candidates(store: Store, config: JudgeConfig) -> pl.DataFrame:
     """
     if config.limit is not None:
         sql += f" LIMIT {int(config.limit)}"
-    return store.query(sql, [*verdicts, verifier_name(config.model)])
+    return store.query(sql, [verifier_name(config.model), *verdicts, verifier_name(config.model)])
 
 
 async def ask_all(
@@ -414,7 +417,11 @@ def run(store: Store, config: JudgeConfig) -> JudgeResult:
     with store.run("judge", stored_config) as record:
         run_id = record.run_id
         summary = JudgeResult(
-            run_id=run_id, status="ok", candidates=candidates.height, cost_usd=None if price is None else 0.0
+            run_id=run_id,
+            status="ok",
+            candidates=candidates.height,
+            cost_usd=None if price is None else 0.0,
+            rejudged=int(candidates["rejudged"].sum()) if candidates.height else 0,
         )
         record.counts_of = lambda: _counts(summary)
         stderr.print(f"judging {candidates.height} samples with {config.model}")
@@ -443,11 +450,17 @@ def run(store: Store, config: JudgeConfig) -> JudgeResult:
 
 
 def _counts(summary: JudgeResult) -> dict:
-    return {**summary.counts, "candidates": summary.candidates, "cost_usd": summary.cost_usd}
+    return {
+        **summary.counts,
+        "candidates": summary.candidates,
+        "rejudged": summary.rejudged,
+        "cost_usd": summary.cost_usd,
+    }
 
 
 def print_summary(summary: JudgeResult) -> None:
     """One line on stderr: samples judged, verdict counts and cost."""
     cost = "unknown" if summary.cost_usd is None else f"${summary.cost_usd:,.4f}"
     counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items())
-    stderr.print(f"judge {summary.run_id}: {summary.candidates} samples; {counts}; cost {cost}")
+    again = f" ({summary.rejudged} judged before, for earlier content or without a verdict)" if summary.rejudged else ""
+    stderr.print(f"judge {summary.run_id}: {summary.candidates} samples{again}; {counts}; cost {cost}")

@@ -1,12 +1,21 @@
 """Choose the training traces: filters, then one selection policy, recorded side by side.
 
 Inputs: `scores` and `problem_scores` (run `curate score` first), `samples`, `verdict_current`,
-`review_current`, `problem_duplicates`, `step_flags` (`curate verify --steps`, `curate judge --steps`), and for `--base-eval RUN` the `eval_samples` of that
-evaluation run. Outputs: one `selection_sets` row (policy and every parameter) and its
-`selections` rows (sample, problem, rank within the problem), replacing an earlier selection of
-the same id; a `runs` row of kind "select". Other selections stay, so several can be compared
-(`curate sql "SELECT * FROM selection_summary"`). Command:
-`curate select --policy NAME [--k K] [--config FILE.toml] [--name ID] [filter flags]`.
+`review_current`, `problem_duplicates`, `step_flags` (`curate verify --steps`, `curate judge --steps`),
+the views `score_state` and `verdict_pending` (db/migrations/018), and for `--base-eval RUN`
+the `eval_samples` of that evaluation run. Outputs: one `selection_sets` row (policy and every
+parameter) and its `selections` rows (sample, problem, rank within the problem, and the
+`content_hash` of the sample as selected), replacing an earlier selection of the same id; a
+`runs` row of kind "select" (counts: selected, problems, dropped, passed_over, pending). Other
+selections stay, so several can be compared (`curate sql "SELECT * FROM selection_summary"`).
+Command: `curate select --policy NAME [--k K] [--config FILE.toml] [--name ID] [filter flags]`.
+
+Pending (left out before any filter, counted in `SelectResult.pending` and on stderr with the
+stages to rerun): `unscored` (added since `curate score`), `score_stale` (the sample, its gold
+or question, or another sample of its problem changed since `curate score`: its clusters and
+agreement are of earlier content), `verdict_stale` (its verdicts all belong to earlier content:
+`curate verify` first). No pending row is read as current; with nothing current left the
+command is refused (exit 2) naming the stages to rerun.
 
 Filters (applied to every policy; the first one a sample fails is its drop reason):
 rejected by a reviewer (always), a duplicate problem (`curate dedup`), verified incorrect,
@@ -30,7 +39,7 @@ Policies (k is per problem):
   hard problems and long, careful traces).
 Problems without gold take part only in consensus (their `correct` is a pseudo-label).
 
-Every scored sample is accounted for: chosen, dropped by a filter (`SelectResult.dropped`), or
+Every current scored sample is accounted for: chosen, dropped by a filter (`SelectResult.dropped`), or
 passed over by the policy (`SelectResult.passed_over`: not verified correct, no consensus, below
 the difficulty floor, or beyond the problem's quota, e.g. the longer correct samples).
 """

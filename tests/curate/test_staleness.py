@@ -114,6 +114,7 @@ def test_a_changed_gold_makes_judge_verdicts_pending_and_judge_rejudges_them(cur
         ok("verify", "--db", db, "--workers", "1")  # the judge grades what the current SymPy verdict leaves open
         again = ok("judge", "--model", JUDGE, "--base-url", server.base_url, "--db", db)
         assert server.requests == 2 and "judging 1 samples" in again.output
+        assert "1 judged before, for earlier content" in " ".join(again.output.split())
     assert query(db, judged) == [("incorrect", True)]
 
 
