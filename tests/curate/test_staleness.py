@@ -107,6 +107,8 @@ def test_a_changed_gold_makes_judge_verdicts_pending_and_judge_rejudges_them(cur
 
         change_gold(curated, 1, "6")
         assert query(db, judged) == [("correct", False)]  # the verdict was for the old gold
+        stats = " ".join(ok("stats", "--db", db).output.split())
+        assert "pending (content changed)" in stats  # `curate stats` counts it apart
         # The review app's queues read only the current judge verdict: none until rejudged.
         with open_store(db, read_only=True) as store:
             assert queue_counts(store, "tester", "judge_verdict IS NOT NULL")["all"] == 0
