@@ -245,10 +245,11 @@ def refuse_stale(rows: pl.DataFrame, selection: dict) -> None:
     parts = "; ".join(
         f"{int(stale[column].sum())} {what}" for column, what in STALE_PARTS.items() if stale[column].any()
     )
-    first = ", ".join(stale["sample_id"].head(3).to_list())
+    problems = stale["problem_id"].unique(maintain_order=True)
+    shown = ", ".join(problems.head(3).to_list()) + (f" and {problems.len() - 3} more" if problems.len() > 3 else "")
     raise BadInput(
         f"{stale.height} selected trace(s) of selection {selection['selection_id']!r} changed since `curate select` "
-        f"ran ({parts}; e.g. {first}): rerun `curate verify`, `curate score` and `curate select`, then export again",
+        f"ran ({parts}; problems {shown}): rerun `curate verify`, `curate score` and `curate select`, then export again",
         field="--selection",
     )
 

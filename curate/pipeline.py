@@ -324,6 +324,7 @@ def run_select(context: StageContext, table: dict) -> dict:
         "pool": result.pool,
         "dropped": result.dropped,
         "passed_over": result.passed_over,
+        "pending": result.pending,
     }
 
 
