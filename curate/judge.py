@@ -8,6 +8,8 @@ Contract
   content is not empty, and that have no correct/incorrect verdict from this judge for their
   current content yet (view `judge_current`, db/migrations/018): a verdict judged before the
   sample was regenerated or its gold or question changed is pending, and is judged again.
+  Samples whose SymPy verdicts all belong to earlier content (view `verdict_pending`) wait for
+  `curate verify`; the summary and the run's counts (`awaiting_verify`) say how many.
 - Outputs: one `verdicts` row per judged sample with verifier "judge:MODEL", answer_source
   "judge", verdict correct / incorrect (unparseable when the reply has no verdict line), the
   judge's extracted answer, its verdict line as the reason, and `content_hash` (the sample's
@@ -152,6 +154,7 @@ class JudgeResult:
     cost_usd: float | None = 0.0
     elapsed_s: float = 0.0
     rejudged: int = 0  # candidates judged before: for earlier content, or without a verdict line
+    awaiting_verify: int = 0  # samples left out: their SymPy verdicts belong to earlier content (verdict_pending)
 
 
 def judge_prompt(question: str, gold: str, response: str) -> str:
@@ -361,6 +364,7 @@ def _run_steps(store: Store, config: JudgeConfig, price, api_key: str) -> JudgeR
             candidates=len(candidates),
             counts={"wrong": 0, "clean": 0, "unparseable": 0, "failed": 0},
             cost_usd=None if price is None else 0.0,
+            awaiting_verify=store.scalar("SELECT count(*) FROM verdict_pending"),
         )
         record.counts_of = lambda: _counts(summary)
         stderr.print(f"checking the steps of {len(candidates)} samples with {config.model}")
@@ -422,6 +426,7 @@ def run(store: Store, config: JudgeConfig) -> JudgeResult:
             candidates=candidates.height,
             cost_usd=None if price is None else 0.0,
             rejudged=int(candidates["rejudged"].sum()) if candidates.height else 0,
+            awaiting_verify=store.scalar("SELECT count(*) FROM verdict_pending"),
         )
         record.counts_of = lambda: _counts(summary)
         stderr.print(f"judging {candidates.height} samples with {config.model}")
@@ -454,6 +459,7 @@ def _counts(summary: JudgeResult) -> dict:
         **summary.counts,
         "candidates": summary.candidates,
         "rejudged": summary.rejudged,
+        "awaiting_verify": summary.awaiting_verify,
         "cost_usd": summary.cost_usd,
     }
 
@@ -464,3 +470,9 @@ def print_summary(summary: JudgeResult) -> None:
     counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items())
     again = f" ({summary.rejudged} judged before, for earlier content or without a verdict)" if summary.rejudged else ""
     stderr.print(f"judge {summary.run_id}: {summary.candidates} samples{again}; {counts}; cost {cost}")
+    if summary.awaiting_verify:
+        stderr.print(
+            f"{summary.awaiting_verify} samples left out: their SymPy verdicts belong to earlier content "
+            "(a trace, gold answer or question changed); run `curate verify`, then `curate judge` again",
+            highlight=False,
+        )

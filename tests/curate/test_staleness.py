@@ -113,6 +113,8 @@ def test_a_changed_gold_makes_judge_verdicts_pending_and_judge_rejudges_them(cur
         with open_store(db, read_only=True) as store:
             assert queue_counts(store, "tester", "judge_verdict IS NOT NULL")["all"] == 0
 
+        waiting = ok("judge", "--model", JUDGE, "--base-url", server.base_url, "--db", db)
+        assert server.requests == 1 and "3 samples left out" in " ".join(waiting.output.split())
         ok("verify", "--db", db, "--workers", "1")  # the judge grades what the current SymPy verdict leaves open
         again = ok("judge", "--model", JUDGE, "--base-url", server.base_url, "--db", db)
         assert server.requests == 2 and "judging 1 samples" in again.output
