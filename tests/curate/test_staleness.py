@@ -207,3 +207,16 @@ def test_curate_run_reruns_verify_to_export_after_a_changed_gold(curated: dict):
     )
     assert [row[0] for row in stages] == ["verify", "score", "select", "export"] * 2
     assert {row["problem_id"] for row in exported(tmp / "run" / "export")} == {"s:2", "s:3"}
+
+
+def test_a_sample_added_after_score_leaves_its_problem_pending_until_rescored(curated: dict):
+    db, tmp = curated["db"], curated["tmp"]
+    ok("score", "--db", db)
+    more = write_jsonl(tmp / "more.jsonl", [{"problem_id": "s:3", "completion": "<think>7.</think>$\\boxed{7}$"}])
+    ok("import-samples", more, "--model", "teacher", "--db", db, "--source", "s")
+    reselect = ok("select", "--policy", "shortest-correct", "--db", db)
+    note = " ".join(reselect.output.split())
+    assert "3 samples pending (score_stale 2, unscored 1" in note and "rerun `curate verify` and `curate score`" in note
+    ok("verify", "--db", db, "--workers", "1")
+    ok("score", "--db", db)
+    assert "pending" not in ok("select", "--policy", "shortest-correct", "--db", db).output
