@@ -227,13 +227,11 @@ def run(store: Store, config: SelectConfig) -> SelectResult:
 
 
 def _describe_pending(pending: dict[str, int]) -> str:
-    """ "N samples pending (reason N, ...): rerun STAGES" for the counts of `SelectResult.pending`."""
+    """What `SelectResult.pending` holds, in words, and the stages that make those samples current."""
     reasons = ", ".join(f"{reason} {count}" for reason, count in pending.items())
-    # Only unscored samples: scoring them is enough; anything changed needs its verdicts first.
-    stages = "`curate score`" if set(pending) == {"unscored"} else "`curate verify` and `curate score`"
     return (
         f"{sum(pending.values())} samples pending ({reasons}: changed or added since `curate score` ran, or "
-        f"verified for earlier content): rerun {stages}, then `curate select` again"
+        "verified for earlier content): rerun `curate verify` and `curate score`, then `curate select` again"
     )
 
 
