@@ -1,9 +1,10 @@
 """Score every sample and every problem: the numbers `curate select` filters and ranks on.
 
 Inputs: `samples` (reasoning, content, status, content_hash), `verdict_current` (answer,
-verdict), `verdict_pending`, `problems` (gold_answer). Outputs: `scores` (one row per sample) and `problem_scores` (one row
-per problem with samples), both rewritten in full by each run, in one transaction; a `runs` row
-of kind "score". Command: `curate score [--tokenizer PATH_OR_NAME]`.
+verdict), `verdict_pending`, `problems` (gold_answer), `problem_content`. Outputs: `scores` (one
+row per sample) and `problem_scores` (one row per problem with samples), both rewritten in full
+by each run, in one transaction; a `runs` row of kind "score". Command:
+`curate score [--tokenizer PATH_OR_NAME]`.
 
 Per sample, computed on the assistant turn (reasoning + final content) with Polars string
 kernels over batches of rows, never a Python loop over texts:
