@@ -445,13 +445,15 @@ def score(
 ) -> None:
     """Score every sample (length, think block, boxed answers, repetition, language mix) and problem (answer clusters, pass rate, difficulty)."""
     from curate.query import frame_table
-    from curate.score import ScoreConfig, run as run_score, summary_frame
+    from curate.score import ScoreConfig, pending_note, run as run_score, summary_frame
     from db import stage_store
-    from db.console import stdout
+    from db.console import stderr, stdout
 
     with stage_store(db, create=False) as store:
-        run_score(store, ScoreConfig(tokenizer=tokenizer, ngram=ngram, equivalence_timeout=timeout))
+        result = run_score(store, ScoreConfig(tokenizer=tokenizer, ngram=ngram, equivalence_timeout=timeout))
         stdout.print(frame_table(summary_frame(store), title="scores"))
+    if note := pending_note(result):
+        stderr.print(note, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -490,9 +492,9 @@ def select(
 ) -> None:
     """Filter the scored samples and keep the best per problem by a policy; recorded as a selection."""
     from curate.query import frame_table
-    from curate.select import load_config
+    from curate.select import load_config, pending_note
     from curate.stages import run_stage
-    from db.console import stdout
+    from db.console import stderr, stdout
     import polars as pl
 
     overrides = dict(
@@ -527,6 +529,8 @@ def select(
         highlight=False,
         soft_wrap=True,
     )
+    if note := pending_note(result):
+        stderr.print(note, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -311,8 +311,9 @@ def select_unfiltered(store) -> None:
             "INSERT INTO selection_sets (selection_id, policy, params) VALUES (?, 'unfiltered', '{}')", [UNFILTERED]
         )
         store.execute(
-            "INSERT INTO selections (selection_id, policy, sample_id, problem_id, rank) "
-            "SELECT ?, 'unfiltered', s.sample_id, s.problem_id, 1 FROM samples s JOIN problems p USING (problem_id) "
+            "INSERT INTO selections (selection_id, policy, sample_id, problem_id, rank, content_hash) "
+            "SELECT ?, 'unfiltered', s.sample_id, s.problem_id, 1, s.content_hash FROM samples s "
+            "JOIN problems p USING (problem_id) "
             "WHERE p.split = 'train' AND s.model = ? AND s.sample_index = 0",
             [UNFILTERED, TEACHER],
         )

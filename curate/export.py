@@ -1,9 +1,11 @@
 """Write a selection as a chat-format SFT dataset with a dataset card.
 
 Inputs: one selection (`--selection ID`, default the newest), its samples, problems, scores,
-verdicts, `review_current`, `contamination`, `problem_duplicates`. Outputs, in the directory
-`--out`: `train.jsonl` and `val.jsonl` (or `.parquet`), one example per row, and `README.md`
-(the dataset card); an `exports` row and a `runs` row of kind "export". Command:
+verdicts, `review_current`, `contamination`, `problem_duplicates`, the views `score_state` and
+`verdict_pending`. Outputs, in the directory `--out`: `train.jsonl` and `val.jsonl` (or
+`.parquet`), one example per row, and `README.md` (the dataset card); an `exports` row (with
+`content_hash`: md5 over the exported samples' ids and content hashes) and a `runs` row of kind
+"export". Command:
 `curate export --out DIR [--format jsonl|parquet] [--selection ID] [--style think|solution]
 [--val-fraction F] [--seed S] [--tokenizer PATH] [--reviewed-only] [--include-contaminated]
 [--prompt-template FILE|DOMAIN=FILE]...`.
@@ -20,6 +22,13 @@ rendered conversation), selection_id.
 Prompt: each domain's template (problems.domain; curate/prompts.py `load_templates`, the
 rule `curate generate` and evaluation use), named per domain in the card and in the exports
 row's config (`prompt_templates`).
+
+Never stale: when a selected trace changed since `curate select` ran (its `selections`
+content hash is not the sample's now: regenerated, or its gold or question changed), its scores
+are pending (`score_state`) or its verdicts all belong to earlier content (`verdict_pending`),
+the export is refused (BadInput, exit 2, nothing written) with the count and the stages to
+rerun (`curate verify`, `curate score`, `curate select`), so an answer that a changed gold made
+wrong is never shipped with its old verdict.
 
 Rules: a sample a reviewer rejected is never exported; `--reviewed-only` keeps only accepted
 ones; a reviewer's corrected answer is kept in `corrected_answer`; problems with contamination
@@ -71,7 +80,10 @@ STAGING_MARKER = ".curate-export-staging"  # inside a staging folder: its pid; p
 # of 125,000 traces holds a batch of them, not every one several times (8.3 GB at 1M samples).
 ROWS_SQL = """
 SELECT se.selection_id, se.sample_id, se.problem_id, se.rank, p.source, p.domain, p.question, p.gold_answer,
-       p.split AS problem_split, s.model, s.rowid AS row_id, sc.length_tokens,
+       p.split AS problem_split, s.model, s.rowid AS row_id, sc.length_tokens, s.content_hash,
+       se.content_hash IS NOT NULL AND se.content_hash IS DISTINCT FROM s.content_hash AS selection_stale,
+       coalesce(st.state IN ('sample_changed', 'problem_changed'), FALSE) AS score_stale,
+       vp.sample_id IS NOT NULL AS verdict_stale,
        s.content IS NULL OR trim(s.content) = '' AS no_final_solution,
        coalesce(v.answer, sc.answer) AS answer,
        r.decision AS review, r.corrected_answer,
@@ -81,6 +93,8 @@ FROM selections se
 JOIN samples s ON s.sample_id = se.sample_id
 JOIN problems p ON p.problem_id = se.problem_id
 LEFT JOIN scores sc ON sc.sample_id = se.sample_id
+LEFT JOIN score_state st ON st.sample_id = se.sample_id
+LEFT JOIN verdict_pending vp ON vp.sample_id = se.sample_id
 LEFT JOIN verdict_current v ON v.sample_id = se.sample_id
 LEFT JOIN review_current r ON r.sample_id = se.sample_id
 WHERE se.selection_id = ?
@@ -148,6 +162,7 @@ def run(store: Store, config: ExportConfig) -> ExportResult:
     templates = load_templates(config.prompt_template)
     selection = _resolve_selection(store, config.selection)
     rows = store.query(ROWS_SQL, [selection["selection_id"]])
+    refuse_stale(rows, selection)
     kept, excluded = _apply_rules(rows, config)
     if kept.height == 0:
         raise BadInput(
@@ -169,7 +184,7 @@ def run(store: Store, config: ExportConfig) -> ExportResult:
             (staging / "README.md").write_text(card, encoding="utf-8")
         with store.run("export", {**asdict(config), "selection_id": selection["selection_id"]}) as record:
             _move_in(staging, out, files, config.overwrite)
-            return _record(store, record, out, files, examples, config, selection, excluded, templates)
+            return _record(store, record, out, files, examples, kept, config, selection, excluded, templates)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -180,6 +195,7 @@ def _record(
     out: Path,
     files: dict[str, str],
     examples: pl.DataFrame,
+    kept: pl.DataFrame,
     config: ExportConfig,
     selection: dict,
     excluded: dict[str, int],
@@ -204,6 +220,7 @@ def _record(
                     "n_train": n_train,
                     "n_val": n_val,
                     "sha256": digest,
+                    "content_hash": derived_hash(kept),
                     "config": json.dumps(
                         {**asdict(config), "files": files, "excluded": excluded, "prompt_templates": templates}
                     ),
@@ -214,6 +231,39 @@ def _record(
         )
     record.counts = {"train": n_train, "val": n_val, "excluded": excluded}
     return ExportResult(export_id, out, files, n_train, n_val, excluded)
+
+
+def derived_hash(kept: pl.DataFrame) -> str:
+    """exports.content_hash: md5 over the exported samples' (sample_id, content_hash), by sample_id."""
+    pairs = sorted(zip(kept["sample_id"].to_list(), kept["content_hash"].to_list()))
+    return hashlib.md5(
+        "".join(f"{sample_id}\x1f{content_hash}\n" for sample_id, content_hash in pairs).encode()
+    ).hexdigest()
+
+
+STALE_PARTS = {  # ROWS_SQL's staleness column -> what changed since which stage
+    "selection_stale": "selection made before the trace, gold answer or question changed",
+    "score_stale": "scores (clusters, agreement) computed before it or another trace of its problem changed",
+    "verdict_stale": "verdicts of earlier content only",
+}
+
+
+def refuse_stale(rows: pl.DataFrame, selection: dict) -> None:
+    """BadInput (exit 2, nothing written) when a selected trace's selection, score or verdict no
+    longer belongs to its current content (db/migrations/018): the stages to rerun are named."""
+    stale = rows.filter(pl.any_horizontal(*STALE_PARTS))
+    if stale.height == 0:
+        return
+    parts = "; ".join(
+        f"{int(stale[column].sum())} {what}" for column, what in STALE_PARTS.items() if stale[column].any()
+    )
+    problems = stale["problem_id"].unique(maintain_order=True)
+    shown = ", ".join(problems.head(3).to_list()) + (f" and {problems.len() - 3} more" if problems.len() > 3 else "")
+    raise BadInput(
+        f"{stale.height} selected trace(s) of selection {selection['selection_id']!r} changed since `curate select` "
+        f"ran ({parts}; problems {shown}): rerun `curate verify`, `curate score` and `curate select`, then export again",
+        field="--selection",
+    )
 
 
 def _validate(config: ExportConfig) -> None:

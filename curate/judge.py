@@ -5,11 +5,17 @@ Contract
 - Inputs: `verdict_current` (the newest SymPy verdict per sample) joined with `samples` and
   `problems`. It picks samples whose verdict is `unparseable` or `timeout` (with
   `--include-incorrect` also `incorrect`), whose problem has a gold answer and whose final
-  content is not empty, and that have no correct/incorrect verdict from this judge yet.
+  content is not empty, and that have no correct/incorrect verdict from this judge for their
+  current content yet (view `judge_current`, db/migrations/018): a verdict judged before the
+  sample was regenerated or its gold or question changed is pending, and is judged again.
+  Samples whose SymPy verdicts all belong to earlier content (view `verdict_pending`) wait for
+  `curate verify`; the summary and the run's counts (`awaiting_verify`) say how many.
 - Outputs: one `verdicts` row per judged sample with verifier "judge:MODEL", answer_source
   "judge", verdict correct / incorrect (unparseable when the reply has no verdict line), the
-  judge's extracted answer and its verdict line as the reason. The SymPy verdict stays beside it,
-  so both are visible (`verdict_current` ignores judge rows). A `runs` row per invocation.
+  judge's extracted answer, its verdict line as the reason, and `content_hash` (the sample's
+  `samples.content_hash` when it was judged); a rejudged sample's row replaces the old one. The
+  SymPy verdict stays beside it, so both are visible (`verdict_current` ignores judge rows;
+  readers of judge verdicts read `judge_current`). A `runs` row per invocation.
 - Command: `curate judge --model NAME [--base-url URL]... [--include-incorrect] [--limit K]`.
 - Requests go through `curate.chat_client` (same endpoints, retries and rate rules as
   `curate generate`); rows are written through as they arrive, so a rerun judges only the rest.
@@ -120,6 +126,7 @@ VERDICT_SCHEMA: dict[str, pl.DataType] = {
     "reason": pl.String,
     "elapsed_ms": pl.Float64,
     "run_id": pl.String,
+    "content_hash": pl.String,
 }
 
 
@@ -146,6 +153,8 @@ class JudgeResult:
     )
     cost_usd: float | None = 0.0
     elapsed_s: float = 0.0
+    rejudged: int = 0  # candidates judged before: for earlier content, or without a verdict line
+    awaiting_verify: int = 0  # samples left out: their SymPy verdicts belong to earlier content (verdict_pending)
 
 
 def judge_prompt(question: str, gold: str, response: str) -> str:
@@ -209,11 +218,13 @@ def verifier_name(model: str) -> str:
 
 
 def select_candidates(store: Store, config: JudgeConfig) -> pl.DataFrame:
-    """Samples to judge: sample_id, question, gold_answer, content."""
+    """Samples to judge: sample_id, content_hash, question, gold_answer, content, and `rejudged`:
+    the sample has a verdict of this judge for earlier content (or an unparseable one)."""
     verdicts = list(JUDGED_VERDICTS) + (["incorrect"] if config.include_incorrect else [])
     marks = ", ".join("?" for _ in verdicts)
     sql = f"""
-        SELECT s.sample_id, p.question, p.gold_answer, s.content
+        SELECT s.sample_id, s.content_hash, p.question, p.gold_answer, s.content,
+               EXISTS (SELECT 1 FROM verdicts j WHERE j.sample_id = s.sample_id AND j.verifier = ?) AS rejudged
         FROM verdict_current v
         JOIN samples s USING (sample_id)
         JOIN problems p ON p.problem_id = s.problem_id
@@ -221,12 +232,12 @@ def select_candidates(store: Store, config: JudgeConfig) -> pl.DataFrame:
           AND p.gold_answer IS NOT NULL
           AND coalesce(trim(s.content), '') <> ''
           AND s.sample_id NOT IN (
-              SELECT sample_id FROM verdicts WHERE verifier = ? AND verdict IN ('correct', 'incorrect'))
+              SELECT sample_id FROM judge_current WHERE verifier = ? AND verdict IN ('correct', 'incorrect'))
         ORDER BY s.sample_id
     """
     if config.limit is not None:
         sql += f" LIMIT {int(config.limit)}"
-    return store.query(sql, [*verdicts, verifier_name(config.model)])
+    return store.query(sql, [verifier_name(config.model), *verdicts, verifier_name(config.model)])
 
 
 async def ask_all(
@@ -300,6 +311,7 @@ def _answer_judgement(summary: JudgeResult, verifier: str) -> Callable[[dict, An
             "reason": reason,
             "elapsed_ms": reply.latency_s * 1000,
             "run_id": summary.run_id,
+            "content_hash": row["content_hash"],
         }
 
     return on_reply
@@ -352,6 +364,7 @@ def _run_steps(store: Store, config: JudgeConfig, price, api_key: str) -> JudgeR
             candidates=len(candidates),
             counts={"wrong": 0, "clean": 0, "unparseable": 0, "failed": 0},
             cost_usd=None if price is None else 0.0,
+            awaiting_verify=store.scalar("SELECT count(*) FROM verdict_pending"),
         )
         record.counts_of = lambda: _counts(summary)
         stderr.print(f"checking the steps of {len(candidates)} samples with {config.model}")
@@ -408,7 +421,12 @@ def run(store: Store, config: JudgeConfig) -> JudgeResult:
     with store.run("judge", stored_config) as record:
         run_id = record.run_id
         summary = JudgeResult(
-            run_id=run_id, status="ok", candidates=candidates.height, cost_usd=None if price is None else 0.0
+            run_id=run_id,
+            status="ok",
+            candidates=candidates.height,
+            cost_usd=None if price is None else 0.0,
+            rejudged=int(candidates["rejudged"].sum()) if candidates.height else 0,
+            awaiting_verify=store.scalar("SELECT count(*) FROM verdict_pending"),
         )
         record.counts_of = lambda: _counts(summary)
         stderr.print(f"judging {candidates.height} samples with {config.model}")
@@ -437,11 +455,24 @@ def run(store: Store, config: JudgeConfig) -> JudgeResult:
 
 
 def _counts(summary: JudgeResult) -> dict:
-    return {**summary.counts, "candidates": summary.candidates, "cost_usd": summary.cost_usd}
+    return {
+        **summary.counts,
+        "candidates": summary.candidates,
+        "rejudged": summary.rejudged,
+        "awaiting_verify": summary.awaiting_verify,
+        "cost_usd": summary.cost_usd,
+    }
 
 
 def print_summary(summary: JudgeResult) -> None:
     """One line on stderr: samples judged, verdict counts and cost."""
     cost = "unknown" if summary.cost_usd is None else f"${summary.cost_usd:,.4f}"
     counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items())
-    stderr.print(f"judge {summary.run_id}: {summary.candidates} samples; {counts}; cost {cost}")
+    again = f" ({summary.rejudged} judged before, for earlier content or without a verdict)" if summary.rejudged else ""
+    stderr.print(f"judge {summary.run_id}: {summary.candidates} samples{again}; {counts}; cost {cost}")
+    if summary.awaiting_verify:
+        stderr.print(
+            f"{summary.awaiting_verify} samples left out: their SymPy verdicts belong to earlier content "
+            "(a trace, gold answer or question changed); run `curate verify`, then `curate judge` again",
+            highlight=False,
+        )

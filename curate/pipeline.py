@@ -27,6 +27,10 @@ Contract
   Review decisions are inputs of select: a select stage's fingerprint includes a digest of
   `review_current`, so a rejected (or newly accepted, or corrected) trace reruns select and
   the stages after it (export, train, eval, report).
+  The samples' content is an input of verify, judge, score and select: their fingerprints
+  include a digest of every `samples.content_hash` (`content_state`), so a gold answer changed
+  by `curate ingest --update` outside the pipeline, or a regenerated sample, reruns verify and
+  every stage after it; the stages themselves then redo only what is pending.
 
 Caveats: the fingerprint covers the config, not the files behind it: a problems file edited in
 place is not noticed (rerun with `--from problems`). The store is opened only around each
@@ -322,6 +326,7 @@ def run_select(context: StageContext, table: dict) -> dict:
         "pool": result.pool,
         "dropped": result.dropped,
         "passed_over": result.passed_over,
+        "pending": result.pending,
     }
 
 
@@ -478,6 +483,24 @@ def review_state(db: Path) -> str | None:
         )
 
 
+def content_state(db: Path) -> str | None:
+    """A digest of every sample's content hash (its text, finish reason, gold and question): a
+    changed gold (`curate ingest --update`) or a regenerated sample makes the stages that read
+    them (verify, judge, score, select) and every stage after them pending."""
+    if not db.exists():
+        return None
+    with open_store(db, read_only=True) as store:
+        # An order-free sum of 64-bit hashes: it reads two short columns, never the traces.
+        return store.scalar(
+            "SELECT concat_ws(':', count(*), coalesce(sum(hash(sample_id, content_hash)), 0)) FROM samples"
+        )
+
+
+def select_inputs(db: Path) -> dict[str, str | None]:
+    """What select reads from the store besides its table: the samples' content and the review decisions."""
+    return {"content": content_state(db), "review": review_state(db)}
+
+
 @dataclass(frozen=True)
 class Stage:
     check: Callable[[dict, str], None]
@@ -489,11 +512,11 @@ STAGES: dict[str, Stage] = {
     "problems": Stage(check_problems, run_problems),
     "generate": Stage(_table_check("generate", drop=("progress",), add=("base_url",)), run_generate),
     "import": Stage(check_import, run_import),
-    "verify": Stage(_table_check("verify", drop=("progress",)), run_verify),
-    "judge": Stage(_table_check("judge", add=("base_url",)), run_judge),
-    "score": Stage(_table_check("score"), run_score),
+    "verify": Stage(_table_check("verify", drop=("progress",)), run_verify, store_inputs=content_state),
+    "judge": Stage(_table_check("judge", add=("base_url",)), run_judge, store_inputs=content_state),
+    "score": Stage(_table_check("score"), run_score, store_inputs=content_state),
     "decontam": Stage(check_decontam, run_decontam),
-    "select": Stage(_table_check("select"), run_select, store_inputs=review_state),
+    "select": Stage(_table_check("select"), run_select, store_inputs=select_inputs),
     "export": Stage(_table_check("export", filled=("out",)), run_export),
     "train": Stage(check_train, run_train),
     "eval": Stage(check_eval, run_eval_stage),

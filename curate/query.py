@@ -89,7 +89,9 @@ STATS_QUERIES = {
     "GROUP BY ALL ORDER BY ALL",
     "samples": "SELECT model, status, count(*) AS samples, "
     "round(sum(coalesce(cost_usd, 0)), 4) AS cost_usd FROM samples GROUP BY ALL ORDER BY ALL",
-    "verdicts": "SELECT s.model, v.verifier, v.verdict, count(*) AS n FROM verdicts v "
+    # A verdict of a sample's earlier content (db/migrations/018) is counted as pending, not as its verdict.
+    "verdicts": "SELECT s.model, v.verifier, CASE WHEN v.content_hash IS NULL OR v.content_hash = s.content_hash "
+    "THEN v.verdict ELSE 'pending (content changed)' END AS verdict, count(*) AS n FROM verdicts v "
     "JOIN samples s USING (sample_id) GROUP BY ALL ORDER BY ALL",
     # Correct traces whose steps were checked (`curate verify --steps`, `curate judge --steps`) and
     # how many of them have an unretracted wrong step (view step_flags), by problem source.

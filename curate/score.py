@@ -1,9 +1,10 @@
 """Score every sample and every problem: the numbers `curate select` filters and ranks on.
 
-Inputs: `samples` (reasoning, content, status), `verdict_current` (answer, verdict),
-`problems` (gold_answer). Outputs: `scores` (one row per sample) and `problem_scores` (one row
-per problem with samples), both rewritten in full by each run, in one transaction; a `runs` row
-of kind "score". Command: `curate score [--tokenizer PATH_OR_NAME]`.
+Inputs: `samples` (reasoning, content, status, content_hash), `verdict_current` (answer,
+verdict), `verdict_pending`, `problems` (gold_answer), `problem_content`. Outputs: `scores` (one
+row per sample) and `problem_scores` (one row per problem with samples), both rewritten in full
+by each run, in one transaction; a `runs` row of kind "score". Command:
+`curate score [--tokenizer PATH_OR_NAME]`.
 
 Per sample, computed on the assistant turn (reasoning + final content) with Polars string
 kernels over batches of rows, never a Python loop over texts:
@@ -28,6 +29,14 @@ cluster's answer equals the gold; a problem without gold takes the majority answ
 pseudo-label (`pseudo_label`), its majority samples count as correct and its difficulty is
 1 - agreement instead of 1 - pass rate.
 
+Content hashes (db/migrations/018): each `scores` row stores the `samples.content_hash` it
+was computed from, each `problem_scores` row the problem's `problem_content.content_hash` (its
+samples and their hashes), so a regenerated or added sample, or a changed gold or question,
+makes the problem's scores pending (view `score_state`) until `curate score` runs again;
+`curate select` and `curate export` read only current ones. A sample whose verdicts all belong
+to earlier content (view `verdict_pending`) is scored as unverified and counted
+(`verdicts_pending` in the run's counts, and a line on stderr naming `curate verify`).
+
 Caveat: scores are a full recomputation; run `curate score` again after new samples or
 verdicts arrive.
 """
@@ -50,7 +59,7 @@ BOXED = BOXED_PATTERN  # the rule of curate/traces.py, as a Polars regex
 CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 
 SAMPLES_SQL = """
-SELECT s.sample_id, s.problem_id, s.sample_index, s.reasoning, s.content,
+SELECT s.sample_id, s.problem_id, s.sample_index, s.reasoning, s.content, s.content_hash,
        v.answer AS verdict_answer, v.verdict
 FROM samples s
 LEFT JOIN verdict_current v ON v.sample_id = s.sample_id
@@ -287,12 +296,18 @@ def run(store: Store, config: ScoreConfig = ScoreConfig()) -> ScoreResult:
             "equivalence_calls": calls[0],
             "think_unclosed": int((~scores["think_closed"]).sum()) if scores.height else 0,
             "pseudo_labelled_problems": int(problems["pseudo_label"].sum()) if problems.height else 0,
+            "verdicts_pending": store.scalar("SELECT count(*) FROM verdict_pending"),
         }
         with store.transaction():
             store.execute("DELETE FROM scores")
             store.execute("DELETE FROM problem_scores")
             store.insert_frame("scores", scores)
             store.insert_frame("problem_scores", problems)
+            # The store is held for the whole run, so the samples hashed here are the ones scored.
+            store.execute(
+                "UPDATE problem_scores SET content_hash = pc.content_hash FROM problem_content pc "
+                "WHERE pc.problem_id = problem_scores.problem_id"
+            )
         record.counts = counts
     return ScoreResult(run_id, scores.height, problems.height, counter.name, calls[0], counts)
 
@@ -315,6 +330,7 @@ def _sample_metrics(store: Store, counter: TokenCounter, config: ScoreConfig, ex
                 "problem_id": pl.String,
                 "sample_index": pl.Int32,
                 "verdict": pl.String,
+                "content_hash": pl.String,
                 "answer": pl.String,
             }
         )
@@ -334,7 +350,7 @@ def _metric_batches(reader, counter: TokenCounter, config: ScoreConfig, extract_
             )
         ]
         part = (
-            batch.select("sample_id", "problem_id", "sample_index", "verdict")
+            batch.select("sample_id", "problem_id", "sample_index", "verdict", "content_hash")
             .with_columns(pl.Series("answer", answers, dtype=pl.String))
             .join(metrics, on="sample_id", how="left")
         )
@@ -456,6 +472,17 @@ def _clusters_matching_gold(
         else:
             out[number] = equal(str(gold), clustering.representatives[number])
     return out
+
+
+def pending_note(result: ScoreResult) -> str | None:
+    """The stderr line about samples scored without a verdict because theirs belong to earlier content."""
+    pending = result.counts.get("verdicts_pending", 0)
+    if not pending:
+        return None
+    return (
+        f"{pending} samples have verdicts of earlier content (a trace, gold answer or question changed): "
+        "scored as unverified; run `curate verify`, then `curate score` again"
+    )
 
 
 def summary_frame(store: Store) -> pl.DataFrame:

@@ -1,12 +1,21 @@
 """Choose the training traces: filters, then one selection policy, recorded side by side.
 
 Inputs: `scores` and `problem_scores` (run `curate score` first), `samples`, `verdict_current`,
-`review_current`, `problem_duplicates`, `step_flags` (`curate verify --steps`, `curate judge --steps`), and for `--base-eval RUN` the `eval_samples` of that
-evaluation run. Outputs: one `selection_sets` row (policy and every parameter) and its
-`selections` rows (sample, problem, rank within the problem), replacing an earlier selection of
-the same id; a `runs` row of kind "select". Other selections stay, so several can be compared
-(`curate sql "SELECT * FROM selection_summary"`). Command:
-`curate select --policy NAME [--k K] [--config FILE.toml] [--name ID] [filter flags]`.
+`review_current`, `problem_duplicates`, `step_flags` (`curate verify --steps`, `curate judge --steps`),
+the views `score_state` and `verdict_pending` (db/migrations/018), and for `--base-eval RUN`
+the `eval_samples` of that evaluation run. Outputs: one `selection_sets` row (policy and every
+parameter) and its `selections` rows (sample, problem, rank within the problem, and the
+`content_hash` of the sample as selected), replacing an earlier selection of the same id; a
+`runs` row of kind "select" (counts: selected, problems, dropped, passed_over, pending). Other
+selections stay, so several can be compared (`curate sql "SELECT * FROM selection_summary"`).
+Command: `curate select --policy NAME [--k K] [--config FILE.toml] [--name ID] [filter flags]`.
+
+Pending (left out before any filter, counted in `SelectResult.pending` and on stderr with the
+stages to rerun): `unscored` (added since `curate score`), `score_stale` (the sample, its gold
+or question, or another sample of its problem changed since `curate score`: its clusters and
+agreement are of earlier content), `verdict_stale` (its verdicts all belong to earlier content:
+`curate verify` first). No pending row is read as current; with nothing current left the
+command is refused (exit 2) naming the stages to rerun.
 
 Filters (applied to every policy; the first one a sample fails is its drop reason):
 rejected by a reviewer (always), a duplicate problem (`curate dedup`), verified incorrect,
@@ -30,7 +39,7 @@ Policies (k is per problem):
   hard problems and long, careful traces).
 Problems without gold take part only in consensus (their `correct` is a pseudo-label).
 
-Every scored sample is accounted for: chosen, dropped by a filter (`SelectResult.dropped`), or
+Every current scored sample is accounted for: chosen, dropped by a filter (`SelectResult.dropped`), or
 passed over by the policy (`SelectResult.passed_over`: not verified correct, no consensus, below
 the difficulty floor, or beyond the problem's quota, e.g. the longer correct samples).
 """
@@ -92,6 +101,7 @@ class SelectResult:
     dropped: dict[str, int] = field(default_factory=dict)
     params: dict = field(default_factory=dict)
     passed_over: dict[str, int] = field(default_factory=dict)
+    pending: dict[str, int] = field(default_factory=dict)  # samples left out, not in `pool`, by reason
 
     def not_selected(self) -> list[tuple[str, str, int]]:
         """(step, reason, samples) of every scored sample not selected, filters first, largest first."""
@@ -130,8 +140,14 @@ def validate(config: SelectConfig) -> None:
         raise BadInput("--base-eval applies to the difficulty-weighted policy only", field="--base-eval")
 
 
+# Every sample, with `pending` naming why its derived rows cannot be read as current (null: they
+# can): unscored, score_stale (view score_state: the sample, its gold or question, or a sibling
+# changed since `curate score`), verdict_stale (view verdict_pending: verdicts of earlier content only).
 POOL_SQL = """
-SELECT s.sample_id, s.problem_id, s.model, s.status,
+SELECT s.sample_id, s.problem_id, s.model, s.status, s.content_hash,
+       CASE WHEN st.state = 'unscored' THEN 'unscored'
+            WHEN st.state <> 'current' THEN 'score_stale'
+            WHEN vp.sample_id IS NOT NULL THEN 'verdict_stale' END AS pending,
        sc.length_tokens, sc.think_closed, sc.boxed_count, sc.repetition_ratio, sc.language_mix_ratio,
        sc.is_majority, sc.pseudo_label, sc.correct,
        v.verdict, r.decision AS review,
@@ -139,7 +155,9 @@ SELECT s.sample_id, s.problem_id, s.model, s.status,
        d.problem_id IS NOT NULL AS is_duplicate,
        coalesce(f.wrong_unretracted, 0) AS wrong_steps
 FROM samples s
-JOIN scores sc ON sc.sample_id = s.sample_id
+JOIN score_state st ON st.sample_id = s.sample_id
+LEFT JOIN scores sc ON sc.sample_id = s.sample_id
+LEFT JOIN verdict_pending vp ON vp.sample_id = s.sample_id
 LEFT JOIN problem_scores ps ON ps.problem_id = s.problem_id
 LEFT JOIN verdict_current v ON v.sample_id = s.sample_id
 LEFT JOIN review_current r ON r.sample_id = s.sample_id
@@ -155,9 +173,13 @@ def run(store: Store, config: SelectConfig) -> SelectResult:
     selection_id = (
         config.name or f"{config.policy}-{hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]}"
     )
-    pool = store.query(POOL_SQL)
-    if pool.height == 0:
+    everything = store.query(POOL_SQL)
+    pending = dict(everything["pending"].drop_nulls().value_counts().sort("pending").iter_rows())
+    pool = everything.filter(pl.col("pending").is_null()).drop("pending")
+    if pending.get("unscored", 0) == everything.height:
         raise BadInput("no scored samples: run `curate score` first", field="scores")
+    if pool.height == 0:
+        raise BadInput(f"no current scores: {_describe_pending(pending)}", field="scores")
     with store.run("select", {**params, "selection_id": selection_id}) as record:
         run_id = record.run_id
         judged = apply_filters(pool, config)
@@ -172,6 +194,7 @@ def run(store: Store, config: SelectConfig) -> SelectResult:
             "sample_id",
             "problem_id",
             pl.col("rank").cast(pl.Int32),
+            "content_hash",
         )
         n_problems = selections["problem_id"].n_unique() if selections.height else 0
         with store.transaction():
@@ -196,10 +219,25 @@ def run(store: Store, config: SelectConfig) -> SelectResult:
             "problems": n_problems,
             "dropped": dropped,
             "passed_over": passed_over,
+            "pending": pending,
         }
     return SelectResult(
-        selection_id, config.policy, selections.height, n_problems, pool.height, dropped, params, passed_over
+        selection_id, config.policy, selections.height, n_problems, pool.height, dropped, params, passed_over, pending
     )
+
+
+def _describe_pending(pending: dict[str, int]) -> str:
+    """What `SelectResult.pending` holds, in words, and the stages that make those samples current."""
+    reasons = ", ".join(f"{reason} {count}" for reason, count in pending.items())
+    return (
+        f"{sum(pending.values())} samples pending ({reasons}: changed or added since `curate score` ran, or "
+        "verified for earlier content): rerun `curate verify` and `curate score`, then `curate select` again"
+    )
+
+
+def pending_note(result: SelectResult) -> str | None:
+    """The stderr line about the samples left out as pending (None when there are none)."""
+    return f"left out: {_describe_pending(result.pending)}" if result.pending else None
 
 
 def apply_filters(pool: pl.DataFrame, config: SelectConfig) -> pl.DataFrame:

@@ -1,6 +1,6 @@
 """The review app's SQL, as plain functions over an open `Store` (tests call them directly).
 
-Tables read: problems, samples, verdicts (view verdict_current and the judge's rows), scores,
+Tables read: problems, samples, verdicts (views verdict_current and judge_current), scores,
 selections, review_events (views review_live, review_reviewer_current, review_current). Table
 written: review_events, append-only: a decision is a new row and undo is a new 'revert' row
 naming the event it takes back (every event of a bulk accept's batch).
@@ -40,8 +40,7 @@ reviewers AS (
 ),
 sel AS (SELECT sample_id, min(rank) AS selection_rank FROM selections GROUP BY sample_id),
 judge AS (
-    SELECT sample_id, arg_max(verdict, created_at) AS judge_verdict
-    FROM verdicts WHERE verifier LIKE 'judge:%' GROUP BY sample_id
+    SELECT sample_id, arg_max(verdict, created_at) AS judge_verdict FROM judge_current GROUP BY sample_id
 ),
 base AS (
     SELECT s.sample_id, s.problem_id, s.model, s.sample_index, s.status, s.finish_reason,
@@ -208,7 +207,7 @@ class SampleDetail:
     sample_id: str
     problem_id: str
     sample: dict  # the samples row plus the problem's question, gold_answer, source, year, section
-    verdicts: list[dict]  # every verifier's row, SymPy and judges
+    verdicts: list[dict]  # every verifier's row, SymPy and judges; `current`: of the sample's current content
     scores: dict | None
     events: list[dict]  # this sample's review events, oldest first
     siblings: list[dict]  # every sample of the problem, this one included
@@ -222,7 +221,8 @@ class SampleDetail:
 
     @property
     def judge_verdicts(self) -> list[dict]:
-        return [v for v in self.verdicts if str(v["verifier"]).startswith("judge:")]
+        """The judges' verdicts of the current content (one judged before a change is pending)."""
+        return [v for v in self.verdicts if str(v["verifier"]).startswith("judge:") and v.get("current", True)]
 
 
 # The views verdict_current and review_current rank rows per sample; DuckDB pushes a
@@ -246,8 +246,10 @@ def sample_details(store: Store, sample_ids: list[str], siblings: bool = True) -
         ids,
     ).to_dicts()
     verdicts = store.query(
-        "SELECT sample_id, verifier, answer, answer_source, verdict, reason, form_ok, form_reason, created_at "
-        "FROM verdicts WHERE list_contains($ids, sample_id) ORDER BY verifier",
+        "SELECT v.sample_id, v.verifier, v.answer, v.answer_source, v.verdict, v.reason, v.form_ok, v.form_reason, "
+        "v.created_at, v.content_hash IS NULL OR v.content_hash = s.content_hash AS current "
+        "FROM verdicts v JOIN samples s ON s.sample_id = v.sample_id "
+        "WHERE list_contains($ids, v.sample_id) ORDER BY v.verifier",
         ids,
     ).to_dicts()
     events = store.query(
