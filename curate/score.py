@@ -18,7 +18,8 @@ kernels over batches of rows, never a Python loop over texts:
 - language_mix_ratio: share of CJK letters (Han, kana, Hangul) among all letters.
 
 Per problem, the samples' answers (the verdict's extracted answer, else `extract_answer` on the
-final content) are grouped into equivalence clusters: answers with the same fast
+final content) are grouped into equivalence clusters (for a code or SQL problem, whose answers
+are programs judged by running them, by their text alone, whitespace aside, never by SymPy): answers with the same fast
 `canonical_key` are one cluster at once; then the verifier's `equivalent` is called only
 between cluster representatives of which at least one has no canonical key (two different
 canonical keys are taken as different values, which is what a canonical key means). Clusters
@@ -52,6 +53,7 @@ import polars as pl
 
 from curate.tokens import TokenCounter, segment_sums, token_counter
 from curate.traces import BOXED_PATTERN
+from curate.verify.domains import VOTING_DOMAINS
 from db.console import stderr
 from db.store import Store
 
@@ -268,8 +270,10 @@ def run(store: Store, config: ScoreConfig = ScoreConfig()) -> ScoreResult:
     with store.run("score", {**asdict(config), "tokenizer_used": counter.name, "verifier": VERIFIER_VERSION}) as record:
         run_id = record.run_id
         per_sample = _sample_metrics(store, counter, config, extract_answer)
-        gold = store.query("SELECT problem_id, gold_answer FROM problems")
+        gold = store.query("SELECT problem_id, gold_answer, domain FROM problems")
         gold_of = dict(zip(gold["problem_id"].to_list(), gold["gold_answer"].to_list()))
+        # Programs and queries do not vote: each is its own cluster unless the same text (whitespace aside).
+        by_text = {p for p, d in zip(gold["problem_id"].to_list(), gold["domain"].to_list()) if d not in VOTING_DOMAINS}
         keys: dict[str, str | None] = {}
 
         def key_of(answer: str) -> str | None:
@@ -283,7 +287,7 @@ def run(store: Store, config: ScoreConfig = ScoreConfig()) -> ScoreResult:
             calls[0] += 1
             return bool(equivalent(a, b, timeout=config.equivalence_timeout))
 
-        sample_labels, problem_rows = _label_problems(per_sample, gold_of, key_of, equal)
+        sample_labels, problem_rows = _label_problems(per_sample, gold_of, key_of, equal, by_text)
         scores = (
             per_sample.drop("verdict", "sample_index")
             .join(sample_labels, on="sample_id", how="left")
@@ -380,8 +384,13 @@ PROBLEM_SCHEMA = {
 }
 
 
-def _label_problems(per_sample: pl.DataFrame, gold_of: dict, key_of: Callable, equal: Callable):
-    """Cluster each problem's answers; per-sample labels and per-problem rows."""
+def _text_key(answer: str) -> str:
+    return " ".join(answer.split())
+
+
+def _label_problems(per_sample: pl.DataFrame, gold_of: dict, key_of: Callable, equal: Callable, by_text=frozenset()):
+    """Cluster each problem's answers (those of `by_text` problems by their text alone); per-sample
+    labels and per-problem rows."""
     rows = per_sample.select("problem_id", "sample_id", "answer", "verdict").iter_rows()
     sample_rows: dict[str, list] = {
         name: []
@@ -400,11 +409,13 @@ def _label_problems(per_sample: pl.DataFrame, gold_of: dict, key_of: Callable, e
     for problem_id, members in groupby(rows, key=lambda row: row[0]):
         members = list(members)
         answers = [row[2] for row in members]
-        clustering = cluster_answers(answers, key_of, equal)
+        texts = problem_id in by_text
+        keyed, compared = (_text_key, lambda a, b: False) if texts else (key_of, equal)
+        clustering = cluster_answers(answers, keyed, compared)
         n = len(members)
         gold = gold_of.get(problem_id)
         has_gold = gold is not None and str(gold).strip() != ""
-        cluster_correct = _clusters_matching_gold(clustering, members, gold, key_of, equal) if has_gold else {}
+        cluster_correct = _clusters_matching_gold(clustering, members, gold, keyed, compared) if has_gold else {}
         n_correct = 0
         for row, number in zip(members, clustering.cluster):
             verdict = row[3]
@@ -416,7 +427,7 @@ def _label_problems(per_sample: pl.DataFrame, gold_of: dict, key_of: Callable, e
                 correct = cluster_correct.get(number, False)
             n_correct += correct
             sample_rows["sample_id"].append(row[1])
-            sample_rows["answer_key"].append(key_of(row[2]) if row[2] and row[2].strip() else None)
+            sample_rows["answer_key"].append(keyed(row[2]) if row[2] and row[2].strip() else None)
             sample_rows["cluster"].append(number)
             sample_rows["cluster_answer"].append(clustering.representatives.get(number))
             sample_rows["agreement"].append(clustering.sizes[number] / n if number else 0.0)

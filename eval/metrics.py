@@ -35,8 +35,7 @@ from typing import Sequence
 
 import numpy as np
 
-# Domains whose answers compare by a canonical key, so that samples can vote (module doc).
-VOTING_DOMAINS = frozenset({"math", "choice"})
+from curate.verify.domains import VOTING_DOMAINS
 
 
 @dataclass(frozen=True)

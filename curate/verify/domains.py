@@ -91,6 +91,9 @@ CHECKERS = {
     "choice": "curate.verify.choice:ChoiceChecker",
 }
 DOMAINS = tuple(CHECKERS)
+# Domains whose answers are values that can be compared and voted on (clusters, maj@k); a program
+# or a query is judged by running it, and two different texts may both be right.
+VOTING_DOMAINS = frozenset({"math", "choice"})
 
 
 def make_checker(domain: str, options: CheckerOptions = CheckerOptions()) -> DomainChecker:

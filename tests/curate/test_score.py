@@ -249,3 +249,32 @@ def test_score_on_a_store_counts_tokens_as_whole_text_encoding_across_batches(db
         for r in rows
     }
     assert got == expected
+
+
+def test_a_code_problems_programs_cluster_by_their_text_never_by_sympy(db_path, monkeypatch):
+    """Programs are judged by running them: two programs that differ are two clusters, the same
+    program written with other spacing is one, and no SymPy comparison is made between them."""
+    import curate.verify
+
+    def no_sympy(a, b, timeout=5.0):
+        raise AssertionError(f"equivalent({a!r}, {b!r}) called for code answers")
+
+    monkeypatch.setattr(curate.verify, "equivalent", no_sympy)
+    store = open_store(db_path)
+    add_problems(store, [{"problem_id": "code", "question": "Write f.", "gold_answer": "def f(): return 1"}])
+    store.execute("UPDATE problems SET domain = 'code'")
+    program, spaced, other = "def f():\n    return 1", "def f():\n        return 1", "def f():\n    return 2"
+    add_samples(
+        store,
+        [
+            {"sample_id": f"c{i}", "problem_id": "code", "reasoning": "think", "content": text}
+            for i, text in enumerate([program, spaced, other])
+        ],
+    )
+    add_verdicts(store, [("c0", program, "correct"), ("c1", spaced, "correct"), ("c2", other, "incorrect")])
+    result = score(store)
+    rows = {r["sample_id"]: r for r in store.query("SELECT * FROM scores").iter_rows(named=True)}
+    assert rows["c0"]["cluster"] == rows["c1"]["cluster"] == 1 and rows["c2"]["cluster"] == 2
+    assert rows["c0"]["correct"] and not rows["c2"]["correct"]
+    assert result.counts["equivalence_calls"] == 0
+    store.close()
