@@ -4,7 +4,8 @@ verifier could not settle.
 Contract
 - Inputs: `verdict_current` (the newest SymPy verdict per sample) joined with `samples` and
   `problems`. It picks samples whose verdict is `unparseable` or `timeout` (with
-  `--include-incorrect` also `incorrect`), whose problem has a gold answer and whose final
+  `--include-incorrect` also `incorrect`), whose problem is math or choice (a program or a
+  query is judged by running it, never by reading it) and has a gold answer, whose final
   content is not empty, and that have no correct/incorrect verdict from this judge for their
   current content yet (view `judge_current`, db/migrations/018): a verdict judged before the
   sample was regenerated or its gold or question changed is pending, and is judged again.
@@ -61,6 +62,7 @@ from curate.pricing import resolve_price
 from curate.step_checks import CheckedSample, replace_checks
 from curate.traces import full_response
 from curate.verify import StepCheck
+from curate.verify.domains import VOTING_DOMAINS
 from curate.write_through import Batches, WriteThrough
 from db import BadInput
 from db.console import stderr
@@ -230,6 +232,7 @@ def select_candidates(store: Store, config: JudgeConfig) -> pl.DataFrame:
         JOIN problems p ON p.problem_id = s.problem_id
         WHERE v.verdict IN ({marks})
           AND p.gold_answer IS NOT NULL
+          AND list_contains(?, p.domain)
           AND coalesce(trim(s.content), '') <> ''
           AND s.sample_id NOT IN (
               SELECT sample_id FROM judge_current WHERE verifier = ? AND verdict IN ('correct', 'incorrect'))
@@ -237,7 +240,9 @@ def select_candidates(store: Store, config: JudgeConfig) -> pl.DataFrame:
     """
     if config.limit is not None:
         sql += f" LIMIT {int(config.limit)}"
-    return store.query(sql, [verifier_name(config.model), *verdicts, verifier_name(config.model)])
+    # Programs and queries are judged by running them, never by a reader (VOTING_DOMAINS: math, choice).
+    domains = sorted(VOTING_DOMAINS)
+    return store.query(sql, [verifier_name(config.model), *verdicts, domains, verifier_name(config.model)])
 
 
 async def ask_all(

@@ -166,3 +166,12 @@ def test_judge_prompt_holds_question_gold_and_response_and_asks_for_a_verdict_li
 def test_parse_judgement_reads_the_last_verdict_line(reply, verdict, answer):
     found, extracted, _reason = parse_judgement(reply)
     assert (found, extracted) == (verdict, answer)
+
+
+def test_a_code_samples_timeout_is_not_sent_to_the_judge(store_with_verdicts, judge_server):
+    """A program is judged by running its tests: its timeout stays a timeout, never a reader's guess."""
+    with open_store(store_with_verdicts) as store:
+        store.execute("UPDATE problems SET domain = 'code' WHERE problem_id = 'toy:s-slow'")
+    result = CliRunner().invoke(app, ["judge", "--model", JUDGE, "--base-url", judge_server.base_url])
+    assert result.exit_code == 0, result.output
+    assert set(judge_rows(store_with_verdicts)) == {"s-eq", "s-words"}
