@@ -19,7 +19,9 @@ kernels over batches of rows, never a Python loop over texts:
 
 Per problem, the samples' answers (the verdict's extracted answer, else `extract_answer` on the
 final content) are grouped into equivalence clusters (for a code or SQL problem, whose answers
-are programs judged by running them, by their text alone, whitespace aside, never by SymPy): answers with the same fast
+are programs judged by running them, by their text alone, whitespace aside, never by SymPy;
+such a problem counts as one with a gold, its tests or gold query, and a sample is correct only
+by its verdict): answers with the same fast
 `canonical_key` are one cluster at once; then the verifier's `equivalent` is called only
 between cluster representatives of which at least one has no canonical key (two different
 canonical keys are taken as different values, which is what a canonical key means). Clusters
@@ -414,8 +416,10 @@ def _label_problems(per_sample: pl.DataFrame, gold_of: dict, key_of: Callable, e
         clustering = cluster_answers(answers, keyed, compared)
         n = len(members)
         gold = gold_of.get(problem_id)
-        has_gold = gold is not None and str(gold).strip() != ""
-        cluster_correct = _clusters_matching_gold(clustering, members, gold, keyed, compared) if has_gold else {}
+        # A program or query is right when its verdict says so: its tests or gold query are its gold.
+        has_gold = texts or (gold is not None and str(gold).strip() != "")
+        matching = has_gold and not texts
+        cluster_correct = _clusters_matching_gold(clustering, members, gold, keyed, compared) if matching else {}
         n_correct = 0
         for row, number in zip(members, clustering.cluster):
             verdict = row[3]

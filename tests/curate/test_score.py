@@ -278,3 +278,25 @@ def test_a_code_problems_programs_cluster_by_their_text_never_by_sympy(db_path, 
     assert rows["c0"]["correct"] and not rows["c2"]["correct"]
     assert result.counts["equivalence_calls"] == 0
     store.close()
+
+
+def test_a_code_problem_without_a_reference_solution_is_labelled_by_its_verdicts_not_by_majority(db_path):
+    """Its tests are its gold: the verified-correct program is correct although two wrong ones agree."""
+    store = open_store(db_path)
+    add_problems(store, [{"problem_id": "code", "question": "Write f.", "gold_answer": None}])
+    store.execute("UPDATE problems SET domain = 'code'")
+    right, wrong = "def f():\n    return 1", "def f():\n    return 2"
+    add_samples(
+        store,
+        [
+            {"sample_id": f"c{i}", "problem_id": "code", "reasoning": "think", "content": text}
+            for i, text in enumerate([right, wrong, wrong])
+        ],
+    )
+    add_verdicts(store, [("c0", right, "correct"), ("c1", wrong, "incorrect"), ("c2", wrong, "incorrect")])
+    score(store)
+    rows = {r["sample_id"]: r for r in store.query("SELECT * FROM scores").iter_rows(named=True)}
+    assert rows["c0"]["correct"] and not rows["c1"]["correct"] and not rows["c0"]["pseudo_label"]
+    problem = store.query("SELECT pass_rate, pseudo_label FROM problem_scores").row(0, named=True)
+    assert abs(problem["pass_rate"] - 1 / 3) < 1e-9 and not problem["pseudo_label"]
+    store.close()
