@@ -30,6 +30,7 @@ from textual.worker import get_current_worker
 
 from db.errors import BadInput, StoreLocked
 from db.store import resolve_db_path
+from curate.verify import parse_error
 from curate.review.bindings import install_keys
 from curate.review.commands import KeyTableCommands
 from curate.review.compare_screen import CompareScreen
@@ -575,7 +576,7 @@ class ReviewApp(App[None]):
         if isinstance(self.screen, CompareScreen):
             self.screen.refresh_samples()
 
-    def action_note(self) -> None:
+    async def action_note(self) -> None:
         sample_id = self.decision_target()
         if sample_id is None:
             return
@@ -590,7 +591,7 @@ class ReviewApp(App[None]):
             if sample_id == self._main.shown_id and (detail := self.cache.get(sample_id)) is not None:
                 self._show_detail(detail)
 
-        self.push_screen(
+        await self.push_screen(
             TextPrompt(
                 self.keys,
                 f"Note on {sample_id}",
@@ -600,23 +601,25 @@ class ReviewApp(App[None]):
             noted,
         )
 
-    def action_correct(self) -> None:
+    async def action_correct(self) -> None:
         sample_id = self.decision_target()
         if sample_id is None:
             return
         detail = self.cache.get(sample_id)
         extracted = ((detail.verdict or {}).get("answer") if detail else None) or ""
+        math = detail is None or (detail.sample.get("domain") or "math") == "math"
 
         def corrected(text: str | None) -> None:
             if text is not None and text.strip():  # the dialog is modal: the same sample is on screen
                 self.action_decide("accept", text.strip())
 
-        self.push_screen(
+        await self.push_screen(
             TextPrompt(
                 self.keys,
                 f"Corrected answer for {sample_id}",
                 "Enter accepts the sample with this answer. Escape cancels.",
                 value=extracted,
+                check=corrected_answer_error if math else None,
             ),
             corrected,
         )
@@ -697,7 +700,7 @@ class ReviewApp(App[None]):
 
         self.submit(lambda: self.data.check(kind, where or None), lambda _: reply(None), failed)
 
-    def action_filter(self) -> None:
+    async def action_filter(self) -> None:
         def chosen(result: tuple[str, str] | None) -> None:
             if result is None:
                 return
@@ -711,17 +714,19 @@ class ReviewApp(App[None]):
             kind = self.queue.kind if self.queue is not None else self.settings.queue
             self._load_queue(kind, where or None, keep=self.current_id)
 
-        self.push_screen(FilterScreen(self.keys, self._queue_where(), self.config.filters, self.check_filter), chosen)
+        await self.push_screen(
+            FilterScreen(self.keys, self._queue_where(), self.config.filters, self.check_filter), chosen
+        )
 
     # -- the trace -----------------------------------------------------------------------------
-    def action_search(self) -> None:
+    async def action_search(self) -> None:
         trace = self._main.trace
 
         def searched(text: str | None) -> None:
             if text is not None:
                 trace.search(text)
 
-        self.push_screen(
+        await self.push_screen(
             TextPrompt(
                 self.keys,
                 "Search the trace",
@@ -798,6 +803,12 @@ class ReviewApp(App[None]):
             )
             return
         self.submit(lambda: None, lambda _: self.exit())
+
+
+def corrected_answer_error(text: str) -> str | None:
+    """Why a corrected math answer is not saved (it does not parse), or None when it may be."""
+    problem = parse_error(text.strip()) if text.strip() else None
+    return None if problem is None else f"not saved: the answer does not parse ({problem}); fix it or press Escape"
 
 
 def run_review(
