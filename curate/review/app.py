@@ -15,6 +15,14 @@ dropped before it opens the store. While a key is held (repeats less than HELD_S
 time they came in) nothing is drawn and the store thread reads ahead the samples the key reaches
 next, so the screen settles on the target HELD_S after the last key, usually without a fetch.
 The queue counts run only when no fetch waits, and a fetch stops them.
+
+A sample a saved decision takes out of the queue under its filter (the pending queue once
+decided, the flagged queue once accepted, a filter on `decision` or `my_decision`) leaves the
+list then: the store is asked, in the background, whether the queue still lists it (one rule,
+the queue's own SQL). The cursor stays on the sample it is on; if that is the one leaving (the
+last of the queue, or a sample decided in the compare view), it goes to the next one (at the
+end, the one before). Undo brings a sample that left back: the queue is read again with the
+cursor on it.
 """
 
 from __future__ import annotations
@@ -114,6 +122,7 @@ class ReviewApp(App[None]):
         self._counting = False
         self._background = Stoppable()  # the running queue count or queue read: a fetch stops it (it runs again after)
         self._quit_armed = False
+        self._quitting = False  # the exit job is queued: no more background reads
         self._wanted: frozenset[str] = frozenset()  # the cursor's sample and its neighbours: prefetches worth doing
         self._cursor_id: str | None = None  # the cursor's sample at its last move: the urgent fetch worth doing
         self._last_move = float("-inf")
@@ -400,6 +409,7 @@ class ReviewApp(App[None]):
             complete=self.queue.complete if loaded else True,
             counts=self.counts,
             progress=self.progress,
+            filtered=bool(self.queue.where if loaded else self.settings.where),
         )
 
     # -- decisions -----------------------------------------------------------------------------
@@ -451,6 +461,7 @@ class ReviewApp(App[None]):
                 self.notify(f"{pending.decision} on {sample_id} is saved now", timeout=4)
                 self._retry_next()
             self._refresh_problem(problem_id)
+            self._drop_unlisted([sample_id])
             self._count_queues()
 
         def failed(error: Exception) -> None:
@@ -489,6 +500,28 @@ class ReviewApp(App[None]):
             failed,
             is_write=True,
         )
+
+    def _drop_unlisted(self, sample_ids: list[str]) -> None:
+        """Take the decided samples the queue no longer lists out of it (see the module docstring)."""
+        queue = self.queue
+        if self._quitting or queue is None or not any(queue.index_of(i) is not None for i in sample_ids):
+            return  # quitting: the next start reads the queue afresh
+
+        def checked(listed: set[str]) -> None:
+            if self.queue is not queue:
+                return  # another queue or a reload replaced it: read after the decision
+            shown = self.current_id
+            gone = [i for i in sample_ids if i not in listed and queue.index_of(i) is not None]
+            for sample_id in gone:
+                self.index = queue.drop(sample_id, self.index)
+            if not gone:
+                return
+            if self.current_id != shown:
+                self.show_current()
+            else:
+                self._refresh_status()
+
+        self.submit(lambda: self.data.still_listed(queue.kind, queue.where, sample_ids), checked, priority=PREFETCH)
 
     def _go_back_to(self, sample_id: str) -> None:
         """Put the cursor back on a sample whose decision did not save (it must not look decided)."""
@@ -529,6 +562,7 @@ class ReviewApp(App[None]):
             else:
                 self.notify(f"no correct sample of {problem_id} left undecided by you", timeout=4)
             self._refresh_problem(problem_id)
+            self._drop_unlisted(result.accepted)
             self._count_queues()
 
         self.submit(lambda: self.data.bulk_accept(problem_id), saved, is_write=True)
@@ -547,7 +581,10 @@ class ReviewApp(App[None]):
                 self.index = position
             if problem_id is not None:
                 self.cache.drop_problem(problem_id)
-            self.show_current()
+            if position is None and self.queue is not None:  # it had left the queue: read it again, on it
+                self._load_queue(self.queue.kind, self.queue.where, keep=sample_id)
+            else:
+                self.show_current()
             self._count_queues()
             taken = len(result.reverted.samples)
             what = f"{result.reverted.decision} on {sample_id}" if taken <= 1 else f"the bulk accept of {taken} samples"
@@ -777,6 +814,11 @@ class ReviewApp(App[None]):
         if message.sample_id != self._main.shown_id:
             self.action_compare(message.sample_id)
 
+    def get_system_commands(self, screen):
+        """Textual's palette commands, less its Quit: it quits at once, past the unsaved-work
+        check, and the key table lists the quit that has it (so Quit shows once)."""
+        return [command for command in super().get_system_commands(screen) if command.callback != self.action_quit]
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.keys))
 
@@ -802,6 +844,7 @@ class ReviewApp(App[None]):
                 timeout=10,
             )
             return
+        self._quitting = True
         self.submit(lambda: None, lambda _: self.exit())
 
 

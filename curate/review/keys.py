@@ -114,6 +114,13 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     KeyAction("compare_close", "compare", ("escape", "v"), "screen.dismiss", "Back to the sample", footer="Back"),
     # The help screen and the text dialogs (note, corrected answer, filter, search).
     KeyAction("help_close", "help", ("escape", "?", "q"), "screen.dismiss", "Close the help", footer="Close"),
+    # The help scrolls with the keys that scroll the trace.
+    KeyAction("help_page_down", "help", ("pagedown", "space"), "screen.scroll_help('page_down')", "Help: down a page"),
+    KeyAction("help_page_up", "help", ("pageup", "b"), "screen.scroll_help('page_up')", "Help: up a page"),
+    KeyAction("help_line_down", "help", ("j", "down", "ctrl+e"), "screen.scroll_help('down')", "Help: down a line"),
+    KeyAction("help_line_up", "help", ("k", "up", "ctrl+y"), "screen.scroll_help('up')", "Help: up a line"),
+    KeyAction("help_top", "help", ("home", "g"), "screen.scroll_help('home')", "Help: top"),
+    KeyAction("help_end", "help", ("end", "G"), "screen.scroll_help('end')", "Help: end"),
     KeyAction("dialog_cancel", "dialog", ("escape",), "screen.cancel", "Cancel the dialog", footer="Cancel"),
 )
 # Enter in a dialog submits it; that key belongs to Textual's Input and is listed in the help.

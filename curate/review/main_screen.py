@@ -105,10 +105,13 @@ class MainScreen(Screen[None]):
         trace.set_marks({**marks, "step": step_marks(detail, trace.bodies, self._unicode)})
 
     def show_unicode(self, unicode: bool) -> None:
+        """Show the sample's LaTeX raw or as Unicode, the trace kept at the line it was on."""
         if self._shown is not None and unicode != self._unicode:
             self._unicode = unicode
             self.query_one(ProblemPanel).show(self._shown.sample, unicode)
+            line = self.trace.top_line()
             self._set_trace(self._shown)
+            self.trace.scroll_to_line(line)
         self._unicode = unicode
 
     def jump_answer(self) -> bool:

@@ -151,6 +151,13 @@ def queue_sql(kind: str, where: str | None) -> str:
     )
 
 
+def still_listed(store: Store, reviewer: str, kind: str, where: str | None, sample_ids: list[str]) -> set[str]:
+    """Which of these samples the queue, under its filter, lists now (a decision may take a
+    sample out of it: pending once decided, flagged once accepted, a filter on `decision`)."""
+    sql = f"SELECT sample_id FROM ({queue_sql(kind, where)}) WHERE list_contains($ids, sample_id)"
+    return set(store.query(sql, {"reviewer": reviewer, "ids": list(sample_ids)})["sample_id"].to_list())
+
+
 def queue_counts(store: Store, reviewer: str, where: str | None = None) -> dict[str, int]:
     """Samples in each queue (under the filter, if any), in one pass."""
     user_filter = f"WHERE ({where}\n)" if where and where.strip() else ""
