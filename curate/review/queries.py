@@ -248,7 +248,7 @@ def sample_details(store: Store, sample_ids: list[str], siblings: bool = True) -
         return []
     ids = {"ids": list(sample_ids)}
     rows = store.query(
-        "SELECT s.*, p.question, p.gold_answer, p.source, p.source_id, p.year, p.section, p.domain, p.meta AS problem_meta "
+        "SELECT s.*, p.question, p.gold_answer, p.source, p.source_id, p.year, p.section, p.domain "
         "FROM samples s LEFT JOIN problems p ON p.problem_id = s.problem_id WHERE list_contains($ids, s.sample_id)",
         ids,
     ).to_dicts()
