@@ -28,13 +28,28 @@ def burst(pilot, *keys: str) -> None:
         app._driver.send_message(event)
 
 
+async def until(pilot, done, timeout_s: float = 10.0) -> None:
+    """Let the app handle what is queued until `done()` holds (a final state: keys lost or out
+    of order never reach it, and the assertion after says what was reached instead)."""
+    for _ in range(int(timeout_s / 0.02)):
+        if done():
+            break
+        await pilot.pause(0.02)
+    await settle(pilot)
+
+
+def field_value(app, selector: str) -> str | None:
+    found = app.screen.query(selector)
+    return found.first().value if found else None
+
+
 async def test_keys_typed_in_a_burst_right_after_c_reach_the_answer_in_order(review_db, config):
     app = make_app(review_db, config)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         # The dialog opens prefilled and selected: the first key typed replaces the extracted answer.
         burst(pilot, "c", *"\\frac{3}{4}")
-        await settle(pilot)
+        await until(pilot, lambda: len(field_value(app, "#prompt-input") or "") >= len("\\frac{3}{4}"))
         assert isinstance(app.screen, TextPrompt)
         assert app.screen.query_one("#prompt-input").value == "\\frac{3}{4}"
         await press(pilot, "enter")
@@ -48,9 +63,9 @@ async def test_a_whole_burst_with_enter_saves_the_answer_typed(review_db, config
     app = make_app(review_db, config)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        for _ in range(3):  # the report: three times out of three
+        for decided in range(1, 4):  # the report: three times out of three
             burst(pilot, "c", *"\\frac{3}{4}", "enter")
-            await settle(pilot)
+            await until(pilot, lambda n=decided: isinstance(app.screen, MainScreen) and app.progress.decided == n)
             assert isinstance(app.screen, MainScreen)
     assert [(e["sample_id"], e["corrected_answer"]) for e in events(review_db)] == [
         ("s00000-1", "\\frac{3}{4}"),
@@ -64,10 +79,10 @@ async def test_a_burst_in_the_note_and_filter_dialogs_keeps_every_key(review_db,
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         burst(pilot, "n", *"raced a fraction", "enter")
-        await settle(pilot)
+        await until(pilot, lambda: bool(app.staged_notes))
         assert app.staged_notes == {"s00000-1": "raced a fraction"}
         burst(pilot, "w", *"sample_index = 1")
-        await settle(pilot)
+        await until(pilot, lambda: len(field_value(app, "#filter-where") or "") >= len("sample_index = 1"))
         assert isinstance(app.screen, FilterScreen)
         assert app.screen.query_one("#filter-where").value == "sample_index = 1"
 
