@@ -2,9 +2,9 @@
 answers when they differ, form check, the wrong steps step checks flag, scores and review history.
 
 A code or SQL sample's answer is a program: this panel names it, the program panel above the
-trace shows it with the checker's report. Every value stored by another stage may be missing (verify or score not run yet): it shows as
-"—". Answers are raw text. No timestamps are shown, so the view of a given store is the same
-on every run.
+trace shows it with the checker's report. Every value stored by another stage may be missing
+(verify or score not run yet): it shows as "—". Answers are raw text. No timestamps are shown,
+so the view of a given store is the same on every run.
 """
 
 from __future__ import annotations

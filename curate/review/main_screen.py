@@ -1,7 +1,6 @@
 """MainScreen: one sample under review: queue tabs, problem, (for code and SQL samples) the
 program and its test report, trace, answer and scores, the problem's other samples, progress,
-and the keys. It only lays things out; the app owns state
-and actions."""
+and the keys. It only lays things out; the app owns state and actions."""
 
 from __future__ import annotations
 

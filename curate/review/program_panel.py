@@ -27,7 +27,9 @@ def program_domain(detail: SampleDetail | None) -> str | None:
     return domain if domain in PROGRAM_DOMAINS else None
 
 
-class ProgramPanel(VerticalScroll):
+class ProgramPanel(VerticalScroll, can_focus=False):
+    """Scrolls with the mouse; never takes the keyboard, so the arrows keep moving between samples."""
+
     DEFAULT_CSS = """
     ProgramPanel {
         display: none;
@@ -38,7 +40,6 @@ class ProgramPanel(VerticalScroll):
         padding: 0 1;
         scrollbar-size-vertical: 1;
     }
-    ProgramPanel:focus { border: round $primary; }
     ProgramPanel.-shown { display: block; }
     """
 
