@@ -18,8 +18,8 @@ The queue counts run only when no fetch waits, and a fetch stops them.
 
 A sample a saved decision takes out of the queue under its filter (the pending queue once
 decided, the flagged queue once accepted, a filter on `decision` or `my_decision`) leaves the
-list then: the store is asked, in the background, whether the queue still lists it (one rule,
-the queue's own SQL). The cursor stays on the sample it is on; if that is the one leaving (the
+list then: the store is asked, in the background (a fetch stops the question, which is asked
+again after it), whether the queue still lists it (one rule, the queue's own SQL). The cursor stays on the sample it is on; if that is the one leaving (the
 last of the queue, or a sample decided in the compare view), it goes to the next one (at the
 end, the one before). Undo brings a sample that left back: the queue is read again with the
 cursor on it.
@@ -521,7 +521,18 @@ class ReviewApp(App[None]):
             else:
                 self._refresh_status()
 
-        self.submit(lambda: self.data.still_listed(queue.kind, queue.where, sample_ids), checked, priority=PREFETCH)
+        def failed(error: Exception) -> None:
+            if isinstance(error, Stopped):  # a fetch came first: ask again after it
+                self._drop_unlisted(sample_ids)
+            else:
+                self._report_failure(error)
+
+        self.submit(
+            lambda: self.data.still_listed(queue.kind, queue.where, sample_ids, self._background),
+            checked,
+            failed,
+            priority=BACKGROUND,
+        )
 
     def _go_back_to(self, sample_id: str) -> None:
         """Put the cursor back on a sample whose decision did not save (it must not look decided)."""

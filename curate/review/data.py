@@ -98,8 +98,12 @@ class ReviewData:
         with self._read() as store, stop.running(store) if stop is not None else nullcontext():
             return queries.queue_counts(store, self.reviewer, where)
 
-    def still_listed(self, kind: str, where: str | None, sample_ids: list[str]) -> set[str]:
-        with self._read() as store:
+    def still_listed(
+        self, kind: str, where: str | None, sample_ids: list[str], stop: "Stoppable | None" = None
+    ) -> set[str]:
+        """Which of these samples the queue lists now (under a filter ~0.9 s at 1M samples, so
+        `stop` lets the app end it early for a fetch: then `Stopped`)."""
+        with self._read() as store, stop.running(store) if stop is not None else nullcontext():
             return queries.still_listed(store, self.reviewer, kind, where, sample_ids)
 
     def details(self, sample_ids: list[str]) -> list[SampleDetail]:
