@@ -15,6 +15,14 @@ dropped before it opens the store. While a key is held (repeats less than HELD_S
 time they came in) nothing is drawn and the store thread reads ahead the samples the key reaches
 next, so the screen settles on the target HELD_S after the last key, usually without a fetch.
 The queue counts run only when no fetch waits, and a fetch stops them.
+
+A sample a saved decision takes out of the queue under its filter (the pending queue once
+decided, the flagged queue once accepted, a filter on `decision` or `my_decision`) leaves the
+list then: the store is asked, in the background (a fetch stops the question, which is asked
+again after it), whether the queue still lists it (one rule, the queue's own SQL). The cursor stays on the sample it is on; if that is the one leaving (the
+last of the queue, or a sample decided in the compare view), it goes to the next one (at the
+end, the one before). Undo brings a sample that left back: the queue is read again with the
+cursor on it.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from textual.worker import get_current_worker
 
 from db.errors import BadInput, StoreLocked
 from db.store import resolve_db_path
+from curate.verify import parse_error
 from curate.review.bindings import install_keys
 from curate.review.commands import KeyTableCommands
 from curate.review.compare_screen import CompareScreen
@@ -113,6 +122,7 @@ class ReviewApp(App[None]):
         self._counting = False
         self._background = Stoppable()  # the running queue count or queue read: a fetch stops it (it runs again after)
         self._quit_armed = False
+        self._quitting = False  # the exit job is queued: no more background reads
         self._wanted: frozenset[str] = frozenset()  # the cursor's sample and its neighbours: prefetches worth doing
         self._cursor_id: str | None = None  # the cursor's sample at its last move: the urgent fetch worth doing
         self._last_move = float("-inf")
@@ -399,6 +409,7 @@ class ReviewApp(App[None]):
             complete=self.queue.complete if loaded else True,
             counts=self.counts,
             progress=self.progress,
+            filtered=bool(self.queue.where if loaded else self.settings.where),
         )
 
     # -- decisions -----------------------------------------------------------------------------
@@ -450,6 +461,7 @@ class ReviewApp(App[None]):
                 self.notify(f"{pending.decision} on {sample_id} is saved now", timeout=4)
                 self._retry_next()
             self._refresh_problem(problem_id)
+            self._drop_unlisted([sample_id])
             self._count_queues()
 
         def failed(error: Exception) -> None:
@@ -487,6 +499,39 @@ class ReviewApp(App[None]):
             saved,
             failed,
             is_write=True,
+        )
+
+    def _drop_unlisted(self, sample_ids: list[str]) -> None:
+        """Take the decided samples the queue no longer lists out of it (see the module docstring)."""
+        queue = self.queue
+        if self._quitting or queue is None or not any(queue.index_of(i) is not None for i in sample_ids):
+            return  # quitting: the next start reads the queue afresh
+
+        def checked(listed: set[str]) -> None:
+            if self.queue is not queue:
+                return  # another queue or a reload replaced it: read after the decision
+            shown = self.current_id
+            gone = [i for i in sample_ids if i not in listed and queue.index_of(i) is not None]
+            for sample_id in gone:
+                self.index = queue.drop(sample_id, self.index)
+            if not gone:
+                return
+            if self.current_id != shown:
+                self.show_current()
+            else:
+                self._refresh_status()
+
+        def failed(error: Exception) -> None:
+            if isinstance(error, Stopped):  # a fetch came first: ask again after it
+                self._drop_unlisted(sample_ids)
+            else:
+                self._report_failure(error)
+
+        self.submit(
+            lambda: self.data.still_listed(queue.kind, queue.where, sample_ids, self._background),
+            checked,
+            failed,
+            priority=BACKGROUND,
         )
 
     def _go_back_to(self, sample_id: str) -> None:
@@ -528,6 +573,7 @@ class ReviewApp(App[None]):
             else:
                 self.notify(f"no correct sample of {problem_id} left undecided by you", timeout=4)
             self._refresh_problem(problem_id)
+            self._drop_unlisted(result.accepted)
             self._count_queues()
 
         self.submit(lambda: self.data.bulk_accept(problem_id), saved, is_write=True)
@@ -546,7 +592,10 @@ class ReviewApp(App[None]):
                 self.index = position
             if problem_id is not None:
                 self.cache.drop_problem(problem_id)
-            self.show_current()
+            if position is None and self.queue is not None:  # it had left the queue: read it again, on it
+                self._load_queue(self.queue.kind, self.queue.where, keep=sample_id)
+            else:
+                self.show_current()
             self._count_queues()
             taken = len(result.reverted.samples)
             what = f"{result.reverted.decision} on {sample_id}" if taken <= 1 else f"the bulk accept of {taken} samples"
@@ -575,7 +624,7 @@ class ReviewApp(App[None]):
         if isinstance(self.screen, CompareScreen):
             self.screen.refresh_samples()
 
-    def action_note(self) -> None:
+    async def action_note(self) -> None:
         sample_id = self.decision_target()
         if sample_id is None:
             return
@@ -590,7 +639,7 @@ class ReviewApp(App[None]):
             if sample_id == self._main.shown_id and (detail := self.cache.get(sample_id)) is not None:
                 self._show_detail(detail)
 
-        self.push_screen(
+        await self.push_screen(
             TextPrompt(
                 self.keys,
                 f"Note on {sample_id}",
@@ -600,23 +649,25 @@ class ReviewApp(App[None]):
             noted,
         )
 
-    def action_correct(self) -> None:
+    async def action_correct(self) -> None:
         sample_id = self.decision_target()
         if sample_id is None:
             return
         detail = self.cache.get(sample_id)
         extracted = ((detail.verdict or {}).get("answer") if detail else None) or ""
+        math = detail is None or (detail.sample.get("domain") or "math") == "math"
 
         def corrected(text: str | None) -> None:
             if text is not None and text.strip():  # the dialog is modal: the same sample is on screen
                 self.action_decide("accept", text.strip())
 
-        self.push_screen(
+        await self.push_screen(
             TextPrompt(
                 self.keys,
                 f"Corrected answer for {sample_id}",
                 "Enter accepts the sample with this answer. Escape cancels.",
                 value=extracted,
+                check=corrected_answer_error if math else None,
             ),
             corrected,
         )
@@ -697,7 +748,7 @@ class ReviewApp(App[None]):
 
         self.submit(lambda: self.data.check(kind, where or None), lambda _: reply(None), failed)
 
-    def action_filter(self) -> None:
+    async def action_filter(self) -> None:
         def chosen(result: tuple[str, str] | None) -> None:
             if result is None:
                 return
@@ -711,17 +762,19 @@ class ReviewApp(App[None]):
             kind = self.queue.kind if self.queue is not None else self.settings.queue
             self._load_queue(kind, where or None, keep=self.current_id)
 
-        self.push_screen(FilterScreen(self.keys, self._queue_where(), self.config.filters, self.check_filter), chosen)
+        await self.push_screen(
+            FilterScreen(self.keys, self._queue_where(), self.config.filters, self.check_filter), chosen
+        )
 
     # -- the trace -----------------------------------------------------------------------------
-    def action_search(self) -> None:
+    async def action_search(self) -> None:
         trace = self._main.trace
 
         def searched(text: str | None) -> None:
             if text is not None:
                 trace.search(text)
 
-        self.push_screen(
+        await self.push_screen(
             TextPrompt(
                 self.keys,
                 "Search the trace",
@@ -772,6 +825,11 @@ class ReviewApp(App[None]):
         if message.sample_id != self._main.shown_id:
             self.action_compare(message.sample_id)
 
+    def get_system_commands(self, screen):
+        """Textual's palette commands, less its Quit: it quits at once, past the unsaved-work
+        check, and the key table lists the quit that has it (so Quit shows once)."""
+        return [command for command in super().get_system_commands(screen) if command.callback != self.action_quit]
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.keys))
 
@@ -797,7 +855,14 @@ class ReviewApp(App[None]):
                 timeout=10,
             )
             return
+        self._quitting = True
         self.submit(lambda: None, lambda _: self.exit())
+
+
+def corrected_answer_error(text: str) -> str | None:
+    """Why a corrected math answer is not saved (it does not parse), or None when it may be."""
+    problem = parse_error(text.strip()) if text.strip() else None
+    return None if problem is None else f"not saved: the answer does not parse ({problem}); fix it or press Escape"
 
 
 def run_review(

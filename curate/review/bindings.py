@@ -21,6 +21,7 @@ def bindings_for(table: tuple[KeyAction, ...], scope: str) -> list[Binding]:
             entry.footer or entry.description,
             show=entry.footer is not None and i == 0,
             tooltip=entry.description,
+            priority=entry.opens_dialog,
         )
         for entry in for_scope(table, scope)
         for i, key in enumerate(entry.keys)

@@ -150,13 +150,17 @@ class CompareScreen(Screen[None]):
         self.query_one("#right-trace", TraceView).add_marks("added", added)
 
     def show_unicode(self, unicode: bool) -> None:
+        """Both traces raw or as Unicode, each kept at the line it was on."""
         if unicode != self._unicode:
             self._unicode = unicode
             self.query_one(ProblemPanel).show(self.left.sample, unicode)
+            lines = [(trace, trace.top_line()) for trace in self.query(TraceView)]
             if self.right is not None and self.right.sample_id == self.right_id:
                 self._show_traces()
             else:
                 self._set_trace("#left-trace", self.left)
+            for trace, line in lines:
+                trace.scroll_to_line(line)
 
     def jump_answer(self) -> bool:
         found = False

@@ -1,9 +1,10 @@
 """DetailsPanel: the sample's extracted answer, verdicts and the verifier's reason, the boxed
 answers when they differ, form check, the wrong steps step checks flag, scores and review history.
 
-Every value stored by another stage may be missing (verify or score not run yet): it shows as
-"—". Answers are raw text. No timestamps are shown, so the view of a given store is the same
-on every run.
+A code or SQL sample's answer is a program: this panel names it, the program panel above the
+trace shows it with the checker's report. Every value stored by another stage may be missing
+(verify or score not run yet): it shows as "—". Answers are raw text. No timestamps are shown,
+so the view of a given store is the same on every run.
 """
 
 from __future__ import annotations
@@ -44,19 +45,23 @@ class DetailsPanel(Static):
         scores = detail.scores or {}
         sample = detail.sample
         tokens = scores.get("length_tokens")
+        program = sample.get("domain") in ("code", "sql")  # its program and report: the panel above the trace
+        answer = verdict.get("answer")
+        if program and answer is not None:
+            answer = f"{len(answer.splitlines())}-line {'program' if sample['domain'] == 'code' else 'query'}, above"
         parts: list = [
             ("Sample  ", "bold"),
             detail.sample_id,
             "\n",
             ("Answer  ", "bold"),
-            _value(verdict.get("answer")),
+            _value(answer),
             "\n",
             ("Verdict ", "bold"),
             (_value(verdict.get("verdict")), VERDICT_STYLE.get(verdict.get("verdict"), "")),
             f" ({verdict['verifier']})" if verdict else "",
             "\n",
         ]
-        if verdict.get("reason") and verdict.get("verdict") != "correct":
+        if verdict.get("reason") and verdict.get("verdict") != "correct" and not program:
             parts += [("Why     ", "bold"), verdict["reason"], "\n"]
         boxed = different_boxed_answers(sample)
         if len(boxed) > 1:

@@ -73,7 +73,7 @@ class FilterScreen(ModalScreen[tuple[str, str] | None]):
     def on_mount(self) -> None:
         for field in self.query(Input):
             field.cursor_blink = False  # a steady cursor: no timer ticking while the dialog waits
-        self.query_one("#filter-where", Input).focus()
+        self.set_focus(self.query_one("#filter-where", Input))  # now, not queued behind keys typed (see TextPrompt)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -26,6 +26,11 @@ class KeyAction:
     action: str  # the Textual action string the key runs
     description: str
     footer: str | None = None  # short label when the key is shown (and clickable) in the footer
+    # The key opens a text dialog. Textual hands a key to the focused widget and runs a plain
+    # binding only when the key bubbles back to the app, after it has handed on the keys typed
+    # next: those would reach the main view, not the dialog. Such a key is bound with priority
+    # (run before the next key is handed on), and the dialog's field has focus once it opens.
+    opens_dialog: bool = False
 
 
 KEY_TABLE: tuple[KeyAction, ...] = (
@@ -48,8 +53,8 @@ KEY_TABLE: tuple[KeyAction, ...] = (
         "app.bulk_accept",
         "Accept every correct sample of this problem you have not decided",
     ),
-    KeyAction("note", "main", ("n",), "app.note", "Note, saved with your next decision"),
-    KeyAction("correct", "main", ("c",), "app.correct", "Fix the answer and accept"),
+    KeyAction("note", "main", ("n",), "app.note", "Note, saved with your next decision", opens_dialog=True),
+    KeyAction("correct", "main", ("c",), "app.correct", "Fix the answer and accept", opens_dialog=True),
     # Moving around the queue.
     KeyAction("next", "main", ("j", "down"), "app.move(1)", "Next sample", footer="Next"),
     KeyAction("previous", "main", ("k", "up"), "app.move(-1)", "Previous sample", footer="Prev"),
@@ -61,7 +66,7 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     KeyAction("next_step", "main", ("e",), "app.jump_step(1)", "Jump to the next wrong step a step check flags"),
     KeyAction("previous_step", "main", ("E",), "app.jump_step(-1)", "Jump to the previous wrong step"),
     KeyAction("unicode", "app", ("m",), "app.toggle_unicode", "Show LaTeX as Unicode / raw (raw by default)"),
-    KeyAction("search", "main", ("/",), "app.search", "Search in the trace"),
+    KeyAction("search", "main", ("/",), "app.search", "Search in the trace", opens_dialog=True),
     KeyAction("search_next", "main", (".",), "app.search_step(1)", "Next search match"),
     KeyAction("search_previous", "main", (",",), "app.search_step(-1)", "Previous search match"),
     KeyAction(
@@ -73,7 +78,7 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     KeyAction("trace_top", "main", ("home", "g"), "app.scroll_trace('home')", "Top of the trace"),
     KeyAction("trace_end", "main", ("end", "G"), "app.scroll_trace('end')", "End of the trace"),
     # Queues and filters.
-    KeyAction("filter", "main", ("w",), "app.filter", "Filter (SQL WHERE) and saved filters"),
+    KeyAction("filter", "main", ("w",), "app.filter", "Filter (SQL WHERE) and saved filters", opens_dialog=True),
     KeyAction("queue_pending", "main", ("1",), "app.queue('pending')", "Queue: not yet decided by you"),
     KeyAction("queue_all", "main", ("2",), "app.queue('all')", "Queue: every sample"),
     KeyAction("queue_flagged", "main", ("3",), "app.queue('flagged')", "Queue: flagged"),
@@ -109,6 +114,13 @@ KEY_TABLE: tuple[KeyAction, ...] = (
     KeyAction("compare_close", "compare", ("escape", "v"), "screen.dismiss", "Back to the sample", footer="Back"),
     # The help screen and the text dialogs (note, corrected answer, filter, search).
     KeyAction("help_close", "help", ("escape", "?", "q"), "screen.dismiss", "Close the help", footer="Close"),
+    # The help scrolls with the keys that scroll the trace.
+    KeyAction("help_page_down", "help", ("pagedown", "space"), "screen.scroll_help('page_down')", "Help: down a page"),
+    KeyAction("help_page_up", "help", ("pageup", "b"), "screen.scroll_help('page_up')", "Help: up a page"),
+    KeyAction("help_line_down", "help", ("j", "down", "ctrl+e"), "screen.scroll_help('down')", "Help: down a line"),
+    KeyAction("help_line_up", "help", ("k", "up", "ctrl+y"), "screen.scroll_help('up')", "Help: up a line"),
+    KeyAction("help_top", "help", ("home", "g"), "screen.scroll_help('home')", "Help: top"),
+    KeyAction("help_end", "help", ("end", "G"), "screen.scroll_help('end')", "Help: end"),
     KeyAction("dialog_cancel", "dialog", ("escape",), "screen.cancel", "Cancel the dialog", footer="Cancel"),
 )
 # Enter in a dialog submits it; that key belongs to Textual's Input and is listed in the help.

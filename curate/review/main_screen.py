@@ -1,6 +1,6 @@
-"""MainScreen: one sample under review: queue tabs, problem, trace, answer and scores, the
-problem's other samples, progress, and the keys. It only lays things out; the app owns state
-and actions."""
+"""MainScreen: one sample under review: queue tabs, problem, (for code and SQL samples) the
+program and its test report, trace, answer and scores, the problem's other samples, progress,
+and the keys. It only lays things out; the app owns state and actions."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from curate.review.bindings import install_keys
 from curate.review.details_panel import DetailsPanel
 from curate.review.keys import KeyAction
 from curate.review.problem_panel import ProblemPanel
+from curate.review.program_panel import ProgramPanel
 from curate.review.queries import SampleDetail
 from curate.review.queue_tabs import QueueTabs
 from curate.review.sibling_list import SiblingList
@@ -33,6 +34,7 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield QueueTabs(id="tabs")
         yield ProblemPanel()
+        yield ProgramPanel(id="program")  # code and SQL samples only
         with Horizontal(id="body"):
             yield TraceView(id="trace")
             with Vertical(id="side"):
@@ -60,6 +62,7 @@ class MainScreen(Screen[None]):
         self.trace.set_sections([("empty queue", message)])
         self.trace.border_title = "Trace"
         self.query_one(DetailsPanel).update("")
+        self.query_one(ProgramPanel).show(None)
         self.query_one(SiblingList).clear_options()
         self.query_one(SiblingList).border_title = ""
 
@@ -83,6 +86,7 @@ class MainScreen(Screen[None]):
     ) -> None:
         """Show a sample; the same sample again (fresh decisions) keeps the trace's scroll and search."""
         sample = detail.sample
+        self.query_one(ProgramPanel).show(detail, new_sample=detail.sample_id != self.shown_id)
         if detail.sample_id != self.shown_id or unicode != self._unicode:
             self.shown_id = detail.sample_id
             self._unicode = unicode
@@ -105,10 +109,13 @@ class MainScreen(Screen[None]):
         trace.set_marks({**marks, "step": step_marks(detail, trace.bodies, self._unicode)})
 
     def show_unicode(self, unicode: bool) -> None:
+        """Show the sample's LaTeX raw or as Unicode, the trace kept at the line it was on."""
         if self._shown is not None and unicode != self._unicode:
             self._unicode = unicode
             self.query_one(ProblemPanel).show(self._shown.sample, unicode)
+            line = self.trace.top_line()
             self._set_trace(self._shown)
+            self.trace.scroll_to_line(line)
         self._unicode = unicode
 
     def jump_answer(self) -> bool:

@@ -150,6 +150,13 @@ def queue_sql(kind: str, where: str | None) -> str:
     )
 
 
+def still_listed(store: Store, reviewer: str, kind: str, where: str | None, sample_ids: list[str]) -> set[str]:
+    """Which of these samples the queue, under its filter, lists now (a decision may take a
+    sample out of it: pending once decided, flagged once accepted, a filter on `decision`)."""
+    sql = f"SELECT sample_id FROM ({queue_sql(kind, where)}) WHERE list_contains($ids, sample_id)"
+    return set(store.query(sql, {"reviewer": reviewer, "ids": list(sample_ids)})["sample_id"].to_list())
+
+
 def queue_counts(store: Store, reviewer: str, where: str | None = None) -> dict[str, int]:
     """Samples in each queue (under the filter, if any), in one pass."""
     user_filter = f"WHERE ({where}\n)" if where and where.strip() else ""
@@ -241,7 +248,7 @@ def sample_details(store: Store, sample_ids: list[str], siblings: bool = True) -
         return []
     ids = {"ids": list(sample_ids)}
     rows = store.query(
-        "SELECT s.*, p.question, p.gold_answer, p.source, p.source_id, p.year, p.section "
+        "SELECT s.*, p.question, p.gold_answer, p.source, p.source_id, p.year, p.section, p.domain "
         "FROM samples s LEFT JOIN problems p ON p.problem_id = s.problem_id WHERE list_contains($ids, s.sample_id)",
         ids,
     ).to_dicts()

@@ -2,6 +2,11 @@
 where the cursor is and how much of the store this reviewer has decided.
 
     [1 pending 312/800 · 61%]  2 all 800  3 flagged 12  4 disagreements 40
+
+Under a filter the line starts with a marker (the counts are then the filter's), so a narrow
+terminal, where the status bar's filter text may not fit, still shows that one is on:
+
+    FILTERED  [1 pending 3/12 · 61%]  2 all 40  3 flagged 1  4 disagreements 2
 """
 
 from __future__ import annotations
@@ -27,11 +32,14 @@ class QueueTabs(Static):
         counts: dict[str, int] | None,
         progress: Progress | None,
         complete: bool = True,
+        filtered: bool = False,
     ) -> None:
-        """`length` None: the queue is loading; `complete` False: only its first `length` samples are listed yet."""
-        parts: list = []
+        """`length` None: the queue is loading; `complete` False: only its first `length` samples
+        are listed yet; `filtered`: a filter is on."""
+        parts: list = [("FILTERED", "bold reverse $text-warning"), "  "] if filtered else []
+        tabs = len(parts)
         for number, queue in enumerate(QUEUES, start=1):
-            if parts:
+            if len(parts) > tabs:
                 parts.append("  ")
             if queue == kind:
                 more = "" if complete else "+"

@@ -15,6 +15,14 @@ from textual.widgets.option_list import Option
 VERDICT_MARK = {"correct": ("✓", "$text-success"), "incorrect": ("✗", "$text-error")}
 
 
+def one_line(answer: str | None) -> str:
+    """An answer on one line: a program or query (code and SQL samples) shows its first line."""
+    if answer is None:
+        return "—"
+    lines = answer.strip().splitlines() or [""]
+    return lines[0] + (" …" if len(lines) > 1 else "")
+
+
 class SiblingList(OptionList, can_focus=False):
     DEFAULT_CSS = """
     SiblingList { height: 1fr; border: none; padding: 0; background: transparent; }
@@ -41,7 +49,7 @@ class SiblingList(OptionList, can_focus=False):
                         (f"{sibling['model']} ", "$text-muted") if several_models else "",
                         (mark, style),
                         " ",
-                        sibling.get("answer") if sibling.get("answer") is not None else "—",
+                        one_line(sibling.get("answer")),
                         (f" {sibling['decision']}" if sibling.get("decision") else "", "italic $text-muted"),
                     ),
                     id=sibling["sample_id"],

@@ -188,6 +188,24 @@ class TraceView(ScrollView, can_focus=True, inherit_bindings=False):
         if not (self.scroll_y <= row < self.scroll_y + height):
             self.scroll_to(y=max(0, row - height // 3), animate=False)
 
+    def top_line(self) -> int:
+        """The number of the text line (headings count) at the top of the view. Raw and Unicode
+        text keep every line break, so `scroll_to_line` finds it again in the other form."""
+        if not self._row_starts:
+            return 0
+        top = self._row_starts[min(int(self.scroll_y), len(self._row_starts) - 1)]
+        return self._text.count("\n", 0, top)
+
+    def scroll_to_line(self, line: int) -> None:
+        """Scroll so that text line `line` (see `top_line`) is at the top."""
+        offset = 0
+        for _ in range(line):
+            found = self._text.find("\n", offset)
+            if found == -1:
+                break
+            offset = found + 1
+        self.scroll_to(y=self.row_of(offset), animate=False)
+
     def _rewrap(self) -> None:
         width = self.scrollable_content_region.width
         if width <= 0 or width == self._wrapped_width:

@@ -1,6 +1,6 @@
 """Answer verifier: is a response's final answer equal to the gold answer?
 
-    from curate.verify import check, check_many, extract_answer, equivalent, canonical_key, check_form, Verdict
+    from curate.verify import check, check_many, extract_answer, equivalent, canonical_key, check_form, parse_error, Verdict
 
 `check(response, gold, question=None)` extracts the final answer (extract.py), compares it
 with the gold (equivalence.py: exact rational arithmetic in-process, SymPy in a killable worker
@@ -20,7 +20,7 @@ from typing import Iterable
 
 from curate.verify.checker import VERIFIER_VERSION, Verdict, Verifier, canonical_key, verifier_name
 from curate.verify.extract import extract_answer
-from curate.verify.form import check_form
+from curate.verify.form import check_form, parse_error
 from curate.verify.steps import STEPS_VERSION, StepCheck, check_steps, check_steps_many
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "check_steps_many",
     "equivalent",
     "extract_answer",
+    "parse_error",
     "verifier_name",
 ]
 

@@ -3,6 +3,8 @@
 Contract: `check_form(answer) -> (form_ok, reason)`; form_ok is None when the rules do not
 apply (no answer, text, a choice letter, a number in another base, an answer that does not
 parse), True for a simplified answer (reason None), False with the first rule broken.
+`parse_error(answer)` says why an answer does not parse (None when it does), for a person's
+answer checked before it is stored (the review app's corrected answer).
 
 Rules (the O'Bryan competition's "simplified" answers, and PRM800K's reduced fractions):
 - fractions in lowest terms, denominator not 1 and not negative (6/8, 4/2, 3/1, 1/-2 fail);
@@ -186,3 +188,15 @@ def check_form(
     if re.search(r"\d[eE][-+]?\d", answer):
         return False, "scientific notation"
     return True, None
+
+
+def parse_error(answer: str) -> str | None:
+    """Why an answer as written cannot be read (the parser's message: "unbalanced braces", ...),
+    or None when it parses or is a text or choice answer (those are read as words, not parsed)."""
+    if choice_letter(answer, gold=True) is not None or is_text_answer(answer):
+        return None
+    try:
+        parse_answer(answer)
+    except ParseError as error:
+        return str(error)
+    return None

@@ -144,3 +144,67 @@ def build_store(
                 ),
             )
     return path
+
+
+PROGRAM = "def add(a, b):\n    return a - b\n"
+QUERY = "SELECT name FROM singer WHERE age > 30 ORDER BY name;"
+
+
+def build_code_and_sql_store(path: Path) -> Path:
+    """A code problem (MBPP-style tests in meta) and an SQL problem (its database in meta), two
+    samples each, with the verdicts the code and SQL checkers store: the program or query they
+    ran as the answer, their report as the reason (none for the second samples: not found)."""
+    problems = pl.DataFrame(
+        {
+            "problem_id": ["mbpp:00001", "spider:00001"],
+            "source": ["mbpp", "spider"],
+            "source_id": ["00001", "00001"],
+            "question": ["Write a function add(a, b) returning a + b.", "Names of the singers older than 30."],
+            "gold_answer": [None, "SELECT name FROM singer WHERE age > 30 ORDER BY name"],
+            "question_hash": ["hc", "hs"],
+            "domain": ["code", "sql"],
+            "meta": [
+                '{"test_list": ["assert add(1, 1) == 2", "assert add(2, 3) == 5", "assert add(0, 0) == 0"]}',
+                '{"database": "concert_singer.sqlite"}',
+            ],
+        }
+    )
+    samples = pl.DataFrame(
+        {
+            "sample_id": ["c0", "c1", "q0", "q1"],
+            "problem_id": ["mbpp:00001", "mbpp:00001", "spider:00001", "spider:00001"],
+            "model": [MODEL] * 4,
+            "params_hash": ["ph"] * 4,
+            "sample_index": [0, 1, 0, 1],
+            "reasoning": ["Add the two numbers.", "Hmm.", "Filter on age, sort by name.", "Hmm."],
+            "content": [
+                f"Here it is:\n```python\n{PROGRAM}```",
+                "I am not sure.",
+                f"```sql\n{QUERY}\n```",
+                "I cannot tell.",
+            ],
+            "finish_reason": ["stop"] * 4,
+            "status": ["ok"] * 4,
+            "completion_tokens": [50] * 4,
+        }
+    )
+    verdicts = pl.DataFrame(
+        {
+            "sample_id": ["c0", "c1", "q0", "q1"],
+            "verifier": ["code/1", "code/1", "sql/1", "sql/1"],
+            "answer": [PROGRAM, None, QUERY, None],
+            "answer_source": ["python_block", None, "sql_block", None],
+            "verdict": ["incorrect", "no_answer", "incorrect", "no_answer"],
+            "reason": [
+                "1/3 tests passed: AssertionError at test 2: assert add(2, 3) == 5",
+                "the whole final answer (no code block)",
+                "3 rows, gold has 4",
+                "no SQL query in the final answer",
+            ],
+        }
+    )
+    with open_store(path) as store, store.transaction():
+        store.insert_frame("problems", problems)
+        store.insert_frame("samples", samples)
+        store.insert_frame("verdicts", verdicts)
+    return path

@@ -44,8 +44,8 @@ async def test_footer_changes_with_the_screen_and_tabs_count_each_queue(review_d
         await settle(pilot)
         tabs = str(app.screen.query_one("#tabs").render())
         assert tabs == "[1 pending 1/9 · 0%]  2 all 9  3 flagged 1  4 disagreements 3"
-        await press(pilot, "a")
-        assert str(app.screen.query_one("#tabs").render()).startswith("[1 pending 2/9 · 11%]")
+        await press(pilot, "a")  # the accepted sample leaves the pending queue
+        assert str(app.screen.query_one("#tabs").render()).startswith("[1 pending 1/8 · 11%]")
         main_keys = {k.action for k in app.screen.query("FooterKey")}
         await press(pilot, "v")
         compare_keys = {k.action for k in app.screen.query("FooterKey")}
@@ -91,7 +91,7 @@ async def test_bulk_accept_takes_every_correct_undecided_sample_of_the_problem_a
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await press(pilot, "A")
-        assert app.current_id == "s00000-1"  # it does not move on
+        assert app.current_id == "s00001-1"  # s00000-1, accepted, left the pending queue: the cursor is on the next
         after = events(review_db)
         assert [(e["sample_id"], e["decision"]) for e in after[1:]] == [("s00000-1", "accept")]  # s00000-0 is incorrect
         await press(pilot, "u")

@@ -88,3 +88,27 @@ def test_the_cursor_keeps_its_sample_when_the_queue_is_replaced(review_db):
     whole = ReviewData(review_db, "alice").whole_queue("all", None)
     assert whole.place(whole.sample_ids[5], 0) == 5
     assert whole.place("not-listed", 7) == 7 and whole.place("not-listed", 40) == 8
+
+
+def test_a_dropped_sample_leaves_the_queue_and_the_cursor_keeps_its_sample_or_takes_the_next(review_db):
+    queue = ReviewData(review_db, "alice").whole_queue("all", None)
+    order = list(queue.sample_ids)
+    assert queue.drop(order[1], 4) == 3 and queue.sample_ids[3] == order[4]  # before the cursor: it keeps its sample
+    assert queue.drop(order[3], 2) == 2 and queue.sample_ids[2] == order[4]  # the cursor's: the next one
+    assert queue.drop(order[8], 6) == 5 == len(queue) - 1  # the last, under the cursor: the one before
+    assert queue.drop("not-listed", 3) == 3
+    assert queue.sample_ids == [order[i] for i in (0, 2, 4, 5, 6, 7)]
+    assert queue.frame["sample_id"].to_list() == queue.sample_ids
+    assert queue.frame["problem_id"].to_list() == queue.problem_ids
+
+
+def test_still_listed_asks_the_queue_under_its_filter(review_db):
+    data = ReviewData(review_db, "alice")
+    ids = ["s00000-1", "s00001-1"]
+    assert data.still_listed("pending", None, ids) == set(ids)
+    data.decide("s00000-1", "flag")
+    assert data.still_listed("pending", None, ids) == {"s00001-1"}
+    assert data.still_listed("flagged", None, ids) == {"s00000-1"}
+    assert data.still_listed("all", "sample_index = 1 AND problem_id <> 'demo:00001'", ids) == {"s00000-1"}
+    data.decide("s00001-1", "skip")  # a skip keeps a sample pending
+    assert data.still_listed("pending", None, ids) == {"s00001-1"}

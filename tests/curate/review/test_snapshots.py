@@ -44,8 +44,9 @@ def test_note_input(snap_compare, review_db, config, size):
 
 def test_main_view_light_theme_after_a_decision_with_search(snap_compare, review_db, tmp_path):
     config = ReviewConfig(path=tmp_path / "review.toml", theme="textual-light")
-    keys = ("a", "k", "/", *"x_1", "enter")
-    assert snap_compare(make_app(review_db, config), terminal_size=(80, 24), run_before=_before(*keys))
+    keys = ("a", "k", "/", *"x_1", "enter")  # the all queue keeps the decided sample (pending drops it)
+    app = make_app(review_db, config, queue="all")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_before(*keys))
 
 
 def test_main_view_before_verify_and_score(snap_compare, bare_db, config):
@@ -98,3 +99,20 @@ def test_main_view_with_a_wrong_step_marked_and_listed(snap_compare, tmp_path, c
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     app = make_app(flagged_store(tmp_path), config)
     assert snap_compare(app, terminal_size=(120, 40), run_before=_before("e"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_code_sample_with_its_program_and_test_report(snap_compare, tmp_path, config, monkeypatch, size):
+    from tests.curate.review.builder import build_code_and_sql_store
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    app = make_app(build_code_and_sql_store(tmp_path / "code.duckdb"), config, queue="all")
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=_before())
+
+
+def test_sql_sample_with_its_query_and_verdict_reason(snap_compare, tmp_path, config, monkeypatch):
+    from tests.curate.review.builder import build_code_and_sql_store
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    app = make_app(build_code_and_sql_store(tmp_path / "code.duckdb"), config, queue="all")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_before("j", "j"))
