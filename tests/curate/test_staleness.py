@@ -251,6 +251,9 @@ def test_a_decision_on_a_trace_that_changed_since_is_set_aside(curated: dict):
     assert query(db, f"SELECT count(*) FROM review_current WHERE sample_id = '{short}'") == [(0,)]
     stats = " ".join(ok("stats", "--db", db).output.split())
     assert "stale (content changed: review again) │ 1" in stats
+    with open_store(db, read_only=True) as store:  # the filter docs/GUIDE.md gives for them
+        stale = "decision IS NULL AND my_decision IN ('accept', 'reject', 'flag')"
+        assert queue_counts(store, "ann", stale)["all"] == 1
     ok("verify", "--db", db, "--workers", "1")
     ok("score", "--db", db)
     ok("select", "--policy", "shortest-correct", "--name", "pick", "--db", db)
