@@ -18,7 +18,7 @@ Command: `curate merge OUT IN... [--memory-limit 2GB]`.
   imported, on each machine gives the same rows.
 - Review events are numbered per store, so they are matched by what they say (sample, reviewer,
   decision, note, corrected answer, time), renumbered in OUT in time order, and a revert points
-  at the renumbered event it takes back.
+  at the renumbered event it takes back; each keeps the content hash it was decided on.
 - Every IN must have OUT's schema version (open an older store with this version's `curate
   stats` to migrate it first); a newer one needs a newer toolkit.
 - Scores, selections, duplicates and contamination are derived from the merged rows: run
@@ -253,8 +253,9 @@ def _merge_events(store: Store, alias: str, counts: TableCounts) -> None:
         )
         written = store.execute(
             f"INSERT INTO main.review_events (event_id, sample_id, reviewer, decision, note, corrected_answer, "
-            f"reverts_event_id, created_at) "
-            f"SELECT m.new_id, s.sample_id, s.reviewer, s.decision, s.note, s.corrected_answer, r.new_id, s.created_at "
+            f"reverts_event_id, created_at, content_hash) "
+            f"SELECT m.new_id, s.sample_id, s.reviewer, s.decision, s.note, s.corrected_answer, r.new_id, s.created_at, "
+            f"s.content_hash "
             f"FROM {alias}.review_events s JOIN _merge_events m ON m.old_id = s.event_id "
             f"LEFT JOIN _merge_events r ON r.old_id = s.reverts_event_id "
             f"WHERE NOT EXISTS (SELECT 1 FROM main.review_events o WHERE o.event_id = m.new_id) "

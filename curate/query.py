@@ -100,7 +100,10 @@ STATS_QUERIES = {
     "JOIN samples s USING (sample_id) JOIN problems p ON p.problem_id = s.problem_id "
     "LEFT JOIN step_flags f ON f.sample_id = s.sample_id WHERE v.verdict = 'correct' "
     "GROUP BY ALL HAVING count(f.sample_id) > 0 ORDER BY ALL",
-    "reviews": "SELECT decision, count(*) AS samples FROM review_current GROUP BY ALL ORDER BY ALL",
+    # A decision on content that changed since (db/migrations/023) is counted apart: review those again.
+    "reviews": "SELECT decision, count(*) AS samples FROM review_current GROUP BY ALL "
+    "UNION ALL SELECT 'stale (content changed: review again)', count(*) FROM review_stale HAVING count(*) > 0 "
+    "ORDER BY ALL",
     "selections": "SELECT selection_id, policy, n_problems, n_samples, created_at FROM selection_sets ORDER BY created_at",
 }
 

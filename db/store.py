@@ -71,16 +71,29 @@ RELEASED_REOPEN_WAIT_S = 3600.0
 MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
-def content_hash_sql(s: str = "s", p: str | None = "p") -> str:
-    """CONTENT_HASH_SQL over sample alias `s` and problem alias `p` (None: a sample without a problem)."""
+def _problem_parts(p: str | None) -> str:
+    """The problem's share of a content hash (gold, question, a non-math problem's meta), as
+    concat_ws arguments over problem alias `p` (None: a sample without a problem)."""
     gold, question = (f"{p}.gold_answer", f"{p}.question") if p else ("NULL", "NULL")
     # A non-math problem's tests, database or options live in meta; concat_ws skips the NULL a math
     # problem gives here, so math hashes are those stored before domains existed (migration 019).
     meta = f"CASE WHEN {p}.domain IS DISTINCT FROM 'math' THEN CAST({p}.meta AS VARCHAR) END" if p else "NULL"
+    return f"coalesce({gold}, chr(0)), coalesce({question}, chr(0)), {meta}"
+
+
+def content_hash_sql(s: str = "s", p: str | None = "p") -> str:
+    """CONTENT_HASH_SQL over sample alias `s` and problem alias `p` (None: a sample without a problem)."""
     return (
         f"md5(concat_ws(chr(31), coalesce({s}.reasoning, chr(0)), coalesce({s}.content, chr(0)), "
-        f"coalesce({s}.finish_reason, chr(0)), coalesce({gold}, chr(0)), coalesce({question}, chr(0)), {meta}))"
+        f"coalesce({s}.finish_reason, chr(0)), {_problem_parts(p)}))"
     )
+
+
+def problem_hash_sql(p: str = "p") -> str:
+    """The hash of what a check of an answer reads of problem alias `p`: its gold answer, question
+    and (non-math) meta, by CONTENT_HASH_SQL's rule. `evaluate run` stores it on each eval sample
+    (eval_samples.content_hash, migration 023): the response itself is stored with the sample."""
+    return f"md5(concat_ws(chr(31), {_problem_parts(p)}))"
 
 
 # What a verdict is computed from (s: samples, p: problems). Stored on each sample row

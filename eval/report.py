@@ -2,7 +2,10 @@
 
 Contract
 - Inputs: `eval_runs`, `eval_samples`, `problems` (domain, section, year, source, difficulty) and, when
-  present, `train_metrics`. Nothing is written to the store. Commands:
+  present, `train_metrics`. Nothing is written to the store. Samples whose problem changed since they
+  were checked (SAMPLE_STALE: another gold answer, question or tests than their content_hash names)
+  are left out of every figure and counted per run under the tables, with the command that checks
+  them again (`evaluate run` with the run's --name and settings). Commands:
   `evaluate report [RUN ...] [--out DIR]`, `evaluate compare A B`.
 - A RUN names an eval run (`stud/seed-1`), a run group (the `--name` of `evaluate run`:
   every seed and level of it) or a label (`--label` of `evaluate run`: base / student /
@@ -33,7 +36,7 @@ Contract
 - `compare A B`: the problems both sides answered; per problem, each side's share of correct
   samples (pooled over the side's runs). Reports pass@1 of each, the paired difference A - B with
   a percentile bootstrap interval (problems resampled), and McNemar's test on "solved" (more
-  than half of the problem's samples correct).
+  than half of the problem's samples correct). Stale samples are left out and counted there too.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from pathlib import Path
 import polars as pl
 
 from db import BadInput, open_store
-from db.store import Store
+from db.store import Store, problem_hash_sql
 from eval.metrics import (
     Accuracy,
     McNemar,
@@ -61,6 +64,11 @@ from eval.metrics import (
 BREAKDOWNS = ("domain", "section", "year", "source", "difficulty")
 # A sample's domain is its problem's (problems.domain); a sample whose problem is gone counts as math.
 SAMPLE_DOMAIN = "coalesce(p.domain, 'math')"
+# An eval sample checked against other content than its problem's now (s: eval_samples, p: its
+# problem; NULL hash and a problem no longer stored count as current, the rule of migration 018).
+SAMPLE_STALE = (
+    f"(s.content_hash IS NOT NULL AND p.problem_id IS NOT NULL AND s.content_hash <> {problem_hash_sql('p')})"
+)
 
 
 # ---- loading -------------------------------------------------------------------------------
@@ -90,13 +98,34 @@ def select_runs(store: Store, names: list[str] | tuple[str, ...] | None) -> pl.D
 
 
 def load_samples(store: Store, run_ids: list[str]) -> pl.DataFrame:
-    """The runs' samples with the problems' grouping columns."""
+    """The runs' current samples (stale ones left out: `stale_counts`) with the problems' grouping columns."""
     return store.query(
         "SELECT s.eval_run_id, s.problem_id, s.sample_index, s.correct, s.answer_key, s.words, s.length_tokens, "
         f"s.finish_reason, {SAMPLE_DOMAIN} AS domain, "
         "p.section, p.year, p.source, p.difficulty FROM eval_samples s LEFT JOIN problems p USING (problem_id) "
-        "WHERE list_contains(?, s.eval_run_id) ORDER BY s.eval_run_id, s.problem_id, s.sample_index",
+        f"WHERE list_contains(?, s.eval_run_id) AND NOT {SAMPLE_STALE} "
+        "ORDER BY s.eval_run_id, s.problem_id, s.sample_index",
         [run_ids],
+    )
+
+
+def stale_counts(store: Store, runs: pl.DataFrame) -> dict[str, tuple[str, int]]:
+    """eval_run_id -> (run group, samples left out as stale) for the runs that have any."""
+    rows = store.query(
+        "SELECT s.eval_run_id, count(*) AS n FROM eval_samples s LEFT JOIN problems p USING (problem_id) "
+        f"WHERE list_contains(?, s.eval_run_id) AND {SAMPLE_STALE} GROUP BY ALL ORDER BY ALL",
+        [runs["eval_run_id"].to_list()],
+    ).rows()
+    groups = dict(runs.select("eval_run_id", "run_group").iter_rows())
+    return {run_id: (groups[run_id], n) for run_id, n in rows}
+
+
+def stale_note(stale: dict[str, tuple[str, int]]) -> str:
+    """One line per run with stale samples: how many were left out and the command that checks them again."""
+    return "\n".join(
+        f"- {n} sample(s) of {run_id} left out: their problem's gold answer, question or tests changed since "
+        f"they were checked; `evaluate run --name {group}` with the run's settings checks them again"
+        for run_id, (group, n) in stale.items()
     )
 
 
@@ -521,6 +550,7 @@ class Report:
     markdown: str
     files: list[Path]
     stats: list[RunStats]
+    stale: dict[str, tuple[str, int]] = field(default_factory=dict)  # eval_run_id -> (run group, samples left out)
 
 
 def build_report(db: str | Path | None, names: list[str] | None = None, out: Path | None = None) -> Report:
@@ -528,6 +558,7 @@ def build_report(db: str | Path | None, names: list[str] | None = None, out: Pat
     with open_store(db, read_only=True) as store:
         runs = select_runs(store, names)
         samples = load_samples(store, runs["eval_run_id"].to_list())
+        stale = stale_counts(store, runs)
         metrics = store.query(
             "SELECT m.train_run_id, m.step, m.split, m.loss, r.out_dir, r.seed FROM train_metrics m "
             "LEFT JOIN train_runs r USING (train_run_id) WHERE m.loss IS NOT NULL ORDER BY m.train_run_id, m.step"
@@ -540,12 +571,16 @@ def build_report(db: str | Path | None, names: list[str] | None = None, out: Pat
         metrics = metrics.with_columns(name=pl.col("train_run_id").replace_strict(names, return_dtype=pl.String))
     stats = run_stats(runs, samples)
     if not stats:
+        if stale:
+            raise BadInput("every sample of the selected eval runs is stale:\n" + stale_note(stale), field="RUN")
         raise BadInput("the selected eval runs have no samples yet", field="RUN")
     parts = ["# Evaluation report", ""]
     table = main_table(stats)
     if table:
         parts += ["## Accuracy (pass@1 %, mean ± std over runs)", "", table, ""]
     parts += ["## Runs", "", runs_table(stats), ""]
+    if stale:
+        parts += ["Left out of every table (stale):", "", stale_note(stale), ""]
     parts += [
         "An answer cut at its run's token limit (cut off %) has no final answer and counts as wrong. "
         'pass@k is the unbiased estimate at k = samples per problem; maj@k is "-" for code and SQL, '
@@ -579,7 +614,7 @@ def build_report(db: str | Path | None, names: list[str] | None = None, out: Pat
     if out is not None:
         (out / "report.md").write_text(markdown, encoding="utf-8")
         files.insert(0, out / "report.md")
-    return Report(markdown, files, stats)
+    return Report(markdown, files, stats, stale)
 
 
 @dataclass(frozen=True)
@@ -591,6 +626,7 @@ class Comparison:
     pass_at_1_b: float
     difference: PairedDifference
     mcnemar: McNemar
+    stale: dict[str, tuple[str, int]] = field(default_factory=dict)  # eval_run_id -> (run group, samples left out)
 
     def markdown(self) -> str:
         d, m = self.difference, self.mcnemar
@@ -603,21 +639,23 @@ class Comparison:
             ["solved only by A / only by B", f"{m.only_a} / {m.only_b}"],
             ["McNemar p-value", f"{m.p_value:.4g} (exact binomial)"],
         ]
-        return markdown_table(["", "value"], rows)
+        table = markdown_table(["", "value"], rows)
+        return f"{table}\n\nLeft out (stale):\n\n{stale_note(self.stale)}" if self.stale else table
 
 
-def problem_shares(store: Store, name: str) -> pl.DataFrame:
+def problem_shares(store: Store, name: str) -> tuple[pl.DataFrame, dict[str, tuple[str, int]]]:
     """problem_id -> share of correct samples over every run the name selects (length study excluded
-    unless the name picks length runs only)."""
+    unless the name picks length runs only), and those runs' stale samples left out (`stale_counts`)."""
     runs = select_runs(store, [name])
     main = runs.filter(pl.col("length_level").is_null())
-    ids = (main if main.height else runs)["eval_run_id"].to_list()
-    return load_samples(store, ids).group_by("problem_id").agg(pl.col("correct").cast(pl.Float64).mean().alias("share"))
+    chosen = main if main.height else runs
+    shares = load_samples(store, chosen["eval_run_id"].to_list()).group_by("problem_id")
+    return shares.agg(pl.col("correct").cast(pl.Float64).mean().alias("share")), stale_counts(store, chosen)
 
 
 def compare_runs(db: str | Path | None, a: str, b: str, *, resamples: int = 10_000, seed: int = 0) -> Comparison:
     with open_store(db, read_only=True) as store:
-        shares_a, shares_b = problem_shares(store, a), problem_shares(store, b)
+        (shares_a, stale_a), (shares_b, stale_b) = problem_shares(store, a), problem_shares(store, b)
     joined = shares_a.join(shares_b, on="problem_id", suffix="_b").sort("problem_id")
     if joined.height == 0:
         raise BadInput(f"{a!r} and {b!r} share no problems", field="A/B")
@@ -630,4 +668,5 @@ def compare_runs(db: str | Path | None, a: str, b: str, *, resamples: int = 10_0
         pass_at_1_b=sum(share_b) / len(share_b),
         difference=paired_bootstrap(share_a, share_b, resamples=resamples, seed=seed),
         mcnemar=mcnemar([s > 0.5 for s in share_a], [s > 0.5 for s in share_b]),
+        stale={**stale_a, **stale_b},
     )

@@ -27,7 +27,9 @@ Contract
   (problem, sample index) with the checker's verdict and its reason ("3/7 tests passed: ..."),
   the answer (for code, the program), the answer's key for majority voting (the verifier's
   canonical answer for math, the option for choice, NULL for code and SQL), words and tokens of
-  the response. A `runs` row (kind "eval") records the invocation. Command: `evaluate run --name
+  the response, and the content hash of the problem it was checked against (its gold answer,
+  question and a non-math problem's meta: db.store.problem_hash_sql). A `runs` row (kind
+  "eval") records the invocation. Command: `evaluate run --name
   RUN ...`. The result per run holds pass@1 ± SE, pass@k for k = 1..n and maj@k (math and choice
   only), overall and per domain when the run mixes domains (`eval.metrics.accuracy`).
 - Run names: one seed and no length study: the run is RUN. Several seeds: one run per seed,
@@ -35,7 +37,9 @@ Contract
   `run_group` = RUN and the `--label` (base / student / teacher, ...) the report groups by.
 - Resume: samples are committed as they are verified (every batch); rerunning the same command
   generates only the (problem, sample index) pairs a run lacks, so raising `--samples` or
-  `--limit` adds to a run. A run whose output-changing settings (model, adapter, endpoint,
+  `--limit` adds to a run. Stored samples whose problem changed since they were checked (`curate
+  ingest --update`: another gold answer, question or tests) are verified again, not regenerated (the
+  response did not change), and counted (`rechecked`). A run whose output-changing settings (model, adapter, endpoint,
   problems, temperature, top-p, max tokens, template, seed, level, strict form) differ from the
   stored ones is refused (exit 2) instead of mixing samples.
 - Seeds: the local backend samples chunk by chunk with a seed derived from (seed, first sample
@@ -78,7 +82,7 @@ from curate.traces import full_response, split_think
 from db import BadInput, is_interrupt
 from db.console import note, stderr
 from db.redact import redact_config
-from db.store import Store
+from db.store import Store, problem_hash_sql
 from eval.metrics import VOTING_DOMAINS, Accuracy, Estimate, word_count
 
 DEFAULT_WORD_BUDGETS = (400, 250, 150, 100, 60, 30)
@@ -105,6 +109,7 @@ EVAL_SAMPLE_SCHEMA: dict[str, pl.DataType] = {
     "form_ok": pl.Boolean,
     "correct": pl.Boolean,
     "latency_s": pl.Float64,
+    "content_hash": pl.String,
 }
 
 
@@ -197,6 +202,7 @@ class EvalRunResult:
     problems: int = 0
     samples: int = 0
     generated: int = 0
+    rechecked: int = 0  # stored samples verified again: their problem changed since they were checked
     missing: int = 0
     pass_at_1: Estimate | None = None
     maj_at_k: float | None = None  # None for code and SQL (no canonical answer to vote on)
@@ -294,7 +300,11 @@ def _looks_like_file(spec: str) -> bool:
     return Path(spec).suffix.lower() in FILE_SUFFIXES or os.sep in spec
 
 
-PROBLEM_COLUMNS = "problem_id, question, gold_answer, coalesce(domain, 'math') AS domain, CAST(meta AS VARCHAR) AS meta"
+# content_hash: what a check of an answer reads of the problem, stored on each eval sample (migration 023).
+PROBLEM_COLUMNS = (
+    "problem_id, question, gold_answer, coalesce(domain, 'math') AS domain, CAST(meta AS VARCHAR) AS meta, "
+    f"{problem_hash_sql('problems')} AS content_hash"
+)
 # Code problems are judged by the tests in their meta; every other domain compares with the gold answer.
 JUDGED_BY_TESTS = ("code",)
 
@@ -577,11 +587,12 @@ class SampleWriter:
     """Verifies finished samples with their problems' domain checkers and commits them, one
     transaction per batch."""
 
-    def __init__(self, store: Store, eval_run_id: str, tasks: dict, checkers: dict, config: EvalConfig):
+    def __init__(self, store: Store, eval_run_id: str, tasks: dict, checkers: dict, config: EvalConfig, hashes: dict):
         from curate.tokens import token_counter
 
         self.store, self.eval_run_id, self.config = store, eval_run_id, config
         self.tasks, self.checkers = tasks, checkers  # problem_id -> Task; domain -> its checker
+        self.hashes = hashes  # problem_id -> problem_hash_sql of the problem the tasks were read from
         self.tokens = _shared_token_counter(token_counter)
         self.written = 0
 
@@ -604,8 +615,34 @@ class SampleWriter:
         return out
 
     def __call__(self, batch: list[Generated]) -> None:
+        if batch:
+            with self.store.transaction():
+                self.written += self.store.insert_frame("eval_samples", self.frame(batch), on_conflict="ignore")
+
+    def recheck(self, stored: pl.DataFrame) -> int:
+        """Verify stored samples again against their problems as they are now (the response is
+        unchanged, so nothing is generated) and overwrite their verdicts; returns how many."""
+        batch = [
+            Generated(
+                row["problem_id"],
+                row["sample_index"],
+                row["prompt"],
+                row["reasoning"],
+                row["content"],
+                row["finish_reason"],
+                row["prompt_tokens"],
+                row["completion_tokens"],
+                row["latency_s"],
+            )
+            for row in stored.iter_rows(named=True)
+        ]
         if not batch:
-            return
+            return 0
+        with self.store.transaction():
+            return self.store.insert_frame("eval_samples", self.frame(batch), on_conflict="replace")
+
+    def frame(self, batch: list[Generated]) -> pl.DataFrame:
+        """The eval_samples rows of finished samples, each verified."""
         responses = [full_response(g.reasoning, g.content) for g in batch]
         verdicts = self.verdicts(batch, responses)
         texts = ["\n".join(t for t in (g.reasoning, g.content) if t) for g in batch]
@@ -634,12 +671,10 @@ class SampleWriter:
                     "form_ok": v.form_ok,
                     "correct": correct,
                     "latency_s": g.latency_s,
+                    "content_hash": self.hashes[g.problem_id],
                 }
             )
-        with self.store.transaction():
-            self.written += self.store.insert_frame(
-                "eval_samples", pl.DataFrame(rows, schema=EVAL_SAMPLE_SCHEMA), on_conflict="ignore"
-            )
+        return pl.DataFrame(rows, schema=EVAL_SAMPLE_SCHEMA)
 
 
 _COUNTERS: dict[str, object] = {}
@@ -817,14 +852,27 @@ def make_backend(config: EvalConfig) -> Backend:
 # ---- the command ---------------------------------------------------------------------------
 
 
+def stale_samples(store: Store, eval_run_id: str, problem_ids: list[str]) -> pl.DataFrame:
+    """The run's stored samples of these problems whose gold answer, question or tests changed
+    since they were checked (eval.report.SAMPLE_STALE)."""
+    from eval.report import SAMPLE_STALE
+
+    return store.query(
+        "SELECT s.* FROM eval_samples s LEFT JOIN problems p USING (problem_id) "
+        f"WHERE s.eval_run_id = ? AND list_contains(?, s.problem_id) AND {SAMPLE_STALE} "
+        "ORDER BY s.problem_id, s.sample_index",
+        [eval_run_id, problem_ids],
+    )
+
+
 def summarize(store: Store, result: EvalRunResult) -> EvalRunResult:
     """Fill a EvalRunResult's metrics from the stored samples of its run (per domain when it mixes them)."""
-    from eval.report import SAMPLE_DOMAIN, domain_accuracies, frame_accuracy
+    from eval.report import SAMPLE_DOMAIN, SAMPLE_STALE, domain_accuracies, frame_accuracy
 
     frame = store.query(
         "SELECT s.problem_id, s.sample_index, s.correct, s.answer_key, s.words, s.length_tokens, "
         f"{SAMPLE_DOMAIN} AS domain FROM eval_samples s LEFT JOIN problems p USING (problem_id) "
-        "WHERE s.eval_run_id = ? ORDER BY s.problem_id, s.sample_index",
+        f"WHERE s.eval_run_id = ? AND NOT {SAMPLE_STALE} ORDER BY s.problem_id, s.sample_index",
         [result.eval_run_id],
     )
     if frame.height == 0:
@@ -865,6 +913,7 @@ def _run(
     checkers: dict,
 ) -> EvalResult:
     tasks = tasks_of(problems)
+    hashes = dict(problems.select("problem_id", "content_hash").iter_rows())
     runs = sub_runs(config)
     with store.run("eval", {k: v for k, v in asdict(config).items() if k != "progress"}) as record:
         run_id = record.run_id
@@ -883,7 +932,10 @@ def _run(
         try:
             for sub, jobs in plans:
                 result = EvalRunResult(sub.eval_run_id, sub.seed, sub.length_level, sub.word_budget)
-                writer = SampleWriter(store, sub.eval_run_id, tasks, checkers, config)
+                writer = SampleWriter(store, sub.eval_run_id, tasks, checkers, config, hashes)
+                result.rechecked = writer.recheck(stale_samples(store, sub.eval_run_id, list(tasks)))
+                if result.rechecked and config.progress:
+                    note(f"{sub.eval_run_id}: {result.rechecked} sample(s) checked again: their problem changed since")
                 wanted = sum(len(j.sample_indices) for j in jobs)
                 if jobs:
                     if config.progress:
@@ -910,6 +962,7 @@ def _run(
         record.counts = {
             "runs": len(results),
             "generated": sum(r.generated for r in results),
+            "rechecked": sum(r.rechecked for r in results),
             "missing": result.missing,
         }
         record.status = "incomplete" if result.missing else "ok"

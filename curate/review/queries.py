@@ -3,13 +3,14 @@
 Tables read: problems, samples, verdicts (views verdict_current and judge_current), scores,
 selections, review_events (views review_live, review_reviewer_current, review_current). Table
 written: review_events, append-only: a decision is a new row and undo is a new 'revert' row
-naming the event it takes back (every event of a bulk accept's batch).
+naming the event it takes back (every event of a bulk accept's batch); each row stores the
+sample's content_hash at that moment.
 Verdicts, scores and selections may be empty (their stages not run yet): every join to them
 is a LEFT JOIN and a missing value reaches the app as None.
 
 A reviewer's own current decision on a sample is their newest event that is neither a revert
 nor reverted (a skip counts: it marks the sample seen). The store-wide current decision is the
-view review_current (skips left out).
+view review_current (skips left out; none once the sample's content changed since, migration 023).
 """
 
 from __future__ import annotations
@@ -331,6 +332,11 @@ def sample_details(store: Store, sample_ids: list[str], siblings: bool = True) -
     return details
 
 
+# Every event names the content it judged (migration 023): review_current drops a decision once
+# the sample's trace, gold or question changes, so select and export see the sample unreviewed.
+_SAMPLE_HASH = "(SELECT content_hash FROM samples WHERE sample_id = ?)"
+
+
 def record_decision(
     store: Store,
     sample_id: str,
@@ -349,9 +355,9 @@ def record_decision(
             raise BadInput(f"no sample {sample_id!r} in the store", field="sample_id")
         return int(
             store.scalar(
-                "INSERT INTO review_events (sample_id, reviewer, decision, note, corrected_answer) "
-                "VALUES (?, ?, ?, ?, ?) RETURNING event_id",
-                [sample_id, reviewer, decision, note or None, corrected_answer or None],
+                "INSERT INTO review_events (sample_id, reviewer, decision, note, corrected_answer, content_hash) "
+                f"VALUES (?, ?, ?, ?, ?, {_SAMPLE_HASH}) RETURNING event_id",
+                [sample_id, reviewer, decision, note or None, corrected_answer or None, sample_id],
             )
         )
 
@@ -384,9 +390,9 @@ def undo_latest(store: Store, reviewer: str) -> Reverted | None:
             ).to_dicts()
         for taken in batch:
             revert_id = store.scalar(
-                "INSERT INTO review_events (sample_id, reviewer, decision, reverts_event_id) "
-                "VALUES (?, ?, 'revert', ?) RETURNING event_id",
-                [taken["sample_id"], reviewer, taken["event_id"]],
+                "INSERT INTO review_events (sample_id, reviewer, decision, reverts_event_id, content_hash) "
+                f"VALUES (?, ?, 'revert', ?, {_SAMPLE_HASH}) RETURNING event_id",
+                [taken["sample_id"], reviewer, taken["event_id"], taken["sample_id"]],
             )
     return Reverted(
         int(revert_id),
@@ -414,9 +420,9 @@ def bulk_accept(store: Store, problem_id: str, reviewer: str) -> list[str]:
         batch_id = store.scalar("SELECT nextval('review_event_seq')")
         for i, sample_id in enumerate(samples):
             store.execute(
-                "INSERT INTO review_events (event_id, sample_id, reviewer, decision, batch_id) "
-                "VALUES (coalesce(?, nextval('review_event_seq')), ?, ?, 'accept', ?)",
-                [batch_id if i == 0 else None, sample_id, reviewer, batch_id],
+                "INSERT INTO review_events (event_id, sample_id, reviewer, decision, batch_id, content_hash) "
+                f"VALUES (coalesce(?, nextval('review_event_seq')), ?, ?, 'accept', ?, {_SAMPLE_HASH})",
+                [batch_id if i == 0 else None, sample_id, reviewer, batch_id, sample_id],
             )
     return samples
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from curate.cli import app
 from curate.pipeline import STAGE_RUN_KIND
-from curate.review.queries import queue_counts
+from curate.review.queries import bulk_accept, queue_counts, record_decision, undo_latest
 from curate.testing.openai_server import OpenAIServer
 from db import open_store
 
@@ -220,3 +220,74 @@ def test_a_sample_added_after_score_leaves_its_problem_pending_until_rescored(cu
     ok("verify", "--db", db, "--workers", "1")
     ok("score", "--db", db)
     assert "pending" not in ok("select", "--policy", "shortest-correct", "--db", db).output
+
+
+# ---- item 6: review decisions ------------------------------------------------------------------
+
+
+def selected(db: Path) -> list[str]:
+    return [row[0] for row in query(db, "SELECT sample_id FROM selections WHERE selection_id = 'pick' ORDER BY 1")]
+
+
+def test_a_decision_on_a_trace_that_changed_since_is_set_aside(curated: dict):
+    db = curated["db"]
+    ok("score", "--db", db)
+    ok("select", "--policy", "shortest-correct", "--name", "pick", "--db", db)
+    [short] = [
+        s
+        for s in selected(db)
+        if s in {r[0] for r in query(db, "SELECT sample_id FROM samples WHERE problem_id = 's:3'")}
+    ]
+    with open_store(db) as store:
+        record_decision(store, short, "ann", "reject", note="sloppy")
+    ok("select", "--policy", "shortest-correct", "--name", "pick", "--db", db)
+    assert short not in selected(db)  # the rejection holds while the trace is the one reviewed
+
+    with open_store(db) as store:  # regenerated: another short, right trace under the same id
+        store.execute(
+            "UPDATE samples SET reasoning = '6+1 is 7.', content = 'So $\\boxed{7}$.' WHERE sample_id = ?", [short]
+        )
+        store.rehash_samples("s.sample_id = ?", [short])
+    assert query(db, f"SELECT count(*) FROM review_current WHERE sample_id = '{short}'") == [(0,)]
+    stats = " ".join(ok("stats", "--db", db).output.split())
+    assert "stale (content changed: review again) │ 1" in stats
+    with open_store(db, read_only=True) as store:  # the filter docs/GUIDE.md gives for them
+        stale = "decision IS NULL AND my_decision IN ('accept', 'reject', 'flag')"
+        assert queue_counts(store, "ann", stale)["all"] == 1
+    ok("verify", "--db", db, "--workers", "1")
+    ok("score", "--db", db)
+    ok("select", "--policy", "shortest-correct", "--name", "pick", "--db", db)
+    assert short in selected(db)  # unreviewed again: the shortest right trace of s:3
+
+    with open_store(db) as store:  # a decision on the new trace counts again
+        record_decision(store, short, "ann", "reject")
+    assert query(db, f"SELECT decision FROM review_current WHERE sample_id = '{short}'") == [("reject",)]
+    assert "stale" not in ok("stats", "--db", db).output
+
+
+def test_a_changed_gold_sets_the_decisions_of_its_traces_aside(curated: dict):
+    db = curated["db"]
+    with open_store(db) as store:
+        accepted = bulk_accept(store, "s:1", "ann")
+        assert len(accepted) == 2
+    assert query(db, "SELECT count(*) FROM review_current") == [(2,)]
+    change_gold(curated, 1, "6")
+    assert query(db, "SELECT count(*) FROM review_current") == [(0,)]
+    assert query(db, "SELECT count(*) FROM review_stale") == [(2,)]
+
+
+def test_every_review_event_names_the_content_it_judged(curated: dict, tmp_path: Path):
+    db = curated["db"]
+    with open_store(db) as store:
+        sample = store.scalar("SELECT min(sample_id) FROM samples WHERE problem_id = 's:2'")
+        record_decision(store, sample, "ann", "flag")
+        bulk_accept(store, "s:3", "ann")
+        undo_latest(store, "ann")
+    missing = "SELECT count(*) FROM review_events e JOIN samples s USING (sample_id) "
+    missing += "WHERE e.content_hash IS DISTINCT FROM s.content_hash"
+    assert query(db, "SELECT count(*) FROM review_events") == [(5,)]
+    assert query(db, missing) == [(0,)]
+    merged = tmp_path / "merged.duckdb"
+    ok("merge", merged, db)  # the hash travels with the events
+    assert query(merged, "SELECT count(*) FROM review_events") == [(5,)]
+    assert query(merged, missing) == [(0,)]
