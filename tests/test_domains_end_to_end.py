@@ -452,3 +452,45 @@ async def test_review_opens_on_a_code_sample_and_shows_its_program(pipeline, tmp
         assert review.screen.shown_id is not None
         assert "def has_close_elements(numbers: List[float], threshold: float) -> bool:" in text
         assert "for idx, elem in enumerate(numbers):" in text  # the canonical solution's body
+
+
+# ---- curate generate ---------------------------------------------------------------------------
+
+
+def test_generate_asks_each_domain_in_its_template_and_verify_checks_what_came_back(tmp_path):
+    """Samples generated (not imported) through the scripted OpenAI server: the prompt sent and
+    stored is the question in its domain's template, and verify gives the right ones correct."""
+    if not (HUMANEVAL.exists() and SPIDER.exists()):
+        pytest.skip(f"{DATA} (code and sql sets) not present")
+    run = Pipeline(tmp_path / "traces.duckdb", tmp_path, sandbox_isolates())
+    if run.with_code:
+        humaneval = next(row for row in read_jsonl(HUMANEVAL) if row["task_id"] == "HumanEval/2")
+        run.curate("ingest code", "ingest", str(write_jsonl(tmp_path / "code" / "humaneval.jsonl", [humaneval])))
+    spider = [row for row in json.loads(SPIDER.read_text(encoding="utf-8")) if row["question"] in SPIDER_ROWS]
+    (tmp_path / "sql").mkdir()
+    (tmp_path / "sql" / "spider.json").write_text(json.dumps(spider[:1]), encoding="utf-8")
+    run.curate("ingest sql", "ingest", str(tmp_path / "sql" / "spider.json"), "--databases", str(SPIDER_DATABASES))
+    run.curate("ingest choice", "ingest", str(write_jsonl(tmp_path / "quiz" / "choice.jsonl", CHOICE_ROWS[:1])))
+    run.curate("ingest math", "ingest", str(write_jsonl(tmp_path / "arith" / "math.jsonl", MATH_ROWS[:1])))
+    with open_store(run.db, read_only=True) as store:
+        run.problems = {row["problem_id"]: row for row in store.query("SELECT * FROM problems").to_dicts()}
+    server = ScriptedServer({script_key(problem): [answers(problem, 2)[0]] for problem in run.problems.values()})
+    url = server.start()
+    try:
+        run.curate("generate", "generate", "--model", "teacher", "--base-url", url, "--samples", "2", "--no-progress")
+    finally:
+        server.stop()
+    run.curate("verify", "verify", "--workers", "1")
+    for name, result in run.results.items():
+        assert result.exit_code == 0, (name, result.output, result.exception)
+    sent = {request["messages"][-1]["content"] for request in server.requests}
+    assert sent == {render_prompt(p["question"], template_for(p["domain"])) for p in run.problems.values()}
+    rows = run.query(
+        "SELECT s.problem_id, s.prompt, v.verdict FROM samples s JOIN verdict_current v USING (sample_id) ORDER BY ALL"
+    )
+    assert len(rows) == 2 * len(run.problems)
+    for row in rows:
+        problem = run.problems[row["problem_id"]]
+        assert row["prompt"] == render_prompt(problem["question"], template_for(problem["domain"]))
+        assert ("\\boxed" in row["prompt"]) == (problem["domain"] in ("math", "choice"))
+        assert row["verdict"] == "correct", row
