@@ -235,3 +235,27 @@ def test_a_refused_checker_leaves_an_ingested_file_out_of_the_store(
     assert code == 2 and "math checker" in err
     assert stored(db_path, "SELECT count(*) AS n FROM problems")["n"][0] == 0
     assert server.requests == []
+
+
+SPIDER = Path("/work/shared/data/sql/spider_dev_public.json")
+SPIDER_DATABASES = SPIDER.parent / "database"
+
+
+def test_a_spider_file_is_evaluated_as_it_is_with_its_databases(db_path: Path, server, evaluate, tmp_path) -> None:
+    if not SPIDER.exists():
+        pytest.skip(f"no {SPIDER}")
+    rows = json.loads(SPIDER.read_text(encoding="utf-8"))[:2]  # concert_singer: How many singers ...
+    path = tmp_path / "spider.json"
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    for row in rows:
+        server.script[row["question"]] = [f"```sql\n{row['query']}\n```", "```sql\nSELECT count(*) FROM stadium\n```"]
+    args = ("run", "--name", "sp", "--base-url", server.url, "--model", "scripted", "--samples", "2")
+    code, _out, err = evaluate(*args, "--problems", str(path))
+    assert code == 2 and "--databases" in err
+    assert stored(db_path, "SELECT count(*) AS n FROM problems")["n"][0] == 0 and server.requests == []
+    code, out, err = evaluate(*args, "--problems", str(path), "--databases", str(SPIDER_DATABASES))
+    assert code == 0, err
+    assert "| sp | sql | 2 | 4 | 2 | 50.00 ± 0.00 | 100.00 | - |" in out
+    # stored problems keep their databases: the flag goes with a FILE only
+    code, _out, err = evaluate(*args, "--problems", "test", "--databases", str(SPIDER_DATABASES))
+    assert code == 2 and "--databases" in err and "FILE" in err
