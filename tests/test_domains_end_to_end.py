@@ -494,3 +494,54 @@ def test_generate_asks_each_domain_in_its_template_and_verify_checks_what_came_b
         assert row["prompt"] == render_prompt(problem["question"], template_for(problem["domain"]))
         assert ("\\boxed" in row["prompt"]) == (problem["domain"] in ("math", "choice"))
         assert row["verdict"] == "correct", row
+
+
+# ---- curate judge ------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="curate/judge.py picks unparseable/timeout (and with --include-incorrect incorrect) samples of "
+    "every domain and grades them with its mathematics-competition prompt; the SQL and code checkers' "
+    "verdicts are final (a query that does not run is not a math answer to compare)",
+)
+def test_judge_grades_only_math_and_choice_samples(db_path):
+    from curate.testing.openai_server import OpenAIServer
+
+    problems = [
+        {
+            "problem_id": "m",
+            "source": "t",
+            "question": "2+2?",
+            "gold_answer": "4",
+            "question_hash": "m",
+            "domain": "math",
+        },
+        {
+            "problem_id": "q",
+            "source": "t",
+            "question": "How many singers do we have?",
+            "gold_answer": "SELECT count(*) FROM singer",
+            "question_hash": "q",
+            "domain": "sql",
+        },
+    ]
+    samples = [
+        {"sample_id": f"{p}-0", "problem_id": p, "model": "teacher", "params_hash": "ph", "sample_index": 0}
+        | {"reasoning": "thinking", "content": content, "status": "ok"}
+        for p, content in (("m", "It is \\boxed{four}."), ("q", "```sql\nSELECT count(*) FROM singers\n```"))
+    ]
+    verdicts = [
+        {"sample_id": "m-0", "verifier": "sympy/5", "verdict": "unparseable"},
+        {"sample_id": "q-0", "verifier": "sql/1", "verdict": "unparseable", "reason": "SQLite: no such table: singers"},
+    ]
+    with open_store(db_path) as store:
+        store.insert_rows("problems", problems)
+        store.insert_rows("samples", samples)
+        store.insert_rows("verdicts", verdicts)
+    with OpenAIServer(content=lambda prompt, answer: "ANSWER: 4\nVERDICT: CORRECT", models=("critic",)) as server:
+        result = runner.invoke(app, ["judge", "--model", "critic", "--base-url", server.base_url])
+    assert result.exit_code == 0, result.output
+    with open_store(db_path, read_only=True) as store:
+        judged = sorted(store.query("SELECT sample_id FROM verdicts WHERE verifier = 'judge:critic'")["sample_id"])
+    assert judged == ["m-0"]
