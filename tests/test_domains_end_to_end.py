@@ -294,6 +294,31 @@ def test_export_program_answers_keep_their_code_blocks(pipeline):
         assert f"{fence}\n{gold}\n```" in answer
 
 
+def test_export_takes_one_domains_template(pipeline, tmp_path):
+    template = tmp_path / "code.txt"
+    template.write_text("{question}\n\nThink it through, then give the program.", encoding="utf-8")
+    out = tmp_path / "sft-code-template"
+    result = pipeline.curate(
+        "export (code template)", "export", "--out", str(out), "--prompt-template", f"code={template}"
+    )
+    assert result.exit_code == 0, result.output
+    rows = read_jsonl(out / "train.jsonl") + read_jsonl(out / "val.jsonl")
+    assert len(rows) == len(pipeline.problems)
+    for row in rows:
+        problem = pipeline.problems[row["problem_id"]]
+        if problem["domain"] == "code":
+            assert (
+                row["messages"][0]["content"]
+                == problem["question"].strip() + "\n\nThink it through, then give the program."
+            )
+        else:
+            assert row["messages"][0]["content"] == render_prompt(problem["question"], template_for(problem["domain"]))
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "  - sql (the default): " in card
+    if pipeline.with_code:
+        assert "  - code: '{question}\\n\\nThink it through, then give the program.'" in card
+
+
 def test_stats_break_down_by_domain(pipeline):
     out = pipeline.results["stats"].stdout
     for domain in pipeline.domains():
@@ -336,6 +361,8 @@ def pass_at(n: int, c: int, k: int) -> float:
 
 @pytest.fixture(scope="module")
 def evaluated(pipeline):
+    """`evaluate run` (four samples per problem, EVAL_PATTERN) and `evaluate report --out`, as typed;
+    each command's (exit code, stdout), and the prompts the server was sent."""
     script = {}
     for problem_id, problem in pipeline.problems.items():
         pattern = EVAL_PATTERN[problem["domain"]]
@@ -344,32 +371,13 @@ def evaluated(pipeline):
         ]
     server = ScriptedServer(script)
     url = server.start()
+    run = f"run --name teacher-eval --base-url {url} --model scripted --problems train --samples 4 --max-tokens 512"
     try:
-        out = {}
-        for name, argv in (
-            (
-                "run",
-                [
-                    "run",
-                    "--name",
-                    "teacher-eval",
-                    "--base-url",
-                    url,
-                    "--model",
-                    "scripted",
-                    "--problems",
-                    "train",
-                    "--samples",
-                    "4",
-                    "--max-tokens",
-                    "512",
-                ],
-            ),
-            ("report", ["report", "teacher-eval", "--out", str(pipeline.folder / "report")]),
-        ):
-            out[name] = evaluate(pipeline.db, argv)
+        out = {"run": evaluate(pipeline.db, run.split())}
     finally:
         server.stop()
+    out["report"] = evaluate(pipeline.db, ["report", "teacher-eval", "--out", str(pipeline.folder / "report")])
+    out["prompts"] = {request["messages"][-1]["content"] for request in server.requests}
     return out
 
 
@@ -422,6 +430,11 @@ def test_evaluate_report_gives_pass_at_k_per_domain(pipeline, evaluated):
         pass1, pass2 = expected_pass(pipeline, [domain])
         assert f"| teacher-eval | {domain} | 4 | {pass1:.2f} | {pass2:.2f} | " in text, (domain, text)
         assert f"| {domain} | {pass1:.2f} |" in text
+
+
+def test_evaluate_asks_each_question_in_its_domains_template(pipeline, evaluated):
+    expected = {render_prompt(p["question"], template_for(p["domain"])) for p in pipeline.problems.values()}
+    assert evaluated["prompts"] == expected
 
 
 def test_evaluate_checks_each_sample_with_its_domains_checker(pipeline, evaluated):
