@@ -410,14 +410,15 @@ def test_evaluate_run_prints_pass_at_k_per_domain(pipeline, evaluated):
     assert code == 0, out
     n = len(pipeline.problems)
     mixed, _ = expected_pass(pipeline, pipeline.domains())
+    if pipeline.with_code:  # (2 x 3/4 + 4 x 1/4 + 2 x 0 + 2 x 1) / 10 problems
+        assert mixed == pytest.approx(45.0)
     assert re.search(rf"\| teacher-eval \| mixed \| {n} \| {4 * n} \| 4 \| {mixed:.2f} ± [0-9.]+ \| ", out), out
     for domain in pipeline.domains():
         m = len(pipeline.of_domain(domain))
         pass1, _ = expected_pass(pipeline, [domain])
         pass4 = 100.0 if "R" in EVAL_PATTERN[domain] else 0.0
-        maj = "100.00" if domain == "math" or domain == "choice" else "-"
-        if domain == "math":
-            maj = "100.00"  # R R W R: the right answer is the majority
+        # maj@4 for math (R R W R: the right answer is the majority) and choice; none for programs
+        maj = "100.00" if domain in ("math", "choice") else "-"
         row = rf"\| teacher-eval \| {domain} \| {m} \| {4 * m} \| 4 \| {pass1:.2f} ± [0-9.]+ \| {pass4:.2f} \| {re.escape(maj)} \|"
         assert re.search(row, out), (domain, out)
 
