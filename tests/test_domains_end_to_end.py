@@ -559,3 +559,36 @@ def test_judge_grades_only_math_and_choice_samples(db_path):
     with open_store(db_path, read_only=True) as store:
         judged = sorted(store.query("SELECT sample_id FROM verdicts WHERE verifier = 'judge:critic'")["sample_id"])
     assert judged == ["m-0"]
+
+
+# ---- a code problem judged by its tests alone --------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="curate/score.py counts a code problem without a reference solution as a problem without gold "
+    "(pseudo_label, pass_rate NULL), so curate/select.py's shortest-correct passes over its verified-correct "
+    "sample ('not_verified_correct'); code is judged by its tests, which verify and evaluate run already use",
+)
+def test_a_code_problem_with_tests_and_no_reference_solution_is_selected(tmp_path):
+    if not sandbox_isolates():
+        pytest.skip("no isolation on this machine: code samples cannot be verified")
+    run = Pipeline(tmp_path / "traces.duckdb", tmp_path, True)
+    task = {"task_id": "own/1", "text": "Write a function double(x).", "test_list": ["assert double(1) == 2"]}
+    problems = write_jsonl(tmp_path / "own" / "code.jsonl", [task])
+    run.curate("ingest", "ingest", str(problems), "--domain", "code", "--no-gold", "--split", "train")
+    programs = ("def double(x):\n    return 2 * x", "def double(x):\n    return x + 1")
+    traces = [
+        {"problem_id": "own/code:own/1", "samples": [think("Double it.", f"```python\n{p}\n```") for p in programs]}
+    ]
+    run.curate("import", "import-samples", str(write_jsonl(tmp_path / "traces.jsonl", traces)), "--model", "teacher")
+    for name, args in (("verify", ["verify", "--workers", "1"]), ("score", ["score"])):
+        run.curate(name, *args)
+    run.curate("select", "select", "--policy", "shortest-correct", "--name", "short")
+    for name, result in run.results.items():
+        assert result.exit_code == 0, (name, result.output)
+    verdicts = run.query(
+        "SELECT v.verdict FROM verdict_current v JOIN samples s USING (sample_id) ORDER BY s.sample_index"
+    )
+    assert [row["verdict"] for row in verdicts] == ["correct", "incorrect"]  # the tests decide
+    assert "selection short: 1 samples of 1 problems" in run.results["select"].stdout
