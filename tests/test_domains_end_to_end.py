@@ -574,7 +574,11 @@ def test_a_code_problem_with_tests_and_no_reference_solution_is_selected(tmp_pat
     if not sandbox_isolates():
         pytest.skip("no isolation on this machine: code samples cannot be verified")
     run = Pipeline(tmp_path / "traces.duckdb", tmp_path, True)
-    task = {"task_id": "own/1", "text": "Write a function double(x).", "test_list": ["assert double(1) == 2"]}
+    task = {
+        "task_id": "own/1",
+        "text": "Write a function double(x).",
+        "test_list": ["assert double(1) == 2", "assert double(-3) == -6"],
+    }
     problems = write_jsonl(tmp_path / "own" / "code.jsonl", [task])
     run.curate("ingest", "ingest", str(problems), "--domain", "code", "--no-gold", "--split", "train")
     programs = ("def double(x):\n    return 2 * x", "def double(x):\n    return x + 1")
