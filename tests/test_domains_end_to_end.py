@@ -2,7 +2,10 @@
 "Done when"): ingest HumanEval, MBPP and Spider as shipped, a multiple-choice file and a math
 file; import a right and a wrong trace per problem; verify (with --steps), score, select,
 export, stats and sql; evaluate against the scripted OpenAI server and report; open the review
-app on a code sample.
+app on a code sample. Generation (`curate generate` against the scripted server) has a store of
+its own. Gaps found on the way, in modules other work is changing, are strict xfails at the end
+(curate judge grading SQL with its math prompt; score and select treating a code problem
+without a reference solution as one without gold).
 
 Data: slices of /work/shared/data/code/humaneval.jsonl, mbpp.jsonl (HumanEval, MBPP) and
 /work/shared/data/sql/spider_dev_public.json with its databases (Spider), SOURCES.md there; the
@@ -179,6 +182,7 @@ def pipeline(tmp_path_factory) -> Pipeline:
     traces = write_jsonl(folder / "traces.jsonl", rows)
     run.curate("import", "import-samples", str(traces), "--model", "teacher")
     run.curate("verify", "verify", "--workers", "1", "--steps")
+    run.curate("verify again", "verify", "--workers", "1", "--steps")
     run.curate("score", "score")
     run.curate("select", "select", "--policy", "shortest-correct", "--name", "short")
     run.curate("export", "export", "--out", str(folder / "sft"))
@@ -244,6 +248,11 @@ def test_verify_gives_each_domain_its_checker_and_the_right_verdicts(pipeline):
     out = pipeline.results["verify"].stdout
     n = len(pipeline.problems)
     assert re.search(rf"│ verified\s+│\s+{2 * n} │", out) and re.search(rf"│ correct\s+│\s+{n} │", out)
+
+
+def test_a_second_verify_finds_nothing_pending_in_any_domain(pipeline):
+    out = pipeline.results["verify again"].stdout
+    assert re.search(r"│ verified\s+│\s+0 │", out) and re.search(r"│ steps_checked\s+│\s+0 │", out), out
 
 
 def test_verify_steps_checks_only_math_and_choice_traces(pipeline):
