@@ -19,9 +19,10 @@ Decontamination (`curate decontam --against FILE... [--against-split test] [--ng
 benchmark: a file `curate.sources` reads (JSONL, JSON, CSV, Parquet) whose rows carry the
 question in one of its `QUESTION_FIELDS` (`problem`, `question`, `prompt`, ...: the shapes of
 tests/data/public) or MBPP's `text`, or the store's own problems of a split. A code or SQL
-problem is compared by the question its source asked (HumanEval's `prompt`, MBPP's `text`,
-Spider's `question`, kept in `meta`), not the stored question with its instructions and schema,
-so HumanEval, MBPP and Spider files serve as benchmarks as shipped. Methods:
+problem is compared by the question its source asked (`curate.sources.SOURCE_QUESTION_SQL`:
+HumanEval's `prompt`, MBPP's `text`, Spider's `question`, kept in `meta`), not the stored
+question with its instructions and schema, so HumanEval, MBPP and Spider files serve as
+benchmarks as shipped. Methods:
 - exact: equal after normalisation (lowercase, whitespace collapsed, the standard
   "Please reason step by step..." instruction removed);
 - ngram: the share of the problem's word n-grams (words = runs of letters and digits, so LaTeX
@@ -47,7 +48,15 @@ import polars as pl
 from rapidfuzz import fuzz, process
 from rich.table import Table
 
-from curate.sources import ID_FIELDS, QUESTION_FIELDS, check_readable, id_text, normalise_question, read_records
+from curate.sources import (
+    ID_FIELDS,
+    QUESTION_FIELDS,
+    SOURCE_QUESTION_SQL,
+    check_readable,
+    id_text,
+    normalise_question,
+    read_records,
+)
 from db.errors import BadInput
 from db.store import Store
 
@@ -55,13 +64,6 @@ _INSTRUCTION = re.compile(
     r"please reason step by step,? and put your final answer within \\boxed\{\}\.?", re.IGNORECASE
 )
 _WORD = re.compile(r"\w+")
-# The question as its source asked it: a code or SQL question is stored wrapped in instructions and a
-# schema (curate.prompts), which would hide a copy of the benchmark's own text (HumanEval's prompt,
-# MBPP's text, Spider's question) from every method.
-SOURCE_QUESTION_SQL = (
-    "coalesce(CASE domain WHEN 'sql' THEN meta->>'question' "
-    "WHEN 'code' THEN coalesce(meta->>'prompt', meta->>'text') END, question)"
-)
 CANDIDATES_SQL = (
     f"SELECT problem_id, {SOURCE_QUESTION_SQL} AS question, question_hash FROM problems "
     "WHERE coalesce(split, '') <> 'test'"
