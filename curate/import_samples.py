@@ -9,7 +9,9 @@ the store lacks), one `runs` row (kind "import-samples"). Command:
 [--answer-field F] [--samples-field F] [--params-tag T] [--format ...] [--skip-missing]`.
 
 - A row's problem is found by id (the id as a stored `problem_id`, or "{source}:{id}"), then by
-  the normalised question text (same `question_hash` as `curate ingest`), else it is created
+  the normalised question text (same `question_hash` as `curate ingest`; a code or SQL problem
+  also by its source's question, `curate.sources.SOURCE_QUESTION_SQL`, e.g. HumanEval's prompt,
+  where exactly one such problem asked it), else it is created
   from the row's question and gold (`gt`/`answer`/...) under `source` (default: folder/stem of
   the file).
 - An inline `<think>...</think>` is split into reasoning and content with the semantics of
@@ -55,6 +57,7 @@ from curate.sources import (
     ANSWER_FIELDS,
     ID_FIELDS,
     QUESTION_FIELDS,
+    SOURCE_QUESTION_SQL,
     check_readable,
     default_source,
     first_present,
@@ -679,6 +682,7 @@ def _resolve_problems(
         # Prefer a problem of the import's own source, then the smallest id, for a stable choice.
         if qhash not in by_hash or (problem_source == source and not by_hash[qhash].startswith(source + ":")):
             by_hash[qhash] = problem_id
+    by_hash.update(_by_source_question({h for h in hashes if h} - set(by_hash), store))
 
     problem_of, new_rows, matched = [], {}, 0
     for _rkey, sid, question, qhash, gold_json, first_row in zip(
@@ -734,6 +738,24 @@ def _resolve_problems(
         },
     )
     return keymap, new_problems, matched
+
+
+def _by_source_question(wanted: set[str], store: Store) -> dict[str, str]:
+    """question_hash -> problem_id of the code and SQL problems whose source question (HumanEval's
+    prompt, MBPP's text, Spider's question) has a hash in `wanted`, where only one problem has it:
+    a trace file generated elsewhere holds that text, not the stored question around it."""
+    if not wanted:
+        return {}
+    rows = store.execute(
+        f"SELECT problem_id, {SOURCE_QUESTION_SQL} FROM problems WHERE domain IN ('code', 'sql') ORDER BY problem_id"
+    ).fetchall()
+    found: dict[str, list[str]] = {}
+    for problem_id, question in rows:
+        qhash = question_hash(question) if question and question.strip() else None
+        if qhash in wanted:
+            found.setdefault(qhash, []).append(problem_id)
+    # The same question on two databases (or in two sets) names no one problem: the row is not matched.
+    return {qhash: ids[0] for qhash, ids in found.items() if len(ids) == 1}
 
 
 # ---- error reports ---------------------------------------------------------------------------
