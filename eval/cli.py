@@ -64,8 +64,11 @@ def run(
     temperature: float = typer.Option(0.6, "--temperature"),
     top_p: float = typer.Option(0.95, "--top-p"),
     max_tokens: int = typer.Option(32768, "--max-tokens", help="Most new tokens per sample."),
-    prompt_template: Optional[Path] = typer.Option(
-        None, "--prompt-template", help="Template file with {question} (the one training used)."
+    prompt_template: Optional[list[str]] = typer.Option(
+        None,
+        "--prompt-template",
+        help="Template file with {question} (the one training used), for every domain; DOMAIN=FILE "
+        "(math, code, sql, choice) for one domain. Repeatable, as curate generate and export take it.",
     ),
     strict_form: bool = typer.Option(False, "--strict-form", help="Also require the simplified answer form."),
     limit: Optional[int] = typer.Option(None, "--limit", help="First N problems by problem_id."),
@@ -126,7 +129,7 @@ def run(
         temperature=temperature,
         top_p=top_p,
         max_tokens=max_tokens,
-        prompt_template=str(prompt_template) if prompt_template else None,
+        prompt_template=tuple(prompt_template) if prompt_template else None,
         strict_form=strict_form,
         limit=limit,
         length_levels=levels,

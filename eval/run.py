@@ -127,7 +127,7 @@ class EvalConfig:
     temperature: float = 0.6
     top_p: float = 0.95
     max_tokens: int = 32768
-    prompt_template: str | None = None
+    prompt_template: str | tuple[str, ...] | None = None  # FILE and DOMAIN=FILE specs (curate.prompts.load_templates)
     strict_form: bool = False
     limit: int | None = None
     length_levels: int = 0

@@ -259,3 +259,27 @@ def test_a_spider_file_is_evaluated_as_it_is_with_its_databases(db_path: Path, s
     # stored problems keep their databases: the flag goes with a FILE only
     code, _out, err = evaluate(*args, "--problems", "test", "--databases", str(SPIDER_DATABASES))
     assert code == 2 and "--databases" in err and "FILE" in err
+
+
+def test_prompt_templates_are_given_per_domain_as_export_takes_them(
+    db_path: Path, code_server, sandbox_isolates, evaluate, tmp_path
+) -> None:
+    # Before, --prompt-template took one file, so a set exported with a template per domain could not be
+    # evaluated on the same prompts.
+    code_template, math_template = tmp_path / "code.txt", tmp_path / "math.txt"
+    code_template.write_text("{question}\n\nCODE TEMPLATE", encoding="utf-8")
+    math_template.write_text("{question}\n\nMATH TEMPLATE \\boxed{{}}", encoding="utf-8")
+    add_problems(
+        db_path,
+        [
+            code_problem("HumanEval/0"),
+            {"problem_id": "toy:a", "source": "toy", "question": "Alpha: what is 2+3?", "gold": "5", "domain": "math"},
+        ],
+    )
+    code, _out, err = evaluate(
+        "run", "--name", "tpl", "--base-url", code_server.url, *FLAGS,
+        "--prompt-template", f"code={code_template}", "--prompt-template", f"math={math_template}",
+    )  # fmt: skip
+    assert code == 0, err
+    prompts = {request["messages"][-1]["content"] for request in code_server.requests}
+    assert {prompt.rsplit("\n\n", 1)[-1] for prompt in prompts} == {"CODE TEMPLATE", "MATH TEMPLATE \\boxed{}"}
