@@ -4,8 +4,8 @@ file; import a right and a wrong trace per problem; verify (with --steps), score
 export, stats and sql; evaluate against the scripted OpenAI server and report; open the review
 app on a code sample. Generation (`curate generate` against the scripted server) has a store of
 its own. Gaps found on the way, in modules other work is changing, are strict xfails at the end
-(curate judge grading SQL with its math prompt; score and select treating a code problem
-without a reference solution as one without gold).
+(curate judge grading SQL with its math prompt and critiquing code traces' steps; score and
+select treating a code problem without a reference solution as one without gold).
 
 Data: slices of /work/shared/data/code/humaneval.jsonl, mbpp.jsonl (HumanEval, MBPP) and
 /work/shared/data/sql/spider_dev_public.json with its databases (Spider), SOURCES.md there; the
@@ -605,3 +605,42 @@ def test_a_code_problem_with_tests_and_no_reference_solution_is_selected(tmp_pat
     )
     assert [row["verdict"] for row in verdicts] == ["correct", "incorrect"]  # the tests decide
     assert "selection short: 1 samples of 1 problems" in run.results["select"].stdout
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="curate/judge.py --steps sends every correct trace, code and SQL too, to its step critic, whose "
+    "prompt asks for the earliest mathematical error; verify --steps checks only math and choice traces",
+)
+def test_judge_steps_critiques_only_math_and_choice_traces(db_path):
+    from curate.testing.openai_server import OpenAIServer
+
+    problems = [
+        {"problem_id": "m", "source": "t", "question": "2+2?", "gold_answer": "4", "question_hash": "m"},
+        {"problem_id": "c", "source": "t", "question": "Write f.", "question_hash": "c", "domain": "code"},
+    ]
+    samples = [
+        {"sample_id": f"{p}-0", "problem_id": p, "model": "teacher", "params_hash": "ph", "sample_index": 0}
+        | {"reasoning": "First this.\n\nThen that.", "content": content, "status": "ok"}
+        for p, content in (("m", "It is \\boxed{4}."), ("c", "```python\ndef f():\n    return 1\n```"))
+    ]
+    with open_store(db_path) as store:
+        store.insert_rows("problems", [{"domain": "math"} | row for row in problems])
+        store.insert_rows("samples", samples)
+        hashes = dict(store.execute("SELECT sample_id, content_hash FROM samples").fetchall())
+        store.insert_rows(
+            "verdicts",
+            [
+                {"sample_id": "m-0", "verifier": "sympy/5", "verdict": "correct", "content_hash": hashes["m-0"]},
+                {"sample_id": "c-0", "verifier": "code/2", "verdict": "correct", "content_hash": hashes["c-0"]},
+            ],
+        )
+    reply = "WRONG PARAGRAPH: NONE\nREASON: no error"
+    with OpenAIServer(content=lambda prompt, answer: reply, models=("critic",)) as server:
+        result = runner.invoke(app, ["judge", "--steps", "--model", "critic", "--base-url", server.base_url])
+    assert result.exit_code == 0, result.output
+    with open_store(db_path, read_only=True) as store:
+        checked = sorted(
+            store.query("SELECT sample_id FROM step_check_samples WHERE checker = 'judge:critic'")["sample_id"]
+        )
+    assert checked == ["m-0"]
