@@ -18,7 +18,11 @@ Decontamination (`curate decontam --against FILE... [--against-split test] [--ng
 [--min-share 0.2] [--fuzzy 95]`): every training candidate is compared with every item of each
 benchmark: a file `curate.sources` reads (JSONL, JSON, CSV, Parquet) whose rows carry the
 question in one of its `QUESTION_FIELDS` (`problem`, `question`, `prompt`, ...: the shapes of
-tests/data/public), or the store's own problems of a split. Methods:
+tests/data/public) or MBPP's `text`, or the store's own problems of a split. A code or SQL
+problem is compared by the question its source asked (`curate.sources.SOURCE_QUESTION_SQL`:
+HumanEval's `prompt`, MBPP's `text`, Spider's `question`, kept in `meta`), not the stored
+question with its instructions and schema, so HumanEval, MBPP and Spider files serve as
+benchmarks as shipped. Methods:
 - exact: equal after normalisation (lowercase, whitespace collapsed, the standard
   "Please reason step by step..." instruction removed);
 - ngram: the share of the problem's word n-grams (words = runs of letters and digits, so LaTeX
@@ -44,7 +48,15 @@ import polars as pl
 from rapidfuzz import fuzz, process
 from rich.table import Table
 
-from curate.sources import ID_FIELDS, QUESTION_FIELDS, check_readable, id_text, normalise_question, read_records
+from curate.sources import (
+    ID_FIELDS,
+    QUESTION_FIELDS,
+    SOURCE_QUESTION_SQL,
+    check_readable,
+    id_text,
+    normalise_question,
+    read_records,
+)
 from db.errors import BadInput
 from db.store import Store
 
@@ -52,7 +64,12 @@ _INSTRUCTION = re.compile(
     r"please reason step by step,? and put your final answer within \\boxed\{\}\.?", re.IGNORECASE
 )
 _WORD = re.compile(r"\w+")
-CANDIDATES_SQL = "SELECT problem_id, question, question_hash FROM problems WHERE coalesce(split, '') <> 'test'"
+CANDIDATES_SQL = (
+    f"SELECT problem_id, {SOURCE_QUESTION_SQL} AS question, question_hash FROM problems "
+    "WHERE coalesce(split, '') <> 'test'"
+)
+# A benchmark row's question: the common fields, then MBPP's task `text`.
+BENCHMARK_FIELDS = (*QUESTION_FIELDS, "text")
 
 
 def normalise(text: str) -> str:
@@ -82,10 +99,10 @@ def read_benchmark(path: str | Path) -> Benchmark:
         raise BadInput("no such benchmark file", file=str(path), field="--against")
     ids, questions = [], []
     for number, row in read_records(path, check_readable(path, "auto")):
-        question = next((row[f] for f in QUESTION_FIELDS if isinstance(row.get(f), str) and row[f].strip()), None)
+        question = next((row[f] for f in BENCHMARK_FIELDS if isinstance(row.get(f), str) and row[f].strip()), None)
         if question is None:
             raise BadInput(
-                f"no question text; expected one of {', '.join(QUESTION_FIELDS)}",
+                f"no question text; expected one of {', '.join(BENCHMARK_FIELDS)}",
                 file=str(path),
                 line=number,
                 field="problem",
@@ -100,7 +117,10 @@ def read_benchmark(path: str | Path) -> Benchmark:
 
 def store_benchmark(store: Store, split: str) -> Benchmark:
     """The store's own problems of `split` as a benchmark; BadInput when the split is empty."""
-    frame = store.query("SELECT problem_id, question FROM problems WHERE split = ? ORDER BY problem_id", [split])
+    frame = store.query(
+        f"SELECT problem_id, {SOURCE_QUESTION_SQL} AS question FROM problems WHERE split = ? ORDER BY problem_id",
+        [split],
+    )
     if frame.height == 0:
         raise BadInput(f"the store has no problems in split {split!r}", field="--against-split")
     return Benchmark(f"split:{split}", frame["problem_id"].to_list(), frame["question"].to_list())

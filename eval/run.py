@@ -4,14 +4,16 @@ Contract
 - Inputs: problems with a gold answer, by split (`--problems test [--source S]`: rows of the
   `problems` table) or by file (`--problems FILE`: ingested into `problems` first with
   `curate.ingest`, then exactly that file's problems are evaluated); first `--limit N` by
-  problem_id. Any domain (problems.domain: math, code, sql, choice): code problems need no gold
-  answer but tests in their meta (HumanEval's `test`/`entry_point`, MBPP's `test_list`);
+  problem_id; a Spider-style FILE needs `--databases DIR`, as `curate ingest` does. Any domain
+  (problems.domain: math, code, sql, choice): code problems need no gold answer but tests in
+  their meta (HumanEval's `test`/`entry_point`, MBPP's `test_list`);
   problems without what their checker needs are left out, and said so. A model behind any
   OpenAI-compatible endpoint (`--base-url URL --model NAME`: vLLM, DeepSeek's API, ...) or a
   local transformers model (`--model PATH_OR_ID|tiny` [`--adapter DIR`], through
   `curate.local_generation.LocalGenerator`).
 - Prompt: `render_prompt(question, template_for(domain, load_templates(--prompt-template)))`,
-  each domain's template (the one generate and training used), sent as one user turn. The length study (`--length-levels N`, `--word-budgets`) adds one
+  the question in its domain's template (curate/prompts.py, as generation and export use it),
+  sent as one user turn. The length study (`--length-levels N`, `--word-budgets`) adds one
   sentence asking for at most B words (`LENGTH_INSTRUCTION`), one level per budget.
 - Verification: each sample by its problem's domain checker (`curate.verify.domains.make_checker`,
   one per domain for the whole invocation): math by the project verifier exactly as `curate
@@ -124,12 +126,13 @@ class EvalConfig:
     adapter: str | None = None
     label: str | None = None
     source: str | None = None
+    databases: str | None = None  # with --problems FILE of SQL problems: DIR/DB_ID/DB_ID.sqlite, as curate ingest
     samples: int = 1
     seeds: tuple[int, ...] = (0,)
     temperature: float = 0.6
     top_p: float = 0.95
     max_tokens: int = 32768
-    prompt_template: str | tuple[str, ...] | None = None  # curate.prompts.load_templates' specs
+    prompt_template: str | tuple[str, ...] | None = None  # FILE and DOMAIN=FILE specs (curate.prompts.load_templates)
     strict_form: bool = False
     limit: int | None = None
     length_levels: int = 0
@@ -312,10 +315,15 @@ JUDGED_BY_TESTS = ("code",)
 def load_problems(store: Store, config: EvalConfig) -> pl.DataFrame:
     """problem_id, question, gold_answer, domain, meta of the problems to evaluate, ordered by problem_id."""
     if Path(config.problems).is_file():
-        ids = ingest_problem_file(store, Path(config.problems), config.source)
+        ids = ingest_problem_file(store, Path(config.problems), config.source, config.databases)
         frame = store.query(f"SELECT {PROBLEM_COLUMNS} FROM problems WHERE list_contains(?, problem_id)", [ids])
     elif _looks_like_file(config.problems):
         raise BadInput("no such problems file", file=config.problems, field="--problems")
+    elif config.databases is not None:
+        raise BadInput(
+            "--databases is read with a problems FILE; stored problems keep the databases they were ingested with",
+            field="--databases",
+        )
     else:
         where, args = ["split = ?"], [config.problems]
         if config.source:
@@ -378,14 +386,16 @@ def tasks_of(problems: pl.DataFrame) -> dict:
     }
 
 
-def ingest_problem_file(store: Store, path: Path, source: str | None) -> list[str]:
-    """Add a problems file's new problems to the store (as `curate ingest` reads it); returns its problem_ids.
+def ingest_problem_file(store: Store, path: Path, source: str | None, databases: str | None = None) -> list[str]:
+    """Add a problems file's new problems to the store (as `curate ingest` reads it, a Spider file
+    with its `databases` folder); returns its problem_ids.
 
     Problems already stored keep their stored gold answer (`curate ingest --update` replaces it).
     """
     from curate.ingest import IngestConfig, parse_problems
 
-    _source, frame, _duplicates = parse_problems(path, IngestConfig(path, source=source))
+    folder = Path(databases) if databases is not None else None
+    _source, frame, _duplicates = parse_problems(path, IngestConfig(path, source=source, databases=folder))
     store.insert_frame("problems", frame, on_conflict="ignore")
     return frame["problem_id"].to_list()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -119,13 +120,50 @@ def test_decontam_command_reports_each_match_and_reruns_replace(db_path, math500
 
 def test_benchmark_without_a_question_field_exits_2_naming_the_line(db_path, tmp_path, capsys):
     bad = tmp_path / "bench.jsonl"
-    bad.write_text('{"problem": "fine"}\n{"text": "no question here"}\n')
+    bad.write_text('{"problem": "fine"}\n{"answer": "no question here"}\n')
     with pytest.raises(SystemExit) as stop:
         main(["decontam", "--against", str(bad), "--db", str(db_path)])
     assert stop.value.code == 2
     assert "bench.jsonl:2" in capsys.readouterr().err
     with pytest.raises(BadInput, match="--against"):
         decontaminate(open_store(db_path), DecontamConfig())
+
+
+SHARED = Path("/work/shared/data")
+
+
+def test_humaneval_mbpp_and_spider_files_as_shipped_find_their_own_problems(db_path, tmp_path, capsys):
+    # The stored code and SQL questions wrap the source's text in instructions and a schema.
+    files = {name: SHARED / name for name in ("code/humaneval.jsonl", "code/mbpp.jsonl", "sql/spider_dev_public.json")}
+    if not all(path.exists() for path in files.values()):
+        pytest.skip(f"{SHARED} (code and sql sets) not present")
+    for name, path in files.items():
+        if name.endswith(".jsonl"):
+            rows = path.read_text(encoding="utf-8").splitlines()[:2]
+            (tmp_path / path.name).write_text("\n".join(rows) + "\n", encoding="utf-8")
+            extra = []
+        else:
+            (tmp_path / path.name).write_text(json.dumps(json.loads(path.read_text(encoding="utf-8"))[:2]))
+            extra = ["--databases", str(SHARED / "sql" / "database")]
+        with pytest.raises(SystemExit) as stop:
+            main(
+                ["ingest", str(tmp_path / path.name), "--split", "train", "--source", path.stem, "--db", str(db_path)]
+                + extra
+            )
+        assert stop.value.code == 0
+    with pytest.raises(SystemExit) as stop:
+        main(["decontam", *(arg for path in files.values() for arg in ("--against", str(path))), "--db", str(db_path)])
+    assert stop.value.code == 0, capsys.readouterr().err
+    with open_store(db_path, read_only=True) as store:
+        matched = store.query("SELECT problem_id, method, matched_item FROM contamination ORDER BY ALL").rows()
+        domains = store.query("SELECT DISTINCT domain FROM problems ORDER BY 1")["domain"].to_list()
+    assert domains == ["code", "sql"] and len(matched) == 6
+    assert {method for _, method, _ in matched} == {"exact"}
+    assert ("humaneval:HumanEval/0", "exact", "line 1") in matched and ("mbpp:Mbpp/3", "exact", "line 2") in matched
+    with open_store(db_path) as store:  # a split of the store compares the same texts
+        store.execute("UPDATE problems SET split = 'test' WHERE problem_id LIKE '%spider%'")
+        result = decontaminate(store, DecontamConfig(against_split="test"))
+    assert result.checked == 4 and result.matches.height == 0  # the code problems are no Spider questions
 
 
 def test_dedup_marks_exact_and_near_duplicates_and_keeps_the_problem_with_gold(db_path, capsys):

@@ -579,3 +579,62 @@ def test_a_store_on_a_full_disk_exits_1_and_stays_as_it_was(small_disk: Path, tm
     assert "big.jsonl" not in message
     assert counts(db)[:2] == before[:2]
     assert sorted(p.name for p in small_disk.iterdir()) == files  # no side file, no spill left
+
+
+def test_code_and_sql_traces_match_their_problems_by_the_sources_question(db_path: Path, tmp_path: Path):
+    # Traces generated elsewhere hold HumanEval's prompt or Spider's question, not the stored question
+    # around it (instructions, schema); before, each row created a new math problem.
+    data = Path("/work/shared/data")
+    humaneval, spider = data / "code" / "humaneval.jsonl", data / "sql" / "spider_dev_public.json"
+    if not (humaneval.exists() and spider.exists()):
+        pytest.skip(f"{data} (code and sql sets) not present")
+    task = json.loads(humaneval.read_text(encoding="utf-8").splitlines()[0])
+    question = json.loads(spider.read_text(encoding="utf-8"))[0]
+    twin = {**question, "db_id": "singer"}  # the same question on another database names no one problem
+    write_jsonl(tmp_path / "he.jsonl", [task])
+    (tmp_path / "spider.json").write_text(json.dumps([question, twin]), encoding="utf-8")
+    databases = str(data / "sql" / "database")
+    assert runner.invoke(app, ["ingest", str(tmp_path / "he.jsonl"), "--source", "he"]).exit_code == 0
+    ingested = runner.invoke(app, ["ingest", str(tmp_path / "spider.json"), "--source", "sp", "--databases", databases])
+    assert ingested.exit_code == 0, ingested.output
+    traces = write_jsonl(
+        tmp_path / "traces.jsonl",
+        [
+            {"question": task["prompt"], "response": f"```python\n{task['prompt']}{task['canonical_solution']}```"},
+            {"question": question["question"].upper(), "response": f"```sql\n{question['query']}\n```"},
+        ],
+    )
+    result = run_import(str(traces), "--model", "m")
+    assert result.exit_code == 0, result.output
+    assert "problems matched 1, created 1" in result.stdout  # HumanEval/0 found; the Spider twin is ambiguous
+    found = rows(db_path, "SELECT s.problem_id, p.domain FROM samples s JOIN problems p USING (problem_id) ORDER BY 1")
+    assert found[0] == {"problem_id": "he:HumanEval/0", "domain": "code"}
+    with open_store(db_path) as store:  # with one database left, the question names its problem
+        store.execute("DELETE FROM samples")
+        store.execute("DELETE FROM problems WHERE domain = 'math' OR meta->>'db_id' = 'singer'")
+    again = run_import(str(traces), "--model", "m", "--params-tag", "again")
+    assert again.exit_code == 0 and "problems matched 2, created 0" in again.stdout, again.output
+    found = rows(db_path, "SELECT p.domain, p.meta->>'db_id' AS db FROM samples s JOIN problems p USING (problem_id)")
+    assert sorted(found, key=str) == sorted(
+        [{"domain": "code", "db": None}, {"domain": "sql", "db": "concert_singer"}], key=str
+    )
+
+
+def test_human_evals_samples_layout_finds_its_problems_by_task_id(db_path: Path, tmp_path: Path):
+    # human-eval's samples.jsonl: task_id and a completion of the prompt; before, exit 2 (no id field).
+    humaneval = Path("/work/shared/data/code/humaneval.jsonl")
+    if not humaneval.exists():
+        pytest.skip(f"no {humaneval}")
+    tasks = [json.loads(line) for line in humaneval.read_text(encoding="utf-8").splitlines()[:2]]
+    (tmp_path / "code").mkdir()
+    write_jsonl(tmp_path / "code" / "humaneval.jsonl", tasks)
+    assert runner.invoke(app, ["ingest", str(tmp_path / "code" / "humaneval.jsonl")]).exit_code == 0
+    math = write_jsonl(tmp_path / "toy.jsonl", [{"id": "HumanEval/0", "question": "1+1?", "answer": "2"}])
+    assert runner.invoke(app, ["ingest", str(math), "--source", "toy"]).exit_code == 0  # a math id does not count
+    samples = [{"task_id": task["task_id"], "completion": task["canonical_solution"]} for task in tasks]
+    result = run_import(str(write_jsonl(tmp_path / "samples.jsonl", samples)), "--model", "m")
+    assert result.exit_code == 0, result.output
+    assert "problems matched 2, created 0" in result.stdout
+    found = rows(db_path, "SELECT problem_id, content FROM samples ORDER BY problem_id")
+    assert [row["problem_id"] for row in found] == ["code/humaneval:HumanEval/0", "code/humaneval:HumanEval/1"]
+    assert found[0]["content"] == tasks[0]["canonical_solution"]

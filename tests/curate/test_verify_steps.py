@@ -142,3 +142,43 @@ def test_step_checks_are_written_under_the_streaming_memory_limit(db_path, monke
     monkeypatch.setattr(Store, "insert_frame", insert_frame)
     run_stage("verify", db_path, VerifyConfig(workers=1, progress=False, steps=True))
     assert seen and set(seen) == {"953.6 MiB"}  # 1GB as DuckDB reports it
+
+
+def test_verify_steps_leaves_code_and_sql_traces_out_and_counts_them(db_path):
+    # A slip in a code or SQL trace's prose is no claim about its answer; their lines are program text.
+    fill(db_path)
+    slip = "We have $3 \\times 17 = 52$ rows, so the loop runs $52 - 31 = 21$ times."
+    with open_store(db_path) as store:
+        store.insert_rows(
+            "problems",
+            [
+                {"problem_id": "c1", "source": "t", "question": "Write f.", "question_hash": "c", "domain": "code"},
+                {"problem_id": "q1", "source": "t", "question": "Count.", "question_hash": "q", "domain": "sql"},
+            ],
+        )
+        store.insert_rows(
+            "samples",
+            [
+                {
+                    "sample_id": f"{problem_id}-slip",
+                    "problem_id": problem_id,
+                    "model": "r1",
+                    "reasoning": slip,
+                    "content": block,
+                    "params_hash": "ph",
+                    "sample_index": 0,
+                    "status": "ok",
+                }
+                for problem_id, block in (("c1", "```python\nx = 3 * 17\n```"), ("q1", "```sql\nSELECT 3 * 17\n```"))
+            ],
+        )
+    result = runner.invoke(app, ["verify", "--steps", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert set(checked(db_path)) == set(SAMPLES)  # the math samples only
+    with open_store(db_path, read_only=True) as store:
+        counts = json.loads(store.query("SELECT counts FROM runs WHERE kind = 'verify'").row(0)[0])
+    assert counts["steps_checked"] == 5 and counts["steps_skipped_domain"] == 2
+    assert "steps_skipped_domain" in result.output
+    again = run_stage("verify", db_path, VerifyConfig(workers=1, progress=False, steps=True, reverify=True))
+    assert again.counts["steps_checked"] == 5 and again.counts["steps_skipped_domain"] == 2
+    assert set(checked(db_path)) == set(SAMPLES)

@@ -235,3 +235,51 @@ def test_a_refused_checker_leaves_an_ingested_file_out_of_the_store(
     assert code == 2 and "math checker" in err
     assert stored(db_path, "SELECT count(*) AS n FROM problems")["n"][0] == 0
     assert server.requests == []
+
+
+SPIDER = Path("/work/shared/data/sql/spider_dev_public.json")
+SPIDER_DATABASES = SPIDER.parent / "database"
+
+
+def test_a_spider_file_is_evaluated_as_it_is_with_its_databases(db_path: Path, server, evaluate, tmp_path) -> None:
+    if not SPIDER.exists():
+        pytest.skip(f"no {SPIDER}")
+    rows = json.loads(SPIDER.read_text(encoding="utf-8"))[:2]  # concert_singer: How many singers ...
+    path = tmp_path / "spider.json"
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    for row in rows:
+        server.script[row["question"]] = [f"```sql\n{row['query']}\n```", "```sql\nSELECT count(*) FROM stadium\n```"]
+    args = ("run", "--name", "sp", "--base-url", server.url, "--model", "scripted", "--samples", "2")
+    code, _out, err = evaluate(*args, "--problems", str(path))
+    assert code == 2 and "--databases" in err
+    assert stored(db_path, "SELECT count(*) AS n FROM problems")["n"][0] == 0 and server.requests == []
+    code, out, err = evaluate(*args, "--problems", str(path), "--databases", str(SPIDER_DATABASES))
+    assert code == 0, err
+    assert "| sp | sql | 2 | 4 | 2 | 50.00 ± 0.00 | 100.00 | - |" in out
+    # stored problems keep their databases: the flag goes with a FILE only
+    code, _out, err = evaluate(*args, "--problems", "test", "--databases", str(SPIDER_DATABASES))
+    assert code == 2 and "--databases" in err and "FILE" in err
+
+
+def test_prompt_templates_are_given_per_domain_as_export_takes_them(
+    db_path: Path, code_server, sandbox_isolates, evaluate, tmp_path
+) -> None:
+    # Before, --prompt-template took one file, so a set exported with a template per domain could not be
+    # evaluated on the same prompts.
+    code_template, math_template = tmp_path / "code.txt", tmp_path / "math.txt"
+    code_template.write_text("{question}\n\nCODE TEMPLATE", encoding="utf-8")
+    math_template.write_text("{question}\n\nMATH TEMPLATE \\boxed{{}}", encoding="utf-8")
+    add_problems(
+        db_path,
+        [
+            code_problem("HumanEval/0"),
+            {"problem_id": "toy:a", "source": "toy", "question": "Alpha: what is 2+3?", "gold": "5", "domain": "math"},
+        ],
+    )
+    code, _out, err = evaluate(
+        "run", "--name", "tpl", "--base-url", code_server.url, *FLAGS,
+        "--prompt-template", f"code={code_template}", "--prompt-template", f"math={math_template}",
+    )  # fmt: skip
+    assert code == 0, err
+    prompts = {request["messages"][-1]["content"] for request in code_server.requests}
+    assert {prompt.rsplit("\n\n", 1)[-1] for prompt in prompts} == {"CODE TEMPLATE", "MATH TEMPLATE \\boxed{}"}
