@@ -62,7 +62,7 @@ from curate.pricing import resolve_price
 from curate.step_checks import CheckedSample, replace_checks
 from curate.traces import full_response
 from curate.verify import StepCheck
-from curate.verify.domains import VOTING_DOMAINS
+from curate.verify.domains import STEP_DOMAINS, VOTING_DOMAINS
 from curate.write_through import Batches, WriteThrough
 from db import BadInput
 from db.console import stderr
@@ -327,13 +327,16 @@ def select_step_candidates(store: Store, config: JudgeConfig) -> list[str]:
     verdicts = ["correct"] + (["incorrect"] if config.include_incorrect else [])
     where = (
         "list_contains(?, v.verdict) AND (coalesce(trim(s.reasoning), '') <> '' OR coalesce(trim(s.content), '') <> '')"
+        # Only prose traces have steps to critique; a program's or a query's tests judge it.
+        " AND list_contains(?, coalesce(p.domain, 'math'))"
     )
     rows = store.execute(
         "SELECT s.sample_id FROM verdict_current v JOIN samples s USING (sample_id) "
+        "LEFT JOIN problems p ON p.problem_id = s.problem_id "
         f"WHERE {where} AND NOT EXISTS (SELECT 1 FROM step_check_samples c WHERE c.sample_id = s.sample_id "
         "AND c.checker = ? AND c.content_hash = s.content_hash) ORDER BY s.sample_id"
         + (f" LIMIT {int(config.limit)}" if config.limit is not None else ""),
-        [verdicts, verifier_name(config.model)],
+        [verdicts, list(STEP_DOMAINS), verifier_name(config.model)],
     ).fetchall()
     return [row[0] for row in rows]
 

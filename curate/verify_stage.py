@@ -61,15 +61,14 @@ from curate.step_checks import CheckedSample, pending_samples, replace_checks
 from curate.traces import full_response
 from curate.verify import STEPS_VERSION, check_steps_many
 from curate.verify.checker import STRICT_SUFFIX, verifier_name
-from curate.verify.domains import CHECKERS, CheckerOptions, DomainChecker, Task, make_checker
+from curate.verify.domains import CHECKERS, STEP_DOMAINS, CheckerOptions, DomainChecker, Task, make_checker
 from db import BadInput, Store
 from db.console import progress_bar
 
 BATCH_SIZE = 500
 VERDICTS = ("correct", "incorrect", "unparseable", "no_answer", "timeout", "error")
 STEP_COUNTS = ("steps_checked", "claims", "wrong_steps", "steps_skipped_domain")
-# The domains whose traces are prose with checkable claims (docs/STEPS.md); a sample whose problem is missing counts as math.
-STEP_DOMAINS = ("math", "choice")
+# A sample whose problem is missing counts as math.
 _STEP_DOMAIN_SQL = (
     "s.problem_id NOT IN (SELECT problem_id FROM problems WHERE domain NOT IN ("
     + ", ".join(f"'{domain}'" for domain in STEP_DOMAINS)

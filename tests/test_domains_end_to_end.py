@@ -3,9 +3,9 @@
 file; import a right and a wrong trace per problem; verify (with --steps), score, select,
 export, stats and sql; evaluate against the scripted OpenAI server and report; open the review
 app on a code sample. Generation (`curate generate` against the scripted server) has a store of
-its own. Gaps found on the way, in modules other work is changing, are strict xfails at the end
-(curate judge grading SQL with its math prompt and critiquing code traces' steps; score and
-select treating a code problem without a reference solution as one without gold).
+its own. The tests at the end cover the gaps found on the way (curate judge grading SQL with its
+math prompt and critiquing code traces' steps; score and select treating a code problem without a
+reference solution as one without gold).
 
 Data: slices of /work/shared/data/code/humaneval.jsonl, mbpp.jsonl (HumanEval, MBPP) and
 /work/shared/data/sql/spider_dev_public.json with its databases (Spider), SOURCES.md there; the
@@ -522,12 +522,6 @@ def test_generate_asks_each_domain_in_its_template_and_verify_checks_what_came_b
 # ---- curate judge ------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="curate/judge.py picks unparseable/timeout (and with --include-incorrect incorrect) samples of "
-    "every domain and grades them with its mathematics-competition prompt; the SQL and code checkers' "
-    "verdicts are final (a query that does not run is not a math answer to compare)",
-)
 def test_judge_grades_only_math_and_choice_samples(db_path):
     from curate.testing.openai_server import OpenAIServer
 
@@ -573,12 +567,6 @@ def test_judge_grades_only_math_and_choice_samples(db_path):
 # ---- a code problem judged by its tests alone --------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="curate/score.py counts a code problem without a reference solution as a problem without gold "
-    "(pseudo_label, pass_rate NULL), so curate/select.py's shortest-correct passes over its verified-correct "
-    "sample ('not_verified_correct'); code is judged by its tests, which verify and evaluate run already use",
-)
 def test_a_code_problem_with_tests_and_no_reference_solution_is_selected(tmp_path):
     if not sandbox_isolates():
         pytest.skip("no isolation on this machine: code samples cannot be verified")
@@ -607,11 +595,6 @@ def test_a_code_problem_with_tests_and_no_reference_solution_is_selected(tmp_pat
     assert "selection short: 1 samples of 1 problems" in run.results["select"].stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="curate/judge.py --steps sends every correct trace, code and SQL too, to its step critic, whose "
-    "prompt asks for the earliest mathematical error; verify --steps checks only math and choice traces",
-)
 def test_judge_steps_critiques_only_math_and_choice_traces(db_path):
     from curate.testing.openai_server import OpenAIServer
 

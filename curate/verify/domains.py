@@ -94,6 +94,8 @@ DOMAINS = tuple(CHECKERS)
 # Domains whose answers are values that can be compared and voted on (clusters, maj@k); a program
 # or a query is judged by running it, and two different texts may both be right.
 VOTING_DOMAINS = frozenset({"math", "choice"})
+# Domains whose traces are prose with checkable claims (docs/STEPS.md): verify --steps and judge --steps.
+STEP_DOMAINS = ("math", "choice")
 
 
 def make_checker(domain: str, options: CheckerOptions = CheckerOptions()) -> DomainChecker:
