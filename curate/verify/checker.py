@@ -49,6 +49,11 @@ class Verdict:
     elapsed_ms: float
 
 
+def ms_since(begun: float) -> float:
+    """Milliseconds since `begun` (a time.perf_counter() reading): Verdict.elapsed_ms."""
+    return (time.perf_counter() - begun) * 1000
+
+
 def verifier_name(strict_form: bool) -> str:
     """The `verdicts.verifier` value for these settings."""
     return VERIFIER_VERSION + (STRICT_SUFFIX if strict_form else "")
@@ -129,7 +134,7 @@ class Verifier:
             extractions.append(found)
             readings.append(asked)
             tasks.append(_task(gold_text, found.answer, asked))
-            extract_ms.append((time.perf_counter() - begun) * 1000)
+            extract_ms.append(ms_since(begun))
         todo = [i for i, found in enumerate(extractions) if found.answer is not None and tasks[i][0]]
         if on_done and len(todo) < len(items):
             on_done(len(items) - len(todo))

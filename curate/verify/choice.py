@@ -41,7 +41,7 @@ import time
 from typing import Sequence
 
 from curate.traces import final_text
-from curate.verify.checker import Verdict, Verifier
+from curate.verify.checker import Verdict, Verifier, ms_since
 from curate.verify.domains import CheckerOptions
 from curate.verify.equivalence import choice_letter, is_text_answer, normalize_text, unwrap_text
 from curate.verify.extract import TAIL_CHARS, extract
@@ -311,7 +311,7 @@ class ChoiceChecker:
         begun = time.perf_counter()
 
         def verdict(status: str, reason: str, answer: str | None = None, source: str | None = None) -> Verdict:
-            return Verdict(status, answer, source, reason, None, None, (time.perf_counter() - begun) * 1000)
+            return Verdict(status, answer, source, reason, None, None, ms_since(begun))
 
         options = options_of(task.question, task.meta)
         try:

@@ -38,7 +38,7 @@ from dataclasses import replace
 from typing import Sequence
 
 from curate.traces import fenced_blocks, final_text
-from curate.verify.checker import Verdict
+from curate.verify.checker import Verdict, ms_since
 from curate.verify.domains import CheckerOptions
 from curate.verify.loops import cut_off_reason
 from curate.verify.sandbox import Job, Limits, Run, Sandbox
@@ -319,7 +319,7 @@ class CodeChecker:
             answer, source, why = extract_program(response, finish_reason)
             found.append((answer, source, 0.0))
             if answer is None:
-                out[i] = Verdict("no_answer", None, None, why, None, None, _ms(begun))
+                out[i] = Verdict("no_answer", None, None, why, None, None, ms_since(begun))
                 continue
             problem = str(task.problem_id)
             if problem not in built:
@@ -329,22 +329,22 @@ class CodeChecker:
                     built[problem] = error
             if isinstance(built[problem], Exception):
                 reason = f"cannot build the tests: {built[problem]}"
-                out[i] = Verdict("error", answer, source, reason, None, None, _ms(begun))
+                out[i] = Verdict("error", answer, source, reason, None, None, ms_since(begun))
                 continue
             tests, texts, kind = built[problem]
             program = program_for(answer, task.meta, kind)
             if program is None and source == "whole_answer":  # prose, not a program
                 reason = f"no code block, and the final answer is not Python ({_syntax_error(answer)})"
-                out[i] = Verdict("no_answer", None, None, reason, None, None, _ms(begun))
+                out[i] = Verdict("no_answer", None, None, reason, None, None, ms_since(begun))
                 continue
             if program is None:
                 reason = f"not Python: {_syntax_error(answer)}"
-                out[i] = Verdict("unparseable", answer, source, reason, None, None, _ms(begun))
+                out[i] = Verdict("unparseable", answer, source, reason, None, None, ms_since(begun))
                 continue
             key = (problem, program)
             jobs.setdefault(key, (Job(program, tests, len(texts)), texts))
             waiting.setdefault(key, []).append(i)
-            found[i] = (answer, source, _ms(begun))
+            found[i] = (answer, source, ms_since(begun))
         keys = list(jobs)
         runs = self._sandbox_for(workers).run_many([jobs[key][0] for key in keys], limits) if keys else []
         for key, run in zip(keys, runs):
@@ -358,7 +358,3 @@ class CodeChecker:
         if self._sandbox is not None:
             self._sandbox.close()
             self._sandbox = None
-
-
-def _ms(begun: float) -> float:
-    return (time.perf_counter() - begun) * 1000

@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Sequence
 
 from curate.traces import fenced_blocks, final_text
-from curate.verify.checker import Verdict
+from curate.verify.checker import Verdict, ms_since
 from curate.verify.domains import CheckerOptions
 from curate.verify.workers import mapped_bytes
 
@@ -492,19 +492,19 @@ class SQLChecker:
             begun = time.perf_counter()
             answer, source, why = extract_query(response, finish_reason)
             if answer is None:
-                out[i] = Verdict("no_answer", None, None, why, None, None, _ms(begun))
+                out[i] = Verdict("no_answer", None, None, why, None, None, ms_since(begun))
                 continue
             path = self.database_path(task.meta)
             problem = self._database_problem(path, kinds)
             if problem is None and not (task.gold_answer or "").strip():
                 problem = "the problem has no gold query"
             if problem is not None:
-                out[i] = Verdict("error", answer, source, problem, None, None, _ms(begun))
+                out[i] = Verdict("error", answer, source, problem, None, None, ms_since(begun))
                 continue
             gold_key, answer_key = (str(path), task.gold_answer), (str(path), answer)
             for key in (gold_key, answer_key):
                 jobs.setdefault(key, (key[0], kinds[path], key[1], timeout, True))
-            pending.append((i, answer, source, gold_key, answer_key, _ms(begun)))
+            pending.append((i, answer, source, gold_key, answer_key, ms_since(begun)))
         keys = list(jobs)
         runs = dict(zip(keys, self._pool_for(workers, timeout).run([jobs[key] for key in keys]))) if keys else {}
         for i, answer, source, gold_key, answer_key, prepare_ms in pending:
@@ -538,7 +538,3 @@ class SQLChecker:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
-
-
-def _ms(begun: float) -> float:
-    return (time.perf_counter() - begun) * 1000
