@@ -40,12 +40,11 @@ import re
 import time
 from typing import Sequence
 
-from curate.traces import final_text
 from curate.verify.checker import Verdict, Verifier, ms_since
 from curate.verify.domains import CheckerOptions
 from curate.verify.equivalence import choice_letter, is_text_answer, normalize_text, unwrap_text
 from curate.verify.extract import TAIL_CHARS, extract
-from curate.verify.loops import cut_off_reason
+from curate.verify.loops import final_answer
 from curate.verify.question import lettered_options
 
 # choice/2: a response without a finish reason that loops to its end is no_answer (curate/verify/loops.py).
@@ -318,12 +317,7 @@ class ChoiceChecker:
             gold = gold_letter(task.gold_answer, options, verifier)
         except ProblemError as error:
             return verdict("error", str(error))
-        cut_off = cut_off_reason(response, finish_reason)
-        if cut_off:
-            return verdict("no_answer", cut_off)
-        if response is None or not response.strip():
-            return verdict("no_answer", "empty response")
-        text, why = final_text(response)
+        text, why = final_answer(response, finish_reason)
         if text is None:
             return verdict("no_answer", why)
         letters, source, written, timed_out = self._read(text, options, verifier)

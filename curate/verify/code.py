@@ -37,10 +37,10 @@ import warnings
 from dataclasses import replace
 from typing import Sequence
 
-from curate.traces import fenced_blocks, final_text
+from curate.traces import fenced_blocks
 from curate.verify.checker import Verdict, ms_since
 from curate.verify.domains import CheckerOptions
-from curate.verify.loops import cut_off_reason
+from curate.verify.loops import final_answer
 from curate.verify.sandbox import Job, Limits, Run, Sandbox
 
 # code/2: a response without a finish reason that loops to its end is no_answer (curate/verify/loops.py).
@@ -59,12 +59,7 @@ class ProblemError(ValueError):
 # -- the program ------------------------------------------------------------------------------
 def extract_program(response: str | None, finish_reason: str | None = None) -> tuple[str | None, str | None, str]:
     """(program text, source, reason): source is python_block | code_block | whole_answer."""
-    cut_off = cut_off_reason(response, finish_reason)
-    if cut_off:
-        return None, None, cut_off
-    if response is None or not response.strip():
-        return None, None, "empty response"
-    text, why = final_text(response)
+    text, why = final_answer(response, finish_reason)
     if text is None:
         return None, None, why
     blocks = fenced_blocks(text)

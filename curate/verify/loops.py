@@ -3,6 +3,8 @@
 Contract: `cut_off_reason(response, finish_reason) -> str | None` is the checkers' one rule for
 a response with no final answer because it was cut off: finish reason "length", or no finish
 reason (an imported trace) and a loop to the end; "stop" means the model ended on its own.
+`final_answer(response, finish_reason)` is the text the code and choice checkers read (or None and
+why there is none: cut off, empty, no text after the reasoning).
 `looks_cut_off_by_looping(text) -> str | None`: a reason when the end of `text` is one block of
 characters repeated at least MIN_REPEATS times (the last copy may stop part-way, as a token
 limit cuts it), covering at least MIN_LOOP_CHARS; else None. Such a trace's answer is the looped
@@ -16,6 +18,8 @@ over the reversed text find the smallest block that repeats to the end.
 """
 
 from __future__ import annotations
+
+from curate.traces import final_text
 
 LENGTH_REASON = "cut off at the token limit (finish reason length): no final answer"
 MIN_REPEATS = 3  # copies of the block, the part-way last one counted as a share
@@ -84,6 +88,17 @@ def looks_cut_off_by_looping(text: str | None) -> str | None:
     copies = _looped_length(body, period) / period
     shown = f"{copies:.1f}".removesuffix(".0")
     return f"repeats the same {period}-character block {shown} times until it stops: cut off by the token limit"
+
+
+def final_answer(response: str | None, finish_reason: str | None) -> tuple[str | None, str]:
+    """curate.traces.final_text's (text, reason) for a response that was not cut off
+    (cut_off_reason) and is not empty, else (None, why there is no final answer)."""
+    cut_off = cut_off_reason(response, finish_reason)
+    if cut_off:
+        return None, cut_off
+    if response is None or not response.strip():
+        return None, "empty response"
+    return final_text(response)
 
 
 def cut_off_reason(response: str | None, finish_reason: str | None) -> str | None:
