@@ -8,7 +8,7 @@ finish reason: a response cut off at the token limit has no final answer), `prob
 for a domain other than math, `problems.meta` (HumanEval's `test`, MBPP's `test_list`, a
 database, options), given to the checker as a `Task`.
 Outputs: one `verdicts` row per sample and checker version (`verdicts.verifier`: "sympy/5", or
-"sympy/5+strict-form" with --strict-form; "code/2", "sql/1", "choice/2") with the
+"sympy/5+strict-form" with --strict-form; "code/2", "sql/2", "choice/2") with the
 `content_hash` of what was verified (the sample row's stored `samples.content_hash`,
 db.store.CONTENT_HASH_SQL, which covers a non-math problem's meta), one `runs` row (kind
 "verify") with the counts per verdict (correct, incorrect, unparseable, no_answer, timeout,

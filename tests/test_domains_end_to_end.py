@@ -333,7 +333,7 @@ def test_stats_break_down_by_domain(pipeline):
     for domain in pipeline.domains():
         n = len(pipeline.of_domain(domain))
         assert re.search(rf"│ {domain}\s+│ {n}\s+│ {2 * n}\s+│", out), (domain, out)
-    assert re.search(r"│ sql/1\s+│ correct\s+│ 2 │", out) and re.search(r"│ choice/\d+\s+│ incorrect\s+│ 2 │", out)
+    assert re.search(r"│ sql/\d+\s+│ correct\s+│ 2 │", out) and re.search(r"│ choice/\d+\s+│ incorrect\s+│ 2 │", out)
 
 
 def test_curate_sql_counts_verdicts_per_domain(pipeline):

@@ -5,7 +5,7 @@
 A problem's `domain` (problems.domain: "math" by default) picks its checker from CHECKERS.
 Every checker has the same call, so every stage after verify works unchanged:
 
-- `domain` and `version` (stored as `verdicts.verifier`, e.g. "sympy/5", "code/2", "sql/1");
+- `domain` and `version` (stored as `verdicts.verifier`, e.g. "sympy/5", "code/2", "sql/2");
 - `check_many([(task, response, finish_reason), ...], *, workers=, timeout=) -> [Verdict, ...]`
   in order, with the statuses correct / incorrect / unparseable / no_answer / timeout / error
   and a reason a person can read;

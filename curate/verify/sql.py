@@ -53,12 +53,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Sequence
 
-from curate.traces import fenced_blocks, final_text
+from curate.traces import fenced_blocks
 from curate.verify.checker import Verdict, ms_since
 from curate.verify.domains import CheckerOptions
 from curate.verify.workers import mapped_bytes
+from curate.verify.loops import final_answer
 
-SQL_VERSION = "sql/1"
+# sql/2: a response without a finish reason that loops to its end is no_answer (curate/verify/loops.py).
+SQL_VERSION = "sql/2"
 MEMORY_LIMIT_BYTES = 512 * 1024**2
 DUCKDB_RESERVE_BYTES = 1024**3
 WORKER_MEMORY_BYTES = 2 * 1024**3
@@ -98,11 +100,7 @@ _ACTIONS = (
 # -- the answer -------------------------------------------------------------------------------
 def extract_query(response: str | None, finish_reason: str | None = None) -> tuple[str | None, str | None, str]:
     """(query, source, reason): source is sql_block | code_block | whole_answer (module doc)."""
-    if finish_reason == "length":
-        return None, None, "cut off at the token limit (finish reason length): no final answer"
-    if response is None or not response.strip():
-        return None, None, "empty response"
-    text, why = final_text(response)
+    text, why = final_answer(response, finish_reason)
     if text is None:
         return None, None, why
     blocks = fenced_blocks(text)

@@ -113,6 +113,15 @@ def test_no_answer_cases(response, finish_reason, why):
     assert query is None and source is None and why in reason
 
 
+def test_an_imported_trace_that_loops_to_its_end_has_no_answer_like_in_the_other_domains():
+    """No finish reason (an imported trace) and the same block repeated until the text stops: cut off."""
+    block = "Let me write the query again.\n" + fenced("SELECT count(*) FROM singer") + "\n"
+    looped = "<think>count the singers</think>\n" + block * 12 + block[:40]
+    query, source, reason = extract_query(looped, None)
+    assert query is None and source is None and "repeats the same" in reason
+    assert extract_query(looped, "stop")[0] == "SELECT count(*) FROM singer"  # the model stopped by itself
+
+
 def test_fenced_blocks_have_one_home_for_code_and_sql():
     (block,) = fenced_blocks("text\n```Python3 title\nx = 1\n```")
     assert (block.tag, block.body, block.closed) == ("python3", "x = 1\n", True)
