@@ -315,15 +315,7 @@ class MathReader:
         meta = {key: value for key, value in record.items() if key not in used}
         if fields.answer and not fields.answer_from_solution and gold_text(record.get(fields.answer)) != gold:
             meta[fields.answer] = record[fields.answer]  # a worked solution (GSM8K) is worth keeping
-        return ProblemRow(
-            question=question,
-            gold=gold,
-            meta=meta,
-            identity=question,
-            section=record.get(fields.section) if fields.section else None,
-            year=_year_of(self.path, line, record, fields.year),
-            difficulty=record.get(fields.difficulty) if fields.difficulty else None,
-        )
+        return _plain_row(self.path, line, record, question, gold, meta, fields)
 
 
 class CodeReader:
@@ -539,6 +531,8 @@ class ChoiceReader:
 
 
 def _plain_row(path: Path, line: int, record: dict, question: str, gold: str | None, meta: dict, reader) -> ProblemRow:
+    """The row of a record whose identity is its question; `reader` names the section, year and
+    difficulty fields (a reader, or the math layout's resolved fields)."""
     return ProblemRow(
         question=question,
         gold=gold,
