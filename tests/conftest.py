@@ -13,6 +13,16 @@ from db import open_store
 
 # Byte-for-byte copies of ../shared/data (public sets, MIT / Apache-2.0; see SOURCES.md there).
 SHARED_DATA = Path(__file__).resolve().parent / "data" / "public"
+# The workspace's public sets not copied here (code: HumanEval, MBPP; sql: Spider with its
+# databases; SOURCES.md there), beside the checkout; tests that read them skip where it is absent.
+WORKSPACE_DATA = next(
+    (
+        path
+        for path in (Path(__file__).resolve().parents[2] / "shared" / "data", Path("/work/shared/data"))
+        if path.exists()
+    ),
+    Path("/work/shared/data"),
+)
 
 
 @pytest.fixture

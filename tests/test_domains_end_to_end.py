@@ -32,9 +32,10 @@ from curate.prompts import render_prompt, template_for
 from db import open_store
 from eval.cli import main as evaluate_main
 from tests.eval.scripted_server import ScriptedServer
+from tests.conftest import WORKSPACE_DATA
 
 runner = CliRunner()
-DATA = Path("/work/shared/data")
+DATA = WORKSPACE_DATA
 HUMANEVAL = DATA / "code" / "humaneval.jsonl"
 MBPP = DATA / "code" / "mbpp.jsonl"
 SPIDER = DATA / "sql" / "spider_dev_public.json"

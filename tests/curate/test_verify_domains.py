@@ -19,9 +19,10 @@ from curate.verify.checker import VERIFIER_VERSION, Verdict
 from curate.verify.code import CODE_VERSION, CodeChecker
 from curate.verify.sandbox import Sandbox, SandboxUnavailable
 from db import open_store
+from tests.conftest import WORKSPACE_DATA
 
 runner = CliRunner()
-DATA = Path("/work/shared/data/code")
+DATA = WORKSPACE_DATA / "code"
 if not DATA.exists():
     DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "code"
 

@@ -15,8 +15,9 @@ import pytest
 from curate.verify.domains import CHECKERS
 from db import open_store
 from eval.report import build_report
+from tests.conftest import WORKSPACE_DATA
 
-DATA = Path("/work/shared/data/code/humaneval.jsonl")
+DATA = WORKSPACE_DATA / "code" / "humaneval.jsonl"
 FLAGS = ("--model", "scripted", "--max-tokens", "64", "--problems", "test")
 WRONG = {
     "has_close_elements": "def has_close_elements(numbers, threshold):\n    return False\n",
@@ -237,7 +238,7 @@ def test_a_refused_checker_leaves_an_ingested_file_out_of_the_store(
     assert server.requests == []
 
 
-SPIDER = Path("/work/shared/data/sql/spider_dev_public.json")
+SPIDER = WORKSPACE_DATA / "sql" / "spider_dev_public.json"
 SPIDER_DATABASES = SPIDER.parent / "database"
 
 

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import ast
 import json
-from pathlib import Path
 
 import pytest
 
 from curate.verify.code import CODE_VERSION, CodeChecker, complete_humaneval, extract_program, prompt_preamble
 from curate.verify.sandbox import SandboxUnavailable
 from curate.verify.domains import CheckerOptions, Task
+from tests.conftest import WORKSPACE_DATA
 
-DATA = Path("/work/shared/data/code")
-if not DATA.exists():
-    DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "code"
+DATA = WORKSPACE_DATA / "code"
 # Their own tests reject these two MBPP reference solutions (sum_div(8) and are_equivalent).
 MBPP_WRONG_REFERENCES = {"Mbpp/164", "Mbpp/295"}
 

@@ -27,8 +27,9 @@ from curate.verify.sql import (
     orders_result,
     schema_text,
 )
+from tests.conftest import WORKSPACE_DATA
 
-DATA = Path("/work/shared/data/sql")
+DATA = WORKSPACE_DATA / "sql"
 if not DATA.exists():
     DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "sql"
 DATABASES = DATA / "database"
